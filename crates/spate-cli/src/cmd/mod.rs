@@ -1,0 +1,8 @@
+//! One module per subcommand; each exposes `XxxArgs` (clap) and `run(args) -> anyhow::Result<ExitCode>`.
+
+pub mod agents;
+mod common;
+pub mod convert;
+pub mod items;
+pub mod schema;
+pub mod validate;

@@ -1,0 +1,60 @@
+//! Mapping outcomes to exit codes, in one place.
+
+use std::fmt;
+use std::io;
+use std::process::ExitCode;
+
+/// Exit code for invalid input data.
+pub const INVALID_DATA: u8 = 1;
+/// Exit code for usage and I/O errors.
+pub const USAGE_OR_IO: u8 = 2;
+
+/// Marks an error as "the input data is invalid" (exit code 1) rather than a usage or I/O
+/// problem (exit code 2). Wrap it in `anyhow::Error` and return it from a command.
+#[derive(Debug)]
+pub struct InvalidData(pub String);
+
+impl fmt::Display for InvalidData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidData {}
+
+/// True when the error is (or wraps) a closed output pipe: the reader went away, which is not
+/// a failure of ours.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Prints the error (if any) and turns the outcome into the process exit code.
+pub fn finish(outcome: anyhow::Result<ExitCode>) -> ExitCode {
+    match outcome {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("spate: {err:#}");
+            ExitCode::from(code_for(&err))
+        }
+    }
+}
+
+/// Exit code for an error: 1 when any cause says the data is invalid, else 2.
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    let invalid = err.chain().any(|cause| {
+        cause.is::<InvalidData>()
+            || cause
+                .downcast_ref::<spate::Error>()
+                .is_some_and(|e| e.is_invalid_data())
+    });
+    if invalid {
+        INVALID_DATA
+    } else {
+        USAGE_OR_IO
+    }
+}

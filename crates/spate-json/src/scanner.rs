@@ -1,0 +1,738 @@
+//! The sans-I/O validating scanner.
+//!
+//! [`Scanner::scan`] is handed consecutive slices of the input (of any size, down to one
+//! byte) and validates every byte against RFC 8259: structure, strings (escapes, control
+//! characters), numbers, literals and UTF-8. Its state (inside a string, an escape, a number,
+//! a literal, the container stack) carries across slice boundaries, so a token may be split
+//! anywhere. Nesting is tracked with a bit-stack, never recursion.
+//!
+//! The scanner tells a [`Handler`] where values begin and end, but only for values at depths
+//! the handler asked to watch: a subtree nobody watches is validated without any callback,
+//! which is what makes skipping and counting fast. A handler can pause the scan after a value
+//! ends, so a caller can hand out an item before scanning on.
+
+use crate::error::{ErrorKind, Expected, SyntaxError};
+use crate::strings::find_special;
+use crate::utf8::Utf8Validator;
+
+/// Default limit on nesting depth. Deep enough for any real document (serde_json stops at
+/// 128), small enough that the stack of a hostile input stays tiny.
+pub const DEFAULT_MAX_DEPTH: u32 = 1024;
+
+/// How a value appears in its parent, as passed to [`Handler::begin`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Member<'a> {
+    /// A top-level value.
+    Root,
+    /// An object member, with its name as written (without quotes, escapes not decoded).
+    Key(&'a [u8]),
+    /// An array element (handlers count elements themselves).
+    Element,
+}
+
+/// Whether the handler wants to hear about the children of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watch {
+    /// Report the container's children (and their keys) to the handler.
+    Children,
+    /// Validate the container silently; only its end is reported.
+    Quiet,
+}
+
+/// Whether the scan goes on after a reported value ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep scanning.
+    Continue,
+    /// Return from [`Scanner::scan`] now; the next call resumes right after the value.
+    Pause,
+}
+
+/// Receives the begin and end of every watched value.
+pub trait Handler {
+    /// A value at `depth` (0 for top-level values) begins at absolute byte `offset`;
+    /// `container` says whether it is an object or array. The return value matters only for
+    /// containers.
+    fn begin(&mut self, depth: u32, offset: u64, member: Member<'_>, container: bool) -> Watch;
+    /// The value that began at `depth` ends; `end` is the offset just past its last byte.
+    fn end(&mut self, depth: u32, end: u64) -> Flow;
+}
+
+/// Options of a [`Scanner`].
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions {
+    /// Containers may nest this deep; deeper is an error.
+    pub max_depth: u32,
+    /// Accept a sequence of top-level values separated by whitespace (JSON Lines, concatenated
+    /// JSON) instead of exactly one.
+    pub multiple_values: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            max_depth: DEFAULT_MAX_DEPTH,
+            multiple_values: false,
+        }
+    }
+}
+
+/// Where a scan call stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scanned {
+    /// Every byte of the slice was consumed; hand over the next one.
+    NeedInput,
+    /// The handler paused the scan after consuming this many bytes of the slice.
+    Paused(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Number {
+    /// After `-`.
+    Minus,
+    /// After a leading `0`.
+    Zero,
+    /// In the integer digits.
+    Int,
+    /// After `.`.
+    Dot,
+    /// In the fraction digits.
+    Frac,
+    /// After `e`/`E`.
+    Exp,
+    /// After the exponent's sign.
+    ExpSign,
+    /// In the exponent digits.
+    ExpDigits,
+}
+
+impl Number {
+    /// True when the number may end here.
+    fn complete(self) -> bool {
+        matches!(
+            self,
+            Number::Zero | Number::Int | Number::Frac | Number::ExpDigits
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before a top-level value (or between top-level values in sequence mode).
+    Start,
+    /// After `:` or after `,` in an array.
+    Value,
+    /// Right after `[`.
+    ValueOrArrayEnd,
+    /// Right after `{`.
+    KeyOrObjectEnd,
+    /// After `,` in an object.
+    Key,
+    /// After a member name.
+    Colon,
+    /// After a value inside a container, or after the top-level value (depth 0).
+    AfterValue,
+    /// Inside a string; `key` says whether it is a member name.
+    Str { key: bool },
+    /// After a backslash in a string.
+    Escape { key: bool },
+    /// Inside `\uXXXX`, `left` hex digits to go.
+    Unicode { key: bool, left: u8 },
+    /// Inside a number.
+    Num(Number),
+    /// Inside `true`/`false`/`null`: which literal and how many bytes matched.
+    Literal { word: u8, matched: u8 },
+    /// After the top-level value: only whitespace may follow.
+    End,
+}
+
+/// Where a value being started sits, to build its [`Member`].
+#[derive(Debug, Clone, Copy)]
+enum Parent {
+    Root,
+    Object,
+    Array,
+}
+
+#[inline(always)]
+fn member_of(parent: Parent, key: &[u8]) -> Member<'_> {
+    match parent {
+        Parent::Root => Member::Root,
+        Parent::Object => Member::Key(key),
+        Parent::Array => Member::Element,
+    }
+}
+
+const LITERALS: [&[u8]; 3] = [b"true", b"false", b"null"];
+const LITERAL_NAMES: [&str; 3] = ["true", "false", "null"];
+
+/// A resumable, validating JSON scanner. See the module docs.
+#[derive(Debug, Clone)]
+pub struct Scanner {
+    state: State,
+    options: ScanOptions,
+    /// Number of open containers.
+    depth: u32,
+    /// One bit per open container: 1 for an object, 0 for an array.
+    kinds: Vec<u64>,
+    /// Values at depth <= watch are reported to the handler.
+    watch: u32,
+    /// Absolute offset of the next byte to scan.
+    offset: u64,
+    /// Name of the member being read (when its object's children are watched).
+    key: Vec<u8>,
+    /// Offset where the key's string began (just after the opening quote).
+    key_watched: bool,
+    /// Start offset of the watched scalar being read, reported at its end.
+    scalar_watched: bool,
+    utf8: Utf8Validator,
+    /// A sticky error: once invalid, always invalid.
+    failed: Option<SyntaxError>,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Scanner::new(ScanOptions::default())
+    }
+}
+
+#[inline(always)]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+impl Scanner {
+    /// A scanner at the start of an input.
+    pub fn new(options: ScanOptions) -> Self {
+        Scanner {
+            state: State::Start,
+            options,
+            depth: 0,
+            kinds: Vec::new(),
+            watch: 0,
+            offset: 0,
+            key: Vec::new(),
+            key_watched: false,
+            scalar_watched: false,
+            utf8: Utf8Validator::default(),
+            failed: None,
+        }
+    }
+
+    /// Absolute offset of the next byte to scan (the number of bytes consumed so far).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Current nesting depth (open containers).
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// True when nothing is open: the input so far is a complete sequence of values (in
+    /// sequence mode) or one complete value.
+    pub fn at_value_boundary(&self) -> bool {
+        matches!(self.state, State::Start | State::End)
+            || (self.depth == 0 && self.state == State::AfterValue)
+    }
+
+    /// Scans `input`, the bytes that follow everything scanned so far. Returns when all of
+    /// it is consumed, when the handler pauses, or at the first error.
+    pub fn scan<H: Handler>(&mut self, input: &[u8], h: &mut H) -> Result<Scanned, SyntaxError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let valid = self.utf8.validate(input, self.offset);
+        let limit = match valid {
+            Ok(()) => input.len(),
+            Err(at) => {
+                if at < self.offset {
+                    // The invalid sequence began in an earlier slice that was already
+                    // scanned (its first bytes looked like a valid start).
+                    return Err(self.fail(ErrorKind::InvalidUtf8, at));
+                }
+                (at - self.offset) as usize
+            }
+        };
+        match self.run(&input[..limit], h) {
+            Ok(Scanned::NeedInput) if limit < input.len() => {
+                let at = self.offset;
+                Err(self.fail(ErrorKind::InvalidUtf8, at))
+            }
+            other => other,
+        }
+    }
+
+    /// Declares the end of the input: checks that the document is complete.
+    pub fn finish<H: Handler>(&mut self, h: &mut H) -> Result<(), SyntaxError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if let Some(at) = self.utf8.finish() {
+            return Err(self.fail(ErrorKind::InvalidUtf8, at));
+        }
+        let end = self.offset;
+        let expected = match self.state {
+            State::End => return Ok(()),
+            State::Start if self.options.multiple_values => return Ok(()),
+            State::AfterValue if self.depth == 0 => return Ok(()),
+            State::Num(n) if n.complete() && self.depth == 0 => {
+                if self.scalar_watched {
+                    self.scalar_watched = false;
+                    h.end(0, end);
+                }
+                self.state = State::End;
+                return Ok(());
+            }
+            State::Start | State::Value => Expected::Value,
+            State::ValueOrArrayEnd => Expected::ValueOrArrayEnd,
+            State::KeyOrObjectEnd => Expected::KeyOrObjectEnd,
+            State::Key => Expected::Key,
+            State::Colon => Expected::Colon,
+            State::AfterValue => {
+                if self.in_object() {
+                    Expected::CommaOrObjectEnd
+                } else {
+                    Expected::CommaOrArrayEnd
+                }
+            }
+            State::Str { .. } => Expected::ClosingQuote,
+            State::Escape { .. } => Expected::Escape,
+            State::Unicode { .. } => Expected::HexDigit,
+            State::Num(_) => Expected::Digit,
+            State::Literal { word, .. } => Expected::Literal(LITERAL_NAMES[word as usize]),
+        };
+        Err(self.fail(ErrorKind::UnexpectedEnd { expected }, end))
+    }
+
+    fn fail(&mut self, kind: ErrorKind, offset: u64) -> SyntaxError {
+        let e = SyntaxError { kind, offset };
+        self.failed = Some(e.clone());
+        e
+    }
+
+    #[inline(always)]
+    fn in_object(&self) -> bool {
+        if self.depth == 0 {
+            return false;
+        }
+        let i = (self.depth - 1) as usize;
+        self.kinds[i / 64] >> (i % 64) & 1 == 1
+    }
+
+    #[inline(always)]
+    fn push(&mut self, object: bool, at: u64) -> Result<(), SyntaxError> {
+        if self.depth >= self.options.max_depth {
+            return Err(self.fail(
+                ErrorKind::TooDeep {
+                    max_depth: self.options.max_depth,
+                },
+                at,
+            ));
+        }
+        let i = self.depth as usize;
+        if i / 64 >= self.kinds.len() {
+            self.kinds.push(0);
+        }
+        let bit = 1u64 << (i % 64);
+        if object {
+            self.kinds[i / 64] |= bit;
+        } else {
+            self.kinds[i / 64] &= !bit;
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// The main loop over `input`, which is known to be valid UTF-8 (or to end in a
+    /// sequence that may still become valid).
+    fn run<H: Handler>(&mut self, input: &[u8], h: &mut H) -> Result<Scanned, SyntaxError> {
+        let base = self.offset;
+        let n = input.len();
+        let mut i = 0usize;
+        // Helper to produce an error for the byte at `i`.
+        macro_rules! unexpected {
+            ($i:expr, $expected:expr) => {{
+                let at = base + $i as u64;
+                return Err(self.fail(
+                    ErrorKind::Unexpected {
+                        found: input[$i],
+                        expected: $expected,
+                    },
+                    at,
+                ));
+            }};
+        }
+        // Reports the end of a watched value at depth `d` ending at index `e` and pauses if
+        // the handler says so; the next byte to scan is `e`.
+        macro_rules! value_end {
+            ($d:expr, $e:expr) => {{
+                let e = $e;
+                if $d <= self.watch {
+                    self.watch = $d;
+                    if h.end($d, base + e as u64) == Flow::Pause {
+                        self.offset = base + e as u64;
+                        return Ok(Scanned::Paused(e));
+                    }
+                }
+            }};
+        }
+
+        while i < n {
+            match self.state {
+                State::Start | State::End | State::Value | State::ValueOrArrayEnd => {
+                    while i < n && is_ws(input[i]) {
+                        i += 1;
+                    }
+                    if i == n {
+                        break;
+                    }
+                    let b = input[i];
+                    if self.state == State::End {
+                        if self.options.multiple_values {
+                            self.state = State::Start;
+                            continue;
+                        }
+                        unexpected!(i, Expected::EndOfInput);
+                    }
+                    if b == b']' && self.state == State::ValueOrArrayEnd {
+                        self.depth -= 1;
+                        i += 1;
+                        self.state = State::AfterValue;
+                        value_end!(self.depth, i);
+                        continue;
+                    }
+                    let parent = if self.state == State::Start {
+                        Parent::Root
+                    } else if self.in_object() {
+                        Parent::Object
+                    } else {
+                        Parent::Array
+                    };
+                    let expected = if self.state == State::ValueOrArrayEnd {
+                        Expected::ValueOrArrayEnd
+                    } else {
+                        Expected::Value
+                    };
+                    i = self.begin_value(input, i, base, parent, expected, h)?;
+                }
+                State::KeyOrObjectEnd | State::Key => {
+                    while i < n && is_ws(input[i]) {
+                        i += 1;
+                    }
+                    if i == n {
+                        break;
+                    }
+                    match input[i] {
+                        b'"' => {
+                            i += 1;
+                            self.key_watched = self.depth <= self.watch;
+                            self.key.clear();
+                            self.state = State::Str { key: true };
+                        }
+                        b'}' if self.state == State::KeyOrObjectEnd => {
+                            self.depth -= 1;
+                            i += 1;
+                            self.state = State::AfterValue;
+                            value_end!(self.depth, i);
+                        }
+                        _ => {
+                            let expected = if self.state == State::Key {
+                                Expected::Key
+                            } else {
+                                Expected::KeyOrObjectEnd
+                            };
+                            unexpected!(i, expected);
+                        }
+                    }
+                }
+                State::Colon => {
+                    while i < n && is_ws(input[i]) {
+                        i += 1;
+                    }
+                    if i == n {
+                        break;
+                    }
+                    if input[i] != b':' {
+                        unexpected!(i, Expected::Colon);
+                    }
+                    i += 1;
+                    self.state = State::Value;
+                }
+                State::AfterValue => {
+                    while i < n && is_ws(input[i]) {
+                        i += 1;
+                    }
+                    if i == n {
+                        break;
+                    }
+                    if self.depth == 0 {
+                        self.state = State::End;
+                        continue;
+                    }
+                    let object = self.in_object();
+                    match (input[i], object) {
+                        (b',', true) => {
+                            i += 1;
+                            self.state = State::Key;
+                        }
+                        (b',', false) => {
+                            i += 1;
+                            self.state = State::Value;
+                        }
+                        (b'}', true) | (b']', false) => {
+                            self.depth -= 1;
+                            i += 1;
+                            value_end!(self.depth, i);
+                        }
+                        (_, true) => unexpected!(i, Expected::CommaOrObjectEnd),
+                        (_, false) => unexpected!(i, Expected::CommaOrArrayEnd),
+                    }
+                }
+                State::Str { key } => {
+                    let start = i;
+                    loop {
+                        i += find_special(&input[i..]);
+                        if i == n {
+                            break;
+                        }
+                        match input[i] {
+                            b'"' => break,
+                            b'\\' => {
+                                // Most escapes are complete within the slice: check them in
+                                // place and carry on in the fast loop.
+                                if i + 1 < n {
+                                    match input[i + 1] {
+                                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                                            i += 2;
+                                            continue;
+                                        }
+                                        b'u' if i + 5 < n
+                                            && input[i + 2..i + 6]
+                                                .iter()
+                                                .all(u8::is_ascii_hexdigit) =>
+                                        {
+                                            i += 6;
+                                            continue;
+                                        }
+                                        _ => break,
+                                    }
+                                }
+                                break;
+                            }
+                            c => {
+                                let at = base + i as u64;
+                                return Err(
+                                    self.fail(ErrorKind::ControlCharacterInString { found: c }, at)
+                                );
+                            }
+                        }
+                    }
+                    if key && self.key_watched {
+                        self.key.extend_from_slice(&input[start..i]);
+                    }
+                    if i == n {
+                        break;
+                    }
+                    if input[i] == b'"' {
+                        i += 1;
+                        if key {
+                            self.state = State::Colon;
+                        } else {
+                            self.state = State::AfterValue;
+                            if self.scalar_watched {
+                                self.scalar_watched = false;
+                                value_end!(self.depth, i);
+                            }
+                        }
+                    } else {
+                        // A backslash whose escape is incomplete in this slice, or invalid.
+                        if key && self.key_watched {
+                            self.key.push(b'\\');
+                        }
+                        i += 1;
+                        self.state = State::Escape { key };
+                    }
+                }
+                State::Escape { key } => {
+                    let b = input[i];
+                    if key && self.key_watched {
+                        self.key.push(b);
+                    }
+                    i += 1;
+                    self.state = match b {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                            State::Str { key }
+                        }
+                        b'u' => State::Unicode { key, left: 4 },
+                        _ => unexpected!(i - 1, Expected::Escape),
+                    };
+                }
+                State::Unicode { key, left } => {
+                    let b = input[i];
+                    if !b.is_ascii_hexdigit() {
+                        unexpected!(i, Expected::HexDigit);
+                    }
+                    if key && self.key_watched {
+                        self.key.push(b);
+                    }
+                    i += 1;
+                    self.state = if left == 1 {
+                        State::Str { key }
+                    } else {
+                        State::Unicode {
+                            key,
+                            left: left - 1,
+                        }
+                    };
+                }
+                State::Num(num) => {
+                    let (next, num) = scan_number(input, i, num);
+                    i = next;
+                    if i == n {
+                        self.state = State::Num(num);
+                        break;
+                    }
+                    // The byte at `i` is not part of the number.
+                    if !num.complete() {
+                        unexpected!(i, Expected::Digit);
+                    }
+                    self.state = State::AfterValue;
+                    if self.scalar_watched {
+                        self.scalar_watched = false;
+                        value_end!(self.depth, i);
+                    }
+                }
+                State::Literal { word, matched } => {
+                    let lit = LITERALS[word as usize];
+                    let mut m = matched as usize;
+                    while m < lit.len() && i < n {
+                        if input[i] != lit[m] {
+                            unexpected!(i, Expected::Literal(LITERAL_NAMES[word as usize]));
+                        }
+                        m += 1;
+                        i += 1;
+                    }
+                    if m < lit.len() {
+                        self.state = State::Literal {
+                            word,
+                            matched: m as u8,
+                        };
+                        break;
+                    }
+                    self.state = State::AfterValue;
+                    if self.scalar_watched {
+                        self.scalar_watched = false;
+                        value_end!(self.depth, i);
+                    }
+                }
+            }
+        }
+        self.offset = base + n as u64;
+        Ok(Scanned::NeedInput)
+    }
+
+    /// Starts the value whose first byte is `input[i]`; returns the index after what it
+    /// consumed. Scalars that complete within the slice are finished here.
+    #[inline(always)]
+    fn begin_value<H: Handler>(
+        &mut self,
+        input: &[u8],
+        i: usize,
+        base: u64,
+        parent: Parent,
+        expected: Expected,
+        h: &mut H,
+    ) -> Result<usize, SyntaxError> {
+        let b = input[i];
+        let depth = self.depth;
+        let watched = depth <= self.watch;
+        let at = base + i as u64;
+        match b {
+            b'{' | b'[' => {
+                let object = b == b'{';
+                self.push(object, at)?;
+                if watched {
+                    let watch = h.begin(depth, at, member_of(parent, &self.key), true);
+                    self.watch = if watch == Watch::Children {
+                        depth + 1
+                    } else {
+                        depth
+                    };
+                }
+                self.state = if object {
+                    State::KeyOrObjectEnd
+                } else {
+                    State::ValueOrArrayEnd
+                };
+                Ok(i + 1)
+            }
+            b'"' => {
+                if watched {
+                    h.begin(depth, at, member_of(parent, &self.key), false);
+                    self.scalar_watched = true;
+                }
+                self.state = State::Str { key: false };
+                Ok(i + 1)
+            }
+            b'-' | b'0'..=b'9' => {
+                if watched {
+                    h.begin(depth, at, member_of(parent, &self.key), false);
+                    self.scalar_watched = true;
+                }
+                self.state = State::Num(if b == b'-' {
+                    Number::Minus
+                } else if b == b'0' {
+                    Number::Zero
+                } else {
+                    Number::Int
+                });
+                Ok(i + 1)
+            }
+            b't' | b'f' | b'n' => {
+                if watched {
+                    h.begin(depth, at, member_of(parent, &self.key), false);
+                    self.scalar_watched = true;
+                }
+                let word = match b {
+                    b't' => 0,
+                    b'f' => 1,
+                    _ => 2,
+                };
+                self.state = State::Literal { word, matched: 1 };
+                Ok(i + 1)
+            }
+            _ => Err(self.fail(ErrorKind::Unexpected { found: b, expected }, at)),
+        }
+    }
+}
+
+/// Advances through number bytes from `i`; returns the index of the first byte that is not
+/// part of the number (or `input.len()`) and the state there. A byte that cannot continue
+/// the number is left for the caller, which decides whether the number was complete.
+#[inline(always)]
+fn scan_number(input: &[u8], mut i: usize, mut num: Number) -> (usize, Number) {
+    let n = input.len();
+    while i < n {
+        let b = input[i];
+        num = match (num, b) {
+            (Number::Minus, b'0') => Number::Zero,
+            (Number::Minus, b'1'..=b'9') => Number::Int,
+            (Number::Int, b'0'..=b'9') => {
+                i += 1;
+                while i < n && input[i].is_ascii_digit() {
+                    i += 1;
+                }
+                continue;
+            }
+            (Number::Zero | Number::Int, b'.') => Number::Dot,
+            (Number::Zero | Number::Int | Number::Frac, b'e' | b'E') => Number::Exp,
+            (Number::Dot | Number::Frac, b'0'..=b'9') => Number::Frac,
+            (Number::Exp, b'+' | b'-') => Number::ExpSign,
+            (Number::Exp | Number::ExpSign | Number::ExpDigits, b'0'..=b'9') => Number::ExpDigits,
+            _ => return (i, num),
+        };
+        i += 1;
+    }
+    (i, num)
+}

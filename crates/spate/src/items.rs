@@ -1,0 +1,419 @@
+//! Streaming the items at paths out of a reader, in bounded memory.
+//!
+//! [`Items`] owns one buffer, the *window*. It reads the input into the window, hands the
+//! window to the scanner, and hands out items as slices of the window. When the window is
+//! used up, the bytes of an item still being read are moved to its front and the rest is
+//! discarded; only an item larger than the window makes the buffer grow, up to
+//! [`ItemsOptions::max_item_size`]. Peak memory is therefore about the window (4 MiB at most)
+//! plus the largest selected item, whatever the input's size.
+
+use std::io::{self, Read};
+use std::path::Path as FsPath;
+
+use serde::Deserialize;
+use spate_json::{
+    excerpt, LineCounter, Path, ScanOptions, Scanned, Scanner, Selector, SyntaxError, MAX_PATHS,
+};
+
+use crate::error::{Error, Location, SyntaxErrorKindOnly};
+use crate::source::{self, Input};
+
+/// Smallest window; the window starts here and doubles while reads fill it.
+pub const MIN_WINDOW: usize = 64 * 1024;
+/// Largest window.
+pub const MAX_WINDOW: usize = 4 * 1024 * 1024;
+/// Default limit on one selected item's size.
+pub const DEFAULT_MAX_ITEM_SIZE: usize = 256 * 1024 * 1024;
+
+/// Settings of an [`Items`] stream.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemsOptions {
+    /// A fixed window size in bytes; `None` adapts between [`MIN_WINDOW`] and
+    /// [`MAX_WINDOW`]. Tests use tiny windows to exercise every split of the input.
+    pub window: Option<usize>,
+    /// An item larger than this is an error (never an out-of-memory kill).
+    pub max_item_size: usize,
+    /// Nesting deeper than this is an error.
+    pub max_depth: u32,
+    /// Accept several top-level values in a row (concatenated JSON, JSON Lines).
+    pub multiple_values: bool,
+}
+
+impl Default for ItemsOptions {
+    fn default() -> Self {
+        ItemsOptions {
+            window: None,
+            max_item_size: DEFAULT_MAX_ITEM_SIZE,
+            max_depth: spate_json::DEFAULT_MAX_DEPTH,
+            multiple_values: false,
+        }
+    }
+}
+
+/// An item borrowed from the window: valid until the next call to [`Items::next_item`].
+#[derive(Debug, Clone, Copy)]
+pub struct ItemRef<'a> {
+    bytes: &'a [u8],
+    path: usize,
+    offset: u64,
+}
+
+impl<'a> ItemRef<'a> {
+    /// The item's JSON text exactly as in the input (whitespace included).
+    pub fn raw(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Index of the path that selected this item, in the order the paths were given.
+    pub fn path_index(&self) -> usize {
+        self.path
+    }
+
+    /// Byte offset of the item's first byte in the (decompressed) input.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Appends the item without insignificant whitespace to `out`.
+    pub fn compact_into(&self, out: &mut Vec<u8>) {
+        spate_json::compact::compact_into(self.bytes, out);
+    }
+
+    /// Decodes the item into any `T: Deserialize`, borrowing strings from the window where
+    /// `T` allows it.
+    pub fn decode<T: Deserialize<'a>>(&self) -> Result<T, Error> {
+        serde_json::from_slice(self.bytes).map_err(|source| Error::Decode {
+            offset: self.offset,
+            source,
+        })
+    }
+
+    /// Decodes the item into a `serde_json::Value`.
+    pub fn to_value(&self) -> Result<serde_json::Value, Error> {
+        self.decode()
+    }
+
+    /// An owned copy.
+    pub fn to_item(&self) -> Item {
+        Item {
+            bytes: self.bytes.to_vec(),
+            path: self.path,
+            offset: self.offset,
+        }
+    }
+}
+
+/// An owned item, as produced by the [`Iterator`] implementation of [`Items`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    bytes: Vec<u8>,
+    path: usize,
+    offset: u64,
+}
+
+impl Item {
+    /// The item's JSON text exactly as in the input.
+    pub fn raw(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Index of the path that selected this item.
+    pub fn path_index(&self) -> usize {
+        self.path
+    }
+
+    /// Byte offset of the item's first byte in the input.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Decodes the item into any `T: Deserialize`.
+    pub fn decode<'a, T: Deserialize<'a>>(&'a self) -> Result<T, Error> {
+        serde_json::from_slice(&self.bytes).map_err(|source| Error::Decode {
+            offset: self.offset,
+            source,
+        })
+    }
+
+    /// Decodes the item into a `serde_json::Value`.
+    pub fn to_value(&self) -> Result<serde_json::Value, Error> {
+        self.decode()
+    }
+}
+
+/// The items at one or more paths of a JSON input, read once, in bounded memory, validating
+/// every byte. Items come out in the order they end in the input (document order for items
+/// of one path).
+///
+/// ```
+/// let doc = br#"{"sessions": [{"id": "a", "n": 3}, {"id": "b", "n": 5}]}"#;
+/// let mut items = spate::Items::new(&doc[..], "sessions.item")?;
+/// let mut total = 0;
+/// while let Some(item) = items.next_item()? {
+///     #[derive(serde::Deserialize)]
+///     struct Session<'a> { id: &'a str, n: u64 }
+///     let s: Session = item.decode()?;
+///     assert!(!s.id.is_empty());
+///     total += s.n;
+/// }
+/// assert_eq!(total, 8);
+/// # Ok::<(), spate::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Items<R> {
+    reader: R,
+    name: String,
+    scanner: Scanner,
+    selector: Selector,
+    options: ItemsOptions,
+    buf: Vec<u8>,
+    /// Absolute offset of `buf[0]`.
+    buf_offset: u64,
+    /// Bytes of `buf` holding input.
+    filled: usize,
+    /// Bytes of `buf` already scanned.
+    scanned: usize,
+    window: usize,
+    lines: LineCounter,
+    eof: bool,
+    finished: bool,
+}
+
+impl<R: Read> Items<R> {
+    /// Items at `path` (ijson prefix or JSONPath) of `reader`, with default options.
+    pub fn new(reader: R, path: &str) -> Result<Self, Error> {
+        let path = Path::parse(path)?;
+        Self::with_options(reader, "<input>", vec![path], ItemsOptions::default())
+    }
+
+    /// Items at any of `paths` of `reader`; `name` is used in error messages.
+    pub fn with_options(
+        reader: R,
+        name: &str,
+        paths: Vec<Path>,
+        options: ItemsOptions,
+    ) -> Result<Self, Error> {
+        if paths.len() > MAX_PATHS {
+            return Err(Error::TooManyPaths {
+                max: MAX_PATHS,
+                given: paths.len(),
+            });
+        }
+        let scanner = Scanner::new(ScanOptions {
+            max_depth: options.max_depth,
+            multiple_values: options.multiple_values,
+        });
+        Ok(Items {
+            reader,
+            name: name.to_owned(),
+            scanner,
+            selector: Selector::new(paths),
+            options,
+            buf: Vec::new(),
+            buf_offset: 0,
+            filled: 0,
+            scanned: 0,
+            window: options.window.unwrap_or(MIN_WINDOW).max(1),
+            lines: LineCounter::default(),
+            eof: false,
+            finished: false,
+        })
+    }
+
+    /// The next item, borrowed from the window; `None` at the end of a valid input.
+    pub fn next_item(&mut self) -> Result<Option<ItemRef<'_>>, Error> {
+        let span = loop {
+            if let Some(span) = self.selector.take() {
+                break span;
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            if self.scanned < self.filled {
+                match self
+                    .scanner
+                    .scan(&self.buf[self.scanned..self.filled], &mut self.selector)
+                {
+                    Ok(Scanned::NeedInput) => self.scanned = self.filled,
+                    Ok(Scanned::Paused(used)) => self.scanned += used,
+                    Err(e) => return Err(self.syntax_error(e)),
+                }
+                continue;
+            }
+            if self.eof {
+                if let Err(e) = self.scanner.finish(&mut self.selector) {
+                    return Err(self.syntax_error(e));
+                }
+                self.finished = true;
+                continue;
+            }
+            if let Err(e) = self.refill() {
+                self.finished = true;
+                return Err(e);
+            }
+        };
+        let start = (span.start - self.buf_offset) as usize;
+        let end = (span.end - self.buf_offset) as usize;
+        Ok(Some(ItemRef {
+            bytes: &self.buf[start..end],
+            path: span.path,
+            offset: span.start,
+        }))
+    }
+
+    /// Reads the whole input, counting items (and validating every byte).
+    pub fn count(&mut self) -> Result<u64, Error> {
+        let mut n = 0;
+        while self.next_item()?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The paths that have not selected any item so far (after the end of the input: the
+    /// paths that matched nothing).
+    pub fn unmatched_paths(&self) -> Vec<&Path> {
+        self.selector
+            .paths()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.selector.path_matched(*i))
+            .map(|(_, p)| p)
+            .collect()
+    }
+
+    /// True when path `index` (in the order given) selected at least one item so far.
+    pub fn path_matched(&self, index: usize) -> bool {
+        self.selector.path_matched(index)
+    }
+
+    /// The paths, in the order given.
+    pub fn paths(&self) -> &[Path] {
+        self.selector.paths()
+    }
+
+    /// Bytes of input scanned so far.
+    pub fn bytes_scanned(&self) -> u64 {
+        self.scanner.offset()
+    }
+
+    /// Moves the bytes still needed to the front of the window and reads more input.
+    fn refill(&mut self) -> Result<(), Error> {
+        let keep_from = match self.selector.retain_from() {
+            Some(start) => (start - self.buf_offset) as usize,
+            None => self.filled,
+        };
+        if keep_from > 0 {
+            self.lines.count(&self.buf[..keep_from], self.buf_offset);
+            self.buf.copy_within(keep_from..self.filled, 0);
+            self.filled -= keep_from;
+            self.scanned -= keep_from;
+            self.buf_offset += keep_from as u64;
+        }
+        if self.filled > self.options.max_item_size {
+            let location = self.location(self.buf_offset);
+            return Err(Error::ItemTooLarge {
+                location,
+                limit: self.options.max_item_size,
+            });
+        }
+        let want = self.filled + self.window;
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        let read = loop {
+            match self.reader.read(&mut self.buf[self.filled..want]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(Error::Io {
+                        input: self.name.clone(),
+                        source,
+                    })
+                }
+            }
+        };
+        if read == 0 {
+            self.eof = true;
+        }
+        self.filled += read;
+        if self.options.window.is_none() && read == self.window && self.window < MAX_WINDOW {
+            self.window *= 2;
+        }
+        Ok(())
+    }
+
+    fn location(&self, offset: u64) -> Location {
+        let position = self.lines.position(offset, &self.buf[..self.filled]);
+        let excerpt = if offset >= self.buf_offset {
+            excerpt(
+                &self.buf[..self.filled],
+                (offset - self.buf_offset) as usize,
+            )
+        } else {
+            String::new()
+        };
+        Location {
+            input: self.name.clone(),
+            offset,
+            position,
+            excerpt,
+        }
+    }
+
+    fn syntax_error(&mut self, error: SyntaxError) -> Error {
+        self.finished = true;
+        Error::Syntax {
+            location: self.location(error.offset),
+            error: SyntaxErrorKindOnly(error),
+        }
+    }
+}
+
+impl Items<Box<dyn Read + Send>> {
+    /// Items at `path` of the file at `file` (`-` for standard input; `.gz` and `.zst`
+    /// are decompressed).
+    pub fn open(file: &FsPath, path: &str) -> Result<Self, Error> {
+        let path = Path::parse(path)?;
+        Self::open_with(file, vec![path], ItemsOptions::default())
+    }
+
+    /// Items at `paths` of the file at `file`, with `options`.
+    pub fn open_with(
+        file: &FsPath,
+        paths: Vec<Path>,
+        options: ItemsOptions,
+    ) -> Result<Self, Error> {
+        let Input { name, reader } = source::open(file)?;
+        Self::with_options(reader, &name, paths, options)
+    }
+}
+
+impl<R: Read> Iterator for Items<R> {
+    type Item = Result<Item, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_item() {
+            Ok(Some(item)) => Some(Ok(item.to_item())),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// Validates a whole input against RFC 8259; returns the number of bytes read.
+///
+/// ```
+/// assert!(spate::validate(&b"[1, {\"a\": null}]"[..]).is_ok());
+/// assert!(spate::validate(&b"[1, 2"[..]).is_err());
+/// ```
+pub fn validate<R: Read>(reader: R) -> Result<u64, Error> {
+    validate_with(reader, "<input>", ItemsOptions::default())
+}
+
+/// [`validate`] with a name for messages and options.
+pub fn validate_with<R: Read>(reader: R, name: &str, options: ItemsOptions) -> Result<u64, Error> {
+    let mut items = Items::with_options(reader, name, Vec::new(), options)?;
+    while items.next_item()?.is_some() {}
+    Ok(items.bytes_scanned())
+}

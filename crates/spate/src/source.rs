@@ -1,0 +1,153 @@
+//! Opening inputs: files, standard input, and transparently decompressed `.gz` / `.zst`.
+//!
+//! Compression is recognised by magic bytes (so a misnamed file still works), and by the
+//! extension when the file is too short to tell.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use crate::error::Error;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// The name used for standard input in messages.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// An opened input: a reader over the (decompressed) bytes and a name for messages.
+pub struct Input {
+    /// The name: the path as given, or `<stdin>`.
+    pub name: String,
+    /// The decompressed bytes.
+    pub reader: Box<dyn Read + Send>,
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input").field("name", &self.name).finish()
+    }
+}
+
+/// Opens `path` (`-` means standard input), decompressing gzip and zstd transparently.
+pub fn open(path: &Path) -> Result<Input, Error> {
+    if path.as_os_str() == "-" {
+        return Ok(Input {
+            name: STDIN_NAME.to_owned(),
+            reader: decompress(Box::new(io::stdin()), STDIN_NAME)?,
+        });
+    }
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|source| Error::Io {
+        input: name.clone(),
+        source,
+    })?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::Io {
+            input: name,
+            source: io::Error::new(io::ErrorKind::InvalidInput, "is a directory"),
+        });
+    }
+    let reader = decompress(Box::new(file), &name)?;
+    Ok(Input { name, reader })
+}
+
+/// Wraps `inner` in a decompressor when its first bytes are a gzip or zstd header.
+pub fn decompress(inner: Box<dyn Read + Send>, name: &str) -> Result<Box<dyn Read + Send>, Error> {
+    let mut peek = Peeked::new(inner);
+    let head = peek.fill(4).map_err(|source| Error::Io {
+        input: name.to_owned(),
+        source,
+    })?;
+    if head.starts_with(&GZIP_MAGIC) {
+        // Multi-member gzip (as made by `cat a.gz b.gz`) decodes as one stream.
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(
+            BufReader::with_capacity(1 << 16, peek),
+        )))
+    } else if head.starts_with(&ZSTD_MAGIC) {
+        let decoder = zstd::stream::read::Decoder::new(peek).map_err(|source| Error::Io {
+            input: name.to_owned(),
+            source,
+        })?;
+        Ok(Box::new(decoder))
+    } else {
+        Ok(Box::new(peek))
+    }
+}
+
+/// A reader that first returns a few bytes read ahead to look at the header.
+struct Peeked {
+    head: [u8; 4],
+    head_len: usize,
+    head_pos: usize,
+    inner: Box<dyn Read + Send>,
+}
+
+impl Peeked {
+    fn new(inner: Box<dyn Read + Send>) -> Self {
+        Peeked {
+            head: [0; 4],
+            head_len: 0,
+            head_pos: 0,
+            inner,
+        }
+    }
+
+    /// Reads up to `n` bytes ahead (fewer at end of input) and returns them.
+    fn fill(&mut self, n: usize) -> io::Result<&[u8]> {
+        while self.head_len < n {
+            match self.inner.read(&mut self.head[self.head_len..n]) {
+                Ok(0) => break,
+                Ok(k) => self.head_len += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(&self.head[..self.head_len])
+    }
+}
+
+impl Read for Peeked {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.head_pos < self.head_len {
+            let k = (self.head_len - self.head_pos).min(buf.len());
+            buf[..k].copy_from_slice(&self.head[self.head_pos..self.head_pos + k]);
+            self.head_pos += k;
+            return Ok(k);
+        }
+        self.inner.read(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn read_all(r: &mut dyn Read) -> Vec<u8> {
+        let mut v = Vec::new();
+        r.read_to_end(&mut v).unwrap();
+        v
+    }
+
+    #[test]
+    fn plain_gzip_and_zstd_read_the_same() {
+        let text = br#"{"a": [1, 2, 3]}"#.to_vec();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&text).unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::encode_all(&text[..], 1).unwrap();
+        for bytes in [text.clone(), gz, zst] {
+            let mut r = decompress(Box::new(io::Cursor::new(bytes)), "t").unwrap();
+            assert_eq!(read_all(&mut r), text);
+        }
+    }
+
+    #[test]
+    fn tiny_inputs_pass_through() {
+        for bytes in [&b""[..], b"1", b"[]"] {
+            let mut r = decompress(Box::new(io::Cursor::new(bytes.to_vec())), "t").unwrap();
+            assert_eq!(read_all(&mut r), bytes);
+        }
+    }
+}
