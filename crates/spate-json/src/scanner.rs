@@ -256,6 +256,16 @@ impl Scanner {
         };
         match self.run(&input[..limit], h) {
             Ok(Scanned::NeedInput) if limit < input.len() => {
+                // Outside a string a non-ASCII byte is a syntax error whatever follows it;
+                // report it as such, so that the answer does not depend on how the input
+                // was split (with a tiny slice the validator cannot yet know the sequence
+                // is invalid).
+                if !matches!(self.state, State::Str { .. }) {
+                    // A number may end at this byte (and the handler may pause there).
+                    if let Scanned::Paused(used) = self.run(&input[limit..limit + 1], h)? {
+                        return Ok(Scanned::Paused(limit + used));
+                    }
+                }
                 let at = self.offset;
                 Err(self.fail(ErrorKind::InvalidUtf8, at))
             }
