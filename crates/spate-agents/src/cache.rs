@@ -1,0 +1,457 @@
+//! The incremental cache: per transcript file, its size, modification time, parsed offset
+//! and everything parsed from it, in a compact versioned binary file.
+//!
+//! Layout: magic `SPATEAGC`, format version (u32 LE), then LEB128 varints and strings
+//! (varint length + UTF-8 bytes) for every file record, then an FNV-1a 64 checksum of all
+//! preceding bytes (u64 LE). A file with another magic, version or checksum is not used.
+//! Writes go to a temporary file in the same folder that is then renamed over the old one,
+//! so a reader never sees a half-written cache.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::model::{
+    AgentLink, Delegation, FileMeta, FileRecord, SkipCounts, Tokens, UsageEntry, NONE,
+};
+use crate::parse::fnv64;
+
+const MAGIC: &[u8; 8] = b"SPATEAGC";
+/// Bump when the layout or the meaning of any field changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What the cache remembers about one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedFile {
+    /// Full path.
+    pub path: PathBuf,
+    /// Size when parsed.
+    pub size: u64,
+    /// Modification time (ns since the epoch) when parsed.
+    pub mtime_ns: i128,
+    /// Identity from the path.
+    pub meta: FileMeta,
+    /// Parsed content.
+    pub record: FileRecord,
+}
+
+/// Why a cache file was not used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheProblem {
+    /// Another program's file or an older/newer spate.
+    ForeignVersion,
+    /// Truncated, checksum mismatch or inconsistent content.
+    Corrupt,
+}
+
+/// The cache file for a set of roots, under `dir`.
+pub fn cache_path(dir: &Path, roots: &[PathBuf]) -> PathBuf {
+    let mut key = Vec::new();
+    for r in roots {
+        let abs = std::fs::canonicalize(r).unwrap_or_else(|_| r.clone());
+        key.extend_from_slice(abs.to_string_lossy().as_bytes());
+        key.push(0);
+    }
+    dir.join(format!("agents-{:016x}.bin", fnv64(&key)))
+}
+
+/// The default cache folder: `<user cache dir>/spate`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    dirs::cache_dir().map(|d| d.join("spate"))
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn var(&mut self, mut v: u64) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                self.0.push(b);
+                return;
+            }
+            self.0.push(b | 0x80);
+        }
+    }
+    fn zig(&mut self, v: i64) {
+        self.var(((v << 1) ^ (v >> 63)) as u64);
+    }
+    fn idx(&mut self, v: u32) {
+        // NONE (u32::MAX) becomes 0, every index i becomes i + 1
+        self.var(if v == NONE { 0 } else { u64::from(v) + 1 });
+    }
+    fn str(&mut self, s: &str) {
+        self.var(s.len() as u64);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            None => self.0.push(0),
+            Some(s) => {
+                self.0.push(1);
+                self.str(s);
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.buf.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+    fn var(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    fn zig(&mut self) -> Option<i64> {
+        let v = self.var()?;
+        Some(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+    fn idx(&mut self) -> Option<u32> {
+        match self.var()? {
+            0 => Some(NONE),
+            v => u32::try_from(v - 1).ok().filter(|&i| i != NONE),
+        }
+    }
+    fn len(&mut self) -> Option<usize> {
+        let n = usize::try_from(self.var()?).ok()?;
+        // every element takes at least one byte
+        (n <= self.buf.len() - self.pos).then_some(n)
+    }
+    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.buf.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(s)
+    }
+    fn str(&mut self) -> Option<String> {
+        let n = self.len()?;
+        std::str::from_utf8(self.bytes(n)?).ok().map(str::to_owned)
+    }
+    fn opt_str(&mut self) -> Option<Option<String>> {
+        match self.byte()? {
+            0 => Some(None),
+            1 => self.str().map(Some),
+            _ => None,
+        }
+    }
+    fn u128(&mut self) -> Option<u128> {
+        Some(u128::from_le_bytes(self.bytes(16)?.try_into().ok()?))
+    }
+}
+
+/// Encodes cached files into the cache format.
+pub fn encode(files: &[&CachedFile]) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(64 * 1024));
+    w.0.extend_from_slice(MAGIC);
+    w.0.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    w.var(files.len() as u64);
+    for f in files {
+        w.str(&f.path.to_string_lossy());
+        w.var(f.size);
+        w.0.extend_from_slice(&f.mtime_ns.to_le_bytes());
+        w.str(&f.meta.project);
+        w.str(&f.meta.session);
+        w.opt_str(f.meta.agent_id.as_deref());
+        w.opt_str(f.meta.meta_agent_type.as_deref());
+        w.opt_str(f.meta.meta_tool_use_id.as_deref());
+        let r = &f.record;
+        w.var(r.parsed_offset);
+        w.0.extend_from_slice(&r.tail_hash.to_le_bytes());
+        w.var(r.lines);
+        w.var(r.skips.malformed);
+        w.var(r.skips.no_timestamp);
+        w.var(r.skips.synthetic);
+        w.var(r.strings.len() as u64);
+        for s in &r.strings {
+            w.str(s);
+        }
+        w.var(r.entries.len() as u64);
+        for e in &r.entries {
+            w.zig(e.ts_ms);
+            w.idx(e.model);
+            w.idx(e.session);
+            w.idx(e.agent);
+            w.var(e.tokens.input);
+            w.var(e.tokens.output);
+            w.var(e.tokens.cache_write_5m);
+            w.var(e.tokens.cache_write_1h);
+            w.var(e.tokens.cache_read);
+            let flags = u8::from(e.cost_usd.is_some())
+                | u8::from(e.dedup_key.is_some()) << 1
+                | u8::from(e.sidechain) << 2;
+            w.0.push(flags);
+            if let Some(c) = e.cost_usd {
+                w.var(c);
+            }
+            if let Some(k) = e.dedup_key {
+                w.0.extend_from_slice(&k.to_le_bytes());
+            }
+            w.idx(e.prev_delegation);
+        }
+        w.var(r.delegations.len() as u64);
+        for d in &r.delegations {
+            w.idx(d.tool_use_id);
+            w.idx(d.agent_type);
+            w.idx(d.session);
+            w.zig(d.ts_ms);
+            w.var(u64::from(d.prompt_len));
+        }
+        w.var(r.links.len() as u64);
+        for l in &r.links {
+            w.idx(l.agent);
+            w.idx(l.tool_use_id);
+        }
+    }
+    let sum = fnv64(&w.0);
+    w.0.extend_from_slice(&sum.to_le_bytes());
+    w.0
+}
+
+/// Decodes a cache file's bytes.
+pub fn decode(buf: &[u8]) -> std::result::Result<Vec<CachedFile>, CacheProblem> {
+    if buf.len() < 12 || &buf[..8] != MAGIC {
+        return Err(CacheProblem::ForeignVersion);
+    }
+    if buf[8..12] != FORMAT_VERSION.to_le_bytes() {
+        return Err(CacheProblem::ForeignVersion);
+    }
+    if buf.len() < 20 {
+        return Err(CacheProblem::Corrupt);
+    }
+    let (body, sum) = buf.split_at(buf.len() - 8);
+    if fnv64(body).to_le_bytes() != sum {
+        return Err(CacheProblem::Corrupt);
+    }
+    let mut r = Reader { buf: body, pos: 12 };
+    decode_files(&mut r).ok_or(CacheProblem::Corrupt)
+}
+
+fn decode_files(r: &mut Reader<'_>) -> Option<Vec<CachedFile>> {
+    let n = r.len()?;
+    let mut files = Vec::with_capacity(n);
+    for _ in 0..n {
+        let path = PathBuf::from(r.str()?);
+        let size = r.var()?;
+        let mtime_ns = i128::from_le_bytes(r.bytes(16)?.try_into().ok()?);
+        let meta = FileMeta {
+            project: r.str()?,
+            session: r.str()?,
+            agent_id: r.opt_str()?,
+            meta_agent_type: r.opt_str()?,
+            meta_tool_use_id: r.opt_str()?,
+        };
+        let parsed_offset = r.var()?;
+        let tail_hash = u64::from_le_bytes(r.bytes(8)?.try_into().ok()?);
+        let lines = r.var()?;
+        let skips = SkipCounts {
+            malformed: r.var()?,
+            no_timestamp: r.var()?,
+            synthetic: r.var()?,
+            incomplete_tail: 0,
+        };
+        let ns = r.len()?;
+        let mut strings = Vec::with_capacity(ns);
+        for _ in 0..ns {
+            strings.push(r.str()?);
+        }
+        let ok_str = |i: u32| i == NONE || (i as usize) < strings.len();
+        let ne = r.len()?;
+        let mut entries = Vec::with_capacity(ne);
+        for _ in 0..ne {
+            let ts_ms = r.zig()?;
+            let (model, session, agent) = (r.idx()?, r.idx()?, r.idx()?);
+            let tokens = Tokens {
+                input: r.var()?,
+                output: r.var()?,
+                cache_write_5m: r.var()?,
+                cache_write_1h: r.var()?,
+                cache_read: r.var()?,
+            };
+            let flags = r.byte()?;
+            if flags & !0b111 != 0 {
+                return None;
+            }
+            let cost_usd = if flags & 1 != 0 { Some(r.var()?) } else { None };
+            let dedup_key = if flags & 2 != 0 {
+                Some(r.u128()?)
+            } else {
+                None
+            };
+            let prev_delegation = r.idx()?;
+            if !(ok_str(model) && ok_str(session) && ok_str(agent)) {
+                return None;
+            }
+            entries.push(UsageEntry {
+                ts_ms,
+                model,
+                session,
+                agent,
+                tokens,
+                cost_usd,
+                dedup_key,
+                sidechain: flags & 4 != 0,
+                prev_delegation,
+            });
+        }
+        let nd = r.len()?;
+        let mut delegations = Vec::with_capacity(nd);
+        for _ in 0..nd {
+            let d = Delegation {
+                tool_use_id: r.idx()?,
+                agent_type: r.idx()?,
+                session: r.idx()?,
+                ts_ms: r.zig()?,
+                prompt_len: u32::try_from(r.var()?).ok()?,
+            };
+            if !(ok_str(d.tool_use_id) && ok_str(d.agent_type) && ok_str(d.session)) {
+                return None;
+            }
+            delegations.push(d);
+        }
+        if entries
+            .iter()
+            .any(|e| e.prev_delegation != NONE && e.prev_delegation as usize >= nd)
+        {
+            return None;
+        }
+        let nl = r.len()?;
+        let mut links = Vec::with_capacity(nl);
+        for _ in 0..nl {
+            let l = AgentLink {
+                agent: r.idx()?,
+                tool_use_id: r.idx()?,
+            };
+            if l.agent == NONE
+                || l.tool_use_id == NONE
+                || !ok_str(l.agent)
+                || !ok_str(l.tool_use_id)
+            {
+                return None;
+            }
+            links.push(l);
+        }
+        if parsed_offset > size {
+            return None;
+        }
+        files.push(CachedFile {
+            path,
+            size,
+            mtime_ns,
+            meta,
+            record: FileRecord {
+                parsed_offset,
+                tail_hash,
+                lines,
+                strings,
+                entries,
+                delegations,
+                links,
+                skips,
+            },
+        });
+    }
+    (r.pos == r.buf.len()).then_some(files)
+}
+
+/// Reads a cache file: `Ok(None)` when there is none yet.
+pub fn read(path: &Path) -> Result<Option<std::result::Result<Vec<CachedFile>, CacheProblem>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(decode(&bytes))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Writes a cache file atomically: a temporary file in the same folder, renamed into place.
+pub fn write(path: &Path, files: &[&CachedFile]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let bytes = encode(files);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(&bytes)
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_all;
+
+    fn sample() -> CachedFile {
+        let src = concat!(
+            r#"{"type":"assistant","timestamp":"2025-05-06T03:05:47.123Z","sessionId":"s1","requestId":"r1","costUSD":0.25,"message":{"id":"m1","model":"claude-sonnet-4-5","usage":{"input_tokens":1,"output_tokens":2,"cache_creation_input_tokens":30,"cache_read_input_tokens":4,"cache_creation":{"ephemeral_5m_input_tokens":10,"ephemeral_1h_input_tokens":20}},"content":[{"type":"tool_use","id":"tu1","name":"Task","input":{"subagent_type":"dev","prompt":"go"}}]}}"#,
+            "\n",
+            r#"{"type":"assistant","isSidechain":true,"agentId":"a1","timestamp":"2025-05-06T03:06:00Z","sessionId":"s1","message":{"model":"x","usage":{"input_tokens":5}}}"#,
+            "\n",
+        );
+        let (record, _) = parse_all(src.as_bytes());
+        CachedFile {
+            path: PathBuf::from("/p/proj/s1.jsonl"),
+            size: src.len() as u64,
+            mtime_ns: -5,
+            meta: FileMeta {
+                project: "proj".into(),
+                session: "s1".into(),
+                agent_id: None,
+                meta_agent_type: Some("dev".into()),
+                meta_tool_use_id: None,
+            },
+            record,
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let f = sample();
+        assert_eq!(f.record.entries.len(), 2);
+        assert_eq!(f.record.delegations.len(), 1);
+        let bytes = encode(&[&f, &f]);
+        assert_eq!(decode(&bytes).unwrap(), vec![f.clone(), f]);
+    }
+
+    #[test]
+    fn rejects_damage() {
+        let f = sample();
+        let bytes = encode(&[&f]);
+        assert_eq!(decode(b"garbage!"), Err(CacheProblem::ForeignVersion));
+        let mut other = bytes.clone();
+        other[8] = 99;
+        assert_eq!(decode(&other), Err(CacheProblem::ForeignVersion));
+        for cut in [12, 20, bytes.len() / 2, bytes.len() - 1] {
+            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut flipped = bytes.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x40;
+        assert_eq!(decode(&flipped), Err(CacheProblem::Corrupt));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_never_panic(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+            bytes.extend_from_slice(&tail);
+            let sum = fnv64(&bytes);
+            bytes.extend_from_slice(&sum.to_le_bytes());
+            let _ = decode(&bytes);
+        }
+    }
+}

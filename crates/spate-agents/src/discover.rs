@@ -1,0 +1,186 @@
+//! Finding transcript files.
+//!
+//! A root is a Claude config folder holding `projects/`, or a `projects/` folder itself.
+//! Files are `projects/<project>/<session>.jsonl` and, for sub-agents,
+//! `projects/<project>/<session>/subagents/agent-<id>.jsonl` (with `agent-<id>.meta.json`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::model::FileMeta;
+
+/// One transcript file found on disk.
+#[derive(Debug, Clone)]
+pub struct FoundFile {
+    /// Full path.
+    pub path: PathBuf,
+    /// Size in bytes at discovery.
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch (0 when unknown).
+    pub mtime_ns: i128,
+    /// Project, session and sub-agent identity from the path.
+    pub meta: FileMeta,
+}
+
+/// The transcript roots to read: `paths` if given, else `CLAUDE_CONFIG_DIR` (comma
+/// separated), else `~/.config/claude` and `~/.claude`. Returns the `projects` folders that
+/// exist, or an error naming the places looked at.
+pub fn resolve_roots(paths: &[PathBuf], config_env: Option<&str>) -> Result<Vec<PathBuf>> {
+    let candidates: Vec<PathBuf> = if !paths.is_empty() {
+        paths.to_vec()
+    } else if let Some(env) = config_env.filter(|e| !e.trim().is_empty()) {
+        env.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        if let Some(cfg) = dirs::config_dir() {
+            v.push(cfg.join("claude"));
+        }
+        if let Some(home) = dirs::home_dir() {
+            v.push(home.join(".config").join("claude"));
+            v.push(home.join(".claude"));
+        }
+        v
+    };
+    let mut roots: Vec<PathBuf> = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for c in &candidates {
+        let projects = c.join("projects");
+        let dir = if projects.is_dir() {
+            projects
+        } else if c.is_dir() && !paths.is_empty() {
+            c.clone()
+        } else {
+            continue;
+        };
+        let canon = fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+        if !seen.contains(&canon) {
+            seen.push(canon);
+            roots.push(dir);
+        }
+    }
+    if roots.is_empty() {
+        let looked_in = candidates
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Error::NoTranscripts { looked_in });
+    }
+    Ok(roots)
+}
+
+/// Lists every `*.jsonl` file under the roots, sorted by path.
+pub fn find_files(roots: &[PathBuf]) -> Result<Vec<FoundFile>> {
+    let mut out = Vec::new();
+    for root in roots {
+        walk(root, root, &mut out)?;
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.dedup_by(|a, b| a.path == b.path);
+    Ok(out)
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<FoundFile>) -> Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if dir != root && e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        let ft = match entry.file_type() {
+            Ok(ft) => ft,
+            Err(_) => continue,
+        };
+        let is_dir = ft.is_dir() || (ft.is_symlink() && path.is_dir());
+        if is_dir {
+            walk(root, &path, out)?;
+        } else if path.extension().is_some_and(|e| e == "jsonl") {
+            let Ok(md) = fs::metadata(&path) else {
+                continue;
+            };
+            if !md.is_file() {
+                continue;
+            }
+            let mtime_ns = md
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128);
+            let meta = file_meta(root, &path);
+            out.push(FoundFile {
+                path,
+                size: md.len(),
+                mtime_ns,
+                meta,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Project, session and agent identity of a transcript path under `root`.
+pub fn file_meta(root: &Path, path: &Path) -> FileMeta {
+    let rel: Vec<String> = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let project = if rel.len() >= 2 {
+        rel[0].clone()
+    } else {
+        String::from("(root)")
+    };
+    let in_subagents = rel.len() >= 3 && rel[rel.len() - 2] == "subagents";
+    let (session, agent_id) = if in_subagents {
+        let session = if rel.len() >= 4 {
+            rel[rel.len() - 3].clone()
+        } else {
+            stem.clone()
+        };
+        let agent = stem.strip_prefix("agent-").unwrap_or(&stem).to_owned();
+        (session, Some(agent))
+    } else {
+        (stem, None)
+    };
+    FileMeta {
+        project,
+        session,
+        agent_id,
+        meta_agent_type: None,
+        meta_tool_use_id: None,
+    }
+}
+
+/// Reads `agent-<id>.meta.json` beside a sub-agent transcript, filling the agent type and
+/// tool use id when present (`agentType`, `subagent_type` or `subagentType`; `toolUseId` or
+/// `tool_use_id`). A missing or unreadable meta file leaves them empty.
+pub fn read_agent_meta(transcript: &Path, meta: &mut FileMeta) {
+    if meta.agent_id.is_none() {
+        return;
+    }
+    let meta_path = transcript.with_extension("meta.json");
+    let Ok(bytes) = fs::read(&meta_path) else {
+        return;
+    };
+    let Ok(serde_json::Value::Object(obj)) = serde_json::from_slice(&bytes) else {
+        return;
+    };
+    let pick = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| obj.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
+    };
+    meta.meta_agent_type = pick(&["agentType", "subagent_type", "subagentType"]);
+    meta.meta_tool_use_id = pick(&["toolUseId", "tool_use_id", "toolUseID"]);
+}

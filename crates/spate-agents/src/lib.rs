@@ -1,0 +1,93 @@
+//! Claude Code transcript analytics: usage, cost and delegations.
+//!
+//! Claude Code writes one JSON Lines transcript per session under
+//! `<config>/projects/<project>/<session>.jsonl` (sub-agents under
+//! `<session>/subagents/agent-<id>.jsonl`). This crate finds them ([`discover`]), parses the
+//! usage lines and delegations ([`parse`]), keeps an incremental cache ([`cache`], [`load`]),
+//! de-duplicates and prices the requests exactly ([`usage`], [`pricing`]) and builds reports
+//! ([`report`], [`delegations`]) that [`render`] writes as JSON or tables.
+//!
+//! ```
+//! use spate_agents::{load, report, usage};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let project = dir.path().join("projects").join("-home-me-app");
+//! std::fs::create_dir_all(&project).unwrap();
+//! std::fs::write(
+//!     project.join("s1.jsonl"),
+//!     concat!(
+//!         r#"{"type":"assistant","timestamp":"2025-05-06T10:00:00Z","sessionId":"s1","#,
+//!         r#""requestId":"r1","message":{"id":"m1","model":"claude-sonnet-4-5-20250929","#,
+//!         r#""usage":{"input_tokens":1000,"output_tokens":100}}}"#,
+//!         "\n"
+//!     ),
+//! )
+//! .unwrap();
+//! let roots = spate_agents::discover::resolve_roots(&[dir.path().to_owned()], None).unwrap();
+//! let corpus = load::load(&roots, &load::CacheMode::Off).unwrap();
+//! let usage = usage::analyze(&corpus, usage::Query::default());
+//! let daily = report::build(&usage, report::Period::Daily, false);
+//! assert_eq!(daily.groups[0].label, "2025-05-06");
+//! assert_eq!(daily.totals.tokens.total(), 1100);
+//! // 1000 × $3/M + 100 × $15/M = $0.0045, exactly
+//! assert_eq!(spate_agents::pricing::format_usd_exact(daily.totals.cost), "0.0045");
+//! ```
+
+pub mod cache;
+pub mod delegations;
+pub mod discover;
+mod error;
+pub mod json;
+mod lenient;
+pub mod load;
+pub mod model;
+pub mod parse;
+pub mod pricing;
+pub mod render;
+pub mod report;
+pub mod time;
+pub mod usage;
+
+pub use error::{Error, Result};
+
+use pricing::group_thousands;
+
+/// The robustness summary line: files and lines read, usage records kept, duplicates removed,
+/// lines skipped and why, unreadable files and unpriced models.
+pub fn summary_line(u: &usage::Summary) -> String {
+    let mut s = format!(
+        "read {} files, {} lines: {} usage records ({} duplicates removed)",
+        group_thousands(u.files as u128),
+        group_thousands(u.lines.into()),
+        group_thousands(u.usage_lines.saturating_sub(u.duplicates).into()),
+        group_thousands(u.duplicates.into()),
+    );
+    let k = &u.skips;
+    let mut skipped = Vec::new();
+    if k.malformed > 0 {
+        skipped.push(format!("{} malformed", k.malformed));
+    }
+    if k.no_timestamp > 0 {
+        skipped.push(format!("{} without timestamp", k.no_timestamp));
+    }
+    if k.incomplete_tail > 0 {
+        skipped.push(format!("{} incomplete last line", k.incomplete_tail));
+    }
+    if k.synthetic > 0 {
+        skipped.push(format!("{} <synthetic>", k.synthetic));
+    }
+    if !skipped.is_empty() {
+        s.push_str("; skipped lines: ");
+        s.push_str(&skipped.join(", "));
+    }
+    if u.unreadable > 0 {
+        s.push_str(&format!("; {} unreadable files", u.unreadable));
+    }
+    s
+}
+
+/// True when something was skipped that the user should know about (malformed lines,
+/// lines without timestamp, incomplete last lines, unreadable files).
+pub fn anything_skipped(u: &usage::Summary) -> bool {
+    u.skips.skipped() > 0 || u.unreadable > 0
+}

@@ -1,0 +1,270 @@
+//! Loading a transcript tree, incrementally when a cache is available.
+//!
+//! For each file found, the cache entry is reused when size and modification time are
+//! unchanged; when the file only grew (and the bytes before the parsed offset still hash the
+//! same), only the appended bytes are parsed; otherwise the file is parsed whole. Deleted
+//! files drop out. Files are parsed in parallel.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::cache::{self, CacheProblem, CachedFile};
+use crate::discover::{self, FoundFile};
+use crate::error::{Error, Result};
+use crate::model::FileRecord;
+use crate::parse::{fnv64, LineParser, TAIL_HASH_LEN};
+
+/// Where the cache lives, if anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheMode {
+    /// No cache: parse every file.
+    Off,
+    /// Cache files in this folder.
+    Dir(PathBuf),
+}
+
+/// Counts describing how a load went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadStats {
+    /// Transcript files found.
+    pub files: usize,
+    /// Files reused from the cache untouched.
+    pub reused: usize,
+    /// Files parsed from their appended bytes only.
+    pub appended: usize,
+    /// Files parsed whole.
+    pub parsed: usize,
+    /// Bytes read from transcripts.
+    pub bytes_read: u64,
+    /// Files that could not be read (reported in `warnings`).
+    pub unreadable: usize,
+    /// Files whose last line is incomplete.
+    pub incomplete_tails: usize,
+}
+
+/// A loaded transcript tree.
+#[derive(Debug)]
+pub struct Corpus {
+    /// Every file with its parsed content, sorted by path.
+    pub files: Vec<CachedFile>,
+    /// Counts.
+    pub stats: LoadStats,
+    /// Warnings for the user (cache rebuilt, unreadable file, ...).
+    pub warnings: Vec<String>,
+}
+
+enum Job {
+    Reuse(CachedFile),
+    Append(CachedFile, FoundFile),
+    Full(FoundFile),
+}
+
+struct Done {
+    file: CachedFile,
+    kind: u8, // 0 reused, 1 appended, 2 parsed
+    bytes: u64,
+    pending_tail: bool,
+    error: Option<String>,
+}
+
+/// Loads every transcript under `roots`.
+pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
+    let found = discover::find_files(roots)?;
+    let mut warnings = Vec::new();
+    let cache_file = match cache_mode {
+        CacheMode::Off => None,
+        CacheMode::Dir(dir) => Some(cache::cache_path(dir, roots)),
+    };
+    let mut cached: HashMap<PathBuf, CachedFile> = HashMap::new();
+    let mut cache_dirty = false;
+    if let Some(path) = &cache_file {
+        match cache::read(path) {
+            Ok(None) => cache_dirty = true,
+            Ok(Some(Ok(files))) => {
+                cached = files.into_iter().map(|f| (f.path.clone(), f)).collect();
+            }
+            Ok(Some(Err(problem))) => {
+                let why = match problem {
+                    CacheProblem::ForeignVersion => "is from another version",
+                    CacheProblem::Corrupt => "is corrupt",
+                };
+                warnings.push(format!("cache {} {why}; rebuilding it", path.display()));
+                cache_dirty = true;
+            }
+            Err(e) => {
+                warnings.push(format!("cannot read cache ({e}); rebuilding it"));
+                cache_dirty = true;
+            }
+        }
+    }
+    let cached_count = cached.len();
+
+    let jobs: Vec<Job> = found
+        .into_iter()
+        .map(|mut f| {
+            discover::read_agent_meta(&f.path, &mut f.meta);
+            match cached.remove(&f.path) {
+                Some(c) if c.meta == f.meta && c.size == f.size && c.mtime_ns == f.mtime_ns => {
+                    Job::Reuse(c)
+                }
+                Some(c) if c.meta == f.meta && f.size >= c.record.parsed_offset => {
+                    Job::Append(c, f)
+                }
+                _ => Job::Full(f),
+            }
+        })
+        .collect();
+    // whatever is left in `cached` was deleted
+    if !cached.is_empty() {
+        cache_dirty = true;
+    }
+
+    let done: Vec<Done> = jobs.into_par_iter().map(run_job).collect();
+
+    let mut stats = LoadStats {
+        files: done.len(),
+        ..LoadStats::default()
+    };
+    let mut files = Vec::with_capacity(done.len());
+    for d in done {
+        match d.kind {
+            0 => stats.reused += 1,
+            1 => stats.appended += 1,
+            _ => stats.parsed += 1,
+        }
+        if d.kind != 0 {
+            cache_dirty = true;
+        }
+        stats.bytes_read += d.bytes;
+        if d.pending_tail {
+            stats.incomplete_tails += 1;
+        }
+        if let Some(e) = d.error {
+            stats.unreadable += 1;
+            warnings.push(e);
+        }
+        files.push(d.file);
+    }
+    if files.len() != cached_count {
+        cache_dirty = true;
+    }
+    if let (Some(path), true) = (&cache_file, cache_dirty) {
+        let refs: Vec<&CachedFile> = files.iter().collect();
+        if let Err(e) = cache::write(path, &refs) {
+            warnings.push(format!("cannot write cache: {e}"));
+        }
+    }
+    Ok(Corpus {
+        files,
+        stats,
+        warnings,
+    })
+}
+
+fn run_job(job: Job) -> Done {
+    match job {
+        Job::Reuse(file) => {
+            let pending_tail = file.size > file.record.parsed_offset;
+            Done {
+                file,
+                kind: 0,
+                bytes: 0,
+                pending_tail,
+                error: None,
+            }
+        }
+        Job::Append(old, found) => match parse_appended(&old, &found) {
+            Ok(Some(d)) => d,
+            Ok(None) => parse_full(found),
+            Err(e) => unreadable(found, e),
+        },
+        Job::Full(found) => parse_full(found),
+    }
+}
+
+fn unreadable(found: FoundFile, e: Error) -> Done {
+    Done {
+        file: CachedFile {
+            path: found.path,
+            size: 0,
+            mtime_ns: 0,
+            meta: found.meta,
+            record: FileRecord::default(),
+        },
+        kind: 2,
+        bytes: 0,
+        pending_tail: false,
+        error: Some(format!("skipped unreadable file: {e}")),
+    }
+}
+
+fn parse_full(found: FoundFile) -> Done {
+    let bytes = match std::fs::read(&found.path) {
+        Ok(b) => b,
+        Err(e) => {
+            let err = Error::io(&found.path, e);
+            return unreadable(found, err);
+        }
+    };
+    let mut record = FileRecord::default();
+    let mut parser = LineParser::new(&mut record);
+    let outcome = parser.feed(&bytes);
+    parser.finish(&bytes, 0);
+    Done {
+        file: CachedFile {
+            path: found.path,
+            size: bytes.len() as u64,
+            mtime_ns: found.mtime_ns,
+            meta: found.meta,
+            record,
+        },
+        kind: 2,
+        bytes: bytes.len() as u64,
+        pending_tail: outcome.pending_tail,
+        error: None,
+    }
+}
+
+/// Parses only what was appended; `Ok(None)` when the old prefix no longer matches.
+fn parse_appended(old: &CachedFile, found: &FoundFile) -> Result<Option<Done>> {
+    let offset = old.record.parsed_offset;
+    let base = offset.saturating_sub(TAIL_HASH_LEN);
+    let mut f = File::open(&found.path).map_err(|e| Error::io(&found.path, e))?;
+    f.seek(SeekFrom::Start(base))
+        .map_err(|e| Error::io(&found.path, e))?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)
+        .map_err(|e| Error::io(&found.path, e))?;
+    let prefix = (offset - base) as usize;
+    if buf.len() < prefix || fnv64(&buf[..prefix]) != old.record.tail_hash {
+        return Ok(None);
+    }
+    let mut record = old.record.clone();
+    let mut parser = LineParser::new(&mut record);
+    let outcome = parser.feed(&buf[prefix..]);
+    parser.finish(&buf, base);
+    Ok(Some(Done {
+        file: CachedFile {
+            path: found.path.clone(),
+            size: base + buf.len() as u64,
+            mtime_ns: found.mtime_ns,
+            meta: found.meta.clone(),
+            record,
+        },
+        kind: 1,
+        bytes: (buf.len() - prefix) as u64,
+        pending_tail: outcome.pending_tail,
+        error: None,
+    }))
+}
+
+/// Parses one file's bytes (for tests and tools): the record and whether a tail is pending.
+pub fn parse_file(path: &Path) -> Result<(FileRecord, bool)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let (rec, outcome) = crate::parse::parse_all(&bytes);
+    Ok((rec, outcome.pending_tail))
+}

@@ -1,0 +1,358 @@
+//! Line parsing: turns the bytes of a transcript into a [`FileRecord`].
+//!
+//! Lines are split with `memchr`; a line that mentions none of `"usage"`, `"tool_use"` or
+//! `"agentId"` cannot contribute and is only checked for shape (it must look like `{...}`).
+//! The others are decoded into borrowed typed structs, everything not needed is skipped by
+//! serde without being built.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use memchr::memmem;
+use serde::Deserialize;
+
+use crate::lenient::{Lenient, LenientSeq};
+use crate::model::{AgentLink, Delegation, FileRecord, StrIdx, Tokens, UsageEntry, NONE};
+use crate::time::parse_timestamp_ms;
+
+#[derive(Deserialize)]
+struct RawLine<'a> {
+    #[serde(borrow, default)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(rename = "sessionId", borrow, default)]
+    session_id: Option<Cow<'a, str>>,
+    #[serde(rename = "requestId", borrow, default)]
+    request_id: Option<Cow<'a, str>>,
+    #[serde(rename = "isSidechain", default)]
+    is_sidechain: Option<bool>,
+    #[serde(rename = "agentId", borrow, default)]
+    agent_id: Option<Cow<'a, str>>,
+    #[serde(rename = "costUSD", default)]
+    cost_usd: Option<f64>,
+    #[serde(borrow, default)]
+    message: Option<Lenient<RawMessage<'a>>>,
+    #[serde(rename = "toolUseResult", borrow, default)]
+    tool_use_result: Option<Lenient<RawToolUseResult<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct RawMessage<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default)]
+    usage: Option<Lenient<RawUsage>>,
+    #[serde(borrow, default)]
+    content: Option<LenientSeq<RawBlock<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct RawUsage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation: Option<Lenient<RawCacheCreation>>,
+}
+
+#[derive(Deserialize)]
+struct RawCacheCreation {
+    #[serde(default)]
+    ephemeral_5m_input_tokens: Option<u64>,
+    #[serde(default)]
+    ephemeral_1h_input_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RawBlock<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    input: Option<Lenient<RawTaskInput<'a>>>,
+    #[serde(borrow, default)]
+    tool_use_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct RawTaskInput<'a> {
+    #[serde(borrow, default)]
+    subagent_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    prompt: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct RawToolUseResult<'a> {
+    #[serde(rename = "agentId", borrow, default)]
+    agent_id: Option<Cow<'a, str>>,
+}
+
+/// The `<synthetic>` model marks messages Claude Code made up itself (no API call).
+pub const SYNTHETIC_MODEL: &str = "<synthetic>";
+
+/// Tool names that hand work to a sub-agent.
+fn is_delegation_tool(name: &str) -> bool {
+    name == "Task" || name == "Agent"
+}
+
+/// 128-bit FNV-1a over `message.id`, a separator and `requestId`.
+pub fn dedup_key(message_id: &str, request_id: &str) -> u128 {
+    const PRIME: u128 = 0x0000000001000000000000000000013B;
+    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u128::from(b);
+            h = h.wrapping_mul(PRIME);
+        }
+    };
+    eat(message_id.as_bytes());
+    eat(&[0xff]);
+    eat(request_id.as_bytes());
+    h
+}
+
+/// 64-bit FNV-1a, used to fingerprint the bytes before a parsed offset.
+pub fn fnv64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// How many bytes before `parsed_offset` the tail fingerprint covers.
+pub const TAIL_HASH_LEN: u64 = 64;
+
+/// Converts a `costUSD` value to picodollars; negative or non-finite values are ignored.
+fn usd_to_pico(usd: f64) -> Option<u64> {
+    if usd.is_finite() && usd >= 0.0 && usd < 1.0e7 {
+        Some((usd * 1e12).round() as u64)
+    } else {
+        None
+    }
+}
+
+/// Parses transcript bytes into a [`FileRecord`], possibly continuing an earlier one.
+#[derive(Debug)]
+pub struct LineParser<'r> {
+    rec: &'r mut FileRecord,
+    interned: HashMap<String, StrIdx>,
+    usage: memmem::Finder<'static>,
+    tool_use: memmem::Finder<'static>,
+    agent_id: memmem::Finder<'static>,
+}
+
+/// What [`LineParser::feed`] left unparsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedOutcome {
+    /// A non-blank last line without newline that is not complete JSON (a session being
+    /// written); its bytes stay unparsed, to be read again next time.
+    pub pending_tail: bool,
+}
+
+impl<'r> LineParser<'r> {
+    /// A parser that appends to `rec`.
+    pub fn new(rec: &'r mut FileRecord) -> Self {
+        let interned = rec
+            .strings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i as StrIdx))
+            .collect();
+        LineParser {
+            rec,
+            interned,
+            usage: memmem::Finder::new(b"\"usage\""),
+            tool_use: memmem::Finder::new(b"\"tool_use\""),
+            agent_id: memmem::Finder::new(b"\"agentId\""),
+        }
+    }
+
+    fn intern(&mut self, s: &str) -> StrIdx {
+        if let Some(&i) = self.interned.get(s) {
+            return i;
+        }
+        let i = self.rec.strings.len() as StrIdx;
+        self.rec.strings.push(s.to_owned());
+        self.interned.insert(s.to_owned(), i);
+        i
+    }
+
+    fn intern_opt(&mut self, s: Option<&str>) -> StrIdx {
+        match s {
+            Some(s) => self.intern(s),
+            None => NONE,
+        }
+    }
+
+    /// Parses `buf`, which starts at byte `rec.parsed_offset` of the file and runs to the
+    /// file's current end. Advances `parsed_offset` past every complete line, and past a
+    /// last line without newline when that line is complete JSON.
+    pub fn feed(&mut self, buf: &[u8]) -> FeedOutcome {
+        let start = self.rec.parsed_offset;
+        let mut pos = 0usize;
+        while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
+            let line = &buf[pos..pos + nl];
+            self.rec.lines += 1;
+            self.line(line, true);
+            pos += nl + 1;
+        }
+        let mut outcome = FeedOutcome {
+            pending_tail: false,
+        };
+        let tail = &buf[pos..];
+        if !tail.is_empty() {
+            let trimmed = tail.trim_ascii();
+            if trimmed.is_empty() {
+                pos = buf.len();
+            } else if serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok() {
+                self.rec.lines += 1;
+                self.line(tail, false);
+                pos = buf.len();
+            } else {
+                outcome.pending_tail = true;
+            }
+        }
+        self.rec.parsed_offset = start + pos as u64;
+        outcome
+    }
+
+    fn line(&mut self, line: &[u8], _complete: bool) {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return;
+        }
+        if line[0] != b'{' || line[line.len() - 1] != b'}' {
+            self.rec.skips.malformed += 1;
+            return;
+        }
+        let has_usage = self.usage.find(line).is_some();
+        if !has_usage && self.tool_use.find(line).is_none() && self.agent_id.find(line).is_none() {
+            return;
+        }
+        let raw: RawLine<'_> = match serde_json::from_slice(line) {
+            Ok(raw) => raw,
+            Err(_) => {
+                self.rec.skips.malformed += 1;
+                return;
+            }
+        };
+        let Some(msg) = raw.message.and_then(|m| m.0) else {
+            return;
+        };
+        let prev_delegation = match self.rec.delegations.len() {
+            0 => NONE,
+            n => (n - 1) as u32,
+        };
+        let ts = raw.timestamp.as_deref().and_then(parse_timestamp_ms);
+        let session = self.intern_opt(raw.session_id.as_deref());
+
+        if let Some(usage) = msg.usage.and_then(|u| u.0) {
+            let model = msg.model.as_deref();
+            if model == Some(SYNTHETIC_MODEL) {
+                self.rec.skips.synthetic += 1;
+            } else if let Some(ts_ms) = ts {
+                let cc_total = usage.cache_creation_input_tokens;
+                let (e5, e1) = match usage.cache_creation.and_then(|c| c.0) {
+                    Some(c) => (c.ephemeral_5m_input_tokens, c.ephemeral_1h_input_tokens),
+                    None => (None, None),
+                };
+                let total_cc =
+                    cc_total.unwrap_or_else(|| e5.unwrap_or(0).saturating_add(e1.unwrap_or(0)));
+                let w1h = e1.unwrap_or(0).min(total_cc);
+                let tokens = Tokens {
+                    input: usage.input_tokens.unwrap_or(0),
+                    output: usage.output_tokens.unwrap_or(0),
+                    cache_write_5m: total_cc - w1h,
+                    cache_write_1h: w1h,
+                    cache_read: usage.cache_read_input_tokens.unwrap_or(0),
+                };
+                let dedup_key = match (msg.id.as_deref(), raw.request_id.as_deref()) {
+                    (Some(m), Some(r)) => Some(dedup_key(m, r)),
+                    _ => None,
+                };
+                let model = self.intern_opt(model);
+                let agent = self.intern_opt(raw.agent_id.as_deref());
+                self.rec.entries.push(UsageEntry {
+                    ts_ms,
+                    model,
+                    session,
+                    agent,
+                    tokens,
+                    cost_usd: raw.cost_usd.and_then(usd_to_pico),
+                    dedup_key,
+                    sidechain: raw.is_sidechain.unwrap_or(false),
+                    prev_delegation,
+                });
+            } else {
+                self.rec.skips.no_timestamp += 1;
+            }
+        }
+
+        let link_agent = raw
+            .tool_use_result
+            .and_then(|r| r.0)
+            .and_then(|r| r.agent_id);
+        for block in msg.content.map(|c| c.0).unwrap_or_default() {
+            match block.kind.as_deref() {
+                Some("tool_use") if block.name.as_deref().is_some_and(is_delegation_tool) => {
+                    let input = block.input.and_then(|i| i.0);
+                    let (agent_type, prompt_len) = match &input {
+                        Some(i) => (
+                            i.subagent_type.as_deref(),
+                            i.prompt.as_deref().map_or(0, str::len),
+                        ),
+                        None => (None, 0),
+                    };
+                    let agent_type = self.intern_opt(agent_type);
+                    let tool_use_id = self.intern_opt(block.id.as_deref());
+                    self.rec.delegations.push(Delegation {
+                        tool_use_id,
+                        agent_type,
+                        session,
+                        ts_ms: ts.unwrap_or(i64::MIN),
+                        prompt_len: u32::try_from(prompt_len).unwrap_or(u32::MAX),
+                    });
+                }
+                Some("tool_result") => {
+                    if let (Some(agent), Some(id)) = (link_agent.as_deref(), block.tool_use_id) {
+                        let agent = self.intern(agent);
+                        let tool_use_id = self.intern(&id);
+                        self.rec.links.push(AgentLink { agent, tool_use_id });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Records the fingerprint of the bytes before `parsed_offset`; `file_bytes` is the
+    /// whole file as far as it was read (from offset `base`).
+    pub fn finish(self, file_bytes: &[u8], base: u64) {
+        let end = self.rec.parsed_offset;
+        let from = end.saturating_sub(TAIL_HASH_LEN).max(base);
+        let lo = (from - base) as usize;
+        let hi = (end - base) as usize;
+        self.rec.tail_hash = fnv64(file_bytes.get(lo..hi).unwrap_or(&[]));
+    }
+}
+
+/// Parses a whole file's bytes into a new record.
+pub fn parse_all(bytes: &[u8]) -> (FileRecord, FeedOutcome) {
+    let mut rec = FileRecord::default();
+    let mut parser = LineParser::new(&mut rec);
+    let outcome = parser.feed(bytes);
+    parser.finish(bytes, 0);
+    (rec, outcome)
+}

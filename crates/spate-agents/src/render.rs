@@ -1,0 +1,506 @@
+//! Output: JSON in ccusage's shape and field names, and aligned tables for people.
+
+use crate::delegations::DelegationReport;
+use crate::json::Json;
+use crate::pricing::{format_usd_cents, format_usd_exact, group_thousands};
+use crate::report::{Period, Report, Totals};
+use crate::time::format_ms;
+
+fn cost_json(pico: u128) -> Json {
+    Json::Num(format_usd_exact(pico))
+}
+
+fn token_fields(t: &Totals, fields: &mut Vec<(&'static str, Json)>) {
+    fields.push(("inputTokens", Json::Int(t.tokens.input.into())));
+    fields.push(("outputTokens", Json::Int(t.tokens.output.into())));
+    fields.push((
+        "cacheCreationTokens",
+        Json::Int(t.tokens.cache_creation().into()),
+    ));
+    fields.push(("cacheReadTokens", Json::Int(t.tokens.cache_read.into())));
+}
+
+fn totals_json(t: &Totals) -> Json {
+    let mut f = Vec::new();
+    token_fields(t, &mut f);
+    f.push(("totalTokens", Json::Int(t.tokens.total().into())));
+    f.push(("totalCost", cost_json(t.cost)));
+    Json::Obj(f)
+}
+
+/// The report as JSON. `daily` has exactly the shape of `ccusage claude daily --json`
+/// (`daily[]` and `totals`); `weekly`, `monthly` and `session` follow ccusage's too; `model`
+/// and `project` use the same naming style.
+pub fn report_json(report: &Report) -> Json {
+    let (list_key, label_key) = match report.period {
+        Period::Daily => ("daily", "date"),
+        Period::Weekly => ("weekly", "week"),
+        Period::Monthly => ("monthly", "month"),
+        Period::Session => ("sessions", "sessionId"),
+        Period::Model => ("models", "modelName"),
+        Period::Project => ("projects", "project"),
+    };
+    let items = report
+        .groups
+        .iter()
+        .map(|g| {
+            let mut f = vec![(label_key, Json::Str(g.label.clone()))];
+            if report.period == Period::Session {
+                f.push((
+                    "projectPath",
+                    Json::Str(g.projects.first().cloned().unwrap_or_default()),
+                ));
+                f.push(("firstActivity", Json::Str(format_ms(g.first_ms))));
+                f.push(("lastActivity", Json::Str(format_ms(g.last_ms))));
+            }
+            token_fields(&g.totals, &mut f);
+            f.push(("totalTokens", Json::Int(g.totals.tokens.total().into())));
+            f.push(("totalCost", cost_json(g.totals.cost)));
+            if report.period == Period::Model {
+                f.push(("requests", Json::Int(g.totals.requests.into())));
+            } else {
+                let mut used: Vec<&str> = g.models.iter().map(|(m, _)| m.as_str()).collect();
+                used.sort_unstable();
+                f.push((
+                    "modelsUsed",
+                    Json::Arr(used.into_iter().map(|m| Json::Str(m.to_owned())).collect()),
+                ));
+                let breakdowns = g
+                    .models
+                    .iter()
+                    .map(|(m, t)| {
+                        let mut bf = vec![("modelName", Json::Str(m.clone()))];
+                        token_fields(t, &mut bf);
+                        bf.push(("cost", cost_json(t.cost)));
+                        Json::Obj(bf)
+                    })
+                    .collect();
+                f.push(("modelBreakdowns", Json::Arr(breakdowns)));
+            }
+            Json::Obj(f)
+        })
+        .collect();
+    Json::Obj(vec![
+        (list_key, Json::Arr(items)),
+        ("totals", totals_json(&report.totals)),
+    ])
+}
+
+/// The delegations report as JSON.
+pub fn delegations_json(r: &DelegationReport) -> Json {
+    let usage = |t: &Totals, f: &mut Vec<(&'static str, Json)>| {
+        token_fields(t, f);
+        f.push(("totalTokens", Json::Int(t.tokens.total().into())));
+        f.push(("totalCost", cost_json(t.cost)));
+    };
+    let agents = r
+        .by_type
+        .iter()
+        .map(|a| {
+            let mut f = vec![
+                ("agentType", Json::Str(a.agent_type.clone())),
+                ("delegations", Json::Int(a.delegations.into())),
+                ("sessions", Json::Int(a.sessions.into())),
+                ("avgPromptBytes", Json::Int(a.avg_prompt_bytes.into())),
+                ("requests", Json::Int(a.usage.requests.into())),
+            ];
+            usage(&a.usage, &mut f);
+            f.push(("shareOfSessionCostPct", Json::Float(a.share_pct)));
+            Json::Obj(f)
+        })
+        .collect();
+    let monthly = r
+        .by_month
+        .iter()
+        .map(|m| {
+            let mut f = vec![
+                ("month", Json::Str(m.month.clone())),
+                ("agentType", Json::Str(m.agent_type.clone())),
+                ("delegations", Json::Int(m.delegations.into())),
+            ];
+            usage(&m.usage, &mut f);
+            Json::Obj(f)
+        })
+        .collect();
+    let marathons = r
+        .marathons
+        .iter()
+        .map(|m| {
+            Json::Obj(vec![
+                ("sessionId", Json::Str(m.session.clone())),
+                ("projectPath", Json::Str(m.project.clone())),
+                ("delegations", Json::Int(m.delegations.into())),
+                ("agentTypes", Json::Int(m.agent_types.into())),
+                ("firstActivity", Json::Str(format_ms(m.first_ms))),
+                ("lastActivity", Json::Str(format_ms(m.last_ms))),
+                ("totalTokens", Json::Int(m.usage.tokens.total().into())),
+                ("totalCost", cost_json(m.usage.cost)),
+                (
+                    "subagentTokens",
+                    Json::Int(m.subagent_usage.tokens.total().into()),
+                ),
+                ("subagentCost", cost_json(m.subagent_usage.cost)),
+            ])
+        })
+        .collect();
+    let mut tf = vec![
+        ("delegations", Json::Int(r.delegations.into())),
+        (
+            "sessionsDelegating",
+            Json::Int(r.sessions_delegating.into()),
+        ),
+        (
+            "subagentRequests",
+            Json::Int(r.subagent_usage.requests.into()),
+        ),
+    ];
+    usage(&r.subagent_usage, &mut tf);
+    tf.push((
+        "shareOfAllCostPct",
+        Json::Float(crate::delegations::percent(
+            r.subagent_usage.cost,
+            r.all_usage.cost,
+        )),
+    ));
+    Json::Obj(vec![
+        ("agents", Json::Arr(agents)),
+        ("monthly", Json::Arr(monthly)),
+        ("marathonThreshold", Json::Int(r.marathon_threshold.into())),
+        ("marathons", Json::Arr(marathons)),
+        ("totals", Json::Obj(tf)),
+    ])
+}
+
+/// Table styling.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    /// ANSI colours.
+    pub color: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Normal,
+    Sub,
+    Total,
+}
+
+/// A text table with multi-line cells.
+struct Table {
+    headers: Vec<&'static str>,
+    right: Vec<bool>,
+    rows: Vec<(Kind, Vec<Vec<String>>)>,
+}
+
+impl Table {
+    fn new(cols: &[(&'static str, bool)]) -> Self {
+        Table {
+            headers: cols.iter().map(|c| c.0).collect(),
+            right: cols.iter().map(|c| c.1).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, kind: Kind, cells: Vec<Vec<String>>) {
+        self.rows.push((kind, cells));
+    }
+
+    fn render(&self, style: Style) -> String {
+        let n = self.headers.len();
+        let mut width: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for (_, cells) in &self.rows {
+            for (i, cell) in cells.iter().enumerate().take(n) {
+                for line in cell {
+                    width[i] = width[i].max(line.chars().count());
+                }
+            }
+        }
+        let paint = |s: String, code: &str| {
+            if style.color && !code.is_empty() {
+                format!("\x1b[{code}m{s}\x1b[0m")
+            } else {
+                s
+            }
+        };
+        let fmt_line = |cells: Vec<&str>| -> String {
+            let mut parts = Vec::with_capacity(n);
+            for (i, c) in cells.iter().enumerate() {
+                let pad = width[i].saturating_sub(c.chars().count());
+                if self.right[i] {
+                    parts.push(format!("{}{}", " ".repeat(pad), c));
+                } else {
+                    parts.push(format!("{}{}", c, " ".repeat(pad)));
+                }
+            }
+            parts.join("  ").trim_end().to_owned()
+        };
+        let rule = width
+            .iter()
+            .map(|w| "─".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  ");
+        let mut out = String::new();
+        out.push_str(&paint(fmt_line(self.headers.clone()), "1;36"));
+        out.push('\n');
+        out.push_str(&rule);
+        out.push('\n');
+        for (kind, cells) in &self.rows {
+            if *kind == Kind::Total {
+                out.push_str(&rule);
+                out.push('\n');
+            }
+            let height = cells.iter().map(Vec::len).max().unwrap_or(1).max(1);
+            for li in 0..height {
+                let line: Vec<&str> = (0..n)
+                    .map(|i| {
+                        cells
+                            .get(i)
+                            .and_then(|c| c.get(li))
+                            .map_or("", String::as_str)
+                    })
+                    .collect();
+                let code = match kind {
+                    Kind::Normal => "",
+                    Kind::Sub => "2",
+                    Kind::Total => "1;33",
+                };
+                out.push_str(&paint(fmt_line(line), code));
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// Short model name for tables: without `claude-` and the date suffix.
+pub fn short_model(m: &str) -> String {
+    let s = m.strip_prefix("claude-").unwrap_or(m);
+    match s.rfind('-') {
+        Some(pos) if s.len() - pos == 9 && s[pos + 1..].bytes().all(|c| c.is_ascii_digit()) => {
+            s[..pos].to_owned()
+        }
+        _ => s.to_owned(),
+    }
+}
+
+fn num(n: u64) -> String {
+    group_thousands(n.into())
+}
+
+fn cost_cell(t: &Totals) -> String {
+    let c = format_usd_cents(t.cost);
+    if t.unpriced > 0 {
+        format!("{c}*")
+    } else {
+        c
+    }
+}
+
+fn token_cells(t: &Totals) -> Vec<Vec<String>> {
+    vec![
+        vec![num(t.tokens.input)],
+        vec![num(t.tokens.output)],
+        vec![num(t.tokens.cache_creation())],
+        vec![num(t.tokens.cache_read)],
+        vec![num(t.tokens.total())],
+        vec![cost_cell(t)],
+    ]
+}
+
+/// The report as an aligned table with a totals line; `breakdown` adds a line per model.
+pub fn report_table(report: &Report, breakdown: bool, style: Style) -> String {
+    let first = match report.period {
+        Period::Daily => "Date",
+        Period::Weekly => "Week",
+        Period::Monthly => "Month",
+        Period::Session => "Session",
+        Period::Model => "Model",
+        Period::Project => "Project",
+    };
+    let mut cols: Vec<(&'static str, bool)> = vec![(first, false)];
+    if report.period == Period::Session {
+        cols.push(("Project", false));
+        cols.push(("Last Activity", false));
+    }
+    if report.period == Period::Model {
+        cols.push(("Requests", true));
+    } else {
+        cols.push(("Models", false));
+    }
+    cols.extend_from_slice(&[
+        ("Input", true),
+        ("Output", true),
+        ("Cache Create", true),
+        ("Cache Read", true),
+        ("Total Tokens", true),
+        ("Cost (USD)", true),
+    ]);
+    let mut t = Table::new(&cols);
+    let mut any_unpriced = report.totals.unpriced > 0;
+    for g in &report.groups {
+        let mut cells = vec![vec![g.label.clone()]];
+        if report.period == Period::Session {
+            cells.push(vec![g.projects.first().cloned().unwrap_or_default()]);
+            cells.push(vec![format_ms(g.last_ms).chars().take(10).collect()]);
+        }
+        if report.period == Period::Model {
+            cells.push(vec![num(g.totals.requests)]);
+        } else {
+            let mut names: Vec<String> = g.models.iter().map(|(m, _)| short_model(m)).collect();
+            names.sort();
+            names.dedup();
+            cells.push(names);
+        }
+        cells.extend(token_cells(&g.totals));
+        t.row(Kind::Normal, cells);
+        if breakdown && report.period != Period::Model {
+            for (m, mt) in &g.models {
+                let mut cells = vec![vec![format!("  └ {}", short_model(m))]];
+                if report.period == Period::Session {
+                    cells.push(vec![String::new()]);
+                    cells.push(vec![String::new()]);
+                }
+                cells.push(vec![String::new()]);
+                cells.extend(token_cells(mt));
+                t.row(Kind::Sub, cells);
+            }
+        }
+        any_unpriced |= g.totals.unpriced > 0;
+    }
+    let mut cells = vec![vec![String::from("Total")]];
+    if report.period == Period::Session {
+        cells.push(vec![String::new()]);
+        cells.push(vec![String::new()]);
+    }
+    cells.push(vec![if report.period == Period::Model {
+        num(report.totals.requests)
+    } else {
+        String::new()
+    }]);
+    cells.extend(token_cells(&report.totals));
+    t.row(Kind::Total, cells);
+    let mut out = format!(
+        "Claude Code usage by {}\n\n",
+        match report.period {
+            Period::Daily => "day",
+            Period::Weekly => "week",
+            Period::Monthly => "month",
+            Period::Session => "session",
+            Period::Model => "model",
+            Period::Project => "project",
+        }
+    );
+    out.push_str(&t.render(style));
+    if any_unpriced {
+        out.push_str(
+            "* includes requests of models without a known price (not counted in the cost)\n",
+        );
+    }
+    out
+}
+
+/// The delegations report as tables.
+pub fn delegations_table(r: &DelegationReport, style: Style) -> String {
+    let mut out = String::from("Delegations by agent type\n\n");
+    let mut t = Table::new(&[
+        ("Agent Type", false),
+        ("Delegations", true),
+        ("Sessions", true),
+        ("Avg Prompt", true),
+        ("Sub-agent Requests", true),
+        ("Sub-agent Tokens", true),
+        ("Sub-agent Cost", true),
+        ("Share", true),
+    ]);
+    for a in &r.by_type {
+        t.row(
+            Kind::Normal,
+            vec![
+                vec![a.agent_type.clone()],
+                vec![num(a.delegations)],
+                vec![num(a.sessions)],
+                vec![format!("{} B", num(a.avg_prompt_bytes))],
+                vec![num(a.usage.requests)],
+                vec![num(a.usage.tokens.total())],
+                vec![cost_cell(&a.usage)],
+                vec![format!("{:.1}%", a.share_pct)],
+            ],
+        );
+    }
+    t.row(
+        Kind::Total,
+        vec![
+            vec![String::from("Total")],
+            vec![num(r.delegations)],
+            vec![num(r.sessions_delegating)],
+            vec![String::new()],
+            vec![num(r.subagent_usage.requests)],
+            vec![num(r.subagent_usage.tokens.total())],
+            vec![cost_cell(&r.subagent_usage)],
+            vec![format!(
+                "{:.1}%",
+                crate::delegations::percent(r.subagent_usage.cost, r.all_usage.cost)
+            )],
+        ],
+    );
+    out.push_str(&t.render(style));
+    out.push_str("Share: sub-agent cost / total cost of the sessions that used the agent type (Total: of all cost).\n");
+
+    out.push_str("\nDelegations by month\n\n");
+    let mut t = Table::new(&[
+        ("Month", false),
+        ("Agent Type", false),
+        ("Delegations", true),
+        ("Sub-agent Tokens", true),
+        ("Sub-agent Cost", true),
+    ]);
+    for m in &r.by_month {
+        t.row(
+            Kind::Normal,
+            vec![
+                vec![m.month.clone()],
+                vec![m.agent_type.clone()],
+                vec![num(m.delegations)],
+                vec![num(m.usage.tokens.total())],
+                vec![cost_cell(&m.usage)],
+            ],
+        );
+    }
+    out.push_str(&t.render(style));
+
+    out.push_str(&format!(
+        "\nMarathons (sessions with more than {} delegations)\n\n",
+        r.marathon_threshold
+    ));
+    if r.marathons.is_empty() {
+        out.push_str("none\n");
+        return out;
+    }
+    let mut t = Table::new(&[
+        ("Session", false),
+        ("Project", false),
+        ("Last Activity", false),
+        ("Delegations", true),
+        ("Agent Types", true),
+        ("Total Tokens", true),
+        ("Cost", true),
+        ("Sub-agent Cost", true),
+    ]);
+    for m in &r.marathons {
+        t.row(
+            Kind::Normal,
+            vec![
+                vec![m.session.clone()],
+                vec![m.project.clone()],
+                vec![format_ms(m.last_ms).chars().take(10).collect()],
+                vec![num(m.delegations)],
+                vec![num(m.agent_types)],
+                vec![num(m.usage.tokens.total())],
+                vec![cost_cell(&m.usage)],
+                vec![cost_cell(&m.subagent_usage)],
+            ],
+        );
+    }
+    out.push_str(&t.render(style));
+    out
+}
