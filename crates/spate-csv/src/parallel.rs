@@ -1,0 +1,251 @@
+//! Parallel inference over byte ranges of one CSV file.
+//!
+//! The difficulty is finding record boundaries in the middle of a file: a newline may be inside
+//! a quoted field. We use **quote parity**: in RFC 4180 CSV a `"` only opens or closes a quoted
+//! field, and a literal quote inside one is doubled (`""`), which adds two. So a byte is inside
+//! a quoted field exactly when the number of quotes before it in the file is odd.
+//!
+//! 1. The data (after the header) is cut into segments. In parallel, each segment's quotes are
+//!    counted (a vectorized byte count, far faster than parsing); a prefix sum gives the parity
+//!    at each segment start.
+//! 2. Each segment's first record starts after the first newline at or after the segment start
+//!    that is outside quotes (scanning from the known parity). These starts cut the file into
+//!    ranges of whole records.
+//! 3. Each range is parsed by its own worker into its own [`TableState`]; the states are merged
+//!    in file order.
+//!
+//! The parity argument needs the file to follow the quoting rules and to end records with
+//! `\n`. A worker that sees a quote inside an unquoted field, text after a closing quote, a
+//! record ended by a lone `\r`, a ragged row (without `--flexible`), invalid UTF-8 or an open
+//! quote at the end of its range gives up, and the whole file is read sequentially instead,
+//! which is always right and reports errors with line numbers.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+
+use rayon::prelude::*;
+
+use crate::dialect::{CsvOptions, Dialect};
+use crate::error::Error;
+use crate::infer::{drive, finish, InferSink, TableState, BLOCK};
+use crate::schema::Schema;
+use crate::split::{parse_records, FieldRange, RecordSink};
+
+/// Files smaller than this are read sequentially.
+pub const PARALLEL_MIN: u64 = 4 << 20;
+
+/// Reads a byte range of a file through `pread`, so workers share one file handle.
+#[derive(Debug)]
+pub(crate) struct RangeReader<'a> {
+    pub file: &'a File,
+    pub pos: u64,
+    pub end: u64,
+}
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = (self.end - self.pos).min(buf.len() as u64) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Number of worker threads to use.
+pub fn threads(opts: &CsvOptions) -> usize {
+    if opts.threads > 0 {
+        opts.threads
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+/// Counts the quote bytes in `[start, end)`.
+fn count_quotes(file: &File, start: u64, end: u64) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; BLOCK];
+    let mut reader = RangeReader {
+        file,
+        pos: start,
+        end,
+    };
+    let mut quotes = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(quotes);
+        }
+        quotes += buf[..n].iter().filter(|&&b| b == b'"').count() as u64;
+    }
+}
+
+/// The first record start at or after `start`, given whether `start` is inside quotes: the
+/// byte after the first `\n` outside quotes, or `len` when there is none.
+fn first_record_start(
+    file: &File,
+    start: u64,
+    mut in_quotes: bool,
+    len: u64,
+) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut reader = RangeReader {
+        file,
+        pos: start,
+        end: len,
+    };
+    let mut offset = start;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(len);
+        }
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if b == b'"' {
+                in_quotes = !in_quotes;
+            } else if b == b'\n' && !in_quotes {
+                return Ok(offset + i as u64 + 1);
+            }
+        }
+        offset += n as u64;
+    }
+}
+
+/// Finds the header record in the sniffed prefix: its field count and the byte length of it.
+struct FirstRecord {
+    fields: usize,
+}
+
+impl RecordSink for FirstRecord {
+    fn record(&mut self, _: &[u8], fields: &[FieldRange]) -> bool {
+        self.fields = fields.len();
+        false
+    }
+}
+
+/// Infers in parallel; `Ok(None)` when the file is small or does not allow it (see the module
+/// documentation), and the caller then reads sequentially.
+pub(crate) fn infer_parallel(
+    file: &File,
+    len: u64,
+    bom: u64,
+    prefix: &[u8],
+    dialect: Dialect,
+    opts: &CsvOptions,
+) -> Result<Option<Schema>, Error> {
+    let workers = threads(opts);
+    if workers < 2 || len < PARALLEL_MIN {
+        return Ok(None);
+    }
+    // The first record (header or first data row) comes from the prefix.
+    let mut first = FirstRecord { fields: 0 };
+    let parsed = match parse_records(
+        prefix,
+        false,
+        dialect.delimiter,
+        &mut Vec::new(),
+        &mut first,
+    ) {
+        Ok(p) if p.stopped && !p.stray_quote && !p.bare_cr => p,
+        _ => return Ok(None),
+    };
+    let mut header = None;
+    let data_start = if dialect.header {
+        let mut sink = InferSink::new(opts, true, 0);
+        let _ = parse_records(
+            &prefix[..parsed.consumed],
+            true,
+            dialect.delimiter,
+            &mut Vec::new(),
+            &mut sink,
+        );
+        header = sink.header;
+        bom + parsed.consumed as u64
+    } else {
+        bom
+    };
+    let expected = first.fields;
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .build()
+        .map_err(|e| {
+            Error::from(std::io::Error::other(format!(
+                "cannot start worker threads: {e}"
+            )))
+        })?;
+    let segments = (workers * 4) as u64;
+    let seg_len = (len - data_start).div_ceil(segments).max(1);
+    let seg_starts: Vec<u64> = (0..segments)
+        .map(|k| data_start + k * seg_len)
+        .filter(|&s| s < len)
+        .collect();
+
+    let result = pool.install(|| -> Result<Option<(TableState, u64)>, Error> {
+        // 1. Quote counts per segment, then parity at each segment start.
+        let counts: Vec<u64> = seg_starts
+            .par_iter()
+            .enumerate()
+            .map(|(k, &s)| {
+                let e = seg_starts.get(k + 1).copied().unwrap_or(len);
+                count_quotes(file, s, e)
+            })
+            .collect::<Result<_, _>>()?;
+        let mut parity = Vec::with_capacity(counts.len());
+        let mut total = 0u64;
+        for c in &counts {
+            parity.push(total % 2 == 1);
+            total += c;
+        }
+        // 2. Record starts.
+        let mut starts: Vec<u64> = seg_starts
+            .par_iter()
+            .zip(&parity)
+            .enumerate()
+            .map(|(k, (&s, &p))| {
+                if k == 0 {
+                    Ok(s)
+                } else {
+                    first_record_start(file, s, p, len)
+                }
+            })
+            .collect::<Result<_, std::io::Error>>()?;
+        starts.push(len);
+        // 3. Parse each range.
+        let states: Vec<Option<(TableState, u64)>> = (0..starts.len() - 1)
+            .into_par_iter()
+            .map(|k| -> Result<Option<(TableState, u64)>, Error> {
+                let (s, e) = (starts[k], starts[k + 1]);
+                if s >= e {
+                    return Ok(Some((TableState::default(), 0)));
+                }
+                let mut sink = InferSink::new(opts, false, expected);
+                let reader = RangeReader {
+                    file,
+                    pos: s,
+                    end: e,
+                };
+                let d = match drive(reader, Vec::new(), dialect.delimiter, &mut sink, false) {
+                    Ok(d) => d,
+                    Err(e) if e.is_invalid_data() => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                if d.stopped || d.stray_quote || d.bare_cr || sink.error.is_some() {
+                    return Ok(None);
+                }
+                Ok(Some((sink.state, d.bytes)))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut state = TableState::default();
+        let mut bytes = data_start;
+        for s in states {
+            let Some((s, b)) = s else { return Ok(None) };
+            state.merge(s);
+            bytes += b;
+        }
+        Ok(Some((state, bytes)))
+    })?;
+    Ok(result.map(|(state, bytes)| finish(header, state, dialect, opts, false, bytes)))
+}
