@@ -49,6 +49,8 @@ pub mod time;
 pub mod usage;
 
 pub use error::{Error, Result};
+/// The date and time zone crate used in [`usage::Query`].
+pub use jiff;
 
 use pricing::group_thousands;
 
