@@ -1,7 +1,7 @@
 //! Loading a transcript tree, incrementally when a cache is available.
 //!
 //! For each file found, the cache entry is reused when size and modification time are
-//! unchanged; when the file only grew (and the bytes before the parsed offset still hash the
+//! unchanged; when the file grew (and the 64 bytes before the parsed offset still hash the
 //! same), only the appended bytes are parsed; otherwise the file is parsed whole. Deleted
 //! files drop out. Files are parsed in parallel.
 
@@ -111,9 +111,9 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
                 Some(c) if c.meta == f.meta && c.size == f.size && c.mtime_ns == f.mtime_ns => {
                     Job::Reuse(c)
                 }
-                Some(c) if c.meta == f.meta && f.size >= c.record.parsed_offset => {
-                    Job::Append(c, f)
-                }
+                // only a file that grew is read from its parsed offset; one rewritten at the
+                // same size (or smaller) is parsed whole
+                Some(c) if c.meta == f.meta && f.size > c.size => Job::Append(c, f),
                 _ => Job::Full(f),
             }
         })
