@@ -52,6 +52,13 @@ fn json_error(e: serde_json::Error) -> Error {
     )
 }
 
+/// Validates one JSON value (RFC 8259, via serde_json); the error's line is within `raw`.
+pub fn check(raw: &[u8]) -> Result<(), Error> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(raw)
+        .map(|_| ())
+        .map_err(json_error)
+}
+
 /// Validates one JSON value (RFC 8259, via serde_json) and walks it. Leading and trailing
 /// whitespace is allowed.
 pub fn walk_checked<V: JsonVisitor>(

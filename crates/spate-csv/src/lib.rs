@@ -20,6 +20,7 @@
 
 pub mod column;
 pub mod convert;
+pub mod detect;
 pub mod dialect;
 pub mod error;
 pub mod infer;
@@ -30,6 +31,7 @@ pub mod split;
 pub mod types;
 
 pub use column::{Bound, ColumnState, FieldSchema, Int};
+pub use detect::{detect, InputKind};
 pub use dialect::{CsvOptions, Dialect, NullTokens};
 pub use error::{Error, ErrorKind, Position};
 pub use infer::{infer_csv_path, infer_csv_reader, TableState};

@@ -1,0 +1,479 @@
+//! `spate schema`: the exact schema of CSV/TSV, JSON Lines, or the items of a JSON document.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use spate_csv::json::{json_schema, JsonState};
+use spate_csv::{CsvOptions, Format, InputKind, NullTokens, Schema};
+
+use super::common::stdout;
+use crate::exit::{self, InvalidData};
+
+/// Flags shared by `schema` and `convert` that say how to read the input.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadArgs {
+    /// Input format (default: by extension, then by content).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_kind)]
+    pub from: Option<InputKind>,
+
+    /// CSV field delimiter: one character, or `tab` (default: sniffed among , ; tab |).
+    #[arg(short = 'd', long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// The first CSV record is data, not a header (default: detected).
+    #[arg(long, conflicts_with = "header")]
+    pub no_header: bool,
+
+    /// The first CSV record is a header (default: detected).
+    #[arg(long)]
+    pub header: bool,
+
+    /// Accept CSV records with a different number of fields (missing fields are null, extra
+    /// fields become columns field_N).
+    #[arg(long)]
+    pub flexible: bool,
+
+    /// A CSV value that means null (repeatable; replaces the defaults NULL, null, NA; the
+    /// empty field is always null).
+    #[arg(long = "null", value_name = "TOKEN")]
+    pub nulls: Vec<String>,
+
+    /// Worker threads for one big file (default: one per core).
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+impl ReadArgs {
+    pub fn csv_options(&self) -> CsvOptions {
+        CsvOptions {
+            delimiter: self.delimiter,
+            header: if self.no_header {
+                Some(false)
+            } else if self.header {
+                Some(true)
+            } else {
+                None
+            },
+            flexible: self.flexible,
+            nulls: if self.nulls.is_empty() {
+                NullTokens::default()
+            } else {
+                NullTokens::new(self.nulls.iter().map(|s| s.as_bytes().to_vec()).collect())
+            },
+            threads: self.threads,
+            ..CsvOptions::default()
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Types: null (all empty), boolean, integer, float, date, datetime, string (and array for JSON). \
+null joins anything, integer widens to float, date to datetime, any other mix is string. \
+Integers with leading zeros (007, zip codes) are strings. See docs/schema.md for every rule.
+
+Examples:
+  spate schema data.csv
+  spate schema --json data.csv > schema.json
+  spate schema --sample 1000 big.csv.zst
+  spate schema '$.sessions[*]' sessions.json
+  spate schema events.jsonl")]
+pub struct SchemaArgs {
+    /// Files (`-` or none: standard input). A first argument that is not a file is a JSON path
+    /// (the items at that path of a JSON document are the rows).
+    #[arg(value_name = "[PATH] FILE")]
+    args: Vec<String>,
+
+    /// The path of the items in a JSON document (then every positional argument is a file).
+    #[arg(short = 'p', long = "path", value_name = "PATH")]
+    path: Option<String>,
+
+    /// Print a Frictionless Table Schema with spate's statistics (one JSON object per file).
+    #[arg(long)]
+    json: bool,
+
+    /// Read only the first N rows (the output says so).
+    #[arg(long, value_name = "N")]
+    sample: Option<u64>,
+
+    /// Stop reading a CSV file once every column is a string (counts then cover the rows read).
+    #[arg(long)]
+    types_only: bool,
+
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+fn parse_kind(s: &str) -> Result<InputKind, String> {
+    InputKind::from_name(s).ok_or_else(|| format!("{s:?}: unknown format (csv, tsv, jsonl, json)"))
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" && s != "\r" => {
+            Ok(s.as_bytes()[0])
+        }
+        _ => Err(format!(
+            "{s:?}: the delimiter is one ASCII character (or `tab`), not a quote or newline"
+        )),
+    }
+}
+
+/// Splits `[PATH] FILE...`: the first argument is a path when it is not an existing file and
+/// more arguments follow.
+pub(crate) fn split_args(
+    args: Vec<String>,
+    path: Option<String>,
+) -> (Option<String>, Vec<PathBuf>) {
+    let (path, files) = match path {
+        Some(p) => (Some(p), args),
+        None if args.len() >= 2 && args[0] != "-" && !Path::new(&args[0]).exists() => {
+            let mut it = args.into_iter();
+            (it.next(), it.collect())
+        }
+        None => (None, args),
+    };
+    let files = if files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        files.into_iter().map(PathBuf::from).collect()
+    };
+    (path, files)
+}
+
+/// Turns a library error into anyhow, marking invalid data for exit code 1.
+pub(crate) fn csv_error(e: spate_csv::Error) -> anyhow::Error {
+    if e.is_invalid_data() {
+        anyhow::Error::new(InvalidData(e.to_string()))
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// An opened input: its kind, a plain file (for parallel reading) or a reader (stdin, or
+/// decompressed), and its first bytes.
+pub(crate) struct Opened {
+    pub kind: InputKind,
+    /// The JSON path for `InputKind::Json`.
+    pub json_path: Option<String>,
+    /// A plain, uncompressed file that can be read in parallel and more than once.
+    pub plain_file: bool,
+}
+
+const GZIP: &[u8] = &[0x1f, 0x8b];
+const ZSTD: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+
+/// Looks at a file (not stdin): is it compressed, and which kind is it.
+pub(crate) fn inspect(
+    file: &Path,
+    explicit: Option<InputKind>,
+    path: Option<&str>,
+) -> anyhow::Result<Opened> {
+    let mut head = Vec::with_capacity(4096);
+    let plain_file;
+    if file.as_os_str() == "-" {
+        plain_file = false;
+    } else {
+        let mut f =
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            anyhow::bail!("{}: is a directory", file.display());
+        }
+        let mut magic = [0u8; 4];
+        let n = read_up_to(&mut f, &mut magic)?;
+        plain_file = !(magic[..n].starts_with(GZIP) || magic[..n].starts_with(ZSTD));
+    }
+    if explicit.is_none() && path.is_none() && file.as_os_str() != "-" {
+        // Peek at the decompressed start for content detection.
+        let input = spate::source::open(file)?;
+        input
+            .reader
+            .take(4096)
+            .read_to_end(&mut head)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+    }
+    let name = file.to_string_lossy();
+    let kind = spate_csv::detect(explicit, &name, &head, path.is_some());
+    let json_path = match kind {
+        InputKind::Json => Some(path.map(str::to_string).unwrap_or_else(|| {
+            if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+                "$[*]".to_string()
+            } else {
+                "$".to_string()
+            }
+        })),
+        _ => None,
+    };
+    Ok(Opened {
+        kind,
+        json_path,
+        plain_file,
+    })
+}
+
+fn read_up_to(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Infers the schema of one input.
+pub(crate) fn infer(
+    file: &Path,
+    read: &ReadArgs,
+    path: Option<&str>,
+    sample: Option<u64>,
+    types_only: bool,
+) -> anyhow::Result<Schema> {
+    let mut opened = inspect(file, read.from, path)?;
+    if file.as_os_str() == "-" && read.from.is_none() && path.is_none() {
+        // Standard input: detect the kind from its first bytes, then read on.
+        let mut stdin = spate::source::open(file)?.reader;
+        let mut head = Vec::new();
+        (&mut stdin).take(4096).read_to_end(&mut head)?;
+        let kind = spate_csv::detect(None, "-", &head, false);
+        let reader = std::io::Cursor::new(head).chain(stdin);
+        opened.kind = kind;
+        if kind == InputKind::Json {
+            let items = spate::Items::new(Box::new(reader) as Box<dyn Read + Send>, "$[*]")?;
+            return infer_items(items, "$[*]", sample);
+        }
+        return infer_reader(
+            Box::new(reader),
+            None,
+            opened.kind,
+            read,
+            sample,
+            types_only,
+        );
+    }
+    let mut opts = read.csv_options();
+    opts.sample = sample;
+    opts.types_only = types_only;
+    match opened.kind {
+        InputKind::Json => {
+            let p = opened.json_path.take().unwrap_or_else(|| "$[*]".into());
+            let items = spate::Items::open(file, &p)?;
+            infer_items(items, &p, sample)
+        }
+        InputKind::JsonLines if opened.plain_file => {
+            spate_csv::json::infer_jsonl_path(file, sample, read.threads).map_err(csv_error)
+        }
+        InputKind::Csv | InputKind::Tsv if opened.plain_file => {
+            if opened.kind == InputKind::Tsv && opts.delimiter.is_none() {
+                opts.delimiter = Some(b'\t');
+            }
+            spate_csv::infer_csv_path(file, &opts).map_err(csv_error)
+        }
+        kind => {
+            let input = spate::source::open(file)?;
+            infer_reader(input.reader, Some(file), kind, read, sample, types_only)
+        }
+    }
+}
+
+fn infer_reader(
+    reader: Box<dyn Read + Send>,
+    file: Option<&Path>,
+    kind: InputKind,
+    read: &ReadArgs,
+    sample: Option<u64>,
+    types_only: bool,
+) -> anyhow::Result<Schema> {
+    let mut opts = read.csv_options();
+    opts.sample = sample;
+    opts.types_only = types_only;
+    match kind {
+        InputKind::JsonLines => spate_csv::json::infer_jsonl_reader(reader, sample)
+            .map_err(|e| match file {
+                Some(f) => e.in_file(f),
+                None => e,
+            })
+            .map_err(csv_error),
+        InputKind::Json => {
+            let items = spate::Items::new(reader, "$[*]")?;
+            infer_items(items, "$[*]", sample)
+        }
+        InputKind::Csv | InputKind::Tsv => {
+            if kind == InputKind::Tsv && opts.delimiter.is_none() {
+                opts.delimiter = Some(b'\t');
+            }
+            spate_csv::infer_csv_reader(reader, file, &opts).map_err(csv_error)
+        }
+    }
+}
+
+/// Infers over the items at a path of a JSON document (validated by spate's scanner).
+pub(crate) fn infer_items<R: Read>(
+    mut items: spate::Items<R>,
+    path: &str,
+    sample: Option<u64>,
+) -> anyhow::Result<Schema> {
+    let mut state = JsonState::default();
+    let mut scratch = String::new();
+    let mut complete = true;
+    while let Some(item) = items.next_item()? {
+        if sample.is_some_and(|n| state.rows >= n) {
+            complete = false;
+            break;
+        }
+        state.observe(item.raw(), &mut scratch);
+    }
+    let bytes = items.bytes_scanned();
+    Ok(json_schema(
+        &state,
+        Format::JsonItems {
+            path: path.to_string(),
+        },
+        sample,
+        complete,
+        bytes,
+    ))
+}
+
+pub fn run(args: SchemaArgs) -> anyhow::Result<ExitCode> {
+    let (path, files) = split_args(args.args, args.path);
+    let several = files.len() > 1;
+    let mut out = stdout();
+    let mut worst: u8 = 0;
+    for (i, file) in files.iter().enumerate() {
+        match infer(
+            file,
+            &args.read,
+            path.as_deref(),
+            args.sample,
+            args.types_only,
+        ) {
+            Ok(schema) => {
+                let name = if file.as_os_str() == "-" {
+                    "<stdin>".to_string()
+                } else {
+                    file.display().to_string()
+                };
+                if args.json {
+                    let mut v = schema.to_frictionless();
+                    v["spate"]["path"] = serde_json::Value::String(name);
+                    if several {
+                        serde_json::to_writer(&mut out, &v)?;
+                    } else {
+                        serde_json::to_writer_pretty(&mut out, &v)?;
+                    }
+                    out.write_all(b"\n")?;
+                } else {
+                    if i > 0 {
+                        out.write_all(b"\n")?;
+                    }
+                    write_table(&mut out, &name, &schema)?;
+                }
+                out.flush()?;
+            }
+            Err(e) if !several || exit::is_broken_pipe(&e) => return Err(e),
+            Err(e) => {
+                out.flush()?;
+                eprintln!("spate: {e:#}");
+                worst = worst.max(exit::code_for(&e));
+            }
+        }
+    }
+    Ok(ExitCode::from(worst))
+}
+
+fn format_desc(schema: &Schema) -> String {
+    match &schema.format {
+        Format::Csv { delimiter, header } => {
+            let d = match delimiter {
+                b'\t' => "tab".to_string(),
+                d => format!("'{}'", *d as char),
+            };
+            format!(
+                "{}, delimiter {d}, {}",
+                schema.format.name(),
+                if *header { "header" } else { "no header" }
+            )
+        }
+        Format::JsonLines => "json lines".to_string(),
+        Format::JsonItems { path } => format!("items at {path}"),
+    }
+}
+
+/// The table for people.
+pub(crate) fn write_table(
+    out: &mut impl Write,
+    name: &str,
+    schema: &Schema,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{name}: {} rows, {} {} ({})",
+        schema.rows,
+        schema.fields.len(),
+        if matches!(schema.format, Format::Csv { .. }) {
+            "columns"
+        } else {
+            "fields"
+        },
+        format_desc(schema)
+    )?;
+    if let Some(n) = schema.sample {
+        if !schema.complete {
+            writeln!(out, "sampled: only the first {n} rows were read (--sample {n}); types may differ beyond them")?;
+        }
+    } else if !schema.complete {
+        writeln!(out, "stopped early: every column is a string after {} rows (--types-only); counts cover those rows", schema.rows)?;
+    }
+    let header = ["column", "type", "nullable", "nulls", "min", "max"];
+    let rows: Vec<[String; 6]> = schema
+        .fields
+        .iter()
+        .map(|f| {
+            let ty = if f.format != "default" && f.ty == spate_csv::Type::Datetime {
+                format!("{} ({})", f.ty, f.format)
+            } else {
+                f.ty.to_string()
+            };
+            [
+                f.name.clone(),
+                ty,
+                if f.nullable() {
+                    "yes".into()
+                } else {
+                    "no".into()
+                },
+                f.nulls.to_string(),
+                f.min.as_ref().map(|b| b.to_string()).unwrap_or_default(),
+                f.max.as_ref().map(|b| b.to_string()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(c);
+                s.push_str(&" ".repeat(w - c.chars().count() + 2));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(&header.map(String::from)))?;
+    for r in &rows {
+        writeln!(out, "{}", line(r))?;
+    }
+    Ok(())
+}
