@@ -239,7 +239,7 @@ mod tests {
     fn line_counter_across_slices() {
         let doc = b"{\n  \"a\": 1,\n  \"b\": x\n}";
         let at = doc.iter().position(|&b| b == b'x').unwrap() as u64;
-        for split in 0..doc.len() {
+        for split in 0..=at as usize {
             let mut lc = LineCounter::default();
             lc.count(&doc[..split], 0);
             let pos = lc.position(at, &doc[split..]);

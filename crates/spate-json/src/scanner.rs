@@ -173,6 +173,8 @@ pub struct Scanner {
     options: ScanOptions,
     /// Number of open containers.
     depth: u32,
+    /// Whether the innermost open container is an object.
+    in_object: bool,
     /// One bit per open container: 1 for an object, 0 for an array.
     kinds: Vec<u64>,
     /// Values at depth <= watch are reported to the handler.
@@ -208,6 +210,7 @@ impl Scanner {
             state: State::Start,
             options,
             depth: 0,
+            in_object: false,
             kinds: Vec::new(),
             watch: 0,
             offset: 0,
@@ -300,7 +303,7 @@ impl Scanner {
             State::Key => Expected::Key,
             State::Colon => Expected::Colon,
             State::AfterValue => {
-                if self.in_object() {
+                if self.in_object {
                     Expected::CommaOrObjectEnd
                 } else {
                     Expected::CommaOrArrayEnd
@@ -321,46 +324,19 @@ impl Scanner {
         e
     }
 
-    #[inline(always)]
-    fn in_object(&self) -> bool {
-        if self.depth == 0 {
-            return false;
-        }
-        let i = (self.depth - 1) as usize;
-        self.kinds[i / 64] >> (i % 64) & 1 == 1
-    }
-
-    #[inline(always)]
-    fn push(&mut self, object: bool, at: u64) -> Result<(), SyntaxError> {
-        if self.depth >= self.options.max_depth {
-            return Err(self.fail(
-                ErrorKind::TooDeep {
-                    max_depth: self.options.max_depth,
-                },
-                at,
-            ));
-        }
-        let i = self.depth as usize;
-        if i / 64 >= self.kinds.len() {
-            self.kinds.push(0);
-        }
-        let bit = 1u64 << (i % 64);
-        if object {
-            self.kinds[i / 64] |= bit;
-        } else {
-            self.kinds[i / 64] &= !bit;
-        }
-        self.depth += 1;
-        Ok(())
-    }
-
     /// The main loop over `input`, which is known to be valid UTF-8 (or to end in a
     /// sequence that may still become valid).
+    ///
+    /// The state lives in a local while the loop runs, and the common token sequences
+    /// (a member name and its colon, a whole string, number or literal within the slice)
+    /// are handled in place without a round through the state dispatch; the states exist
+    /// for tokens split across slices.
     fn run<H: Handler>(&mut self, input: &[u8], h: &mut H) -> Result<Scanned, SyntaxError> {
         let base = self.offset;
         let n = input.len();
         let mut i = 0usize;
-        // Helper to produce an error for the byte at `i`.
+        let mut state = self.state;
+        // An error for the byte at `i`.
         macro_rules! unexpected {
             ($i:expr, $expected:expr) => {{
                 let at = base + $i as u64;
@@ -373,81 +349,200 @@ impl Scanner {
                 ));
             }};
         }
-        // Reports the end of a watched value at depth `d` ending at index `e` and pauses if
-        // the handler says so; the next byte to scan is `e`.
+        // Reports the end of a watched value at depth `d` ending before index `e`, and
+        // pauses if the handler says so; the next byte to scan is `e`.
         macro_rules! value_end {
             ($d:expr, $e:expr) => {{
+                let d = $d;
                 let e = $e;
-                if $d <= self.watch {
-                    self.watch = $d;
-                    if h.end($d, base + e as u64) == Flow::Pause {
+                if d <= self.watch {
+                    self.watch = d;
+                    if h.end(d, base + e as u64) == Flow::Pause {
+                        self.state = state;
                         self.offset = base + e as u64;
                         return Ok(Scanned::Paused(e));
                     }
                 }
             }};
         }
+        macro_rules! skip_ws {
+            () => {
+                while i < n && is_ws(input[i]) {
+                    i += 1;
+                }
+                if i == n {
+                    break;
+                }
+            };
+        }
 
         while i < n {
-            match self.state {
+            match state {
                 State::Start | State::End | State::Value | State::ValueOrArrayEnd => {
-                    while i < n && is_ws(input[i]) {
-                        i += 1;
-                    }
-                    if i == n {
-                        break;
-                    }
+                    skip_ws!();
                     let b = input[i];
-                    if self.state == State::End {
+                    if state == State::End {
                         if self.options.multiple_values {
-                            self.state = State::Start;
+                            state = State::Start;
                             continue;
                         }
                         unexpected!(i, Expected::EndOfInput);
                     }
-                    if b == b']' && self.state == State::ValueOrArrayEnd {
-                        self.depth -= 1;
+                    if b == b']' && state == State::ValueOrArrayEnd {
+                        self.close();
                         i += 1;
-                        self.state = State::AfterValue;
+                        state = State::AfterValue;
                         value_end!(self.depth, i);
                         continue;
                     }
-                    let parent = if self.state == State::Start {
+                    let parent = if state == State::Start {
                         Parent::Root
-                    } else if self.in_object() {
+                    } else if self.in_object {
                         Parent::Object
                     } else {
                         Parent::Array
                     };
-                    let expected = if self.state == State::ValueOrArrayEnd {
-                        Expected::ValueOrArrayEnd
-                    } else {
-                        Expected::Value
-                    };
-                    i = self.begin_value(input, i, base, parent, expected, h)?;
+                    let depth = self.depth;
+                    let watched = depth <= self.watch;
+                    let at = base + i as u64;
+                    match b {
+                        b'{' | b'[' => {
+                            let object = b == b'{';
+                            self.open(object, at)?;
+                            if watched {
+                                let key = member_of(parent, &self.key);
+                                let watch = h.begin(depth, at, key, true);
+                                self.watch = if watch == Watch::Children {
+                                    depth + 1
+                                } else {
+                                    depth
+                                };
+                            }
+                            i += 1;
+                            state = if object {
+                                State::KeyOrObjectEnd
+                            } else {
+                                State::ValueOrArrayEnd
+                            };
+                        }
+                        b'"' => {
+                            if watched {
+                                h.begin(depth, at, member_of(parent, &self.key), false);
+                            }
+                            i += 1;
+                            let j = i + find_special(&input[i..]);
+                            if j < n && input[j] == b'"' {
+                                i = j + 1;
+                                state = State::AfterValue;
+                                if watched {
+                                    value_end!(depth, i);
+                                }
+                            } else {
+                                self.scalar_watched = watched;
+                                state = State::Str { key: false };
+                            }
+                        }
+                        b'-' | b'0'..=b'9' => {
+                            if watched {
+                                h.begin(depth, at, member_of(parent, &self.key), false);
+                            }
+                            if let Some(end) = number_end(input, i) {
+                                i = end;
+                                state = State::AfterValue;
+                                if watched {
+                                    value_end!(depth, i);
+                                }
+                                continue;
+                            }
+                            let first = if b == b'-' {
+                                Number::Minus
+                            } else if b == b'0' {
+                                Number::Zero
+                            } else {
+                                Number::Int
+                            };
+                            let (j, num) = scan_number(input, i + 1, first);
+                            i = j;
+                            if i == n {
+                                self.scalar_watched = watched;
+                                state = State::Num(num);
+                                break;
+                            }
+                            if !num.complete() {
+                                unexpected!(i, Expected::Digit);
+                            }
+                            state = State::AfterValue;
+                            if watched {
+                                value_end!(depth, i);
+                            }
+                        }
+                        b't' | b'f' | b'n' => {
+                            if watched {
+                                h.begin(depth, at, member_of(parent, &self.key), false);
+                            }
+                            let word = match b {
+                                b't' => 0,
+                                b'f' => 1,
+                                _ => 2,
+                            };
+                            let lit = LITERALS[word as usize];
+                            if i + lit.len() <= n && &input[i..i + lit.len()] == lit {
+                                i += lit.len();
+                                state = State::AfterValue;
+                                if watched {
+                                    value_end!(depth, i);
+                                }
+                            } else {
+                                i += 1;
+                                self.scalar_watched = watched;
+                                state = State::Literal { word, matched: 1 };
+                            }
+                        }
+                        _ => {
+                            let expected = if state == State::ValueOrArrayEnd {
+                                Expected::ValueOrArrayEnd
+                            } else {
+                                Expected::Value
+                            };
+                            unexpected!(i, expected);
+                        }
+                    }
                 }
                 State::KeyOrObjectEnd | State::Key => {
-                    while i < n && is_ws(input[i]) {
-                        i += 1;
-                    }
-                    if i == n {
-                        break;
-                    }
+                    skip_ws!();
                     match input[i] {
                         b'"' => {
                             i += 1;
                             self.key_watched = self.depth <= self.watch;
                             self.key.clear();
-                            self.state = State::Str { key: true };
+                            let j = i + find_special(&input[i..]);
+                            if j < n && input[j] == b'"' {
+                                // The whole name is here: take it, and its colon if near.
+                                if self.key_watched {
+                                    self.key.extend_from_slice(&input[i..j]);
+                                }
+                                i = j + 1;
+                                while i < n && is_ws(input[i]) {
+                                    i += 1;
+                                }
+                                if i < n && input[i] == b':' {
+                                    i += 1;
+                                    state = State::Value;
+                                } else {
+                                    state = State::Colon;
+                                }
+                            } else {
+                                state = State::Str { key: true };
+                            }
                         }
-                        b'}' if self.state == State::KeyOrObjectEnd => {
-                            self.depth -= 1;
+                        b'}' if state == State::KeyOrObjectEnd => {
+                            self.close();
                             i += 1;
-                            self.state = State::AfterValue;
+                            state = State::AfterValue;
                             value_end!(self.depth, i);
                         }
                         _ => {
-                            let expected = if self.state == State::Key {
+                            let expected = if state == State::Key {
                                 Expected::Key
                             } else {
                                 Expected::KeyOrObjectEnd
@@ -457,41 +552,30 @@ impl Scanner {
                     }
                 }
                 State::Colon => {
-                    while i < n && is_ws(input[i]) {
-                        i += 1;
-                    }
-                    if i == n {
-                        break;
-                    }
+                    skip_ws!();
                     if input[i] != b':' {
                         unexpected!(i, Expected::Colon);
                     }
                     i += 1;
-                    self.state = State::Value;
+                    state = State::Value;
                 }
                 State::AfterValue => {
-                    while i < n && is_ws(input[i]) {
-                        i += 1;
-                    }
-                    if i == n {
-                        break;
-                    }
+                    skip_ws!();
                     if self.depth == 0 {
-                        self.state = State::End;
+                        state = State::End;
                         continue;
                     }
-                    let object = self.in_object();
-                    match (input[i], object) {
+                    match (input[i], self.in_object) {
                         (b',', true) => {
                             i += 1;
-                            self.state = State::Key;
+                            state = State::Key;
                         }
                         (b',', false) => {
                             i += 1;
-                            self.state = State::Value;
+                            state = State::Value;
                         }
                         (b'}', true) | (b']', false) => {
-                            self.depth -= 1;
+                            self.close();
                             i += 1;
                             value_end!(self.depth, i);
                         }
@@ -547,9 +631,9 @@ impl Scanner {
                     if input[i] == b'"' {
                         i += 1;
                         if key {
-                            self.state = State::Colon;
+                            state = State::Colon;
                         } else {
-                            self.state = State::AfterValue;
+                            state = State::AfterValue;
                             if self.scalar_watched {
                                 self.scalar_watched = false;
                                 value_end!(self.depth, i);
@@ -561,7 +645,7 @@ impl Scanner {
                             self.key.push(b'\\');
                         }
                         i += 1;
-                        self.state = State::Escape { key };
+                        state = State::Escape { key };
                     }
                 }
                 State::Escape { key } => {
@@ -570,7 +654,7 @@ impl Scanner {
                         self.key.push(b);
                     }
                     i += 1;
-                    self.state = match b {
+                    state = match b {
                         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
                             State::Str { key }
                         }
@@ -587,7 +671,7 @@ impl Scanner {
                         self.key.push(b);
                     }
                     i += 1;
-                    self.state = if left == 1 {
+                    state = if left == 1 {
                         State::Str { key }
                     } else {
                         State::Unicode {
@@ -600,14 +684,14 @@ impl Scanner {
                     let (next, num) = scan_number(input, i, num);
                     i = next;
                     if i == n {
-                        self.state = State::Num(num);
+                        state = State::Num(num);
                         break;
                     }
                     // The byte at `i` is not part of the number.
                     if !num.complete() {
                         unexpected!(i, Expected::Digit);
                     }
-                    self.state = State::AfterValue;
+                    state = State::AfterValue;
                     if self.scalar_watched {
                         self.scalar_watched = false;
                         value_end!(self.depth, i);
@@ -624,13 +708,13 @@ impl Scanner {
                         i += 1;
                     }
                     if m < lit.len() {
-                        self.state = State::Literal {
+                        state = State::Literal {
                             word,
                             matched: m as u8,
                         };
                         break;
                     }
-                    self.state = State::AfterValue;
+                    state = State::AfterValue;
                     if self.scalar_watched {
                         self.scalar_watched = false;
                         value_end!(self.depth, i);
@@ -638,82 +722,93 @@ impl Scanner {
                 }
             }
         }
+        self.state = state;
         self.offset = base + n as u64;
         Ok(Scanned::NeedInput)
     }
 
-    /// Starts the value whose first byte is `input[i]`; returns the index after what it
-    /// consumed. Scalars that complete within the slice are finished here.
+    /// Opens a container (checking the depth limit).
     #[inline(always)]
-    fn begin_value<H: Handler>(
-        &mut self,
-        input: &[u8],
-        i: usize,
-        base: u64,
-        parent: Parent,
-        expected: Expected,
-        h: &mut H,
-    ) -> Result<usize, SyntaxError> {
-        let b = input[i];
-        let depth = self.depth;
-        let watched = depth <= self.watch;
-        let at = base + i as u64;
-        match b {
-            b'{' | b'[' => {
-                let object = b == b'{';
-                self.push(object, at)?;
-                if watched {
-                    let watch = h.begin(depth, at, member_of(parent, &self.key), true);
-                    self.watch = if watch == Watch::Children {
-                        depth + 1
-                    } else {
-                        depth
-                    };
-                }
-                self.state = if object {
-                    State::KeyOrObjectEnd
-                } else {
-                    State::ValueOrArrayEnd
-                };
-                Ok(i + 1)
-            }
-            b'"' => {
-                if watched {
-                    h.begin(depth, at, member_of(parent, &self.key), false);
-                    self.scalar_watched = true;
-                }
-                self.state = State::Str { key: false };
-                Ok(i + 1)
-            }
-            b'-' | b'0'..=b'9' => {
-                if watched {
-                    h.begin(depth, at, member_of(parent, &self.key), false);
-                    self.scalar_watched = true;
-                }
-                self.state = State::Num(if b == b'-' {
-                    Number::Minus
-                } else if b == b'0' {
-                    Number::Zero
-                } else {
-                    Number::Int
-                });
-                Ok(i + 1)
-            }
-            b't' | b'f' | b'n' => {
-                if watched {
-                    h.begin(depth, at, member_of(parent, &self.key), false);
-                    self.scalar_watched = true;
-                }
-                let word = match b {
-                    b't' => 0,
-                    b'f' => 1,
-                    _ => 2,
-                };
-                self.state = State::Literal { word, matched: 1 };
-                Ok(i + 1)
-            }
-            _ => Err(self.fail(ErrorKind::Unexpected { found: b, expected }, at)),
+    fn open(&mut self, object: bool, at: u64) -> Result<(), SyntaxError> {
+        if self.depth >= self.options.max_depth {
+            return Err(self.fail(
+                ErrorKind::TooDeep {
+                    max_depth: self.options.max_depth,
+                },
+                at,
+            ));
         }
+        let i = self.depth as usize;
+        if i / 64 >= self.kinds.len() {
+            self.kinds.push(0);
+        }
+        let bit = 1u64 << (i % 64);
+        if object {
+            self.kinds[i / 64] |= bit;
+        } else {
+            self.kinds[i / 64] &= !bit;
+        }
+        self.depth += 1;
+        self.in_object = object;
+        Ok(())
+    }
+
+    /// Closes the innermost container.
+    #[inline(always)]
+    fn close(&mut self) {
+        self.depth -= 1;
+        self.in_object = if self.depth == 0 {
+            false
+        } else {
+            let i = (self.depth - 1) as usize;
+            self.kinds[i / 64] >> (i % 64) & 1 == 1
+        };
+    }
+}
+
+/// The end of a number starting at `input[i]` when it is complete and followed by another
+/// byte within the slice; `None` when it is cut by the slice's end or malformed, which the
+/// resumable [`scan_number`] then handles (and reports).
+#[inline(always)]
+fn number_end(input: &[u8], mut i: usize) -> Option<usize> {
+    let n = input.len();
+    let digits = |mut i: usize| {
+        while i < n && input[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    if input[i] == b'-' {
+        i += 1;
+    }
+    match input.get(i)? {
+        b'0' => i += 1,
+        b'1'..=b'9' => i = digits(i + 1),
+        _ => return None,
+    }
+    if input.get(i)? == &b'.' {
+        let j = digits(i + 1);
+        if j == i + 1 {
+            return None;
+        }
+        i = j;
+    }
+    if matches!(input.get(i)?, b'e' | b'E') {
+        i += 1;
+        if matches!(input.get(i)?, b'+' | b'-') {
+            i += 1;
+        }
+        let j = digits(i);
+        if j == i {
+            return None;
+        }
+        i = j;
+    }
+    // The byte after the number must exist (else the number may go on in the next slice)
+    // and must not continue it (`01`, `1.` and the like go the slow way and fail there).
+    match input.get(i)? {
+        b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-' => None,
+        _ => Some(i),
     }
 }
 

@@ -262,7 +262,7 @@ impl<R: Read> Items<R> {
     }
 
     /// Reads the whole input, counting items (and validating every byte).
-    pub fn count(&mut self) -> Result<u64, Error> {
+    pub fn count_items(&mut self) -> Result<u64, Error> {
         let mut n = 0;
         while self.next_item()?.is_some() {
             n += 1;
