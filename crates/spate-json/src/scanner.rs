@@ -312,6 +312,13 @@ impl Scanner {
             State::Str { .. } => Expected::ClosingQuote,
             State::Escape { .. } => Expected::Escape,
             State::Unicode { .. } => Expected::HexDigit,
+            State::Num(n) if n.complete() => {
+                if self.in_object {
+                    Expected::CommaOrObjectEnd
+                } else {
+                    Expected::CommaOrArrayEnd
+                }
+            }
             State::Num(_) => Expected::Digit,
             State::Literal { word, .. } => Expected::Literal(LITERAL_NAMES[word as usize]),
         };

@@ -25,6 +25,9 @@ pub const MAX_WINDOW: usize = 4 * 1024 * 1024;
 /// Default limit on one selected item's size.
 pub const DEFAULT_MAX_ITEM_SIZE: usize = 256 * 1024 * 1024;
 
+/// Bytes kept before the window's new data, to show in error excerpts.
+const EXCERPT_CONTEXT: usize = 64;
+
 /// Settings of an [`Items`] stream.
 #[derive(Debug, Clone, Copy)]
 pub struct ItemsOptions {
@@ -252,6 +255,15 @@ impl<R: Read> Items<R> {
                 return Err(e);
             }
         };
+        if (span.end - span.start) as usize > self.options.max_item_size {
+            // Caught here when the item fitted in one read; the refill check catches it
+            // before memory grows when it did not.
+            self.finished = true;
+            return Err(Error::ItemTooLarge {
+                location: self.location(span.start),
+                limit: self.options.max_item_size,
+            });
+        }
         let start = (span.start - self.buf_offset) as usize;
         let end = (span.end - self.buf_offset) as usize;
         Ok(Some(ItemRef {
@@ -299,10 +311,13 @@ impl<R: Read> Items<R> {
 
     /// Moves the bytes still needed to the front of the window and reads more input.
     fn refill(&mut self) -> Result<(), Error> {
+        // Keep the bytes of an item still being read, and a little context for the excerpt
+        // of an error found right at the start of the next read.
         let keep_from = match self.selector.retain_from() {
             Some(start) => (start - self.buf_offset) as usize,
             None => self.filled,
-        };
+        }
+        .min(self.filled.saturating_sub(EXCERPT_CONTEXT));
         if keep_from > 0 {
             self.lines.count(&self.buf[..keep_from], self.buf_offset);
             self.buf.copy_within(keep_from..self.filled, 0);
