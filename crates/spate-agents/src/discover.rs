@@ -102,7 +102,12 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<FoundFile>) -> Result<()> {
         if is_dir {
             walk(root, &path, out)?;
         } else if path.extension().is_some_and(|e| e == "jsonl") {
-            let Ok(md) = fs::metadata(&path) else {
+            let md = if ft.is_symlink() {
+                fs::metadata(&path)
+            } else {
+                entry.metadata()
+            };
+            let Ok(md) = md else {
                 continue;
             };
             if !md.is_file() {

@@ -79,13 +79,14 @@ pub fn format_ms(ms: i64) -> String {
     }
 }
 
-/// Turns instants into local calendar dates, caching per UTC hour (time zones change
-/// offsets on hour or half-hour boundaries; a 15-minute granularity is used to be safe).
+/// Turns instants into local calendar dates. The UTC offset is looked up once per
+/// 15-minute slot (zones change offsets on quarter-hour boundaries at the finest), and the
+/// date follows from plain day arithmetic.
 #[derive(Debug)]
 pub struct LocalDates {
     tz: TimeZone,
     last_slot: i64,
-    last_date: Option<Date>,
+    last_offset_s: Option<i64>,
 }
 
 impl LocalDates {
@@ -94,23 +95,37 @@ impl LocalDates {
         LocalDates {
             tz,
             last_slot: i64::MIN,
-            last_date: None,
+            last_offset_s: None,
         }
     }
 
     /// The local date of an instant, or `None` when it is out of range.
     pub fn date(&mut self, ms: i64) -> Option<Date> {
         let slot = ms.div_euclid(15 * 60_000);
-        if slot == self.last_slot {
-            return self.last_date;
+        if slot != self.last_slot {
+            self.last_slot = slot;
+            self.last_offset_s = Timestamp::from_millisecond(ms)
+                .ok()
+                .map(|ts| i64::from(self.tz.to_offset(ts).seconds()));
         }
-        let date = Timestamp::from_millisecond(ms)
-            .ok()
-            .map(|ts| ts.to_zoned(self.tz.clone()).date());
-        self.last_slot = slot;
-        self.last_date = date;
-        date
+        let offset = self.last_offset_s?;
+        let days = (ms.div_euclid(1000) + offset).div_euclid(86_400);
+        civil_from_days(days)
     }
+}
+
+/// The date `days` days after 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> Option<Date> {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    Date::new(i16::try_from(y).ok()?, m as i8, d as i8).ok()
 }
 
 /// First day of the week that contains `d`.
@@ -171,5 +186,20 @@ mod tests {
         let mut dates = LocalDates::new(TimeZone::get("Asia/Tokyo").unwrap());
         let ms = parse_timestamp_ms("2025-05-06T20:00:00Z").unwrap();
         assert_eq!(dates.date(ms).unwrap().to_string(), "2025-05-07");
+        let mut utc = LocalDates::new(TimeZone::UTC);
+        for s in [
+            "1969-12-31T23:59:59.999Z",
+            "2000-02-29T12:00:00Z",
+            "2025-12-31T23:59:59Z",
+        ] {
+            let ms = parse_timestamp_ms(s).unwrap();
+            assert_eq!(utc.date(ms).unwrap().to_string(), &s[..10], "{s}");
+        }
+        // New York changes its offset during 2025-03-09 (DST)
+        let mut ny = LocalDates::new(TimeZone::get("America/New_York").unwrap());
+        let ms = parse_timestamp_ms("2025-03-09T04:30:00Z").unwrap();
+        assert_eq!(ny.date(ms).unwrap().to_string(), "2025-03-08");
+        let ms = parse_timestamp_ms("2025-07-01T03:59:00Z").unwrap();
+        assert_eq!(ny.date(ms).unwrap().to_string(), "2025-06-30");
     }
 }

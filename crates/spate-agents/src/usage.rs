@@ -6,6 +6,7 @@
 //! never merged.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
@@ -162,6 +163,27 @@ pub const UNATTRIBUTED: &str = "(unattributed)";
 /// Model label of usage lines without `message.model`.
 pub const UNKNOWN_MODEL: &str = "unknown";
 
+/// The de-duplication keys are already well-mixed 128-bit hashes: hashing them again with
+/// SipHash is wasted work, so the map uses their low 64 bits directly.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | self.0 >> 56) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
+}
+
+type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
+
 struct FileIds<'f> {
     file: &'f CachedFile,
     map: Vec<u32>,
@@ -221,10 +243,11 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
     }
 
     // Pass 2: rows, de-duplicated.
-    let mut price_cache: HashMap<u32, Option<ModelPrice>> = HashMap::new();
+    let mut price_cache: Vec<Option<Option<ModelPrice>>> = Vec::new();
     let mut dates = LocalDates::new(query.tz.clone());
-    let mut rows: Vec<Row> = Vec::new();
-    let mut seen: HashMap<u128, usize> = HashMap::new();
+    let n_entries: usize = corpus.files.iter().map(|f| f.record.entries.len()).sum();
+    let mut rows: Vec<Row> = Vec::with_capacity(n_entries);
+    let mut seen: KeyMap<usize> = KeyMap::with_capacity_and_hasher(n_entries, Default::default());
     let mut delegations = Vec::new();
     let mut seen_tool_uses: HashMap<u32, ()> = HashMap::new();
     for fid in ids.iter_mut() {
@@ -269,9 +292,12 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
             } else {
                 None
             };
-            let price = *price_cache
-                .entry(model)
-                .or_insert_with(|| query.prices.lookup(names.get(model)));
+            let slot = model as usize;
+            if price_cache.len() <= slot {
+                price_cache.resize(slot + 1, None);
+            }
+            let price =
+                *price_cache[slot].get_or_insert_with(|| query.prices.lookup(names.get(model)));
             let (cost, priced) = match (query.mode, e.cost_usd) {
                 (CostMode::Auto, Some(c)) | (CostMode::Display, Some(c)) => (u128::from(c), true),
                 (CostMode::Display, None) => (0, true),
