@@ -115,6 +115,10 @@ pub struct ColumnState {
     pub ty: Type,
     /// Number of non-null values. Nulls are `rows - values` (a missing field is a null).
     pub values: u64,
+    /// Bounds of the integers that fit in i64 (`small_min > small_max` until one is seen).
+    pub small_min: i64,
+    pub small_max: i64,
+    /// Bounds of the integers beyond i64.
     pub int_min: Option<Int>,
     pub int_max: Option<Int>,
     /// Over the finite float values.
@@ -139,6 +143,8 @@ impl Default for ColumnState {
         ColumnState {
             ty: Type::Null,
             values: 0,
+            small_min: i64::MAX,
+            small_max: i64::MIN,
             int_min: None,
             int_max: None,
             float_min: None,
@@ -200,20 +206,8 @@ impl ColumnState {
         match value {
             Value::Integer(i) => {
                 self.join_type(Type::Integer);
-                let i = Int::Small(i);
-                match (&mut self.int_min, &mut self.int_max) {
-                    (Some(lo), Some(hi)) => {
-                        if i < *lo {
-                            *lo = i;
-                        } else if i > *hi {
-                            *hi = i;
-                        }
-                    }
-                    _ => {
-                        self.int_min = Some(i.clone());
-                        self.int_max = Some(i);
-                    }
-                }
+                self.small_min = self.small_min.min(i);
+                self.small_max = self.small_max.max(i);
             }
             Value::BigInteger => {
                 self.join_type(Type::Integer);
@@ -290,6 +284,8 @@ impl ColumnState {
         self.falses = 0;
         self.dt_shapes_any = 0;
         self.dt_shapes_all = 0xff;
+        self.small_min = i64::MAX;
+        self.small_max = i64::MIN;
         self.int_min = None;
         self.int_max = None;
         self.float_min = None;
@@ -317,6 +313,8 @@ impl ColumnState {
             return;
         }
         {
+            self.small_min = self.small_min.min(other.small_min);
+            self.small_max = self.small_max.max(other.small_max);
             min_opt(&mut self.int_min, other.int_min);
             max_opt(&mut self.int_max, other.int_max);
             min_opt(&mut self.float_min, other.float_min);
@@ -349,18 +347,27 @@ impl ColumnState {
         self.falses += other.falses;
     }
 
+    /// The bounds over all integers, small and big.
+    fn int_bounds(&self) -> (Option<Int>, Option<Int>) {
+        let mut lo = self.int_min.clone();
+        let mut hi = self.int_max.clone();
+        if self.small_min <= self.small_max {
+            min_opt(&mut lo, Some(Int::Small(self.small_min)));
+            max_opt(&mut hi, Some(Int::Small(self.small_max)));
+        }
+        (lo, hi)
+    }
+
     /// The final statistics of this column over `rows` rows.
     pub fn finish(&self, name: String, rows: u64) -> FieldSchema {
+        let (int_lo, int_hi) = self.int_bounds();
         let (min, max) = match self.ty {
-            Type::Integer => (
-                self.int_min.as_ref().map(|i| Bound::Int(i.clone())),
-                self.int_max.as_ref().map(|i| Bound::Int(i.clone())),
-            ),
+            Type::Integer => (int_lo.map(Bound::Int), int_hi.map(Bound::Int)),
             Type::Float => {
                 let mut lo = self.float_min;
                 let mut hi = self.float_max;
-                min_opt(&mut lo, self.int_min.as_ref().map(Int::to_f64));
-                max_opt(&mut hi, self.int_max.as_ref().map(Int::to_f64));
+                min_opt(&mut lo, int_lo.as_ref().map(Int::to_f64));
+                max_opt(&mut hi, int_hi.as_ref().map(Int::to_f64));
                 (lo.map(Bound::Float), hi.map(Bound::Float))
             }
             Type::Date => (

@@ -475,7 +475,7 @@ pub fn convert_csv<R: io::Read, W: Write>(
         flexible: opts.flexible,
         error: None,
     };
-    let d = drive(reader, prefix, dialect.delimiter, &mut sink, true)?;
+    let d = drive(reader, prefix, dialect.delimiter, &mut sink, true, false)?;
     if let Some((field, kind)) = sink.error {
         return Err(Error::at(
             kind,
@@ -515,7 +515,7 @@ pub fn csv_columns<R: io::Read>(
         }
     }
     let mut first = First(None);
-    drive(reader, prefix, dialect.delimiter, &mut first, true)?;
+    drive(reader, prefix, dialect.delimiter, &mut first, true, false)?;
     let first = first.0.unwrap_or_default();
     let names = if dialect.header {
         column_names(Some(first), 0)

@@ -10,6 +10,8 @@ use crate::types::{classify, Type};
 pub struct NullTokens {
     tokens: Vec<Vec<u8>>,
     max_len: usize,
+    /// Bit `b` set when some token starts with byte `b`: most values are rejected by one load.
+    first: [u64; 4],
 }
 
 impl Default for NullTokens {
@@ -28,13 +30,28 @@ impl NullTokens {
     pub fn new(tokens: Vec<Vec<u8>>) -> Self {
         let tokens: Vec<Vec<u8>> = tokens.into_iter().filter(|t| !t.is_empty()).collect();
         let max_len = tokens.iter().map(Vec::len).max().unwrap_or(0);
-        NullTokens { tokens, max_len }
+        let mut first = [0u64; 4];
+        for t in &tokens {
+            first[usize::from(t[0] >> 6)] |= 1 << (t[0] & 63);
+        }
+        NullTokens {
+            tokens,
+            max_len,
+            first,
+        }
     }
 
     /// True when the value is null.
     #[inline]
     pub fn is_null(&self, v: &[u8]) -> bool {
-        v.is_empty() || (v.len() <= self.max_len && self.tokens.iter().any(|t| t == v))
+        match v.first() {
+            None => true,
+            Some(&b) => {
+                self.first[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+                    && v.len() <= self.max_len
+                    && self.tokens.iter().any(|t| t == v)
+            }
+        }
     }
 
     /// The tokens, for the schema's `missingValues` (the empty string first).

@@ -139,6 +139,8 @@ pub(crate) struct Drive {
     pub stop_line: Option<u64>,
     pub stray_quote: bool,
     pub bare_cr: bool,
+    /// The fast splitter found input it does not handle (see [`crate::fast`]).
+    pub unclean: bool,
     /// Bytes read.
     pub bytes: u64,
 }
@@ -157,6 +159,7 @@ pub(crate) fn drive<R: Read, S: RecordSink>(
     delim: u8,
     sink: &mut S,
     track_lines: bool,
+    fast: bool,
 ) -> Result<Drive, Error> {
     let mut filled = buf.len();
     if buf.len() < BLOCK {
@@ -198,7 +201,18 @@ pub(crate) fn drive<R: Read, S: RecordSink>(
             out.bytes += n as u64;
         }
         let data = &buf[..filled];
-        let parsed = match parse_records(data, eof, delim, &mut fields, sink) {
+        let result = if fast {
+            match crate::fast::parse_records_fast(data, eof, delim, &mut fields, sink) {
+                crate::fast::Fast::Done(p) => Ok(p),
+                crate::fast::Fast::Unclean => {
+                    out.unclean = true;
+                    return Ok(out);
+                }
+            }
+        } else {
+            parse_records(data, eof, delim, &mut fields, sink)
+        };
+        let parsed = match result {
             Ok(p) => p,
             Err(u) => {
                 let line = lines_before + count_newlines(&data[..u.field_start]) + 1;
@@ -321,7 +335,7 @@ fn infer_sequential<R: Read>(
     opts: &CsvOptions,
 ) -> Result<Schema, Error> {
     let mut sink = InferSink::new(opts, dialect.header, 0);
-    let drive = drive(reader, prefix, dialect.delimiter, &mut sink, true)?;
+    let drive = drive(reader, prefix, dialect.delimiter, &mut sink, true, false)?;
     if let Some(kind) = sink.error.take() {
         return Err(Error::at(
             kind,

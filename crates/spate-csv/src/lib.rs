@@ -23,6 +23,7 @@ pub mod convert;
 pub mod detect;
 pub mod dialect;
 pub mod error;
+mod fast;
 pub mod infer;
 pub mod json;
 pub mod parallel;

@@ -78,7 +78,7 @@ fn count_quotes(file: &File, start: u64, end: u64) -> std::io::Result<u64> {
         if n == 0 {
             return Ok(quotes);
         }
-        quotes += buf[..n].iter().filter(|&&b| b == b'"').count() as u64;
+        quotes += crate::fast::count_quotes(&buf[..n]);
     }
 }
 
@@ -227,12 +227,19 @@ pub(crate) fn infer_parallel(
                     pos: s,
                     end: e,
                 };
-                let d = match drive(reader, Vec::new(), dialect.delimiter, &mut sink, false) {
+                let d = match drive(
+                    reader,
+                    Vec::new(),
+                    dialect.delimiter,
+                    &mut sink,
+                    false,
+                    true,
+                ) {
                     Ok(d) => d,
                     Err(e) if e.is_invalid_data() => return Ok(None),
                     Err(e) => return Err(e),
                 };
-                if d.stopped || d.stray_quote || d.bare_cr || sink.error.is_some() {
+                if d.unclean || d.stopped || d.stray_quote || d.bare_cr || sink.error.is_some() {
                     return Ok(None);
                 }
                 Ok(Some((sink.state, d.bytes)))

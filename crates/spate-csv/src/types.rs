@@ -226,8 +226,24 @@ pub fn classify_number(v: &[u8]) -> Value {
         Some(b'+') => (false, &v[1..]),
         _ => (false, v),
     };
-    // Integer part.
-    let int_len = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    // Integer part, accumulated as we go (one pass for the common case).
+    let mut acc: u64 = 0;
+    let mut overflow = false;
+    let mut int_len = 0;
+    while int_len < body.len() {
+        let d = body[int_len].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        match acc
+            .checked_mul(10)
+            .and_then(|a| a.checked_add(u64::from(d)))
+        {
+            Some(a) => acc = a,
+            None => overflow = true,
+        }
+        int_len += 1;
+    }
     if int_len > 1 && body[0] == b'0' {
         return Value::String;
     }
@@ -235,9 +251,17 @@ pub fn classify_number(v: &[u8]) -> Value {
         if int_len == 0 {
             return Value::String;
         }
-        return match parse_i64(neg, body) {
-            Some(i) => Value::Integer(i),
-            None => Value::BigInteger,
+        if overflow {
+            return Value::BigInteger;
+        }
+        return if neg {
+            if acc <= i64::MAX as u64 + 1 {
+                Value::Integer((acc as i64).wrapping_neg())
+            } else {
+                Value::BigInteger
+            }
+        } else {
+            i64::try_from(acc).map_or(Value::BigInteger, Value::Integer)
         };
     }
     if int_len == 0 && (body.first() == Some(&b'i') || body.first() == Some(&b'I')) {
@@ -282,26 +306,6 @@ pub fn classify_number(v: &[u8]) -> Value {
     {
         Some(f) => Value::Float(f),
         None => Value::String,
-    }
-}
-
-#[inline]
-fn parse_i64(neg: bool, digits: &[u8]) -> Option<i64> {
-    if digits.len() > 19 {
-        return None;
-    }
-    let mut acc: u64 = 0;
-    for &d in digits {
-        acc = acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if neg {
-        if acc <= i64::MAX as u64 + 1 {
-            Some((acc as i64).wrapping_neg())
-        } else {
-            None
-        }
-    } else {
-        i64::try_from(acc).ok()
     }
 }
 
