@@ -80,6 +80,14 @@ impl Selector {
         }
     }
 
+    /// Forgets the current input (open values, pending items) but not which paths matched:
+    /// for selecting in one JSON Lines line after another.
+    pub fn reset(&mut self) {
+        self.frames.clear();
+        self.open.clear();
+        self.ready.clear();
+    }
+
     /// The paths, in the order given.
     pub fn paths(&self) -> &[Path] {
         &self.paths

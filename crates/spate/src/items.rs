@@ -62,6 +62,14 @@ pub struct ItemRef<'a> {
 }
 
 impl<'a> ItemRef<'a> {
+    pub(crate) fn new(bytes: &'a [u8], path: usize, offset: u64) -> Self {
+        ItemRef {
+            bytes,
+            path,
+            offset,
+        }
+    }
+
     /// The item's JSON text exactly as in the input (whitespace included).
     pub fn raw(&self) -> &'a [u8] {
         self.bytes

@@ -14,10 +14,12 @@
 //!
 //! For speed, [`Items::next_item`] lends each item from the read window without copying.
 
+mod buffer;
 mod error;
 mod items;
 pub mod source;
 
+pub use buffer::BufferSelector;
 pub use error::{Error, Location, SyntaxErrorKindOnly};
 pub use items::{
     validate, validate_with, Item, ItemRef, Items, ItemsOptions, DEFAULT_MAX_ITEM_SIZE, MAX_WINDOW,

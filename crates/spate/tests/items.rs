@@ -21,7 +21,10 @@ fn texts(doc: &str, path: &str) -> Vec<String> {
 fn ijson_prefixes() {
     let doc = r#"{"a": [1, {"b": [true, null]}, "x"], "item": 7}"#;
     assert_eq!(texts(doc, ""), [doc]);
-    assert_eq!(texts(doc, "a.item"), ["1", r#"{"b": [true, null]}"#, r#""x""#]);
+    assert_eq!(
+        texts(doc, "a.item"),
+        ["1", r#"{"b": [true, null]}"#, r#""x""#]
+    );
     assert_eq!(texts(doc, "a.item.b.item"), ["true", "null"]);
     // As in ijson, `item` also matches a member literally named "item".
     assert_eq!(texts(doc, "item"), ["7"]);
@@ -31,7 +34,8 @@ fn ijson_prefixes() {
 
 #[test]
 fn jsonpath_steps() {
-    let doc = r#"{"a.b": [10, 20, 30], "s": [{"k": 1}, {"k": 2, "j": 3}], "o": {"x": 1, "y": [2]}}"#;
+    let doc =
+        r#"{"a.b": [10, 20, 30], "s": [{"k": 1}, {"k": 2, "j": 3}], "o": {"x": 1, "y": [2]}}"#;
     assert_eq!(texts(doc, "$['a.b'][*]"), ["10", "20", "30"]);
     assert_eq!(texts(doc, "$['a.b'][1]"), ["20"]);
     assert_eq!(texts(doc, "$.s[*].k"), ["1", "2"]);
@@ -62,7 +66,10 @@ fn several_paths_including_nested_ones() {
         ]
     );
     // The same value selected by two paths comes out once for each.
-    assert_eq!(raw("[5]", &["item", "$[0]"]), [(0, "5".to_owned()), (1, "5".to_owned())]);
+    assert_eq!(
+        raw("[5]", &["item", "$[0]"]),
+        [(0, "5".to_owned()), (1, "5".to_owned())]
+    );
 }
 
 #[test]
@@ -71,8 +78,23 @@ fn scalars_of_every_kind_and_position() {
     assert_eq!(texts(" -0.5e+10 ", ""), ["-0.5e+10"]);
     assert_eq!(texts(r#""a\nb""#, ""), [r#""a\nb""#]);
     assert_eq!(
-        texts(r#"[0, -1, 2.5, 1E3, "s\\", "\u0041", true, false, null, {}, []]"#, "item"),
-        ["0", "-1", "2.5", "1E3", r#""s\\""#, r#""\u0041""#, "true", "false", "null", "{}", "[]"]
+        texts(
+            r#"[0, -1, 2.5, 1E3, "s\\", "\u0041", true, false, null, {}, []]"#,
+            "item"
+        ),
+        [
+            "0",
+            "-1",
+            "2.5",
+            "1E3",
+            r#""s\\""#,
+            r#""\u0041""#,
+            "true",
+            "false",
+            "null",
+            "{}",
+            "[]"
+        ]
     );
 }
 
@@ -105,9 +127,13 @@ fn item_size_limit_holds_with_every_window() {
             max_item_size: 5_000,
             ..ItemsOptions::default()
         };
-        let mut items =
-            Items::with_options(doc.as_bytes(), "t", vec![Path::parse("item").unwrap()], options)
-                .unwrap();
+        let mut items = Items::with_options(
+            doc.as_bytes(),
+            "t",
+            vec![Path::parse("item").unwrap()],
+            options,
+        )
+        .unwrap();
         let err = loop {
             match items.next_item() {
                 Ok(Some(_)) => continue,
@@ -115,7 +141,10 @@ fn item_size_limit_holds_with_every_window() {
                 Err(e) => break e,
             }
         };
-        assert!(err.to_string().contains("larger than the 5000-byte limit"), "{err}");
+        assert!(
+            err.to_string().contains("larger than the 5000-byte limit"),
+            "{err}"
+        );
         assert!(err.is_invalid_data());
     }
 }

@@ -1,0 +1,104 @@
+//! Selecting items in a JSON text that is wholly in memory (one JSON Lines line, a small
+//! document), reusing the scanner and selector from one text to the next.
+
+use std::ops::ControlFlow;
+
+use spate_json::{Path, ScanOptions, Scanned, Scanner, Selector, SyntaxError, MAX_PATHS};
+
+use crate::error::Error;
+use crate::items::ItemRef;
+
+/// Selects the items at paths of in-memory JSON texts. Unlike [`crate::Items`] it does no
+/// I/O and no buffering: items are slices of the text passed in.
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// let mut sel = spate::BufferSelector::new(vec![spate::Path::parse("message.usage").unwrap()])?;
+/// let mut found = Vec::new();
+/// for line in [&br#"{"message": {"usage": {"n": 1}}}"#[..], br#"{"type": "user"}"#] {
+///     sel.select(line, |item| {
+///         found.push(item.raw().to_vec());
+///         ControlFlow::Continue(())
+///     })
+///     .unwrap();
+/// }
+/// assert_eq!(found, [br#"{"n": 1}"#.to_vec()]);
+/// # Ok::<(), spate::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BufferSelector {
+    scanner: Scanner,
+    selector: Selector,
+}
+
+impl BufferSelector {
+    /// A selector for `paths` (one text holds exactly one top-level value).
+    pub fn new(paths: Vec<Path>) -> Result<Self, Error> {
+        Self::with_options(paths, ScanOptions::default())
+    }
+
+    /// A selector for `paths` with scanner options.
+    pub fn with_options(paths: Vec<Path>, options: ScanOptions) -> Result<Self, Error> {
+        if paths.len() > MAX_PATHS {
+            return Err(Error::TooManyPaths {
+                max: MAX_PATHS,
+                given: paths.len(),
+            });
+        }
+        Ok(BufferSelector {
+            scanner: Scanner::new(options),
+            selector: Selector::new(paths),
+        })
+    }
+
+    /// The paths, in the order given.
+    pub fn paths(&self) -> &[Path] {
+        self.selector.paths()
+    }
+
+    /// True when path `index` selected an item in any text so far.
+    pub fn path_matched(&self, index: usize) -> bool {
+        self.selector.path_matched(index)
+    }
+
+    /// Validates `text` and calls `f` for each selected item, in order of their ends.
+    /// Returns `Ok(true)` when `f` asked to stop (the rest of the text is then neither
+    /// selected nor validated). An error's offset is relative to `text`.
+    pub fn select<F>(&mut self, text: &[u8], mut f: F) -> Result<bool, SyntaxError>
+    where
+        F: FnMut(ItemRef<'_>) -> ControlFlow<()>,
+    {
+        self.scanner.reset();
+        self.selector.reset();
+        let mut pos = 0;
+        loop {
+            let step = self.scanner.scan(&text[pos..], &mut self.selector)?;
+            while let Some(span) = self.selector.take() {
+                let item = ItemRef::new(
+                    &text[span.start as usize..span.end as usize],
+                    span.path,
+                    span.start,
+                );
+                if f(item).is_break() {
+                    return Ok(true);
+                }
+            }
+            match step {
+                Scanned::Paused(used) => pos += used,
+                Scanned::NeedInput => break,
+            }
+        }
+        self.scanner.finish(&mut self.selector)?;
+        while let Some(span) = self.selector.take() {
+            let item = ItemRef::new(
+                &text[span.start as usize..span.end as usize],
+                span.path,
+                span.start,
+            );
+            if f(item).is_break() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
