@@ -203,20 +203,24 @@ impl ColumnState {
     /// Records a classified value; `values` is not counted here.
     #[inline]
     pub fn observe_value(&mut self, value: Value, text: &[u8]) {
+        let joined = self.ty.join(value.ty());
+        if joined == Type::String {
+            // Statistics of a string column are not kept (and are reset when it becomes one).
+            self.force_string();
+            return;
+        }
+        self.ty = joined;
         match value {
             Value::Integer(i) => {
-                self.join_type(Type::Integer);
                 self.small_min = self.small_min.min(i);
                 self.small_max = self.small_max.max(i);
             }
             Value::BigInteger => {
-                self.join_type(Type::Integer);
                 let i = Int::big_from_text(text);
                 min_opt(&mut self.int_min, Some(i.clone()));
                 max_opt(&mut self.int_max, Some(i));
             }
             Value::Float(f) => {
-                self.join_type(Type::Float);
                 if f.is_finite() {
                     min_opt(&mut self.float_min, Some(f));
                     max_opt(&mut self.float_max, Some(f));
@@ -225,7 +229,6 @@ impl ColumnState {
                 }
             }
             Value::Boolean(b) => {
-                self.join_type(Type::Boolean);
                 if b {
                     self.trues += 1;
                 } else {
@@ -233,12 +236,10 @@ impl ColumnState {
                 }
             }
             Value::Date(d) => {
-                self.join_type(Type::Date);
                 min_opt(&mut self.date_min, Some(d));
                 max_opt(&mut self.date_max, Some(d));
             }
             Value::Datetime(key) => {
-                self.join_type(Type::Datetime);
                 self.dt_shapes_any |= key.shape;
                 self.dt_shapes_all &= key.shape;
                 let lower = self
@@ -262,7 +263,7 @@ impl ColumnState {
                     }
                 }
             }
-            Value::String => self.join_type(Type::String),
+            Value::String => {}
         }
     }
 
@@ -573,6 +574,20 @@ mod tests {
             let b = state(&vals[split..]);
             a.merge(b);
             assert_eq!(a, state(&vals), "split at {split}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Splitting a column anywhere and merging the parts' states gives the whole's state.
+        #[test]
+        fn merge_is_exact(idx in proptest::collection::vec(0usize..16, 0..40), at in 0usize..40) {
+            const V: [&str; 16] = ["1", "-3", "2.5", "NaN", "true", "false", "2024-01-01", "2024-01-01T00:00:00Z",
+                "x", "99999999999999999999", "-inf", "1e3", "2023-12-31 10:00", "007", "0", ".5"];
+            let vals: Vec<&str> = idx.iter().map(|&i| V[i]).collect();
+            let at = at.min(vals.len());
+            let mut a = state(&vals[..at]);
+            a.merge(state(&vals[at..]));
+            proptest::prop_assert_eq!(a.finish("c".into(), 50), state(&vals).finish("c".into(), 50));
         }
     }
 }

@@ -78,6 +78,8 @@ pub struct CsvOptions {
     /// Stop reading once every column is a string (row and null counts then cover only the
     /// rows read).
     pub types_only: bool,
+    /// Files smaller than this are read sequentially (parallel start-up does not pay).
+    pub parallel_min: u64,
 }
 
 impl Default for CsvOptions {
@@ -90,6 +92,7 @@ impl Default for CsvOptions {
             sample: None,
             threads: 0,
             types_only: false,
+            parallel_min: crate::parallel::PARALLEL_MIN,
         }
     }
 }

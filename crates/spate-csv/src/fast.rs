@@ -157,9 +157,10 @@ pub(crate) fn parse_records_fast<S: RecordSink>(
             masks(&tail, delim)
         };
         quotes_seen += u64::from(m.quote.count_ones());
-        crs_seen += u64::from(m.cr.count_ones());
         let inside = prefix_xor(m.quote) ^ carry;
         carry = 0u64.wrapping_sub(inside >> 63);
+        // A CR inside a quoted field is data; outside, it must end a record before its LF.
+        crs_seen += u64::from((m.cr & !inside).count_ones());
         let mut structural = (m.delim | m.lf) & !inside;
         while structural != 0 {
             let i = structural.trailing_zeros() as usize;
@@ -269,7 +270,16 @@ fn check(
 ) -> Fast {
     let rest = &buf[out.consumed.min(buf.len())..scanned.min(buf.len())];
     let quotes_rest = rest.iter().filter(|&&c| c == b'"').count() as u64;
-    let crs_rest = rest.iter().filter(|&&c| c == b'\r').count() as u64;
+    // CRs in the unconsumed rest: outside quotes there, since the rest starts a record.
+    let mut in_quotes = false;
+    let mut crs_rest = 0u64;
+    for &c in rest {
+        if c == b'"' {
+            in_quotes = !in_quotes;
+        } else if c == b'\r' && !in_quotes {
+            crs_rest += 1;
+        }
+    }
     if quotes_seen - quotes_rest == quotes_ok && crs_seen - crs_rest == crs_ok {
         Fast::Done(out)
     } else {
@@ -310,6 +320,8 @@ mod tests {
             b"a,b\n1,2",
             b"a,b\n1,\"2\"",
             b"\"\"\n",
+            b"a,\"x\r\ny\"\r\nb,c\r\n",
+            b"a,\"x\ry\"\nb,\"c\r\"",
             long.as_bytes(),
         ];
         for input in cases {

@@ -393,7 +393,24 @@ pub(crate) fn finish(
 /// Infers the schema of a CSV file: in parallel over byte ranges when the file is large enough
 /// and the whole file is wanted (see [`crate::parallel`]), else sequentially.
 pub fn infer_csv_path(path: &Path, opts: &CsvOptions) -> Result<Schema, Error> {
+    if opts.sample.is_none() && !opts.types_only {
+        if let Some(schema) = try_parallel(path, opts)? {
+            return Ok(schema);
+        }
+    }
     let run = || -> Result<Schema, Error> {
+        let mut file = File::open(path)?;
+        let (mut prefix, eof) = read_prefix(&mut file, SNIFF)?;
+        strip_bom(&mut prefix);
+        let dialect = sniff(&prefix, eof, opts, delimiter_hint(Some(path)));
+        infer_sequential(file, prefix, dialect, opts)
+    };
+    run().map_err(|e| e.in_file(path))
+}
+
+/// The parallel reader alone: `Ok(None)` when the file is too small or not clean enough for it.
+pub(crate) fn try_parallel(path: &Path, opts: &CsvOptions) -> Result<Option<Schema>, Error> {
+    let run = || -> Result<Option<Schema>, Error> {
         let mut file = File::open(path)?;
         let len = file.metadata()?.len();
         let (mut prefix, eof) = read_prefix(&mut file, SNIFF)?;
@@ -404,17 +421,7 @@ pub fn infer_csv_path(path: &Path, opts: &CsvOptions) -> Result<Schema, Error> {
         };
         strip_bom(&mut prefix);
         let dialect = sniff(&prefix, eof, opts, delimiter_hint(Some(path)));
-        if opts.sample.is_none() && !opts.types_only {
-            if let Some(schema) =
-                crate::parallel::infer_parallel(&file, len, bom, &prefix, dialect, opts)?
-            {
-                return Ok(schema);
-            }
-        }
-        let mut file = File::open(path)?;
-        let (mut prefix, _) = read_prefix(&mut file, SNIFF)?;
-        strip_bom(&mut prefix);
-        infer_sequential(file, prefix, dialect, opts)
+        crate::parallel::infer_parallel(&file, len, bom, &prefix, dialect, opts)
     };
     run().map_err(|e| e.in_file(path))
 }

@@ -419,7 +419,12 @@ pub fn json_schema(
 /// Infers the schema of a JSON Lines file: in parallel over newline-aligned byte ranges when it
 /// is large, else sequentially. On invalid JSON the file is read again sequentially to report
 /// the exact line.
-pub fn infer_jsonl_path(path: &Path, sample: Option<u64>, threads: usize) -> Result<Schema, Error> {
+pub fn infer_jsonl_path(
+    path: &Path,
+    sample: Option<u64>,
+    threads: usize,
+    parallel_min: u64,
+) -> Result<Schema, Error> {
     use rayon::prelude::*;
     let run = || -> Result<Schema, Error> {
         let file = std::fs::File::open(path)?;
@@ -429,7 +434,7 @@ pub fn infer_jsonl_path(path: &Path, sample: Option<u64>, threads: usize) -> Res
         } else {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         };
-        if sample.is_some() || workers < 2 || len < crate::parallel::PARALLEL_MIN {
+        if sample.is_some() || workers < 2 || len < parallel_min {
             return infer_jsonl_reader(file, sample);
         }
         let segments = (workers * 4) as u64;

@@ -136,7 +136,7 @@ pub(crate) fn infer_parallel(
     opts: &CsvOptions,
 ) -> Result<Option<Schema>, Error> {
     let workers = threads(opts);
-    if workers < 2 || len < PARALLEL_MIN {
+    if workers < 2 || len < opts.parallel_min {
         return Ok(None);
     }
     // The first record (header or first data row) comes from the prefix.
@@ -255,4 +255,121 @@ pub(crate) fn infer_parallel(
         Ok(Some((state, bytes)))
     })?;
     Ok(result.map(|(state, bytes)| finish(header, state, dialect, opts, false, bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const CELLS: &[&str] = &[
+        "",
+        "1",
+        "-7",
+        "+3",
+        "007",
+        "2.5",
+        ".5",
+        "5.",
+        "1e5",
+        "true",
+        "FALSE",
+        "yes",
+        "2024-02-29",
+        "2023-02-29",
+        "2024-01-01 10:00:00",
+        "2024-01-01T10:00:00Z",
+        "NA",
+        "NULL",
+        "x",
+        "a,b",
+        "line\nbreak",
+        "say \"hi\"",
+        "99999999999999999999",
+        "-99999999999999999999",
+        "NaN",
+        "-inf",
+        "\u{e9}t\u{e9}",
+        "\"",
+        "\r\n",
+    ];
+
+    fn csv_cell(v: &str) -> String {
+        if v.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v.to_string()
+        }
+    }
+
+    fn table() -> impl Strategy<Value = (Vec<Vec<usize>>, bool, bool)> {
+        (1usize..6).prop_flat_map(|cols| {
+            (
+                proptest::collection::vec(proptest::collection::vec(0..CELLS.len(), cols), 1..400),
+                any::<bool>(),
+                any::<bool>(),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// The parallel reader (quote parity, byte ranges, bitmask splitter, merged states) gives
+        /// exactly the sequential answer, and does take the parallel path on clean input.
+        #[test]
+        fn parallel_equals_sequential((rows, crlf, bom) in table(), threads in 2usize..6) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let cols = rows[0].len();
+            let mut text = String::new();
+            if bom {
+                text.push('\u{feff}');
+            }
+            let header: Vec<String> = (0..cols).map(|c| format!("c{c}")).collect();
+            text.push_str(&header.join(","));
+            text.push_str(eol);
+            for r in &rows {
+                let cells: Vec<String> = r.iter().map(|&i| csv_cell(CELLS[i])).collect();
+                text.push_str(&cells.join(","));
+                text.push_str(eol);
+            }
+            let mut file = tempfile::NamedTempFile::new().unwrap();
+            std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+            let seq_opts = CsvOptions { threads: 1, header: Some(true), delimiter: Some(b','), ..CsvOptions::default() };
+            let par_opts = CsvOptions { threads, parallel_min: 0, ..seq_opts.clone() };
+            let seq = crate::infer_csv_path(file.path(), &seq_opts).unwrap();
+            let par = crate::infer::try_parallel(file.path(), &par_opts).unwrap();
+            let par = par.expect("clean input takes the parallel path");
+            prop_assert_eq!(&par.fields, &seq.fields);
+            // An empty line is skipped, which is an empty value of a one-column table.
+            let expected = rows.iter().filter(|r| !(r.len() == 1 && CELLS[r[0]].is_empty())).count();
+            prop_assert_eq!(par.rows, expected as u64);
+            prop_assert_eq!(par.rows, seq.rows);
+        }
+
+        /// Unclean input (stray quotes, lone CRs) falls back, and the public entry point still
+        /// gives the sequential answer.
+        #[test]
+        fn unclean_input_falls_back((rows, _, _) in table(), threads in 2usize..4) {
+            let mut text = String::from("a,b\n");
+            for r in &rows {
+                let cells: Vec<String> = r.iter().map(|&i| csv_cell(CELLS[i])).collect();
+                text.push_str(&cells.join(";"));
+                text.push_str(if r[0] % 3 == 0 { "\r" } else { "\n" });
+                if r[0] % 5 == 0 {
+                    text.push_str("x\"y,z\n");
+                }
+            }
+            let mut file = tempfile::NamedTempFile::new().unwrap();
+            std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+            let base = CsvOptions { header: Some(true), delimiter: Some(b','), flexible: true, ..CsvOptions::default() };
+            let seq = crate::infer_csv_path(file.path(), &CsvOptions { threads: 1, ..base.clone() });
+            let par = crate::infer_csv_path(file.path(), &CsvOptions { threads, parallel_min: 0, ..base });
+            match (seq, par) {
+                (Ok(s), Ok(p)) => prop_assert_eq!(s, p),
+                (Err(s), Err(p)) => prop_assert_eq!(s.to_string(), p.to_string()),
+                (s, p) => prop_assert!(false, "seq {:?} par {:?}", s.map(|x| x.rows), p.map(|x| x.rows)),
+            }
+        }
+    }
 }

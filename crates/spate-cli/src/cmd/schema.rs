@@ -264,9 +264,13 @@ pub(crate) fn infer(
             let items = spate::Items::open(file, &p)?;
             infer_items(items, &p, sample)
         }
-        InputKind::JsonLines if opened.plain_file => {
-            spate_csv::json::infer_jsonl_path(file, sample, read.threads).map_err(csv_error)
-        }
+        InputKind::JsonLines if opened.plain_file => spate_csv::json::infer_jsonl_path(
+            file,
+            sample,
+            read.threads,
+            spate_csv::parallel::PARALLEL_MIN,
+        )
+        .map_err(csv_error),
         InputKind::Csv | InputKind::Tsv if opened.plain_file => {
             if opened.kind == InputKind::Tsv && opts.delimiter.is_none() {
                 opts.delimiter = Some(b'\t');
