@@ -1,8 +1,8 @@
 //! The incremental cache: per transcript file, its size, modification time, parsed offset
 //! and everything parsed from it, in a compact versioned binary file.
 //!
-//! Layout: magic `SPATEAGC`, format version (u32 LE), then LEB128 varints and strings
-//! (varint length + UTF-8 bytes) for every file record, then an FNV-1a 64 checksum of all
+//! Layout: magic `SPATEAGC`, format version (u32 LE), the number of files, then per file its
+//! byte length and record (LEB128 varints and strings as varint length + UTF-8 bytes), then an FNV-1a 64 checksum of all
 //! preceding bytes (u64 LE). A file with another magic, version or checksum is not used.
 //! Writes go to a temporary file in the same folder that is then renamed over the old one,
 //! so a reader never sees a half-written cache.
@@ -15,10 +15,11 @@ use crate::model::{
     AgentLink, Delegation, FileMeta, FileRecord, SkipCounts, Tokens, UsageEntry, NONE,
 };
 use crate::parse::fnv64;
+use rayon::prelude::*;
 
 const MAGIC: &[u8; 8] = b"SPATEAGC";
 /// Bump when the layout or the meaning of any field changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What the cache remembers about one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,68 +155,79 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// One file's record; files are length-prefixed so that they decode in parallel.
+fn encode_file(f: &CachedFile) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(64 + f.record.entries.len() * 24));
+    w.str(&f.path.to_string_lossy());
+    w.var(f.size);
+    w.0.extend_from_slice(&f.mtime_ns.to_le_bytes());
+    w.str(&f.meta.project);
+    w.str(&f.meta.session);
+    w.opt_str(f.meta.agent_id.as_deref());
+    w.opt_str(f.meta.meta_agent_type.as_deref());
+    w.opt_str(f.meta.meta_tool_use_id.as_deref());
+    let r = &f.record;
+    w.var(r.parsed_offset);
+    w.0.extend_from_slice(&r.tail_hash.to_le_bytes());
+    w.var(r.lines);
+    w.var(r.skips.malformed);
+    w.var(r.skips.no_timestamp);
+    w.var(r.skips.synthetic);
+    w.var(r.strings.len() as u64);
+    for s in &r.strings {
+        w.str(s);
+    }
+    w.var(r.entries.len() as u64);
+    for e in &r.entries {
+        w.zig(e.ts_ms);
+        w.idx(e.model);
+        w.idx(e.session);
+        w.idx(e.agent);
+        w.var(e.tokens.input);
+        w.var(e.tokens.output);
+        w.var(e.tokens.cache_write_5m);
+        w.var(e.tokens.cache_write_1h);
+        w.var(e.tokens.cache_read);
+        let flags = u8::from(e.cost_usd.is_some())
+            | u8::from(e.dedup_key.is_some()) << 1
+            | u8::from(e.sidechain) << 2;
+        w.0.push(flags);
+        if let Some(c) = e.cost_usd {
+            w.var(c);
+        }
+        if let Some(k) = e.dedup_key {
+            w.0.extend_from_slice(&k.to_le_bytes());
+        }
+        w.idx(e.prev_delegation);
+    }
+    w.var(r.delegations.len() as u64);
+    for d in &r.delegations {
+        w.idx(d.tool_use_id);
+        w.idx(d.agent_type);
+        w.idx(d.session);
+        w.zig(d.ts_ms);
+        w.var(u64::from(d.prompt_len));
+    }
+    w.var(r.links.len() as u64);
+    for l in &r.links {
+        w.idx(l.agent);
+        w.idx(l.tool_use_id);
+    }
+    w.0
+}
+
 /// Encodes cached files into the cache format.
 pub fn encode(files: &[&CachedFile]) -> Vec<u8> {
-    let mut w = Writer(Vec::with_capacity(64 * 1024));
+    let blobs: Vec<Vec<u8>> = files.par_iter().map(|f| encode_file(f)).collect();
+    let mut w = Writer(Vec::with_capacity(
+        blobs.iter().map(|b| b.len() + 4).sum::<usize>() + 32,
+    ));
     w.0.extend_from_slice(MAGIC);
     w.0.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     w.var(files.len() as u64);
-    for f in files {
-        w.str(&f.path.to_string_lossy());
-        w.var(f.size);
-        w.0.extend_from_slice(&f.mtime_ns.to_le_bytes());
-        w.str(&f.meta.project);
-        w.str(&f.meta.session);
-        w.opt_str(f.meta.agent_id.as_deref());
-        w.opt_str(f.meta.meta_agent_type.as_deref());
-        w.opt_str(f.meta.meta_tool_use_id.as_deref());
-        let r = &f.record;
-        w.var(r.parsed_offset);
-        w.0.extend_from_slice(&r.tail_hash.to_le_bytes());
-        w.var(r.lines);
-        w.var(r.skips.malformed);
-        w.var(r.skips.no_timestamp);
-        w.var(r.skips.synthetic);
-        w.var(r.strings.len() as u64);
-        for s in &r.strings {
-            w.str(s);
-        }
-        w.var(r.entries.len() as u64);
-        for e in &r.entries {
-            w.zig(e.ts_ms);
-            w.idx(e.model);
-            w.idx(e.session);
-            w.idx(e.agent);
-            w.var(e.tokens.input);
-            w.var(e.tokens.output);
-            w.var(e.tokens.cache_write_5m);
-            w.var(e.tokens.cache_write_1h);
-            w.var(e.tokens.cache_read);
-            let flags = u8::from(e.cost_usd.is_some())
-                | u8::from(e.dedup_key.is_some()) << 1
-                | u8::from(e.sidechain) << 2;
-            w.0.push(flags);
-            if let Some(c) = e.cost_usd {
-                w.var(c);
-            }
-            if let Some(k) = e.dedup_key {
-                w.0.extend_from_slice(&k.to_le_bytes());
-            }
-            w.idx(e.prev_delegation);
-        }
-        w.var(r.delegations.len() as u64);
-        for d in &r.delegations {
-            w.idx(d.tool_use_id);
-            w.idx(d.agent_type);
-            w.idx(d.session);
-            w.zig(d.ts_ms);
-            w.var(u64::from(d.prompt_len));
-        }
-        w.var(r.links.len() as u64);
-        for l in &r.links {
-            w.idx(l.agent);
-            w.idx(l.tool_use_id);
-        }
+    for blob in &blobs {
+        w.var(blob.len() as u64);
+        w.0.extend_from_slice(blob);
     }
     let sum = fnv64(&w.0);
     w.0.extend_from_slice(&sum.to_le_bytes());
@@ -243,129 +255,140 @@ pub fn decode(buf: &[u8]) -> std::result::Result<Vec<CachedFile>, CacheProblem> 
 
 fn decode_files(r: &mut Reader<'_>) -> Option<Vec<CachedFile>> {
     let n = r.len()?;
-    let mut files = Vec::with_capacity(n);
+    let mut blobs = Vec::with_capacity(n);
     for _ in 0..n {
-        let path = PathBuf::from(r.str()?);
-        let size = r.var()?;
-        let mtime_ns = i128::from_le_bytes(r.bytes(16)?.try_into().ok()?);
-        let meta = FileMeta {
-            project: r.str()?,
-            session: r.str()?,
-            agent_id: r.opt_str()?,
-            meta_agent_type: r.opt_str()?,
-            meta_tool_use_id: r.opt_str()?,
+        let len = r.len()?;
+        blobs.push(r.bytes(len)?);
+    }
+    if r.pos != r.buf.len() {
+        return None;
+    }
+    blobs
+        .into_par_iter()
+        .map(|buf| {
+            let mut r = Reader { buf, pos: 0 };
+            let file = decode_file(&mut r)?;
+            (r.pos == r.buf.len()).then_some(file)
+        })
+        .collect()
+}
+
+fn decode_file(r: &mut Reader<'_>) -> Option<CachedFile> {
+    let path = PathBuf::from(r.str()?);
+    let size = r.var()?;
+    let mtime_ns = i128::from_le_bytes(r.bytes(16)?.try_into().ok()?);
+    let meta = FileMeta {
+        project: r.str()?,
+        session: r.str()?,
+        agent_id: r.opt_str()?,
+        meta_agent_type: r.opt_str()?,
+        meta_tool_use_id: r.opt_str()?,
+    };
+    let parsed_offset = r.var()?;
+    let tail_hash = u64::from_le_bytes(r.bytes(8)?.try_into().ok()?);
+    let lines = r.var()?;
+    let skips = SkipCounts {
+        malformed: r.var()?,
+        no_timestamp: r.var()?,
+        synthetic: r.var()?,
+        incomplete_tail: 0,
+    };
+    let ns = r.len()?;
+    let mut strings = Vec::with_capacity(ns);
+    for _ in 0..ns {
+        strings.push(r.str()?);
+    }
+    let ok_str = |i: u32| i == NONE || (i as usize) < strings.len();
+    let ne = r.len()?;
+    let mut entries = Vec::with_capacity(ne);
+    for _ in 0..ne {
+        let ts_ms = r.zig()?;
+        let (model, session, agent) = (r.idx()?, r.idx()?, r.idx()?);
+        let tokens = Tokens {
+            input: r.var()?,
+            output: r.var()?,
+            cache_write_5m: r.var()?,
+            cache_write_1h: r.var()?,
+            cache_read: r.var()?,
         };
-        let parsed_offset = r.var()?;
-        let tail_hash = u64::from_le_bytes(r.bytes(8)?.try_into().ok()?);
-        let lines = r.var()?;
-        let skips = SkipCounts {
-            malformed: r.var()?,
-            no_timestamp: r.var()?,
-            synthetic: r.var()?,
-            incomplete_tail: 0,
-        };
-        let ns = r.len()?;
-        let mut strings = Vec::with_capacity(ns);
-        for _ in 0..ns {
-            strings.push(r.str()?);
-        }
-        let ok_str = |i: u32| i == NONE || (i as usize) < strings.len();
-        let ne = r.len()?;
-        let mut entries = Vec::with_capacity(ne);
-        for _ in 0..ne {
-            let ts_ms = r.zig()?;
-            let (model, session, agent) = (r.idx()?, r.idx()?, r.idx()?);
-            let tokens = Tokens {
-                input: r.var()?,
-                output: r.var()?,
-                cache_write_5m: r.var()?,
-                cache_write_1h: r.var()?,
-                cache_read: r.var()?,
-            };
-            let flags = r.byte()?;
-            if flags & !0b111 != 0 {
-                return None;
-            }
-            let cost_usd = if flags & 1 != 0 { Some(r.var()?) } else { None };
-            let dedup_key = if flags & 2 != 0 {
-                Some(r.u128()?)
-            } else {
-                None
-            };
-            let prev_delegation = r.idx()?;
-            if !(ok_str(model) && ok_str(session) && ok_str(agent)) {
-                return None;
-            }
-            entries.push(UsageEntry {
-                ts_ms,
-                model,
-                session,
-                agent,
-                tokens,
-                cost_usd,
-                dedup_key,
-                sidechain: flags & 4 != 0,
-                prev_delegation,
-            });
-        }
-        let nd = r.len()?;
-        let mut delegations = Vec::with_capacity(nd);
-        for _ in 0..nd {
-            let d = Delegation {
-                tool_use_id: r.idx()?,
-                agent_type: r.idx()?,
-                session: r.idx()?,
-                ts_ms: r.zig()?,
-                prompt_len: u32::try_from(r.var()?).ok()?,
-            };
-            if !(ok_str(d.tool_use_id) && ok_str(d.agent_type) && ok_str(d.session)) {
-                return None;
-            }
-            delegations.push(d);
-        }
-        if entries
-            .iter()
-            .any(|e| e.prev_delegation != NONE && e.prev_delegation as usize >= nd)
-        {
+        let flags = r.byte()?;
+        if flags & !0b111 != 0 {
             return None;
         }
-        let nl = r.len()?;
-        let mut links = Vec::with_capacity(nl);
-        for _ in 0..nl {
-            let l = AgentLink {
-                agent: r.idx()?,
-                tool_use_id: r.idx()?,
-            };
-            if l.agent == NONE
-                || l.tool_use_id == NONE
-                || !ok_str(l.agent)
-                || !ok_str(l.tool_use_id)
-            {
-                return None;
-            }
-            links.push(l);
-        }
-        if parsed_offset > size {
+        let cost_usd = if flags & 1 != 0 { Some(r.var()?) } else { None };
+        let dedup_key = if flags & 2 != 0 {
+            Some(r.u128()?)
+        } else {
+            None
+        };
+        let prev_delegation = r.idx()?;
+        if !(ok_str(model) && ok_str(session) && ok_str(agent)) {
             return None;
         }
-        files.push(CachedFile {
-            path,
-            size,
-            mtime_ns,
-            meta,
-            record: FileRecord {
-                parsed_offset,
-                tail_hash,
-                lines,
-                strings,
-                entries,
-                delegations,
-                links,
-                skips,
-            },
+        entries.push(UsageEntry {
+            ts_ms,
+            model,
+            session,
+            agent,
+            tokens,
+            cost_usd,
+            dedup_key,
+            sidechain: flags & 4 != 0,
+            prev_delegation,
         });
     }
-    (r.pos == r.buf.len()).then_some(files)
+    let nd = r.len()?;
+    let mut delegations = Vec::with_capacity(nd);
+    for _ in 0..nd {
+        let d = Delegation {
+            tool_use_id: r.idx()?,
+            agent_type: r.idx()?,
+            session: r.idx()?,
+            ts_ms: r.zig()?,
+            prompt_len: u32::try_from(r.var()?).ok()?,
+        };
+        if !(ok_str(d.tool_use_id) && ok_str(d.agent_type) && ok_str(d.session)) {
+            return None;
+        }
+        delegations.push(d);
+    }
+    if entries
+        .iter()
+        .any(|e| e.prev_delegation != NONE && e.prev_delegation as usize >= nd)
+    {
+        return None;
+    }
+    let nl = r.len()?;
+    let mut links = Vec::with_capacity(nl);
+    for _ in 0..nl {
+        let l = AgentLink {
+            agent: r.idx()?,
+            tool_use_id: r.idx()?,
+        };
+        if l.agent == NONE || l.tool_use_id == NONE || !ok_str(l.agent) || !ok_str(l.tool_use_id) {
+            return None;
+        }
+        links.push(l);
+    }
+    if parsed_offset > size {
+        return None;
+    }
+    Some(CachedFile {
+        path,
+        size,
+        mtime_ns,
+        meta,
+        record: FileRecord {
+            parsed_offset,
+            tail_hash,
+            lines,
+            strings,
+            entries,
+            delegations,
+            links,
+            skips,
+        },
+    })
 }
 
 /// Reads a cache file: `Ok(None)` when there is none yet.

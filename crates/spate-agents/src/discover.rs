@@ -7,6 +7,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 use crate::model::FileMeta;
 
@@ -78,14 +80,46 @@ pub fn resolve_roots(paths: &[PathBuf], config_env: Option<&str>) -> Result<Vec<
 pub fn find_files(roots: &[PathBuf]) -> Result<Vec<FoundFile>> {
     let mut out = Vec::new();
     for root in roots {
-        walk(root, root, &mut out)?;
+        // one task per project folder: stat calls dominate and parallelize well
+        let top = fs::read_dir(root).map_err(|e| Error::io(root, e))?;
+        let mut dirs = Vec::new();
+        for entry in top {
+            let entry = entry.map_err(|e| Error::io(root, e))?;
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            }
+        }
+        walk_files_only(root, &mut out)?;
+        let parts: Vec<Result<Vec<FoundFile>>> = dirs
+            .par_iter()
+            .map(|dir| {
+                let mut v = Vec::new();
+                walk(root, dir, &mut v).map(|()| v)
+            })
+            .collect();
+        for part in parts {
+            out.extend(part?);
+        }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out.dedup_by(|a, b| a.path == b.path);
     Ok(out)
 }
 
+/// The transcripts directly in `root` (not in a project folder).
+fn walk_files_only(root: &Path, out: &mut Vec<FoundFile>) -> Result<()> {
+    let mut all = Vec::new();
+    walk_inner(root, root, &mut all, false)?;
+    out.extend(all);
+    Ok(())
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut Vec<FoundFile>) -> Result<()> {
+    walk_inner(root, dir, out, true)
+}
+
+fn walk_inner(root: &Path, dir: &Path, out: &mut Vec<FoundFile>, recurse: bool) -> Result<()> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if dir != root && e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(()),
@@ -100,7 +134,9 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<FoundFile>) -> Result<()> {
         };
         let is_dir = ft.is_dir() || (ft.is_symlink() && path.is_dir());
         if is_dir {
-            walk(root, &path, out)?;
+            if recurse {
+                walk_inner(root, &path, out, true)?;
+            }
         } else if path.extension().is_some_and(|e| e == "jsonl") {
             let md = if ft.is_symlink() {
                 fs::metadata(&path)

@@ -5,15 +5,16 @@
 //! (on a tie, the first copy in path order, then line order). Lines missing either id are
 //! never merged.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 
-use crate::cache::CachedFile;
+use rayon::prelude::*;
+
 use crate::load::Corpus;
-use crate::model::{SkipCounts, StrIdx, Tokens, NONE};
+use crate::model::{SkipCounts, StrIdx, Tokens};
 use crate::pricing::{ModelPrice, PriceTable};
 use crate::time::LocalDates;
 
@@ -184,28 +185,32 @@ impl Hasher for KeyHasher {
 
 type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
 
-struct FileIds<'f> {
-    file: &'f CachedFile,
+/// A file's strings as global ids, and its path identity.
+struct FileIds {
     map: Vec<u32>,
+    project: u32,
+    session: u32,
+    agent: Option<u32>,
+    meta_type: Option<u32>,
+    meta_tool_use: Option<u32>,
 }
 
-impl<'f> FileIds<'f> {
-    fn new(file: &'f CachedFile) -> Self {
-        FileIds {
-            file,
-            map: vec![NONE; file.record.strings.len()],
-        }
-    }
-    fn id(&mut self, names: &mut Names, idx: StrIdx) -> Option<u32> {
-        let slot = self.map.get_mut(idx as usize)?;
-        if *slot == NONE {
-            *slot = names.id(self.file.record.str(idx)?);
-        }
-        Some(*slot)
+impl FileIds {
+    fn get(&self, idx: StrIdx) -> Option<u32> {
+        self.map.get(idx as usize).copied()
     }
 }
 
-/// Builds the usage of a corpus.
+/// What one file contributes before de-duplication.
+struct FilePart {
+    rows: Vec<(Option<u128>, Row)>,
+    delegations: Vec<(Option<u32>, DelegationRow)>,
+    no_date: u64,
+}
+
+/// Builds the usage of a corpus: strings are interned first (sequentially), then each file's
+/// rows are dated, attributed and priced in parallel, then merged in path order, which is
+/// where duplicates are dropped.
 pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
     let mut names = Names::default();
     let mut summary = Summary {
@@ -217,107 +222,147 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
     let unattributed = names.id(UNATTRIBUTED);
     let unknown_model = names.id(UNKNOWN_MODEL);
 
-    // Pass 1: which agent type and session each tool use delegated to, and agent → tool use.
+    // Pass 1 (sequential): global ids, tool use → agent type, agent → tool use, model prices.
     let mut tool_use_type: HashMap<u32, u32> = HashMap::new();
     let mut agent_tool_use: HashMap<u32, u32> = HashMap::new();
-    let mut ids: Vec<FileIds<'_>> = corpus.files.iter().map(FileIds::new).collect();
-    for fid in ids.iter_mut() {
-        let file = fid.file;
+    let mut prices: Vec<Option<Option<ModelPrice>>> = Vec::new();
+    let mut ids: Vec<FileIds> = Vec::with_capacity(corpus.files.len());
+    for file in &corpus.files {
         let rec = &file.record;
+        summary.lines += rec.lines;
+        summary.skips.add(&rec.skips);
+        summary.usage_lines += rec.entries.len() as u64;
+        let fid = FileIds {
+            map: rec.strings.iter().map(|s| names.id(s)).collect(),
+            project: names.id(&file.meta.project),
+            session: names.id(&file.meta.session),
+            agent: file.meta.agent_id.as_deref().map(|a| names.id(a)),
+            meta_type: file.meta.meta_agent_type.as_deref().map(|t| names.id(t)),
+            meta_tool_use: file.meta.meta_tool_use_id.as_deref().map(|t| names.id(t)),
+        };
         for d in &rec.delegations {
-            if let (Some(tu), Some(ty)) = (
-                fid.id(&mut names, d.tool_use_id),
-                fid.id(&mut names, d.agent_type),
-            ) {
+            if let (Some(tu), Some(ty)) = (fid.get(d.tool_use_id), fid.get(d.agent_type)) {
                 tool_use_type.entry(tu).or_insert(ty);
             }
         }
         for l in &rec.links {
-            if let (Some(a), Some(tu)) = (
-                fid.id(&mut names, l.agent),
-                fid.id(&mut names, l.tool_use_id),
-            ) {
+            if let (Some(a), Some(tu)) = (fid.get(l.agent), fid.get(l.tool_use_id)) {
                 agent_tool_use.entry(a).or_insert(tu);
             }
         }
+        for e in &rec.entries {
+            let model = fid.get(e.model).unwrap_or(unknown_model) as usize;
+            if prices.len() <= model {
+                prices.resize(model + 1, None);
+            }
+            if prices[model].is_none() {
+                prices[model] = Some(query.prices.lookup(names.get(model as u32)));
+            }
+        }
+        ids.push(fid);
     }
 
-    // Pass 2: rows, de-duplicated.
-    let mut price_cache: Vec<Option<Option<ModelPrice>>> = Vec::new();
-    let mut dates = LocalDates::new(query.tz.clone());
-    let n_entries: usize = corpus.files.iter().map(|f| f.record.entries.len()).sum();
-    let mut rows: Vec<Row> = Vec::with_capacity(n_entries);
-    let mut seen: KeyMap<usize> = KeyMap::with_capacity_and_hasher(n_entries, Default::default());
-    let mut delegations = Vec::new();
-    let mut seen_tool_uses: HashMap<u32, ()> = HashMap::new();
-    for fid in ids.iter_mut() {
-        let file = fid.file;
-        let rec = &file.record;
-        summary.lines += rec.lines;
-        summary.skips.add(&rec.skips);
-        let project = names.id(&file.meta.project);
-        let file_session = names.id(&file.meta.session);
-        let file_agent = file.meta.agent_id.as_deref().map(|a| names.id(a));
-        let meta_type = file.meta.meta_agent_type.as_deref().map(|t| names.id(t));
-        let meta_tool_use = file.meta.meta_tool_use_id.as_deref().map(|t| names.id(t));
-        for e in &rec.entries {
-            summary.usage_lines += 1;
-            let Some(date) = dates.date(e.ts_ms) else {
-                summary.skips.no_timestamp += 1;
-                continue;
+    // Pass 2 (parallel over files): dated, attributed, priced rows.
+    let parts: Vec<FilePart> = corpus
+        .files
+        .par_iter()
+        .zip(ids.par_iter())
+        .map(|(file, fid)| {
+            let rec = &file.record;
+            let mut dates = LocalDates::new(query.tz.clone());
+            let mut part = FilePart {
+                rows: Vec::with_capacity(rec.entries.len()),
+                delegations: Vec::with_capacity(rec.delegations.len()),
+                no_date: 0,
             };
-            let model = fid.id(&mut names, e.model).unwrap_or(unknown_model);
-            let session = fid.id(&mut names, e.session).unwrap_or(file_session);
-            let is_sub = file_agent.is_some() || e.sidechain;
-            let agent_type = if is_sub {
-                let agent = fid.id(&mut names, e.agent).or(file_agent);
-                let via_link = agent
-                    .and_then(|a| agent_tool_use.get(&a))
-                    .or(meta_tool_use.as_ref())
-                    .and_then(|tu| tool_use_type.get(tu))
-                    .copied();
-                let positional = if e.sidechain && file_agent.is_none() {
-                    rec.delegations
-                        .get(e.prev_delegation as usize)
-                        .and_then(|d| fid.id(&mut names, d.agent_type))
+            for e in &rec.entries {
+                let Some(date) = dates.date(e.ts_ms) else {
+                    part.no_date += 1;
+                    continue;
+                };
+                let model = fid.get(e.model).unwrap_or(unknown_model);
+                let session = fid.get(e.session).unwrap_or(fid.session);
+                let agent_type = if fid.agent.is_some() || e.sidechain {
+                    let agent = fid.get(e.agent).or(fid.agent);
+                    let via_link = agent
+                        .and_then(|a| agent_tool_use.get(&a))
+                        .or(fid.meta_tool_use.as_ref())
+                        .and_then(|tu| tool_use_type.get(tu))
+                        .copied();
+                    let positional = if e.sidechain && fid.agent.is_none() {
+                        rec.delegations
+                            .get(e.prev_delegation as usize)
+                            .and_then(|d| fid.get(d.agent_type))
+                    } else {
+                        None
+                    };
+                    Some(
+                        fid.meta_type
+                            .or(via_link)
+                            .or(positional)
+                            .unwrap_or(unattributed),
+                    )
                 } else {
                     None
                 };
-                Some(
-                    meta_type
-                        .or(via_link)
-                        .or(positional)
-                        .unwrap_or(unattributed),
-                )
-            } else {
-                None
-            };
-            let slot = model as usize;
-            if price_cache.len() <= slot {
-                price_cache.resize(slot + 1, None);
+                let price = prices.get(model as usize).copied().flatten().flatten();
+                let (cost, priced) = match (query.mode, e.cost_usd) {
+                    (CostMode::Auto, Some(c)) | (CostMode::Display, Some(c)) => {
+                        (u128::from(c), true)
+                    }
+                    (CostMode::Display, None) => (0, true),
+                    _ => match price {
+                        Some(p) => (p.cost(&e.tokens), true),
+                        None => (0, false),
+                    },
+                };
+                part.rows.push((
+                    e.dedup_key,
+                    Row {
+                        ts_ms: e.ts_ms,
+                        date,
+                        model,
+                        session,
+                        project: fid.project,
+                        tokens: e.tokens,
+                        cost,
+                        priced,
+                        agent_type,
+                    },
+                ));
             }
-            let price =
-                *price_cache[slot].get_or_insert_with(|| query.prices.lookup(names.get(model)));
-            let (cost, priced) = match (query.mode, e.cost_usd) {
-                (CostMode::Auto, Some(c)) | (CostMode::Display, Some(c)) => (u128::from(c), true),
-                (CostMode::Display, None) => (0, true),
-                _ => match price {
-                    Some(p) => (p.cost(&e.tokens), true),
-                    None => (0, false),
-                },
-            };
-            let row = Row {
-                ts_ms: e.ts_ms,
-                date,
-                model,
-                session,
-                project,
-                tokens: e.tokens,
-                cost,
-                priced,
-                agent_type,
-            };
-            match e.dedup_key {
+            for d in &rec.delegations {
+                let date = if d.ts_ms == i64::MIN {
+                    None
+                } else {
+                    dates.date(d.ts_ms)
+                };
+                part.delegations.push((
+                    fid.get(d.tool_use_id),
+                    DelegationRow {
+                        ts_ms: d.ts_ms,
+                        date,
+                        agent_type: fid.get(d.agent_type).unwrap_or(unattributed),
+                        session: fid.get(d.session).unwrap_or(fid.session),
+                        project: fid.project,
+                        prompt_len: d.prompt_len,
+                    },
+                ));
+            }
+            part
+        })
+        .collect();
+
+    // Pass 3 (sequential, path order): de-duplication.
+    let n_rows: usize = parts.iter().map(|p| p.rows.len()).sum();
+    let mut rows: Vec<Row> = Vec::with_capacity(n_rows);
+    let mut seen: KeyMap<usize> = KeyMap::with_capacity_and_hasher(n_rows, Default::default());
+    let mut delegations = Vec::new();
+    let mut seen_tool_uses: HashSet<u32> = HashSet::new();
+    for part in parts {
+        summary.skips.no_timestamp += part.no_date;
+        for (key, row) in part.rows {
+            match key {
                 Some(k) => match seen.get(&k) {
                     Some(&i) => {
                         summary.duplicates += 1;
@@ -333,27 +378,11 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                 None => rows.push(row),
             }
         }
-        for d in &rec.delegations {
-            if let Some(tu) = fid.id(&mut names, d.tool_use_id) {
-                if seen_tool_uses.insert(tu, ()).is_some() {
-                    continue;
-                }
+        for (tool_use, d) in part.delegations {
+            if tool_use.is_some_and(|tu| !seen_tool_uses.insert(tu)) {
+                continue;
             }
-            let agent_type = fid.id(&mut names, d.agent_type).unwrap_or(unattributed);
-            let session = fid.id(&mut names, d.session).unwrap_or(file_session);
-            let date = if d.ts_ms == i64::MIN {
-                None
-            } else {
-                dates.date(d.ts_ms)
-            };
-            delegations.push(DelegationRow {
-                ts_ms: d.ts_ms,
-                date,
-                agent_type,
-                session,
-                project,
-                prompt_len: d.prompt_len,
-            });
+            delegations.push(d);
         }
     }
     for r in &rows {
