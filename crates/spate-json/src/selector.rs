@@ -38,6 +38,8 @@ struct Open {
     depth: u32,
     start: u64,
     paths: u64,
+    /// Whether a capturing (non-marker) path selected the value: its bytes must be kept.
+    retain: bool,
 }
 
 /// Selects the values at a set of paths. See the module docs.
@@ -53,6 +55,9 @@ pub struct Selector {
     /// Paths that selected at least one value.
     matched: u64,
     all: u64,
+    /// Paths whose values are only marked (start and end), never kept: used to learn
+    /// where an enclosing value ends without holding its bytes.
+    markers: u64,
     scratch: Vec<u8>,
 }
 
@@ -76,8 +81,22 @@ impl Selector {
             ready: VecDeque::new(),
             matched: 0,
             all,
+            markers: 0,
             scratch: Vec::new(),
         }
+    }
+
+    /// Like [`Selector::new`], but the paths whose bit is set in `markers` only mark where
+    /// their values begin and end: their bytes are not kept (see [`Selector::retain_from`]).
+    pub fn with_markers(paths: Vec<Path>, markers: u64) -> Self {
+        let mut selector = Selector::new(paths);
+        selector.markers = markers & selector.all;
+        selector
+    }
+
+    /// True when path `i` is a marker path.
+    pub fn is_marker(&self, i: usize) -> bool {
+        self.markers >> i & 1 == 1
     }
 
     /// Forgets the current input (open values, pending items) but not which paths matched:
@@ -101,8 +120,13 @@ impl Selector {
     /// Offset of the first byte that must be kept: the start of the outermost selected value
     /// still open or not yet taken. `None` when no byte needs keeping.
     pub fn retain_from(&self) -> Option<u64> {
-        let open = self.open.first().map(|o| o.start);
-        let ready = self.ready.iter().map(|s| s.start).min();
+        let open = self.open.iter().find(|o| o.retain).map(|o| o.start);
+        let ready = self
+            .ready
+            .iter()
+            .filter(|s| !self.is_marker(s.path))
+            .map(|s| s.start)
+            .min();
         match (open, ready) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -167,6 +191,7 @@ impl Handler for Selector {
                 depth,
                 start: offset,
                 paths: emit,
+                retain: emit & !self.markers != 0,
             });
         }
         if container && deeper != 0 {

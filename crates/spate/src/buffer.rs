@@ -3,7 +3,7 @@
 
 use std::ops::ControlFlow;
 
-use spate_json::{Path, ScanOptions, Scanned, Scanner, Selector, SyntaxError, MAX_PATHS};
+use spate_json::{Path, ScanOptions, Scanned, Scanner, Selector, Span, SyntaxError, MAX_PATHS};
 
 use crate::error::Error;
 use crate::items::ItemRef;
@@ -39,6 +39,16 @@ impl BufferSelector {
 
     /// A selector for `paths` with scanner options.
     pub fn with_options(paths: Vec<Path>, options: ScanOptions) -> Result<Self, Error> {
+        Self::with_markers(paths, 0, options)
+    }
+
+    /// A selector whose paths with their bit set in `markers` yield empty items that only
+    /// say where a value was (see [`crate::Items::with_markers`]).
+    pub fn with_markers(
+        paths: Vec<Path>,
+        markers: u64,
+        options: ScanOptions,
+    ) -> Result<Self, Error> {
         if paths.len() > MAX_PATHS {
             return Err(Error::TooManyPaths {
                 max: MAX_PATHS,
@@ -47,7 +57,7 @@ impl BufferSelector {
         }
         Ok(BufferSelector {
             scanner: Scanner::new(options),
-            selector: Selector::new(paths),
+            selector: Selector::with_markers(paths, markers),
         })
     }
 
@@ -100,5 +110,14 @@ impl BufferSelector {
             }
         }
         Ok(false)
+    }
+
+    fn item<'t>(&self, text: &'t [u8], span: Span) -> ItemRef<'t> {
+        let bytes = if self.selector.is_marker(span.path) {
+            &[][..]
+        } else {
+            &text[span.start as usize..span.end as usize]
+        };
+        ItemRef::new(bytes, span.path, span.start)
     }
 }

@@ -204,6 +204,19 @@ impl<R: Read> Items<R> {
         paths: Vec<Path>,
         options: ItemsOptions,
     ) -> Result<Self, Error> {
+        Self::with_markers(reader, name, paths, 0, options)
+    }
+
+    /// Like [`Items::with_options`]; the paths whose bit is set in `markers` yield empty
+    /// items that only say where a value was (used to learn where an enclosing value ends
+    /// without keeping its bytes).
+    pub fn with_markers(
+        reader: R,
+        name: &str,
+        paths: Vec<Path>,
+        markers: u64,
+        options: ItemsOptions,
+    ) -> Result<Self, Error> {
         if paths.len() > MAX_PATHS {
             return Err(Error::TooManyPaths {
                 max: MAX_PATHS,
@@ -218,7 +231,7 @@ impl<R: Read> Items<R> {
             reader,
             name: name.to_owned(),
             scanner,
-            selector: Selector::new(paths),
+            selector: Selector::with_markers(paths, markers),
             options,
             buf: Vec::new(),
             buf_offset: 0,
@@ -263,6 +276,14 @@ impl<R: Read> Items<R> {
                 return Err(e);
             }
         };
+        if self.selector.is_marker(span.path) {
+            // A marker's bytes are not kept: only where it was.
+            return Ok(Some(ItemRef {
+                bytes: &[],
+                path: span.path,
+                offset: span.start,
+            }));
+        }
         if (span.end - span.start) as usize > self.options.max_item_size {
             // Caught here when the item fitted in one read; the refill check catches it
             // before memory grows when it did not.
