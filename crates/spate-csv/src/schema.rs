@@ -65,7 +65,8 @@ impl Schema {
     /// The Frictionless Table Schema (`fields[]` with `name`, `type`, `format`,
     /// `constraints.required`; `missingValues`), with spate's statistics under `spate` keys:
     /// per field `type` (spate's name), `nullable`, `nulls`, `count`, `min`, `max`, and for
-    /// the table `rows`, `format`, `complete`, `sample`, `bytes`.
+    /// the table `rows`, `format`, `delimiter` and `header` (CSV), `jsonPath` (JSON items),
+    /// `complete`, `sample`, `bytes`.
     pub fn to_frictionless(&self) -> Json {
         let fields: Vec<Json> = self
             .fields
@@ -107,7 +108,7 @@ impl Schema {
                 table.insert("header".into(), json!(header));
             }
             Format::JsonItems { path } => {
-                table.insert("path".into(), json!(path));
+                table.insert("jsonPath".into(), json!(path));
             }
             Format::JsonLines => {}
         }

@@ -364,7 +364,7 @@ pub fn run(args: SchemaArgs) -> anyhow::Result<ExitCode> {
                 };
                 if args.json {
                     let mut v = schema.to_frictionless();
-                    v["spate"]["path"] = serde_json::Value::String(name);
+                    v["spate"]["file"] = serde_json::Value::String(name);
                     if several {
                         serde_json::to_writer(&mut out, &v)?;
                     } else {
