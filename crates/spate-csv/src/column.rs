@@ -521,7 +521,7 @@ mod tests {
     #[test]
     fn int_order_with_big_values() {
         let big = |s: &str| Int::big_from_text(s.as_bytes());
-        let mut v = vec![
+        let mut v = [
             big("-100000000000000000000"),
             Int::Small(5),
             big("99999999999999999999"),

@@ -57,7 +57,7 @@ impl<W: Write> Write for Counting<W> {
 }
 
 enum Sink<W: Write> {
-    Csv(csv::Writer<Counting<W>>),
+    Csv(Box<csv::Writer<Counting<W>>>),
     Json(io::BufWriter<Counting<W>>),
 }
 
@@ -101,7 +101,7 @@ impl<W: Write> TableWriter<W> {
             bytes: 0,
         };
         let sink = match format {
-            OutFormat::Csv | OutFormat::Tsv => Sink::Csv(
+            OutFormat::Csv | OutFormat::Tsv => Sink::Csv(Box::new(
                 csv::WriterBuilder::new()
                     .delimiter(if format == OutFormat::Tsv {
                         b'\t'
@@ -110,7 +110,7 @@ impl<W: Write> TableWriter<W> {
                     })
                     .buffer_capacity(256 << 10)
                     .from_writer(counting),
-            ),
+            )),
             _ => Sink::Json(io::BufWriter::with_capacity(256 << 10, counting)),
         };
         let (names, types): (Vec<String>, Vec<Type>) = columns.into_iter().unzip();

@@ -291,13 +291,13 @@ pub(crate) fn column_names(header: Option<Vec<String>>, columns: usize) -> Vec<S
         names.push(format!("field_{}", names.len() + 1));
     }
     let mut seen = std::collections::HashSet::new();
-    for i in 0..names.len() {
-        if !seen.insert(names[i].clone()) {
+    for name in &mut names {
+        if !seen.insert(name.clone()) {
             let mut k = 2;
-            while !seen.insert(format!("{}_{k}", names[i])) {
+            while !seen.insert(format!("{name}_{k}")) {
                 k += 1;
             }
-            names[i] = format!("{}_{k}", names[i]);
+            *name = format!("{name}_{k}");
         }
     }
     names

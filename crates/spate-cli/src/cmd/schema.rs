@@ -173,9 +173,8 @@ pub(crate) fn inspect(
     path: Option<&str>,
 ) -> anyhow::Result<Opened> {
     let mut head = Vec::with_capacity(4096);
-    let plain_file;
-    if file.as_os_str() == "-" {
-        plain_file = false;
+    let plain_file = if file.as_os_str() == "-" {
+        false
     } else {
         let mut f =
             std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
@@ -184,8 +183,8 @@ pub(crate) fn inspect(
         }
         let mut magic = [0u8; 4];
         let n = read_up_to(&mut f, &mut magic)?;
-        plain_file = !(magic[..n].starts_with(GZIP) || magic[..n].starts_with(ZSTD));
-    }
+        !(magic[..n].starts_with(GZIP) || magic[..n].starts_with(ZSTD))
+    };
     if explicit.is_none() && path.is_none() && file.as_os_str() != "-" {
         // Peek at the decompressed start for content detection.
         let input = spate::source::open(file)?;
