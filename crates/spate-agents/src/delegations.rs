@@ -131,7 +131,8 @@ pub fn build(usage: &Usage, marathon_threshold: u64) -> DelegationReport {
         all_usage.add_row(r);
         let s = sessions.entry(r.session).or_default();
         s.usage.add_row(r);
-        s.seen(r.ts_ms, r.project);
+        s.seen(r.first_ms, r.project);
+        s.seen(r.last_ms, r.project);
         if let Some(t) = r.agent_type {
             subagent_usage.add_row(r);
             s.sub.add_row(r);

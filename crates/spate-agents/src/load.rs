@@ -244,6 +244,9 @@ fn parse_appended(old: &CachedFile, found: &FoundFile) -> Result<Option<Done>> {
         return Ok(None);
     }
     let mut record = old.record.clone();
+    if record.make_entries_mut().is_none() {
+        return Ok(None);
+    }
     let mut parser = LineParser::new(&mut record);
     let outcome = parser.feed(&buf[prefix..]);
     parser.finish(&buf, base);

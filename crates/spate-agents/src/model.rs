@@ -140,6 +140,83 @@ pub struct FileMeta {
     pub meta_tool_use_id: Option<String>,
 }
 
+/// Usage lines of one file summed over everything a report groups, attributes or prices
+/// by: the 15-minute UTC slot (time zones change offset on quarter hours at the finest, so
+/// every request of a slot has the same local date), model, session, sub-agent identity,
+/// whether the prompt exceeds the long-context threshold and whether `costUSD` was given.
+/// Costs are linear in tokens, so pricing a bucket's sums is exact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    /// `ts_ms.div_euclid(SLOT_MS)`.
+    pub slot: i64,
+    /// Model (string index).
+    pub model: StrIdx,
+    /// Session (string index).
+    pub session: StrIdx,
+    /// `agentId` (string index).
+    pub agent: StrIdx,
+    /// Latest delegation before the lines (for sidechain lines), else [`NONE`].
+    pub prev_delegation: u32,
+    /// Sidechain lines.
+    pub sidechain: bool,
+    /// Prompts above the long-context threshold.
+    pub long_prompt: bool,
+    /// Lines that carry `costUSD`.
+    pub has_cost_usd: bool,
+    /// Token sums.
+    pub tokens: Tokens,
+    /// Sum of `costUSD` in picodollars (when `has_cost_usd`).
+    pub cost_usd: u128,
+    /// Requests.
+    pub requests: u64,
+    /// Earliest request (ms).
+    pub first_ms: i64,
+    /// Latest request (ms).
+    pub last_ms: i64,
+}
+
+/// Length of a bucket's time slot.
+pub const SLOT_MS: i64 = 15 * 60_000;
+
+/// A file's usage entries, decoded or still in the cache's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entries {
+    /// Decoded.
+    Decoded(Vec<UsageEntry>),
+    /// Not decoded yet: `count` entries in `buf[start..end]` (cache format).
+    Lazy {
+        /// The cache file's bytes.
+        buf: std::sync::Arc<Vec<u8>>,
+        /// Start of the entries.
+        start: usize,
+        /// End of the entries.
+        end: usize,
+        /// Number of entries.
+        count: usize,
+    },
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Entries::Decoded(Vec::new())
+    }
+}
+
+impl Entries {
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        match self {
+            Entries::Decoded(v) => v.len(),
+            Entries::Lazy { count, .. } => *count,
+        }
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Everything parsed from one transcript file (up to `parsed_offset`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FileRecord {
@@ -152,7 +229,13 @@ pub struct FileRecord {
     /// The file's string table.
     pub strings: Vec<String>,
     /// Usage lines in file order.
-    pub entries: Vec<UsageEntry>,
+    pub entries: Entries,
+    /// The entries without in-file duplicates, summed into buckets (see [`Bucket`]).
+    pub buckets: Vec<Bucket>,
+    /// De-duplication keys of the entries kept in `buckets`.
+    pub keys: Vec<u128>,
+    /// Entries dropped as in-file duplicates.
+    pub duplicates: u64,
     /// Delegations in file order.
     pub delegations: Vec<Delegation>,
     /// Agent links found in tool results.
@@ -165,5 +248,107 @@ impl FileRecord {
     /// The string at `idx`, or `None` for [`NONE`] (or an out-of-range index).
     pub fn str(&self, idx: StrIdx) -> Option<&str> {
         self.strings.get(idx as usize).map(String::as_str)
+    }
+
+    /// The entries, decoding them from the cache if needed (`None` if they do not decode).
+    pub fn entries(&self) -> Option<std::borrow::Cow<'_, [UsageEntry]>> {
+        match &self.entries {
+            Entries::Decoded(v) => Some(std::borrow::Cow::Borrowed(v)),
+            Entries::Lazy {
+                buf,
+                start,
+                end,
+                count,
+            } => crate::cache::decode_entries(
+                buf.get(*start..*end)?,
+                *count,
+                self.strings.len(),
+                self.delegations.len(),
+            )
+            .map(std::borrow::Cow::Owned),
+        }
+    }
+
+    /// Decodes lazy entries in place, so that more can be appended.
+    pub fn make_entries_mut(&mut self) -> Option<&mut Vec<UsageEntry>> {
+        if let Entries::Lazy { .. } = self.entries {
+            let decoded = self.entries()?.into_owned();
+            self.entries = Entries::Decoded(decoded);
+        }
+        match &mut self.entries {
+            Entries::Decoded(v) => Some(v),
+            Entries::Lazy { .. } => None,
+        }
+    }
+
+    /// Recomputes `buckets`, `keys` and `duplicates` from the entries: in-file duplicates
+    /// (same key) count once, as the copy with the largest token total (the first on a tie).
+    pub fn summarize(&mut self) {
+        let Some(entries) = self.entries() else {
+            return;
+        };
+        let mut best: std::collections::HashMap<u128, usize> = std::collections::HashMap::new();
+        let mut keep = vec![true; entries.len()];
+        let mut duplicates = 0;
+        for (i, e) in entries.iter().enumerate() {
+            let Some(k) = e.dedup_key else { continue };
+            match best.get(&k) {
+                Some(&j) => {
+                    duplicates += 1;
+                    if e.tokens.total() > entries[j].tokens.total() {
+                        keep[j] = false;
+                        best.insert(k, i);
+                    } else {
+                        keep[i] = false;
+                    }
+                }
+                None => {
+                    best.insert(k, i);
+                }
+            }
+        }
+        let mut index: std::collections::HashMap<(i64, u32, u32, u32, u32, u8), usize> =
+            std::collections::HashMap::new();
+        let mut buckets: Vec<Bucket> = Vec::new();
+        let mut keys = Vec::new();
+        for (e, _) in entries.iter().zip(&keep).filter(|(_, k)| **k) {
+            if let Some(k) = e.dedup_key {
+                keys.push(k);
+            }
+            let long = e.tokens.prompt() > crate::pricing::LONG_CONTEXT_THRESHOLD;
+            let prev = if e.sidechain { e.prev_delegation } else { NONE };
+            let flags =
+                u8::from(e.sidechain) | u8::from(long) << 1 | u8::from(e.cost_usd.is_some()) << 2;
+            let slot = e.ts_ms.div_euclid(SLOT_MS);
+            let at = *index
+                .entry((slot, e.model, e.session, e.agent, prev, flags))
+                .or_insert_with(|| {
+                    buckets.push(Bucket {
+                        slot,
+                        model: e.model,
+                        session: e.session,
+                        agent: e.agent,
+                        prev_delegation: prev,
+                        sidechain: e.sidechain,
+                        long_prompt: long,
+                        has_cost_usd: e.cost_usd.is_some(),
+                        tokens: Tokens::default(),
+                        cost_usd: 0,
+                        requests: 0,
+                        first_ms: e.ts_ms,
+                        last_ms: e.ts_ms,
+                    });
+                    buckets.len() - 1
+                });
+            let b = &mut buckets[at];
+            b.tokens.add(&e.tokens);
+            b.cost_usd += u128::from(e.cost_usd.unwrap_or(0));
+            b.requests += 1;
+            b.first_ms = b.first_ms.min(e.ts_ms);
+            b.last_ms = b.last_ms.max(e.ts_ms);
+        }
+        self.buckets = buckets;
+        self.keys = keys;
+        self.duplicates = duplicates;
     }
 }

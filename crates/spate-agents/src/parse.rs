@@ -12,7 +12,7 @@ use memchr::memmem;
 use serde::Deserialize;
 
 use crate::lenient::{Lenient, LenientSeq};
-use crate::model::{AgentLink, Delegation, FileRecord, StrIdx, Tokens, UsageEntry, NONE};
+use crate::model::{AgentLink, Delegation, Entries, FileRecord, StrIdx, Tokens, UsageEntry, NONE};
 use crate::time::parse_timestamp_ms;
 
 #[derive(Deserialize)]
@@ -162,8 +162,12 @@ pub struct FeedOutcome {
 }
 
 impl<'r> LineParser<'r> {
-    /// A parser that appends to `rec`.
+    /// A parser that appends to `rec` (whose entries must be decoded: see
+    /// [`FileRecord::make_entries_mut`]; lazy ones are replaced by an empty list).
     pub fn new(rec: &'r mut FileRecord) -> Self {
+        if let Entries::Lazy { .. } = rec.entries {
+            rec.entries = Entries::Decoded(Vec::new());
+        }
         let interned = rec
             .strings
             .iter()
@@ -284,7 +288,10 @@ impl<'r> LineParser<'r> {
                 };
                 let model = self.intern_opt(model);
                 let agent = self.intern_opt(raw.agent_id.as_deref());
-                self.rec.entries.push(UsageEntry {
+                let Entries::Decoded(entries) = &mut self.rec.entries else {
+                    return;
+                };
+                entries.push(UsageEntry {
                     ts_ms,
                     model,
                     session,
@@ -345,6 +352,7 @@ impl<'r> LineParser<'r> {
         let lo = (from - base) as usize;
         let hi = (end - base) as usize;
         self.rec.tail_hash = fnv64(file_bytes.get(lo..hi).unwrap_or(&[]));
+        self.rec.summarize();
     }
 }
 

@@ -10,6 +10,10 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::model::Tokens;
 
+/// Prompt size (input plus cache reads and writes) above which a request of a model with
+/// long-context pricing is billed entirely at the long-context rates.
+pub const LONG_CONTEXT_THRESHOLD: u64 = 200_000;
+
 /// Picodollars in one US dollar.
 pub const PICO_PER_USD: u128 = 1_000_000_000_000;
 
@@ -44,16 +48,22 @@ impl Rates {
 pub struct ModelPrice {
     /// Standard rates.
     pub rates: Rates,
-    /// Long-context rates and the prompt size above which they apply to the whole request.
-    pub long_context: Option<(u64, Rates)>,
+    /// Long-context rates, for requests whose prompt exceeds [`LONG_CONTEXT_THRESHOLD`].
+    pub long_context: Option<Rates>,
 }
 
 impl ModelPrice {
     /// Cost of one request: when its prompt (input plus cache reads and writes) exceeds the
     /// long-context threshold, all of its tokens are billed at the long-context rates.
     pub fn cost(&self, t: &Tokens) -> u128 {
-        match self.long_context {
-            Some((threshold, long)) if t.prompt() > threshold => long.cost(t),
+        self.cost_of(t, t.prompt() > LONG_CONTEXT_THRESHOLD)
+    }
+
+    /// Cost of a sum of requests that are all long-context (`long`) or all not. Costs are
+    /// linear in tokens, so this is exactly the sum of the requests' costs.
+    pub fn cost_of(&self, t: &Tokens, long: bool) -> u128 {
+        match (long, self.long_context) {
+            (true, Some(long_rates)) => long_rates.cost(t),
             _ => self.rates.cost(t),
         }
     }
@@ -84,7 +94,7 @@ const OPUS_45: ModelPrice = ModelPrice {
 };
 const SONNET_4: ModelPrice = ModelPrice {
     rates: rates(300, 1500, 375, 600, 30),
-    long_context: Some((200_000, rates(600, 2250, 750, 1200, 60))),
+    long_context: Some(rates(600, 2250, 750, 1200, 60)),
 };
 const SONNET_3: ModelPrice = ModelPrice {
     rates: rates(300, 1500, 375, 600, 30),
@@ -243,21 +253,18 @@ impl PriceTable {
                 get("input_cost_per_token_above_200k_tokens")?,
                 get("output_cost_per_token_above_200k_tokens")?,
             ) {
-                (Some(li), Some(lo)) => Some((
-                    200_000,
-                    Rates {
-                        input: li,
-                        output: lo,
-                        cache_write_5m: get("cache_creation_input_token_cost_above_200k_tokens")?
-                            .unwrap_or(standard.cache_write_5m),
-                        cache_write_1h: get(
-                            "cache_creation_input_token_cost_above_1hr_above_200k_tokens",
-                        )?
-                        .unwrap_or(li * 2),
-                        cache_read: get("cache_read_input_token_cost_above_200k_tokens")?
-                            .unwrap_or(standard.cache_read),
-                    },
-                )),
+                (Some(li), Some(lo)) => Some(Rates {
+                    input: li,
+                    output: lo,
+                    cache_write_5m: get("cache_creation_input_token_cost_above_200k_tokens")?
+                        .unwrap_or(standard.cache_write_5m),
+                    cache_write_1h: get(
+                        "cache_creation_input_token_cost_above_1hr_above_200k_tokens",
+                    )?
+                    .unwrap_or(li * 2),
+                    cache_read: get("cache_read_input_token_cost_above_200k_tokens")?
+                        .unwrap_or(standard.cache_read),
+                }),
                 _ => None,
             };
             let price = ModelPrice {
@@ -388,7 +395,7 @@ mod tests {
         assert_eq!(m.rates.cache_read, 100_000);
         let s = t.lookup("claude-sonnet-4-5").unwrap();
         assert_eq!(s.rates.input, 4_000_000);
-        assert_eq!(s.long_context.unwrap().1.output, 30_000_000);
+        assert_eq!(s.long_context.unwrap().output, 30_000_000);
         assert!(t.add_litellm_json(b"[1]").is_err());
         assert!(t
             .add_litellm_json(

@@ -55,9 +55,9 @@ impl Totals {
     pub fn add_row(&mut self, r: &Row) {
         self.tokens.add(&r.tokens);
         self.cost += r.cost;
-        self.requests += 1;
+        self.requests += r.requests;
         if !r.priced {
-            self.unpriced += 1;
+            self.unpriced += r.requests;
         }
     }
 
@@ -149,8 +149,8 @@ pub fn build(usage: &Usage, period: Period, descending: bool) -> Report {
         });
         acc.totals.add_row(r);
         acc.models.entry(r.model).or_default().add_row(r);
-        acc.first_ms = acc.first_ms.min(r.ts_ms);
-        acc.last_ms = acc.last_ms.max(r.ts_ms);
+        acc.first_ms = acc.first_ms.min(r.first_ms);
+        acc.last_ms = acc.last_ms.max(r.last_ms);
         acc.projects.insert(r.project);
         totals.add_row(r);
     }

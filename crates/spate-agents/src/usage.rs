@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::load::Corpus;
 use crate::model::{SkipCounts, StrIdx, Tokens};
-use crate::pricing::{ModelPrice, PriceTable};
+use crate::pricing::{ModelPrice, PriceTable, LONG_CONTEXT_THRESHOLD};
 use crate::time::LocalDates;
 
 /// Which cost to use for a request (as ccusage's `--mode`).
@@ -45,6 +45,9 @@ pub struct Query {
     pub prices: PriceTable,
     /// First day of a week for weekly reports.
     pub week_start: Weekday,
+    /// Build rows from every individual request instead of the per-file buckets (slower,
+    /// same answer; used to check the buckets).
+    pub per_request: bool,
 }
 
 impl Default for Query {
@@ -56,6 +59,7 @@ impl Default for Query {
             mode: CostMode::Auto,
             prices: PriceTable::embedded(),
             week_start: Weekday::Sunday,
+            per_request: false,
         }
     }
 }
@@ -85,11 +89,16 @@ impl Names {
     }
 }
 
-/// One de-duplicated API response.
-#[derive(Debug, Clone)]
+/// De-duplicated API responses that agree on everything a report groups by: one response,
+/// or a file's bucket of them (see [`crate::model::Bucket`]).
+#[derive(Debug, Clone, Copy)]
 pub struct Row {
-    /// Time in ms since the epoch.
-    pub ts_ms: i64,
+    /// Time of the first response, in ms since the epoch.
+    pub first_ms: i64,
+    /// Time of the last response.
+    pub last_ms: i64,
+    /// Number of responses.
+    pub requests: u64,
     /// Local date.
     pub date: Date,
     /// Model name id.
@@ -142,6 +151,8 @@ pub struct Summary {
     pub unreadable: usize,
     /// Unpriced models: name → (requests, tokens).
     pub unpriced: BTreeMap<String, (u64, u64)>,
+    /// Cached files whose entries could not be decoded (their buckets were used instead).
+    pub undecodable_cache_files: usize,
 }
 
 /// De-duplicated, priced usage of a corpus, filtered by date.
@@ -201,16 +212,104 @@ impl FileIds {
     }
 }
 
-/// What one file contributes before de-duplication.
+/// What one file contributes before cross-file de-duplication.
 struct FilePart {
     rows: Vec<(Option<u128>, Row)>,
     delegations: Vec<(Option<u32>, DelegationRow)>,
     no_date: u64,
+    duplicates: u64,
+    undecodable: bool,
 }
 
-/// Builds the usage of a corpus: strings are interned first (sequentially), then each file's
-/// rows are dated, attributed and priced in parallel, then merged in path order, which is
-/// where duplicates are dropped.
+/// Everything needed to turn a file's entries or buckets into rows.
+struct RowContext<'a> {
+    query: &'a Query,
+    prices: &'a [Option<Option<ModelPrice>>],
+    tool_use_type: &'a HashMap<u32, u32>,
+    agent_tool_use: &'a HashMap<u32, u32>,
+    unattributed: u32,
+    unknown_model: u32,
+}
+
+/// Inputs of a row, from an entry or a bucket.
+struct RowInput<'a> {
+    first_ms: i64,
+    last_ms: i64,
+    requests: u64,
+    model: StrIdx,
+    session: StrIdx,
+    agent: StrIdx,
+    sidechain: bool,
+    prev_delegation: u32,
+    tokens: &'a Tokens,
+    long_prompt: bool,
+    cost_usd: Option<u128>,
+}
+
+impl RowContext<'_> {
+    fn row(
+        &self,
+        fid: &FileIds,
+        rec: &crate::model::FileRecord,
+        dates: &mut LocalDates,
+        i: RowInput<'_>,
+    ) -> Option<Row> {
+        let date = dates.date(i.first_ms)?;
+        let model = fid.get(i.model).unwrap_or(self.unknown_model);
+        let session = fid.get(i.session).unwrap_or(fid.session);
+        let agent_type = if fid.agent.is_some() || i.sidechain {
+            let agent = fid.get(i.agent).or(fid.agent);
+            let via_link = agent
+                .and_then(|a| self.agent_tool_use.get(&a))
+                .or(fid.meta_tool_use.as_ref())
+                .and_then(|tu| self.tool_use_type.get(tu))
+                .copied();
+            let positional = if i.sidechain && fid.agent.is_none() {
+                rec.delegations
+                    .get(i.prev_delegation as usize)
+                    .and_then(|d| fid.get(d.agent_type))
+            } else {
+                None
+            };
+            Some(
+                fid.meta_type
+                    .or(via_link)
+                    .or(positional)
+                    .unwrap_or(self.unattributed),
+            )
+        } else {
+            None
+        };
+        let price = self.prices.get(model as usize).copied().flatten().flatten();
+        let (cost, priced) = match (self.query.mode, i.cost_usd) {
+            (CostMode::Auto, Some(c)) | (CostMode::Display, Some(c)) => (c, true),
+            (CostMode::Display, None) => (0, true),
+            _ => match price {
+                Some(p) => (p.cost_of(i.tokens, i.long_prompt), true),
+                None => (0, false),
+            },
+        };
+        Some(Row {
+            first_ms: i.first_ms,
+            last_ms: i.last_ms,
+            requests: i.requests,
+            date,
+            model,
+            session,
+            project: fid.project,
+            tokens: *i.tokens,
+            cost,
+            priced,
+            agent_type,
+        })
+    }
+}
+
+/// Builds the usage of a corpus. Strings are interned first (sequentially); then each file
+/// contributes rows in parallel: from its buckets when none of its requests also appears in
+/// another file (in-file duplicates were already dropped when the buckets were built), else
+/// from its individual entries; then the entry rows are de-duplicated across files in path
+/// order.
 pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
     let mut names = Names::default();
     let mut summary = Summary {
@@ -222,12 +321,16 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
     let unattributed = names.id(UNATTRIBUTED);
     let unknown_model = names.id(UNKNOWN_MODEL);
 
-    // Pass 1 (sequential): global ids, tool use → agent type, agent → tool use, model prices.
+    // Pass 1 (sequential): global ids, tool use → agent type, agent → tool use, model
+    // prices, and which files share a request with another file.
     let mut tool_use_type: HashMap<u32, u32> = HashMap::new();
     let mut agent_tool_use: HashMap<u32, u32> = HashMap::new();
     let mut prices: Vec<Option<Option<ModelPrice>>> = Vec::new();
     let mut ids: Vec<FileIds> = Vec::with_capacity(corpus.files.len());
-    for file in &corpus.files {
+    let n_keys: usize = corpus.files.iter().map(|f| f.record.keys.len()).sum();
+    let mut key_owner: KeyMap<u32> = KeyMap::with_capacity_and_hasher(n_keys, Default::default());
+    let mut shared = vec![false; corpus.files.len()];
+    for (fi, file) in corpus.files.iter().enumerate() {
         let rec = &file.record;
         summary.lines += rec.lines;
         summary.skips.add(&rec.skips);
@@ -250,8 +353,9 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                 agent_tool_use.entry(a).or_insert(tu);
             }
         }
-        for e in &rec.entries {
-            let model = fid.get(e.model).unwrap_or(unknown_model) as usize;
+        // every model of the file's entries is also the model of one of its buckets
+        for b in &rec.buckets {
+            let model = fid.get(b.model).unwrap_or(unknown_model) as usize;
             if prices.len() <= model {
                 prices.resize(model + 1, None);
             }
@@ -259,77 +363,100 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                 prices[model] = Some(query.prices.lookup(names.get(model as u32)));
             }
         }
+        for &k in &rec.keys {
+            match key_owner.entry(k) {
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    let owner = *o.get() as usize;
+                    if owner != fi {
+                        shared[owner] = true;
+                        shared[fi] = true;
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(fi as u32);
+                }
+            }
+        }
         ids.push(fid);
     }
+    drop(key_owner);
 
     // Pass 2 (parallel over files): dated, attributed, priced rows.
+    let ctx = RowContext {
+        query: &query,
+        prices: &prices,
+        tool_use_type: &tool_use_type,
+        agent_tool_use: &agent_tool_use,
+        unattributed,
+        unknown_model,
+    };
     let parts: Vec<FilePart> = corpus
         .files
         .par_iter()
         .zip(ids.par_iter())
-        .map(|(file, fid)| {
+        .zip(shared.par_iter())
+        .map(|((file, fid), &is_shared)| {
             let rec = &file.record;
             let mut dates = LocalDates::new(query.tz.clone());
             let mut part = FilePart {
-                rows: Vec::with_capacity(rec.entries.len()),
+                rows: Vec::new(),
                 delegations: Vec::with_capacity(rec.delegations.len()),
                 no_date: 0,
+                duplicates: 0,
+                undecodable: false,
             };
-            for e in &rec.entries {
-                let Some(date) = dates.date(e.ts_ms) else {
-                    part.no_date += 1;
-                    continue;
-                };
-                let model = fid.get(e.model).unwrap_or(unknown_model);
-                let session = fid.get(e.session).unwrap_or(fid.session);
-                let agent_type = if fid.agent.is_some() || e.sidechain {
-                    let agent = fid.get(e.agent).or(fid.agent);
-                    let via_link = agent
-                        .and_then(|a| agent_tool_use.get(&a))
-                        .or(fid.meta_tool_use.as_ref())
-                        .and_then(|tu| tool_use_type.get(tu))
-                        .copied();
-                    let positional = if e.sidechain && fid.agent.is_none() {
-                        rec.delegations
-                            .get(e.prev_delegation as usize)
-                            .and_then(|d| fid.get(d.agent_type))
-                    } else {
-                        None
-                    };
-                    Some(
-                        fid.meta_type
-                            .or(via_link)
-                            .or(positional)
-                            .unwrap_or(unattributed),
-                    )
-                } else {
-                    None
-                };
-                let price = prices.get(model as usize).copied().flatten().flatten();
-                let (cost, priced) = match (query.mode, e.cost_usd) {
-                    (CostMode::Auto, Some(c)) | (CostMode::Display, Some(c)) => {
-                        (u128::from(c), true)
+            let entries = if is_shared || query.per_request {
+                rec.entries()
+            } else {
+                None
+            };
+            part.undecodable = is_shared && entries.is_none();
+            match entries {
+                Some(entries) => {
+                    part.rows.reserve(entries.len());
+                    for e in entries.iter() {
+                        let input = RowInput {
+                            first_ms: e.ts_ms,
+                            last_ms: e.ts_ms,
+                            requests: 1,
+                            model: e.model,
+                            session: e.session,
+                            agent: e.agent,
+                            sidechain: e.sidechain,
+                            prev_delegation: e.prev_delegation,
+                            tokens: &e.tokens,
+                            long_prompt: e.tokens.prompt() > LONG_CONTEXT_THRESHOLD,
+                            cost_usd: e.cost_usd.map(u128::from),
+                        };
+                        match ctx.row(fid, rec, &mut dates, input) {
+                            Some(row) => part.rows.push((e.dedup_key, row)),
+                            None => part.no_date += 1,
+                        }
                     }
-                    (CostMode::Display, None) => (0, true),
-                    _ => match price {
-                        Some(p) => (p.cost(&e.tokens), true),
-                        None => (0, false),
-                    },
-                };
-                part.rows.push((
-                    e.dedup_key,
-                    Row {
-                        ts_ms: e.ts_ms,
-                        date,
-                        model,
-                        session,
-                        project: fid.project,
-                        tokens: e.tokens,
-                        cost,
-                        priced,
-                        agent_type,
-                    },
-                ));
+                }
+                None => {
+                    part.duplicates = rec.duplicates;
+                    part.rows.reserve(rec.buckets.len());
+                    for b in &rec.buckets {
+                        let input = RowInput {
+                            first_ms: b.first_ms,
+                            last_ms: b.last_ms,
+                            requests: b.requests,
+                            model: b.model,
+                            session: b.session,
+                            agent: b.agent,
+                            sidechain: b.sidechain,
+                            prev_delegation: b.prev_delegation,
+                            tokens: &b.tokens,
+                            long_prompt: b.long_prompt,
+                            cost_usd: b.has_cost_usd.then_some(b.cost_usd),
+                        };
+                        match ctx.row(fid, rec, &mut dates, input) {
+                            Some(row) => part.rows.push((None, row)),
+                            None => part.no_date += b.requests,
+                        }
+                    }
+                }
             }
             for d in &rec.delegations {
                 let date = if d.ts_ms == i64::MIN {
@@ -353,14 +480,18 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
         })
         .collect();
 
-    // Pass 3 (sequential, path order): de-duplication.
+    // Pass 3 (sequential, path order): de-duplication of the entry rows across files.
     let n_rows: usize = parts.iter().map(|p| p.rows.len()).sum();
     let mut rows: Vec<Row> = Vec::with_capacity(n_rows);
-    let mut seen: KeyMap<usize> = KeyMap::with_capacity_and_hasher(n_rows, Default::default());
+    let mut seen: KeyMap<usize> = KeyMap::default();
     let mut delegations = Vec::new();
     let mut seen_tool_uses: HashSet<u32> = HashSet::new();
     for part in parts {
         summary.skips.no_timestamp += part.no_date;
+        summary.duplicates += part.duplicates;
+        if part.undecodable {
+            summary.undecodable_cache_files += 1;
+        }
         for (key, row) in part.rows {
             match key {
                 Some(k) => match seen.get(&k) {
@@ -391,7 +522,7 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                 .unpriced
                 .entry(names.get(r.model).to_owned())
                 .or_insert((0, 0));
-            slot.0 += 1;
+            slot.0 += r.requests;
             slot.1 += r.tokens.total();
         }
     }

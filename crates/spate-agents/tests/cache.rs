@@ -36,9 +36,26 @@ fn fixture_copy() -> (tempfile::TempDir, PathBuf, PathBuf) {
     (tmp, tree, cache)
 }
 
-/// Everything a user sees: all reports as JSON and the summary line.
+/// Everything a user sees: all reports as JSON and the summary line, checking on the way
+/// that per-file buckets and individual requests give the same answer.
 fn answer(corpus: &Corpus) -> String {
-    let u = usage::analyze(corpus, Query::default());
+    let a = answer_with(corpus, false);
+    assert_eq!(
+        a,
+        answer_with(corpus, true),
+        "buckets and requests disagree"
+    );
+    a
+}
+
+fn answer_with(corpus: &Corpus, per_request: bool) -> String {
+    let u = usage::analyze(
+        corpus,
+        Query {
+            per_request,
+            ..Query::default()
+        },
+    );
     let mut out = String::new();
     for p in [
         Period::Daily,

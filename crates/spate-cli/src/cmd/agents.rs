@@ -97,6 +97,10 @@ struct CommonArgs {
     /// Cache folder (default: the user cache folder's `spate/`).
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Sum every request individually instead of using per-file partial sums (slower; the
+    /// answer is the same, which this flag lets you check).
+    #[arg(long, hide = true)]
+    per_request: bool,
     /// Exit with code 1 when lines were skipped (malformed, incomplete, no timestamp) or a
     /// file was unreadable.
     #[arg(long)]
@@ -181,6 +185,7 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
             WeekStart::Sunday => spate_agents::jiff::civil::Weekday::Sunday,
             WeekStart::Monday => spate_agents::jiff::civil::Weekday::Monday,
         },
+        per_request: c.per_request,
     };
     let usage = usage::analyze(&corpus, query);
     Ok(Loaded { usage, warnings })
