@@ -22,9 +22,11 @@ if [ ! -s "$CSV" ]; then
   python3 "$GEN" csv "$CSV.tmp" --rows "$ROWS" && mv "$CSV.tmp" "$CSV"
 fi
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-(cd "$ROOT" && cargo build --release -q -p spate-cli)
-SPATE="$CARGO_TARGET_DIR/release/spate"
+if [ -z "${SPATE:-}" ]; then  # SPATE=/path/to/spate skips the build
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+  (cd "$ROOT" && cargo build --release -q -p spate-cli)
+  SPATE="$CARGO_TARGET_DIR/release/spate"
+fi
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "== file: $CSV ($(du -h "$CSV" | cut -f1))"
@@ -85,6 +87,7 @@ EOF
 # 2. Timings.
 PEERS=()
 if python3 -c 'import duckdb' 2>/dev/null; then
+  PEERS+=("python3 -c \"import duckdb\"")  # baseline: interpreter start and import
   PEERS+=("python3 -c \"import duckdb; duckdb.sql(\\\"DESCRIBE SELECT * FROM read_csv('$CSV', sample_size=-1)\\\").fetchall()\"")
   PEERS+=("python3 -c \"import duckdb; duckdb.sql(\\\"DESCRIBE SELECT * FROM read_csv('$CSV')\\\").fetchall()\"")
 fi
@@ -93,10 +96,19 @@ if python3 -c 'import polars' 2>/dev/null; then
 fi
 if command -v hyperfine >/dev/null; then
   hyperfine -N -w 2 -r "${RUNS:-10}" "$SPATE schema $CSV" "$SPATE schema -j 1 $CSV" \
-    --export-markdown "$DATA_DIR/schema-spate.md"
+    --export-json "$DATA_DIR/schema-spate.json"
+  files=("$DATA_DIR/schema-spate.json")
   if [ ${#PEERS[@]} -gt 0 ]; then
-    hyperfine -w 1 -r "${PEER_RUNS:-5}" "${PEERS[@]}" --export-markdown "$DATA_DIR/schema-peers.md"
+    hyperfine -w 1 -r "${PEER_RUNS:-5}" "${PEERS[@]}" --export-json "$DATA_DIR/schema-peers.json"
+    files+=("$DATA_DIR/schema-peers.json")
   fi
+  echo "== medians"
+  python3 - "${files[@]}" <<'PY'
+import json, sys
+for f in sys.argv[1:]:
+    for r in json.load(open(f))["results"]:
+        print(f"{r['median']:8.3f} s  (min {r['min']:.3f}, max {r['max']:.3f}, {len(r['times'])} runs)  {r['command']}")
+PY
 else
   for c in "$SPATE schema $CSV" "${PEERS[@]}"; do
     ts=(); for _ in 1 2 3 4 5; do s=$(date +%s.%N); bash -c "$c" >/dev/null; e=$(date +%s.%N); ts+=("$(echo "$e - $s" | bc)"); done
