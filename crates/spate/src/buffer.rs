@@ -84,11 +84,7 @@ impl BufferSelector {
         loop {
             let step = self.scanner.scan(&text[pos..], &mut self.selector)?;
             while let Some(span) = self.selector.take() {
-                let item = ItemRef::new(
-                    &text[span.start as usize..span.end as usize],
-                    span.path,
-                    span.start,
-                );
+                let item = self.item(text, span);
                 if f(item).is_break() {
                     return Ok(true);
                 }
@@ -100,11 +96,7 @@ impl BufferSelector {
         }
         self.scanner.finish(&mut self.selector)?;
         while let Some(span) = self.selector.take() {
-            let item = ItemRef::new(
-                &text[span.start as usize..span.end as usize],
-                span.path,
-                span.start,
-            );
+            let item = self.item(text, span);
             if f(item).is_break() {
                 return Ok(true);
             }

@@ -73,6 +73,20 @@ pub enum Error {
         /// How many were given.
         given: usize,
     },
+    /// A query is not valid (for example a `with` path that cannot name one value).
+    #[error("{0}")]
+    Usage(String),
+    /// A jq program that does not compile.
+    #[error(transparent)]
+    Jq(#[from] crate::query::JqCompileError),
+    /// A query failed on an item (a jq runtime error, a number that cannot be summed).
+    #[error("{input}: {error}")]
+    Filter {
+        /// The input's name.
+        input: String,
+        /// What failed, where.
+        error: crate::query::QueryError,
+    },
     /// An item could not be decoded into the requested type.
     #[error("item at byte {offset}: {source}")]
     Decode {
@@ -107,9 +121,12 @@ impl Error {
     /// problem): command-line tools exit with 1 for these and 2 for the others.
     pub fn is_invalid_data(&self) -> bool {
         match self {
-            Error::Syntax { .. } | Error::ItemTooLarge { .. } | Error::Decode { .. } => true,
+            Error::Syntax { .. }
+            | Error::ItemTooLarge { .. }
+            | Error::Decode { .. }
+            | Error::Filter { .. } => true,
             Error::Io { source, .. } => source.kind() == io::ErrorKind::InvalidData,
-            Error::Path(_) | Error::TooManyPaths { .. } => false,
+            Error::Path(_) | Error::TooManyPaths { .. } | Error::Usage(_) | Error::Jq(_) => false,
         }
     }
 

@@ -26,3 +26,4 @@ pub use items::{
     MIN_WINDOW,
 };
 pub use spate_json::{Path, PathError, Position, SyntaxError};
+pub mod query;

@@ -1,0 +1,411 @@
+//! Group-by aggregations whose partial states merge.
+//!
+//! Each worker keeps its own [`Aggregates`]; merging the partials in any grouping gives the
+//! same answer as one sequential run (counts and exact sums commute; min and max are
+//! idempotent), so parallel and sequential runs share this code.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use super::decimal::{Decimal, NumberError};
+
+/// What to compute per group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggregateKind {
+    /// Number of results.
+    Count,
+    /// Exact sum of the numbers.
+    Sum,
+    /// Smallest value (jq's ordering of values).
+    Min,
+    /// Largest value.
+    Max,
+    /// Mean of the numbers (exact sum divided by their count).
+    Mean,
+}
+
+impl AggregateKind {
+    /// The name used in output field names.
+    pub fn name(self) -> &'static str {
+        match self {
+            AggregateKind::Count => "count",
+            AggregateKind::Sum => "sum",
+            AggregateKind::Min => "min",
+            AggregateKind::Max => "max",
+            AggregateKind::Mean => "mean",
+        }
+    }
+}
+
+/// A JSON value ordered as jq orders values: null < false < true < numbers < strings <
+/// arrays < objects. Numbers compare exactly, strings by their decoded text; arrays and
+/// objects by their compact text (a documented simplification).
+#[derive(Debug, Clone)]
+pub struct Scalar {
+    rank: u8,
+    number: Option<Decimal>,
+    string: Option<String>,
+    /// The value's compact JSON text, as it is printed.
+    text: Vec<u8>,
+}
+
+impl Scalar {
+    /// Reads a compact JSON value's text.
+    pub fn from_json(text: &[u8]) -> Scalar {
+        let first = text.first().copied().unwrap_or(b'n');
+        let rank = match first {
+            b'n' => 0,
+            b'f' => 1,
+            b't' => 2,
+            b'-' | b'0'..=b'9' => 3,
+            b'"' => 4,
+            b'[' => 5,
+            _ => 6,
+        };
+        let number = if rank == 3 {
+            Decimal::parse(text).ok()
+        } else {
+            None
+        };
+        let string = if rank == 4 {
+            serde_json::from_slice::<String>(text).ok()
+        } else {
+            None
+        };
+        Scalar {
+            rank,
+            number,
+            string,
+            text: text.to_vec(),
+        }
+    }
+
+    /// The value's JSON text.
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+}
+
+impl PartialEq for Scalar {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Scalar {}
+
+impl PartialOrd for Scalar {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scalar {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.rank
+            .cmp(&other.rank)
+            .then_with(|| match (&self.number, &other.number) {
+                (Some(a), Some(b)) => a.cmp(b),
+                _ => match (&self.string, &other.string) {
+                    (Some(a), Some(b)) => a.cmp(b),
+                    _ => self.text.cmp(&other.text),
+                },
+            })
+    }
+}
+
+/// One aggregate's state in one group.
+#[derive(Debug, Clone)]
+enum State {
+    Count(u64),
+    Sum { sum: Decimal, numbers: u64 },
+    Min(Option<Scalar>),
+    Max(Option<Scalar>),
+}
+
+impl State {
+    fn new(kind: AggregateKind) -> State {
+        match kind {
+            AggregateKind::Count => State::Count(0),
+            AggregateKind::Sum | AggregateKind::Mean => State::Sum {
+                sum: Decimal::ZERO,
+                numbers: 0,
+            },
+            AggregateKind::Min => State::Min(None),
+            AggregateKind::Max => State::Max(None),
+        }
+    }
+
+    fn merge(&mut self, other: State) {
+        match (self, other) {
+            (State::Count(a), State::Count(b)) => *a += b,
+            (State::Sum { sum, numbers }, State::Sum { sum: s, numbers: n }) => {
+                sum.add(&s);
+                *numbers += n;
+            }
+            (State::Min(a), State::Min(b)) => {
+                if let Some(b) = b {
+                    if a.as_ref().is_none_or(|a| b < *a) {
+                        *a = Some(b);
+                    }
+                }
+            }
+            (State::Max(a), State::Max(b)) => {
+                if let Some(b) = b {
+                    if a.as_ref().is_none_or(|a| b > *a) {
+                        *a = Some(b);
+                    }
+                }
+            }
+            _ => unreachable!("states of one aggregate have one kind"),
+        }
+    }
+}
+
+/// Values an aggregate could not use, counted so that nothing is dropped silently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ignored {
+    /// `null` (or missing) values.
+    pub nulls: u64,
+    /// Values that are not numbers (for sums and means).
+    pub not_numbers: u64,
+}
+
+/// The partial (or final) aggregates of a run.
+#[derive(Debug, Clone)]
+pub struct Aggregates {
+    kinds: Vec<AggregateKind>,
+    groups: HashMap<Vec<u8>, (Vec<Scalar>, Vec<State>)>,
+    ignored: Vec<Ignored>,
+}
+
+/// One output group.
+#[derive(Debug, Clone)]
+pub struct GroupRow {
+    /// The group key values (one per `--group-by`), as JSON text.
+    pub keys: Vec<Vec<u8>>,
+    /// One JSON text per aggregate, in the order given.
+    pub values: Vec<Vec<u8>>,
+}
+
+impl Aggregates {
+    /// Empty aggregates computing `kinds` per group.
+    pub fn new(kinds: Vec<AggregateKind>) -> Self {
+        let ignored = vec![Ignored::default(); kinds.len()];
+        Aggregates {
+            kinds,
+            groups: HashMap::new(),
+            ignored,
+        }
+    }
+
+    /// Adds one result: its group key texts (compact JSON) and, per aggregate, the value
+    /// (compact JSON text; `None` for `count` or a missing value).
+    pub fn add(&mut self, keys: &[&[u8]], values: &[Option<&[u8]>]) -> Result<(), NumberError> {
+        let mut id = Vec::with_capacity(keys.iter().map(|k| k.len() + 1).sum());
+        for k in keys {
+            id.extend_from_slice(k);
+            id.push(0);
+        }
+        let kinds = &self.kinds;
+        let (_, states) = self.groups.entry(id).or_insert_with(|| {
+            (
+                keys.iter().map(|k| Scalar::from_json(k)).collect(),
+                kinds.iter().map(|&k| State::new(k)).collect(),
+            )
+        });
+        for (i, state) in states.iter_mut().enumerate() {
+            let value = values.get(i).copied().flatten();
+            let is_null = value.is_none_or(|v| v == b"null");
+            match state {
+                State::Count(n) => *n += 1,
+                State::Sum { sum, numbers } => {
+                    if is_null {
+                        self.ignored[i].nulls += 1;
+                        continue;
+                    }
+                    match Decimal::parse(value.unwrap_or_default()) {
+                        Ok(d) => {
+                            sum.add(&d);
+                            *numbers += 1;
+                        }
+                        Err(NumberError::NotANumber) => self.ignored[i].not_numbers += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
+                State::Min(best) | State::Max(best) => {
+                    if is_null {
+                        self.ignored[i].nulls += 1;
+                        continue;
+                    }
+                    let v = Scalar::from_json(value.unwrap_or_default());
+                    let better = match (&*best, self.kinds[i]) {
+                        (None, _) => true,
+                        (Some(b), AggregateKind::Min) => v < *b,
+                        (Some(b), _) => v > *b,
+                    };
+                    if better {
+                        *best = Some(v);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Merges another partial into this one.
+    pub fn merge(&mut self, other: Aggregates) {
+        for (id, (keys, states)) in other.groups {
+            match self.groups.get_mut(&id) {
+                Some((_, mine)) => {
+                    for (m, s) in mine.iter_mut().zip(states) {
+                        m.merge(s);
+                    }
+                }
+                None => {
+                    self.groups.insert(id, (keys, states));
+                }
+            }
+        }
+        for (a, b) in self.ignored.iter_mut().zip(other.ignored) {
+            a.nulls += b.nulls;
+            a.not_numbers += b.not_numbers;
+        }
+    }
+
+    /// Per aggregate, the values it could not use.
+    pub fn ignored(&self) -> &[Ignored] {
+        &self.ignored
+    }
+
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The groups sorted by key (jq's ordering), each with its aggregates as JSON text.
+    pub fn rows(&self) -> Vec<GroupRow> {
+        let mut groups: Vec<_> = self.groups.values().collect();
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        groups
+            .into_iter()
+            .map(|(keys, states)| GroupRow {
+                keys: keys.iter().map(|k| k.text().to_vec()).collect(),
+                values: states
+                    .iter()
+                    .zip(&self.kinds)
+                    .map(|(s, &kind)| render(s, kind))
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+fn render(state: &State, kind: AggregateKind) -> Vec<u8> {
+    match state {
+        State::Count(n) => n.to_string().into_bytes(),
+        State::Sum { sum, numbers } => match kind {
+            AggregateKind::Mean if *numbers == 0 => b"null".to_vec(),
+            AggregateKind::Mean => {
+                let mean = sum.to_f64() / *numbers as f64;
+                serde_json::to_vec(&mean).unwrap_or_else(|_| b"null".to_vec())
+            }
+            _ => sum.to_string().into_bytes(),
+        },
+        State::Min(v) | State::Max(v) => v
+            .as_ref()
+            .map_or_else(|| b"null".to_vec(), |s| s.text().to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agg(rows: &[(&str, &str)]) -> Aggregates {
+        let mut a = Aggregates::new(vec![
+            AggregateKind::Count,
+            AggregateKind::Sum,
+            AggregateKind::Min,
+            AggregateKind::Max,
+            AggregateKind::Mean,
+        ]);
+        for (k, v) in rows {
+            let v = Some(v.as_bytes());
+            a.add(&[k.as_bytes()], &[None, v, v, v, v]).unwrap();
+        }
+        a
+    }
+
+    fn table(a: &Aggregates) -> Vec<String> {
+        a.rows()
+            .into_iter()
+            .map(|r| {
+                let mut parts = vec![String::from_utf8(r.keys[0].clone()).unwrap()];
+                parts.extend(r.values.into_iter().map(|v| String::from_utf8(v).unwrap()));
+                parts.join(" ")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn groups_sorted_with_exact_aggregates() {
+        let a = agg(&[
+            ("\"b\"", "1.5"),
+            ("\"a\"", "2"),
+            ("\"b\"", "2.25"),
+            ("null", "7"),
+            ("1", "0.1"),
+        ]);
+        assert_eq!(
+            table(&a),
+            [
+                "null 1 7 7 7 7.0",
+                "1 1 0.1 0.1 0.1 0.1",
+                "\"a\" 1 2 2 2 2.0",
+                "\"b\" 2 3.75 1.5 2.25 1.875"
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_equals_sequential_in_any_split() {
+        let rows: Vec<(String, String)> = (0..40)
+            .map(|i| {
+                (
+                    format!("\"k{}\"", i % 3),
+                    format!("{}.{}", i * 7 % 11, i % 10),
+                )
+            })
+            .collect();
+        let rows: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let whole = table(&agg(&rows));
+        for split in [0, 1, 13, 39, 40] {
+            let mut left = agg(&rows[..split]);
+            left.merge(agg(&rows[split..]));
+            assert_eq!(table(&left), whole, "split {split}");
+        }
+    }
+
+    #[test]
+    fn nulls_and_non_numbers_are_counted_not_dropped() {
+        let mut a = Aggregates::new(vec![AggregateKind::Sum]);
+        a.add(&[b"1"], &[Some(b"null")]).unwrap();
+        a.add(&[b"1"], &[None]).unwrap();
+        a.add(&[b"1"], &[Some(b"\"x\"")]).unwrap();
+        a.add(&[b"1"], &[Some(b"5")]).unwrap();
+        assert_eq!(
+            a.ignored()[0],
+            Ignored {
+                nulls: 2,
+                not_numbers: 1
+            }
+        );
+        assert_eq!(table(&a)[0], "1 5");
+    }
+}

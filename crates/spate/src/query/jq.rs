@@ -1,0 +1,213 @@
+//! jq programs, compiled once with the jaq crates (jq syntax and standard library).
+
+use std::fmt;
+
+use jaq_core::load::{Arena, File, Loader};
+use jaq_core::{data, unwrap_valr, Compiler, Ctx, Vars};
+use jaq_json::Val;
+
+type Data = data::JustLut<Val>;
+type Filter = jaq_core::Filter<Data>;
+
+/// A compiled jq program.
+pub struct JqProgram {
+    code: String,
+    filter: Filter,
+}
+
+impl fmt::Debug for JqProgram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JqProgram")
+            .field("code", &self.code)
+            .finish()
+    }
+}
+
+/// A jq program that does not compile: what jaq says, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JqCompileError {
+    /// The program as given.
+    pub code: String,
+    /// Character offset (from 0) of the problem in the program.
+    pub at: usize,
+    /// jaq's message.
+    pub message: String,
+}
+
+impl fmt::Display for JqCompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "jq program does not compile: {} at character {}\n  {}\n  {}^",
+            self.message,
+            self.at,
+            self.code,
+            " ".repeat(self.code[..self.at.min(self.code.len())].chars().count())
+        )
+    }
+}
+
+impl std::error::Error for JqCompileError {}
+
+/// A jq runtime error (e.g. `.a` on a number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JqRuntimeError(pub String);
+
+impl fmt::Display for JqRuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for JqRuntimeError {}
+
+impl JqProgram {
+    /// Compiles `code` with the jq standard library.
+    pub fn compile(code: &str) -> Result<JqProgram, JqCompileError> {
+        let defs = jaq_core::defs()
+            .chain(jaq_std::defs())
+            .chain(jaq_json::defs());
+        let funs = jaq_core::funs()
+            .chain(jaq_std::funs())
+            .chain(jaq_json::funs());
+        let loader = Loader::new(defs);
+        let arena = Arena::default();
+        let program = File { code, path: () };
+        let fail = |part: &str, message: String| JqCompileError {
+            code: code.to_owned(),
+            at: char_offset(code, part),
+            message,
+        };
+        let modules = loader.load(&arena, program).map_err(|errs| {
+            use jaq_core::load::Error;
+            match errs.into_iter().next().map(|(_, e)| e) {
+                Some(Error::Lex(errs)) => match errs.into_iter().next() {
+                    Some((expect, found)) => fail(found, format!("expected {}", expect.as_str())),
+                    None => fail("", "lexing failed".to_owned()),
+                },
+                Some(Error::Parse(errs)) => match errs.into_iter().next() {
+                    Some((expect, found)) => fail(found, format!("expected {}", expect.as_str())),
+                    None => fail("", "parsing failed".to_owned()),
+                },
+                Some(Error::Io(errs)) => {
+                    let msg = errs.into_iter().next().map_or_else(
+                        || "cannot load a module".to_owned(),
+                        |(p, e)| format!("{p}: {e}"),
+                    );
+                    fail("", msg)
+                }
+                None => fail("", "loading failed".to_owned()),
+            }
+        })?;
+        let filter = Compiler::default()
+            .with_funs(funs)
+            .compile(modules)
+            .map_err(|errs| {
+                match errs
+                    .into_iter()
+                    .next()
+                    .and_then(|(_, e)| e.into_iter().next())
+                {
+                    Some((found, undefined)) => {
+                        fail(found, format!("undefined {} '{found}'", undefined.as_str()))
+                    }
+                    None => fail("", "compiling failed".to_owned()),
+                }
+            })?;
+        Ok(JqProgram {
+            code: code.to_owned(),
+            filter,
+        })
+    }
+
+    /// The program as given.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// Runs the program on `input`, calling `f` for each output; stops at the first error.
+    pub fn run(
+        &self,
+        input: Val,
+        mut f: impl FnMut(Val) -> Result<(), JqRuntimeError>,
+    ) -> Result<(), JqRuntimeError> {
+        let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
+        for out in self.filter.id.run((ctx, input)).map(unwrap_valr) {
+            match out {
+                Ok(v) => f(v)?,
+                Err(e) => return Err(JqRuntimeError(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    /// The first output of the program on `input` (`null` when there is none).
+    pub fn first(&self, input: Val) -> Result<Val, JqRuntimeError> {
+        let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
+        match self.filter.id.run((ctx, input)).map(unwrap_valr).next() {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(JqRuntimeError(e.to_string())),
+            None => Ok(Val::Null),
+        }
+    }
+}
+
+/// Parses one JSON text into a jq value.
+pub fn parse_val(json: &[u8]) -> Result<Val, JqRuntimeError> {
+    jaq_json::read::parse_single(json)
+        .map_err(|e| JqRuntimeError(format!("cannot read the item: {e}")))
+}
+
+/// Character offset of `part` (a sub-slice of `code`, as jaq reports) in `code`.
+fn char_offset(code: &str, part: &str) -> usize {
+    let base = code.as_ptr() as usize;
+    let at = part.as_ptr() as usize;
+    if at >= base && at <= base + code.len() {
+        code[..at - base].chars().count()
+    } else {
+        code.chars().count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outputs(code: &str, input: &str) -> Vec<String> {
+        let p = JqProgram::compile(code).unwrap();
+        let mut out = Vec::new();
+        p.run(parse_val(input.as_bytes()).unwrap(), |v| {
+            out.push(v.to_string());
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn runs_programs_with_the_standard_library() {
+        assert_eq!(outputs(".[]", "[1, 2]"), ["1", "2"]);
+        assert_eq!(
+            outputs("select(.n > 1) | .id", r#"{"id": "x", "n": 2}"#),
+            [r#""x""#]
+        );
+        assert_eq!(outputs("map(. * 2) | add", "[1, 2, 3]"), ["12"]);
+        assert_eq!(outputs(".a | length", r#"{"a": [1, 2, 3]}"#), ["3"]);
+    }
+
+    #[test]
+    fn compile_errors_say_where() {
+        let e = JqProgram::compile(".a | nosuchfn(1)").unwrap_err();
+        assert!(e.message.contains("undefined"), "{e}");
+        assert_eq!(e.at, 5);
+        let e = JqProgram::compile(".a |").unwrap_err();
+        assert!(e.message.starts_with("expected"), "{e}");
+    }
+
+    #[test]
+    fn runtime_errors_are_reported() {
+        let p = JqProgram::compile(".a").unwrap();
+        let err = p.run(parse_val(b"5").unwrap(), |_| Ok(())).unwrap_err();
+        assert!(err.0.contains("cannot index"), "{err}");
+    }
+}

@@ -1,0 +1,419 @@
+//! Turning selected spans into results: attaching context, filtering, aggregating.
+//!
+//! A [`QueryRunner`] receives every span the plan's selector yields, in the order the spans
+//! end: `with` fields, plain-path fields inside the current item, markers of enclosing
+//! values, and the items. Fields end before the item (or enclosing value) holding them, so
+//! by the time an item ends, its own fields are known, and so are the `with` fields written
+//! before it. Items whose `with` field comes later are held, in order, until it is read or
+//! its enclosing value ends (the field is then `null`).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+
+use jaq_json::Val;
+
+use super::aggregate::Aggregates;
+use super::decimal::NumberError;
+use super::jq::{parse_val, JqRuntimeError};
+use super::{FieldSource, OnError, Plan, Query};
+use crate::items::ItemRef;
+
+/// An error while running a query on one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryError {
+    /// Byte offset of the item in its input (for JSON Lines: within its line).
+    pub offset: u64,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "item at byte {}: {}", self.offset, self.message)
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+struct Held {
+    json: Vec<u8>,
+    fields: Vec<Option<Vec<u8>>>,
+    offset: u64,
+}
+
+/// Runs a query on the spans of one input stream (one per worker). See the module docs.
+pub struct QueryRunner {
+    query: Query,
+    plan: Arc<Plan>,
+    /// Path index → role.
+    roles: Vec<Role>,
+    with_values: Vec<Option<Vec<u8>>>,
+    field_values: Vec<Option<Vec<u8>>>,
+    held: VecDeque<Held>,
+    held_bytes: usize,
+    aggregates: Option<Aggregates>,
+    scratch: Vec<u8>,
+    results: u64,
+    items: u64,
+    skipped: u64,
+}
+
+impl fmt::Debug for QueryRunner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueryRunner")
+            .field("items", &self.items)
+            .field("results", &self.results)
+            .field("skipped", &self.skipped)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Item,
+    With(usize),
+    Field(usize),
+    /// The end of an enclosing value: the `with` fields it holds are final.
+    Marker,
+}
+
+impl QueryRunner {
+    /// A runner for `query`, compiled as `plan`.
+    pub fn new(query: Query, plan: Arc<Plan>) -> QueryRunner {
+        let mut roles = vec![Role::Marker; plan.paths.len()];
+        roles[0] = Role::Item;
+        for (w, &(index, _)) in plan.with.iter().enumerate() {
+            roles[index] = Role::With(w);
+        }
+        for (f, source) in plan.fields.iter().enumerate() {
+            if let FieldSource::Path(index) = source {
+                roles[*index] = Role::Field(f);
+            }
+        }
+        let aggregates = query
+            .aggregates()
+            .then(|| Aggregates::new(query.aggregates.iter().map(|(k, _)| *k).collect()));
+        QueryRunner {
+            with_values: vec![None; plan.with.len()],
+            field_values: vec![None; plan.fields.len()],
+            query,
+            plan,
+            roles,
+            held: VecDeque::new(),
+            held_bytes: 0,
+            aggregates,
+            scratch: Vec::new(),
+            results: 0,
+            items: 0,
+            skipped: 0,
+        }
+    }
+
+    /// Handles one span from the plan's selector; appends result lines (JSON, one per line)
+    /// to `out` and returns how many.
+    pub fn span(&mut self, span: ItemRef<'_>, out: &mut Vec<u8>) -> Result<u64, QueryError> {
+        let before = self.results;
+        match self.roles[span.path_index()] {
+            Role::With(w) => {
+                let mut v = Vec::with_capacity(span.raw().len());
+                span.compact_into(&mut v);
+                self.with_values[w] = Some(v);
+                self.release(false, out)?;
+            }
+            Role::Field(f) => {
+                let mut v = Vec::with_capacity(span.raw().len());
+                span.compact_into(&mut v);
+                self.field_values[f] = Some(v);
+            }
+            Role::Marker => {
+                // The enclosing value ended: its fields are final (missing ones are null).
+                self.release(true, out)?;
+                let index = span.path_index();
+                for (w, &(_, marker)) in self.plan.with.iter().enumerate() {
+                    if marker == Some(index) {
+                        self.with_values[w] = None;
+                    }
+                }
+            }
+            Role::Item => {
+                self.items += 1;
+                let fields =
+                    std::mem::replace(&mut self.field_values, vec![None; self.plan.fields.len()]);
+                let ready = self.held.is_empty()
+                    && self
+                        .plan
+                        .with
+                        .iter()
+                        .zip(&self.with_values)
+                        .all(|((_, marker), v)| v.is_some() || marker.is_none());
+                if ready {
+                    self.record(span.raw(), &fields, span.offset(), out)?;
+                } else {
+                    self.held_bytes += span.raw().len();
+                    if self.held_bytes > self.query.max_held {
+                        return Err(QueryError {
+                            offset: span.offset(),
+                            message: format!(
+                                "more than {} bytes of items wait for a --with field that comes \
+                                 after them in the document (raise --max-item-size)",
+                                self.query.max_held
+                            ),
+                        });
+                    }
+                    self.held.push_back(Held {
+                        json: span.raw().to_vec(),
+                        fields,
+                        offset: span.offset(),
+                    });
+                }
+                // Fields inside the item end with it.
+                for (w, &(_, marker)) in self.plan.with.iter().enumerate() {
+                    if marker.is_none() {
+                        self.with_values[w] = None;
+                    }
+                }
+            }
+        }
+        Ok(self.results - before)
+    }
+
+    /// Releases held items when every `with` field is known, or when `all` (their
+    /// enclosing value ended).
+    fn release(&mut self, all: bool, out: &mut Vec<u8>) -> Result<(), QueryError> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let known = self
+            .plan
+            .with
+            .iter()
+            .zip(&self.with_values)
+            .all(|((_, marker), v)| v.is_some() || marker.is_none());
+        if !(all || known) {
+            return Ok(());
+        }
+        while let Some(h) = self.held.pop_front() {
+            self.held_bytes -= h.json.len();
+            self.record(&h.json, &h.fields, h.offset, out)?;
+        }
+        Ok(())
+    }
+
+    /// One item with its context: filter, then output or aggregate.
+    fn record(
+        &mut self,
+        raw: &[u8],
+        fields: &[Option<Vec<u8>>],
+        offset: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), QueryError> {
+        let json: Vec<u8>;
+        let json: &[u8] = if self.plan.with.is_empty() {
+            raw
+        } else {
+            json = self.attach_context(raw);
+            &json
+        };
+        let result = self.filtered(json, fields, offset, out);
+        match (result, self.query.on_error) {
+            (Ok(()), _) => Ok(()),
+            (Err(_), OnError::Skip) => {
+                self.skipped += 1;
+                Ok(())
+            }
+            (Err(e), OnError::Fail) => Err(e),
+        }
+    }
+
+    fn filtered(
+        &mut self,
+        json: &[u8],
+        fields: &[Option<Vec<u8>>],
+        offset: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), QueryError> {
+        let fail = |message: String| QueryError { offset, message };
+        if let Some(keep) = &self.query.predicate {
+            let value: serde_json::Value =
+                serde_json::from_slice(json).map_err(|e| fail(e.to_string()))?;
+            if !keep(&value) {
+                return Ok(());
+            }
+        }
+        match self.query.filter.clone() {
+            Some(program) => {
+                let input = parse_val(json).map_err(|e| fail(e.0))?;
+                let mut failure = None;
+                program
+                    .run(input, |v| {
+                        if let Err(e) = self.result_val(&v, out) {
+                            failure = Some(e);
+                            return Err(JqRuntimeError(String::new()));
+                        }
+                        Ok(())
+                    })
+                    .map_err(|e| fail(failure.take().unwrap_or(e.0)))?;
+                Ok(())
+            }
+            None => self.result_raw(json, fields, out).map_err(fail),
+        }
+    }
+
+    /// A result that is the item itself (no jq program).
+    fn result_raw(
+        &mut self,
+        json: &[u8],
+        fields: &[Option<Vec<u8>>],
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        self.results += 1;
+        if self.aggregates.is_none() {
+            spate_json::compact::compact_into(json, out);
+            out.push(b'\n');
+            return Ok(());
+        }
+        let mut texts: Vec<Option<Vec<u8>>> = Vec::with_capacity(self.plan.fields.len());
+        let mut parsed: Option<Val> = None;
+        let exprs: Vec<_> = self.expressions().collect();
+        for (i, expr) in exprs.into_iter().enumerate() {
+            let text = match self.plan.fields[i] {
+                FieldSource::Path(_) => fields.get(i).cloned().flatten(),
+                FieldSource::With(w) => self.with_value_of(json, w),
+                FieldSource::Item => {
+                    let mut v = Vec::new();
+                    spate_json::compact::compact_into(json, &mut v);
+                    Some(v)
+                }
+                FieldSource::Jq => {
+                    if parsed.is_none() {
+                        parsed = Some(parse_val(json).map_err(|e| e.0)?);
+                    }
+                    let input = parsed.clone().expect("parsed above");
+                    let v = expr.jq.first(input).map_err(|e| e.0)?;
+                    Some(v.to_string().into_bytes())
+                }
+            };
+            texts.push(text);
+        }
+        self.add_to_aggregates(texts)
+    }
+
+    /// A result produced by the jq program.
+    fn result_val(&mut self, v: &Val, out: &mut Vec<u8>) -> Result<(), String> {
+        self.results += 1;
+        if self.aggregates.is_none() {
+            match v {
+                Val::TStr(s) if self.query.raw_output => out.extend_from_slice(s),
+                _ => out.extend_from_slice(v.to_string().as_bytes()),
+            }
+            out.push(b'\n');
+            return Ok(());
+        }
+        let exprs: Vec<_> = self.expressions().collect();
+        let mut texts = Vec::with_capacity(exprs.len());
+        for expr in exprs {
+            let r = expr.jq.first(v.clone()).map_err(|e| e.0)?;
+            texts.push(Some(r.to_string().into_bytes()));
+        }
+        self.add_to_aggregates(texts)
+    }
+
+    fn expressions(&self) -> impl Iterator<Item = Arc<super::Expr>> + '_ {
+        self.query
+            .group_by
+            .iter()
+            .cloned()
+            .chain(self.query.aggregates.iter().filter_map(|(_, e)| e.clone()))
+    }
+
+    /// The value of `with` field `w` as attached to `json` (its last member).
+    fn with_value_of(&self, _json: &[u8], w: usize) -> Option<Vec<u8>> {
+        self.with_values[w].clone()
+    }
+
+    fn add_to_aggregates(&mut self, texts: Vec<Option<Vec<u8>>>) -> Result<(), String> {
+        let groups = self.query.group_by.len();
+        let keys: Vec<&[u8]> = texts[..groups]
+            .iter()
+            .map(|t| t.as_deref().unwrap_or(b"null"))
+            .collect();
+        // `count` has no expression: line the values up with the aggregates.
+        let mut values = Vec::with_capacity(self.query.aggregates.len());
+        let mut next = groups;
+        for (_, expr) in &self.query.aggregates {
+            if expr.is_some() {
+                values.push(texts[next].as_deref());
+                next += 1;
+            } else {
+                values.push(None);
+            }
+        }
+        let aggregates = self.aggregates.as_mut().expect("aggregating");
+        aggregates.add(&keys, &values).map_err(|e| match e {
+            NumberError::ExponentTooLarge => format!(
+                "a number's exponent is beyond ±{} and cannot be summed exactly",
+                super::decimal::MAX_EXPONENT
+            ),
+            NumberError::NotANumber => "not a number".to_owned(),
+        })
+    }
+
+    /// The item with the `with` fields added as members (a non-object item becomes
+    /// `{"value": ITEM, ...}`); missing fields are `null`.
+    fn attach_context(&mut self, raw: &[u8]) -> Vec<u8> {
+        let mut json = std::mem::take(&mut self.scratch);
+        json.clear();
+        let trimmed = raw.trim_ascii();
+        let is_object = trimmed.first() == Some(&b'{');
+        if is_object {
+            let body = &trimmed[..trimmed.len() - 1];
+            json.extend_from_slice(body);
+            let empty = body[1..].trim_ascii().is_empty();
+            if !empty {
+                json.push(b',');
+            }
+        } else {
+            json.extend_from_slice(b"{\"value\":");
+            json.extend_from_slice(trimmed);
+            json.push(b',');
+        }
+        for (i, (name, _)) in self.query.with.iter().enumerate() {
+            if i > 0 {
+                json.push(b',');
+            }
+            json.extend_from_slice(serde_json::to_string(name).unwrap_or_default().as_bytes());
+            json.push(b':');
+            json.extend_from_slice(self.with_values[i].as_deref().unwrap_or(b"null"));
+        }
+        json.push(b'}');
+        let result = json.clone();
+        self.scratch = json;
+        result
+    }
+
+    /// Number of items seen.
+    pub fn items(&self) -> u64 {
+        self.items
+    }
+
+    /// Number of results produced (filter outputs, or items without a filter).
+    pub fn results(&self) -> u64 {
+        self.results
+    }
+
+    /// Items skipped because the filter failed on them (with `OnError::Skip`).
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    /// The aggregates (when the query aggregates), to merge with other workers'.
+    pub fn into_aggregates(self) -> Option<Aggregates> {
+        self.aggregates
+    }
+
+    /// The aggregates so far.
+    pub fn aggregates(&self) -> Option<&Aggregates> {
+        self.aggregates.as_ref()
+    }
+}
