@@ -255,6 +255,12 @@ pub(crate) fn drive<R: Read, S: RecordSink>(
         if eof {
             return Ok(out);
         }
+        if fast && parsed.consumed == 0 && filled == buf.len() {
+            // A record larger than the buffer, or a stray quote that hides every newline: the
+            // fast path declines rather than grow the buffer.
+            out.unclean = true;
+            return Ok(out);
+        }
         if track_lines {
             lines_before += count_newlines(consumed);
         }

@@ -372,4 +372,35 @@ mod tests {
             }
         }
     }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Arbitrary bytes: no panic, and the parallel entry point answers like the sequential
+        /// one (the same schema, or the same error).
+        #[test]
+        fn arbitrary_bytes_same_answer(
+            bytes in proptest::collection::vec(proptest::sample::select(&b"a1.,\"\n\r\xef\xbb\xbf-"[..]), 0..2000),
+            threads in 2usize..5,
+            flexible: bool,
+        ) {
+            let mut file = tempfile::NamedTempFile::new().unwrap();
+            std::io::Write::write_all(&mut file, &bytes).unwrap();
+            let base = CsvOptions { flexible, ..CsvOptions::default() };
+            let seq = crate::infer_csv_path(file.path(), &CsvOptions { threads: 1, ..base.clone() });
+            let par = crate::infer_csv_path(file.path(), &CsvOptions { threads, parallel_min: 0, ..base.clone() });
+            let rdr = crate::infer_csv_reader(&bytes[..], Some(file.path()), &base);
+            match (seq, par, rdr) {
+                (Ok(s), Ok(p), Ok(r)) => {
+                    prop_assert_eq!(&s, &p);
+                    prop_assert_eq!(&s.fields, &r.fields);
+                }
+                (Err(s), Err(p), Err(r)) => {
+                    prop_assert_eq!(s.to_string(), p.to_string());
+                    prop_assert_eq!(s.to_string(), r.to_string());
+                }
+                (s, p, r) => prop_assert!(false, "seq {:?} par {:?} reader {:?}", s.map(|x| x.rows), p.map(|x| x.rows), r.map(|x| x.rows)),
+            }
+        }
+    }
 }
