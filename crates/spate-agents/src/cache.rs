@@ -381,8 +381,10 @@ pub fn decode(buf: Arc<Vec<u8>>) -> std::result::Result<Vec<CachedFile>, CachePr
     if r.pos != body_len {
         return Err(CacheProblem::Corrupt);
     }
+    // Sequential on purpose: entries stay undecoded, so the rest is small, and allocating
+    // on worker threads costs more (their heaps grow page by page) than it saves.
     blobs
-        .into_par_iter()
+        .into_iter()
         .map(|(start, end)| decode_file(&buf, start, end))
         .collect::<Option<Vec<_>>>()
         .ok_or(CacheProblem::Corrupt)
