@@ -181,7 +181,7 @@ pub fn build(usage: &Usage, marathon_threshold: u64) -> DelegationReport {
             .then_with(|| b.usage.cost.cmp(&a.usage.cost))
             .then_with(|| a.agent_type.cmp(&b.agent_type))
     });
-    let by_month = months
+    let mut by_month: Vec<MonthLine> = months
         .into_iter()
         .map(|((month, t), (delegations, usage_t))| MonthLine {
             month,
@@ -190,6 +190,12 @@ pub fn build(usage: &Usage, marathon_threshold: u64) -> DelegationReport {
             usage: usage_t,
         })
         .collect();
+    by_month.sort_by(|a, b| {
+        a.month
+            .cmp(&b.month)
+            .then_with(|| b.delegations.cmp(&a.delegations))
+            .then_with(|| a.agent_type.cmp(&b.agent_type))
+    });
     let mut marathons: Vec<Marathon> = sessions
         .iter()
         .filter(|(_, s)| s.delegations > marathon_threshold)

@@ -346,10 +346,16 @@ pub fn report_table(report: &Report, breakdown: bool, style: Style) -> String {
         if report.period == Period::Model {
             cells.push(vec![num(g.totals.requests)]);
         } else {
-            let mut names: Vec<String> = g.models.iter().map(|(m, _)| short_model(m)).collect();
-            names.sort();
-            names.dedup();
-            cells.push(names);
+            if breakdown {
+                // the model names are on the breakdown lines
+                let n = g.models.len();
+                cells.push(vec![format!("{n} model{}", if n == 1 { "" } else { "s" })]);
+            } else {
+                let mut names: Vec<String> = g.models.iter().map(|(m, _)| short_model(m)).collect();
+                names.sort();
+                names.dedup();
+                cells.push(names);
+            }
         }
         cells.extend(token_cells(&g.totals));
         t.row(Kind::Normal, cells);
