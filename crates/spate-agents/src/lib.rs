@@ -93,3 +93,19 @@ pub fn summary_line(u: &usage::Summary) -> String {
 pub fn anything_skipped(u: &usage::Summary) -> bool {
     u.skips.skipped() > 0 || u.unreadable > 0
 }
+
+/// Phase timings on stderr when `SPATE_AGENTS_TIMINGS` is set (for profiling).
+#[derive(Debug)]
+pub(crate) struct Timer(Option<std::time::Instant>);
+
+impl Timer {
+    pub(crate) fn start() -> Self {
+        Timer(std::env::var_os("SPATE_AGENTS_TIMINGS").map(|_| std::time::Instant::now()))
+    }
+
+    pub(crate) fn lap(&self, what: &str) {
+        if let Some(t) = self.0 {
+            eprintln!("timing: {what}: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+}

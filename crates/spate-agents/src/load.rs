@@ -73,7 +73,9 @@ struct Done {
 
 /// Loads every transcript under `roots`.
 pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
+    let timer = crate::Timer::start();
     let found = discover::find_files(roots)?;
+    timer.lap("find files");
     let mut warnings = Vec::new();
     let cache_file = match cache_mode {
         CacheMode::Off => None,
@@ -102,6 +104,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         }
     }
     let cached_count = cached.len();
+    timer.lap("read cache");
 
     let jobs: Vec<Job> = found
         .into_iter()
@@ -123,7 +126,9 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         cache_dirty = true;
     }
 
+    timer.lap("plan");
     let done: Vec<Done> = jobs.into_par_iter().map(run_job).collect();
+    timer.lap("parse");
 
     let mut stats = LoadStats {
         files: done.len(),
@@ -157,6 +162,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         if let Err(e) = cache::write(path, &refs) {
             warnings.push(format!("cannot write cache: {e}"));
         }
+        timer.lap("write cache");
     }
     Ok(Corpus {
         files,

@@ -311,6 +311,7 @@ impl RowContext<'_> {
 /// from its individual entries; then the entry rows are de-duplicated across files in path
 /// order.
 pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
+    let timer = crate::Timer::start();
     let mut names = Names::default();
     let mut summary = Summary {
         files: corpus.files.len(),
@@ -380,6 +381,7 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
         ids.push(fid);
     }
     drop(key_owner);
+    timer.lap("analyze: ids and keys");
 
     // Pass 2 (parallel over files): dated, attributed, priced rows.
     let ctx = RowContext {
@@ -480,6 +482,7 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
         })
         .collect();
 
+    timer.lap("analyze: rows");
     // Pass 3 (sequential, path order): de-duplication of the entry rows across files.
     let n_rows: usize = parts.iter().map(|p| p.rows.len()).sum();
     let mut rows: Vec<Row> = Vec::with_capacity(n_rows);
