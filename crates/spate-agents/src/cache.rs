@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 const MAGIC: &[u8; 8] = b"SPATEAGC";
 /// Bump when the layout or the meaning of any field changes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// What the cache remembers about one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,9 @@ pub struct CachedFile {
     pub meta: FileMeta,
     /// Parsed content.
     pub record: FileRecord,
+    /// Some request of this file also appears in another file (so the file's rows must be
+    /// de-duplicated request by request rather than taken from its buckets).
+    pub shared: bool,
 }
 
 /// Why a cache file was not used.
@@ -261,6 +264,7 @@ fn encode_file(f: &CachedFile) -> Vec<u8> {
     w.str(&f.path.to_string_lossy());
     w.var(f.size);
     w.0.extend_from_slice(&f.mtime_ns.to_le_bytes());
+    w.0.push(u8::from(f.shared));
     w.str(&f.meta.project);
     w.str(&f.meta.session);
     w.opt_str(f.meta.agent_id.as_deref());
@@ -398,6 +402,11 @@ fn decode_file(whole: &Arc<Vec<u8>>, start: usize, end: usize) -> Option<CachedF
     let path = PathBuf::from(r.str()?);
     let size = r.var()?;
     let mtime_ns = i128::from_le_bytes(r.bytes(16)?.try_into().ok()?);
+    let shared = match r.byte()? {
+        0 => false,
+        1 => true,
+        _ => return None,
+    };
     let meta = FileMeta {
         project: r.str()?,
         session: r.str()?,
@@ -500,6 +509,7 @@ fn decode_file(whole: &Arc<Vec<u8>>, start: usize, end: usize) -> Option<CachedF
         path,
         size,
         mtime_ns,
+        shared,
         meta,
         record: FileRecord {
             parsed_offset,
@@ -560,6 +570,7 @@ mod tests {
             path: PathBuf::from("/p/proj/s1.jsonl"),
             size: src.len() as u64,
             mtime_ns: -5,
+            shared: false,
             meta: FileMeta {
                 project: "proj".into(),
                 session: "s1".into(),

@@ -5,7 +5,6 @@
 //! same), only the appended bytes are parsed; otherwise the file is parsed whole. Deleted
 //! files drop out. Files are parsed in parallel.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -81,13 +80,17 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         CacheMode::Off => None,
         CacheMode::Dir(dir) => Some(cache::cache_path(dir, roots)),
     };
-    let mut cached: HashMap<PathBuf, CachedFile> = HashMap::new();
+    // sorted by path, like `found`: matched by a merge join
+    let mut cached: Vec<CachedFile> = Vec::new();
     let mut cache_dirty = false;
     if let Some(path) = &cache_file {
         match cache::read(path) {
             Ok(None) => cache_dirty = true,
             Ok(Some(Ok(files))) => {
-                cached = files.into_iter().map(|f| (f.path.clone(), f)).collect();
+                cached = files;
+                if !cached.windows(2).all(|w| w[0].path < w[1].path) {
+                    cached.sort_by(|a, b| a.path.cmp(&b.path));
+                }
             }
             Ok(Some(Err(problem))) => {
                 let why = match problem {
@@ -106,26 +109,40 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     let cached_count = cached.len();
     timer.lap("read cache");
 
-    let jobs: Vec<Job> = found
-        .into_iter()
-        .map(|mut f| {
-            discover::read_agent_meta(&f.path, &mut f.meta);
-            match cached.remove(&f.path) {
-                Some(c) if c.meta == f.meta && c.size == f.size && c.mtime_ns == f.mtime_ns => {
-                    Job::Reuse(c)
+    let mut deleted = 0usize;
+    let mut cached_iter = cached.into_iter().peekable();
+    let mut jobs: Vec<Job> = Vec::with_capacity(found.len());
+    for mut f in found {
+        discover::read_agent_meta(&f.path, &mut f.meta);
+        let mut old = None;
+        while let Some(c) = cached_iter.peek() {
+            match c.path.cmp(&f.path) {
+                std::cmp::Ordering::Less => {
+                    // in the cache but no longer on disk
+                    deleted += 1;
+                    cached_iter.next();
                 }
-                // only a file that grew is read from its parsed offset; one rewritten at the
-                // same size (or smaller) is parsed whole
-                Some(c) if c.meta == f.meta && f.size > c.size => Job::Append(c, f),
-                _ => Job::Full(f),
+                std::cmp::Ordering::Equal => {
+                    old = cached_iter.next();
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
             }
-        })
-        .collect();
-    // whatever is left in `cached` was deleted
-    if !cached.is_empty() {
+        }
+        jobs.push(match old {
+            Some(c) if c.meta == f.meta && c.size == f.size && c.mtime_ns == f.mtime_ns => {
+                Job::Reuse(c)
+            }
+            // only a file that grew is read from its parsed offset; one rewritten at the
+            // same size (or smaller) is parsed whole
+            Some(c) if c.meta == f.meta && f.size > c.size => Job::Append(c, f),
+            _ => Job::Full(f),
+        });
+    }
+    deleted += cached_iter.count();
+    if deleted > 0 {
         cache_dirty = true;
     }
-
     timer.lap("plan");
     let done: Vec<Done> = jobs.into_par_iter().map(run_job).collect();
     timer.lap("parse");
@@ -157,6 +174,10 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     if files.len() != cached_count {
         cache_dirty = true;
     }
+    if cache_dirty || cache_file.is_none() {
+        mark_shared(&mut files);
+    }
+    timer.lap("shared requests");
     if let (Some(path), true) = (&cache_file, cache_dirty) {
         let refs: Vec<&CachedFile> = files.iter().collect();
         if let Err(e) = cache::write(path, &refs) {
@@ -169,6 +190,33 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         stats,
         warnings,
     })
+}
+
+/// Marks the files that share a request (de-duplication key) with another file.
+fn mark_shared(files: &mut [CachedFile]) {
+    let n: usize = files.iter().map(|f| f.record.keys.len()).sum();
+    let mut owner: crate::usage::KeyMap<u32> =
+        crate::usage::KeyMap::with_capacity_and_hasher(n, Default::default());
+    let mut shared = vec![false; files.len()];
+    for (fi, f) in files.iter().enumerate() {
+        for &k in &f.record.keys {
+            match owner.entry(k) {
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    let first = *o.get() as usize;
+                    if first != fi {
+                        shared[first] = true;
+                        shared[fi] = true;
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(fi as u32);
+                }
+            }
+        }
+    }
+    for (f, s) in files.iter_mut().zip(shared) {
+        f.shared = s;
+    }
 }
 
 fn run_job(job: Job) -> Done {
@@ -198,6 +246,7 @@ fn unreadable(found: FoundFile, e: Error) -> Done {
             path: found.path,
             size: 0,
             mtime_ns: 0,
+            shared: false,
             meta: found.meta,
             record: FileRecord::default(),
         },
@@ -225,6 +274,7 @@ fn parse_full(found: FoundFile) -> Done {
             path: found.path,
             size: bytes.len() as u64,
             mtime_ns: found.mtime_ns,
+            shared: false,
             meta: found.meta,
             record,
         },
@@ -261,6 +311,7 @@ fn parse_appended(old: &CachedFile, found: &FoundFile) -> Result<Option<Done>> {
             path: found.path.clone(),
             size: base + buf.len() as u64,
             mtime_ns: found.mtime_ns,
+            shared: false,
             meta: found.meta.clone(),
             record,
         },

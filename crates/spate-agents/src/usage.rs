@@ -64,11 +64,38 @@ impl Default for Query {
     }
 }
 
+/// A fast multiply-rotate hasher for the short strings and integer ids of one run (no
+/// untrusted-collision concern: the inputs are the user's own transcripts).
+#[derive(Default)]
+pub(crate) struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(v)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
 /// Global string table (model, session, project, agent names).
 #[derive(Debug, Default)]
 pub struct Names {
     list: Vec<String>,
-    map: HashMap<String, u32>,
+    map: FastMap<String, u32>,
 }
 
 impl Names {
@@ -178,7 +205,7 @@ pub const UNKNOWN_MODEL: &str = "unknown";
 /// The de-duplication keys are already well-mixed 128-bit hashes: hashing them again with
 /// SipHash is wasted work, so the map uses their low 64 bits directly.
 #[derive(Default)]
-struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
@@ -194,7 +221,7 @@ impl Hasher for KeyHasher {
     }
 }
 
-type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
+pub(crate) type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
 
 /// A file's strings as global ids, and its path identity.
 struct FileIds {
@@ -225,8 +252,8 @@ struct FilePart {
 struct RowContext<'a> {
     query: &'a Query,
     prices: &'a [Option<Option<ModelPrice>>],
-    tool_use_type: &'a HashMap<u32, u32>,
-    agent_tool_use: &'a HashMap<u32, u32>,
+    tool_use_type: &'a FastMap<u32, u32>,
+    agent_tool_use: &'a FastMap<u32, u32>,
     unattributed: u32,
     unknown_model: u32,
 }
@@ -323,15 +350,12 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
     let unknown_model = names.id(UNKNOWN_MODEL);
 
     // Pass 1 (sequential): global ids, tool use → agent type, agent → tool use, model
-    // prices, and which files share a request with another file.
-    let mut tool_use_type: HashMap<u32, u32> = HashMap::new();
-    let mut agent_tool_use: HashMap<u32, u32> = HashMap::new();
+    // prices. (Which files share a request with another file was settled when loading.)
+    let mut tool_use_type: FastMap<u32, u32> = FastMap::default();
+    let mut agent_tool_use: FastMap<u32, u32> = FastMap::default();
     let mut prices: Vec<Option<Option<ModelPrice>>> = Vec::new();
     let mut ids: Vec<FileIds> = Vec::with_capacity(corpus.files.len());
-    let n_keys: usize = corpus.files.iter().map(|f| f.record.keys.len()).sum();
-    let mut key_owner: KeyMap<u32> = KeyMap::with_capacity_and_hasher(n_keys, Default::default());
-    let mut shared = vec![false; corpus.files.len()];
-    for (fi, file) in corpus.files.iter().enumerate() {
+    for file in &corpus.files {
         let rec = &file.record;
         summary.lines += rec.lines;
         summary.skips.add(&rec.skips);
@@ -364,23 +388,8 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                 prices[model] = Some(query.prices.lookup(names.get(model as u32)));
             }
         }
-        for &k in &rec.keys {
-            match key_owner.entry(k) {
-                std::collections::hash_map::Entry::Occupied(o) => {
-                    let owner = *o.get() as usize;
-                    if owner != fi {
-                        shared[owner] = true;
-                        shared[fi] = true;
-                    }
-                }
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(fi as u32);
-                }
-            }
-        }
         ids.push(fid);
     }
-    drop(key_owner);
     timer.lap("analyze: ids and keys");
 
     // Pass 2 (parallel over files): dated, attributed, priced rows.
@@ -396,8 +405,8 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
         .files
         .par_iter()
         .zip(ids.par_iter())
-        .zip(shared.par_iter())
-        .map(|((file, fid), &is_shared)| {
+        .map(|(file, fid)| {
+            let is_shared = file.shared;
             let rec = &file.record;
             let mut dates = LocalDates::new(query.tz.clone());
             let mut part = FilePart {
