@@ -38,7 +38,11 @@ fn lines_as_values(stdout: &[u8]) -> Vec<Value> {
 
 #[test]
 fn items_print_each_session_compactly() {
-    let out = spate().args(["items", "sessions.item"]).arg(sample()).output().unwrap();
+    let out = spate()
+        .args(["items", "sessions.item"])
+        .arg(sample())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(lines_as_values(&out.stdout), sample_sessions());
     // Compact: no whitespace between tokens (the sample has ", " and ": " everywhere).
@@ -49,7 +53,11 @@ fn items_print_each_session_compactly() {
 
 #[test]
 fn jsonpath_and_ijson_agree_and_stdin_works() {
-    let a = spate().args(["items", "sessions.item.delegations.item"]).arg(sample()).output().unwrap();
+    let a = spate()
+        .args(["items", "sessions.item.delegations.item"])
+        .arg(sample())
+        .output()
+        .unwrap();
     let b = spate()
         .args(["items", "$.sessions[*].delegations[*]", "-"])
         .pipe_stdin(sample())
@@ -69,8 +77,15 @@ fn count_and_limit() {
         .assert()
         .success()
         .stdout("9\n");
-    let out = spate().args(["items", "sessions.item", "--limit", "2"]).arg(sample()).output().unwrap();
-    assert_eq!(lines_as_values(&out.stdout), sample_sessions()[..2].to_vec());
+    let out = spate()
+        .args(["items", "sessions.item", "--limit", "2"])
+        .arg(sample())
+        .output()
+        .unwrap();
+    assert_eq!(
+        lines_as_values(&out.stdout),
+        sample_sessions()[..2].to_vec()
+    );
 }
 
 #[test]
@@ -84,14 +99,29 @@ fn limit_stops_reading() {
     }
     doc.extend_from_slice(b"garbage");
     let file = write(&dir, "big.json", &doc);
-    spate().args(["items", "item", "--limit", "1"]).arg(&file).assert().success().stdout("{\"first\":true}\n");
-    spate().args(["items", "item", "--count"]).arg(&file).assert().code(1);
+    spate()
+        .args(["items", "item", "--limit", "1"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout("{\"first\":true}\n");
+    spate()
+        .args(["items", "item", "--count"])
+        .arg(&file)
+        .assert()
+        .code(1);
 }
 
 #[test]
 fn several_paths_are_labelled() {
     let out = spate()
-        .args(["items", "-p", "metadata.periods", "-p", "$.sessions[0].tags"])
+        .args([
+            "items",
+            "-p",
+            "metadata.periods",
+            "-p",
+            "$.sessions[0].tags",
+        ])
         .arg(sample())
         .output()
         .unwrap();
@@ -103,12 +133,23 @@ fn several_paths_are_labelled() {
     assert_eq!(lines[1]["path"], "$.sessions[0].tags");
     assert!(lines[1]["value"].is_array());
     spate()
-        .args(["items", "-p", "sessions.item", "-p", "nothing.here", "--count"])
+        .args([
+            "items",
+            "-p",
+            "sessions.item",
+            "-p",
+            "nothing.here",
+            "--count",
+        ])
         .arg(sample())
         .assert()
         .success()
-        .stdout("{\"path\":\"sessions.item\",\"count\":9}\n{\"path\":\"nothing.here\",\"count\":0}\n")
-        .stderr(predicate::str::contains("path \"nothing.here\" matched nothing"));
+        .stdout(
+            "{\"path\":\"sessions.item\",\"count\":9}\n{\"path\":\"nothing.here\",\"count\":0}\n",
+        )
+        .stderr(predicate::str::contains(
+            "path \"nothing.here\" matched nothing",
+        ));
 }
 
 #[test]
@@ -122,7 +163,12 @@ fn compressed_inputs() {
     // Magic bytes decide, not the name.
     let misnamed = write(&dir, "s.json", &std::fs::read(&zst).unwrap());
     for f in [gz, zst, misnamed] {
-        spate().args(["items", "sessions.item", "--count"]).arg(&f).assert().success().stdout("9\n");
+        spate()
+            .args(["items", "sessions.item", "--count"])
+            .arg(&f)
+            .assert()
+            .success()
+            .stdout("9\n");
     }
 }
 
@@ -162,13 +208,31 @@ fn errors_name_file_line_column_byte_with_excerpt() {
 fn invalid_inputs_are_reported_not_panicked() {
     let cases: &[(&[u8], &str)] = &[
         (b"[\"caf\xe9\"]", "1:6 (byte 5): invalid UTF-8"),
-        (b"{\"a\": [1, 2", "1:12 (byte 11): unexpected end of input, expected ',' or ']'"),
-        (b"{\"a\": 1} x", "1:10 (byte 9): expected end of input after the top-level value, found 'x'"),
-        (b"", "1:1 (byte 0): unexpected end of input, expected a JSON value"),
-        (b"[\"tab\there\"]", "control character U+0009 in a string must be escaped"),
-        (b"[01]", "expected ',' or ']' after the array element, found '1'"),
+        (
+            b"{\"a\": [1, 2",
+            "1:12 (byte 11): unexpected end of input, expected ',' or ']'",
+        ),
+        (
+            b"{\"a\": 1} x",
+            "1:10 (byte 9): expected end of input after the top-level value, found 'x'",
+        ),
+        (
+            b"",
+            "1:1 (byte 0): unexpected end of input, expected a JSON value",
+        ),
+        (
+            b"[\"tab\there\"]",
+            "control character U+0009 in a string must be escaped",
+        ),
+        (
+            b"[01]",
+            "expected ',' or ']' after the array element, found '1'",
+        ),
         (b"[tru]", "expected the literal 'true', found ']'"),
-        (b"{\"a\" 1}", "expected ':' after the member name, found '1'"),
+        (
+            b"{\"a\" 1}",
+            "expected ':' after the member name, found '1'",
+        ),
     ];
     for (doc, want) in cases {
         let (code, err) = validate(doc);
@@ -182,13 +246,20 @@ fn deep_nesting_is_a_clear_error_not_a_crash() {
     let deep = vec![b'['; 100_000];
     let (code, err) = validate(&deep);
     assert_eq!(code, 1);
-    assert!(err.contains("nesting deeper than 1024 levels (raise the limit with --max-depth)"), "{err}");
+    assert!(
+        err.contains("nesting deeper than 1024 levels (raise the limit with --max-depth)"),
+        "{err}"
+    );
     // Within a raised limit, a deep valid document is fine.
     let mut ok = vec![b'['; 5000];
     ok.extend(vec![b']'; 5000]);
     let dir = tempfile::tempdir().unwrap();
     let f = write(&dir, "deep.json", &ok);
-    spate().args(["validate", "--max-depth", "5000"]).arg(&f).assert().success();
+    spate()
+        .args(["validate", "--max-depth", "5000"])
+        .arg(&f)
+        .assert()
+        .success();
 }
 
 #[test]
@@ -203,18 +274,45 @@ fn item_too_large_names_the_flag() {
         .arg(&f)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("larger than the 102400-byte limit").and(predicate::str::contains("--max-item-size")));
-    spate().args(["items", "item", "--max-item-size", "1M", "--count"]).arg(&f).assert().success().stdout("1\n");
+        .stderr(
+            predicate::str::contains("larger than the 102400-byte limit")
+                .and(predicate::str::contains("--max-item-size")),
+        );
+    spate()
+        .args(["items", "item", "--max-item-size", "1M", "--count"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout("1\n");
 }
 
 #[test]
 fn usage_and_io_errors_exit_2() {
-    spate().args(["validate", "/nonexistent/file.json"]).assert().code(2).stderr(predicate::str::contains("/nonexistent/file.json"));
-    spate().args(["items", "sessions.item", "/nonexistent/file.json"]).assert().code(2);
-    spate().args(["items", "$..a"]).arg(sample()).assert().code(2).stderr(predicate::str::contains("recursive descent"));
-    spate().args(["items", "item", "--max-item-size", "lots"]).assert().code(2);
+    spate()
+        .args(["validate", "/nonexistent/file.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/file.json"));
+    spate()
+        .args(["items", "sessions.item", "/nonexistent/file.json"])
+        .assert()
+        .code(2);
+    spate()
+        .args(["items", "$..a"])
+        .arg(sample())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("recursive descent"));
+    spate()
+        .args(["items", "item", "--max-item-size", "lots"])
+        .assert()
+        .code(2);
     spate().arg("items").assert().code(2);
-    spate().args(["validate"]).arg(Path::new(env!("CARGO_MANIFEST_DIR"))).assert().code(2);
+    spate()
+        .args(["validate"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -227,8 +325,12 @@ fn validate_reports_each_file() {
         .arg(&bad)
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("sessions.json: valid JSON (644380 bytes"))
-        .stderr(predicate::str::contains("bad.json:1:4 (byte 3): expected a JSON value, found ']'"));
+        .stdout(predicate::str::contains(
+            "sessions.json: valid JSON (644380 bytes",
+        ))
+        .stderr(predicate::str::contains(
+            "bad.json:1:4 (byte 3): expected a JSON value, found ']'",
+        ));
 }
 
 #[test]
@@ -243,9 +345,23 @@ fn closed_stdout_exits_quietly() {
         .spawn()
         .unwrap();
     let mut first = [0u8; 16];
-    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

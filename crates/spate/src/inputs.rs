@@ -143,11 +143,11 @@ pub fn discover<P: AsRef<FsPath>>(args: &[P], options: &DiscoverOptions) -> Resu
         };
         match meta {
             Some(m) if m.is_dir() => walk(arg, globs.as_ref(), options.format, &mut inputs),
-            Some(m) => inputs.files.push(input_file(
-                arg.to_path_buf(),
-                options.format,
-                Some(m.len()),
-            )),
+            Some(m) => {
+                inputs
+                    .files
+                    .push(input_file(arg.to_path_buf(), options.format, Some(m.len())))
+            }
             // Standard input, or a file that cannot be read: opening it reports the error in
             // its place in the order.
             None => inputs
@@ -190,11 +190,7 @@ fn walk(root: &FsPath, globs: Option<&GlobSet>, format: Option<Format>, inputs: 
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                let name = e
-                    .path()
-                    .unwrap_or(root)
-                    .display()
-                    .to_string();
+                let name = e.path().unwrap_or(root).display().to_string();
                 let source = e
                     .into_io_error()
                     .unwrap_or_else(|| io::Error::other("file system loop"));
@@ -319,10 +315,7 @@ pub fn sniff(head: &[u8]) -> Format {
 /// Reads up to [`SNIFF_BYTES`] from `reader` (fewer only at the end of input).
 pub fn read_head(reader: &mut dyn Read) -> io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
-    reader
-        .by_ref()
-        .take(SNIFF_BYTES as u64)
-        .read_to_end(&mut head)?;
+    Read::take(reader, SNIFF_BYTES as u64).read_to_end(&mut head)?;
     Ok(head)
 }
 

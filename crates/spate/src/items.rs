@@ -428,8 +428,18 @@ impl Items<Box<dyn Read + Send>> {
         paths: Vec<Path>,
         options: ItemsOptions,
     ) -> Result<Self, Error> {
+        Self::open_with_markers(file, paths, 0, options)
+    }
+
+    /// Items at `paths` of the file at `file`; see [`Items::with_markers`].
+    pub fn open_with_markers(
+        file: &FsPath,
+        paths: Vec<Path>,
+        markers: u64,
+        options: ItemsOptions,
+    ) -> Result<Self, Error> {
         let Input { name, reader } = source::open(file)?;
-        Self::with_options(reader, &name, paths, options)
+        Self::with_markers(reader, &name, paths, markers, options)
     }
 }
 

@@ -26,4 +26,9 @@ pub use items::{
     MIN_WINDOW,
 };
 pub use spate_json::{Path, PathError, Position, SyntaxError};
+pub mod inputs;
+pub mod jsonl;
+pub mod parallel;
 pub mod query;
+pub use inputs::{Format, InputFile, Inputs};
+pub use parallel::{ItemVisitor, OnError, RunError, RunOptions, Summary};

@@ -1,6 +1,6 @@
 //! Flags and helpers shared by the JSON commands.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 
 /// Parses a byte size with an optional K, M or G suffix (powers of 1024): `64M`, `1G`, `4096`.
 pub fn parse_size(text: &str) -> Result<usize, String> {
@@ -30,12 +30,6 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 /// Buffered standard output: one large buffer, flushed at the end or when full.
 pub fn stdout() -> BufWriter<io::StdoutLock<'static>> {
     BufWriter::with_capacity(256 * 1024, io::stdout().lock())
-}
-
-/// Writes `bytes` to `out` and a newline.
-pub fn write_line(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
-    out.write_all(bytes)?;
-    out.write_all(b"\n")
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod agents;
 mod common;
+mod output;
 pub mod convert;
 pub mod items;
 pub mod schema;

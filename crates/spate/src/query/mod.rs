@@ -264,6 +264,11 @@ impl Query {
         self
     }
 
+    /// The items' path.
+    pub fn path(&self) -> &Path {
+        &self.items
+    }
+
     /// True when results are aggregated (group-by or any aggregate).
     pub fn aggregates(&self) -> bool {
         !self.group_by.is_empty() || !self.aggregates.is_empty()

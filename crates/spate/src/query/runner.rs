@@ -40,6 +40,8 @@ struct Held {
     json: Vec<u8>,
     fields: Vec<Option<Vec<u8>>>,
     offset: u64,
+    /// The `with` values, `None` while still unknown.
+    with: Vec<Option<Vec<u8>>>,
 }
 
 /// Runs a query on the spans of one input stream (one per worker). See the module docs.
@@ -118,8 +120,13 @@ impl QueryRunner {
             Role::With(w) => {
                 let mut v = Vec::with_capacity(span.raw().len());
                 span.compact_into(&mut v);
+                for h in self.held.iter_mut() {
+                    if h.with[w].is_none() {
+                        h.with[w] = Some(v.clone());
+                    }
+                }
                 self.with_values[w] = Some(v);
-                self.release(false, out)?;
+                self.release(out)?;
             }
             Role::Field(f) => {
                 let mut v = Vec::with_capacity(span.raw().len());
@@ -127,28 +134,37 @@ impl QueryRunner {
                 self.field_values[f] = Some(v);
             }
             Role::Marker => {
-                // The enclosing value ended: its fields are final (missing ones are null).
-                self.release(true, out)?;
+                // An enclosing value ended: the fields it holds are final (missing ones are
+                // null) for the items waiting on them, and start over for the next one.
                 let index = span.path_index();
                 for (w, &(_, marker)) in self.plan.with.iter().enumerate() {
                     if marker == Some(index) {
+                        for h in self.held.iter_mut() {
+                            h.with[w].get_or_insert_with(|| b"null".to_vec());
+                        }
                         self.with_values[w] = None;
                     }
                 }
+                self.release(out)?;
             }
             Role::Item => {
                 self.items += 1;
                 let fields =
                     std::mem::replace(&mut self.field_values, vec![None; self.plan.fields.len()]);
-                let ready = self.held.is_empty()
-                    && self
-                        .plan
-                        .with
-                        .iter()
-                        .zip(&self.with_values)
-                        .all(|((_, marker), v)| v.is_some() || marker.is_none());
-                if ready {
-                    self.record(span.raw(), &fields, span.offset(), out)?;
+                let with: Vec<Option<Vec<u8>>> = self
+                    .plan
+                    .with
+                    .iter()
+                    .zip(&self.with_values)
+                    .map(|((_, marker), v)| match (v, marker) {
+                        (Some(v), _) => Some(v.clone()),
+                        // A field inside the item ended before it: missing means null.
+                        (None, None) => Some(b"null".to_vec()),
+                        (None, Some(_)) => None,
+                    })
+                    .collect();
+                if self.held.is_empty() && with.iter().all(Option::is_some) {
+                    self.record(span.raw(), &fields, &with, span.offset(), out)?;
                 } else {
                     self.held_bytes += span.raw().len();
                     if self.held_bytes > self.query.max_held {
@@ -165,6 +181,7 @@ impl QueryRunner {
                         json: span.raw().to_vec(),
                         fields,
                         offset: span.offset(),
+                        with,
                     });
                 }
                 // Fields inside the item end with it.
@@ -178,24 +195,16 @@ impl QueryRunner {
         Ok(self.results - before)
     }
 
-    /// Releases held items when every `with` field is known, or when `all` (their
-    /// enclosing value ended).
-    fn release(&mut self, all: bool, out: &mut Vec<u8>) -> Result<(), QueryError> {
-        if self.held.is_empty() {
-            return Ok(());
-        }
-        let known = self
-            .plan
-            .with
-            .iter()
-            .zip(&self.with_values)
-            .all(|((_, marker), v)| v.is_some() || marker.is_none());
-        if !(all || known) {
-            return Ok(());
-        }
-        while let Some(h) = self.held.pop_front() {
+    /// Releases held items, in order, as long as the first one has all its `with` fields.
+    fn release(&mut self, out: &mut Vec<u8>) -> Result<(), QueryError> {
+        while self
+            .held
+            .front()
+            .is_some_and(|h| h.with.iter().all(Option::is_some))
+        {
+            let h = self.held.pop_front().expect("checked");
             self.held_bytes -= h.json.len();
-            self.record(&h.json, &h.fields, h.offset, out)?;
+            self.record(&h.json, &h.fields, &h.with, h.offset, out)?;
         }
         Ok(())
     }
@@ -205,6 +214,7 @@ impl QueryRunner {
         &mut self,
         raw: &[u8],
         fields: &[Option<Vec<u8>>],
+        with: &[Option<Vec<u8>>],
         offset: u64,
         out: &mut Vec<u8>,
     ) -> Result<(), QueryError> {
@@ -212,10 +222,10 @@ impl QueryRunner {
         let json: &[u8] = if self.plan.with.is_empty() {
             raw
         } else {
-            json = self.attach_context(raw);
+            json = self.attach_context(raw, with);
             &json
         };
-        let result = self.filtered(json, fields, offset, out);
+        let result = self.filtered(json, fields, with, offset, out);
         match (result, self.query.on_error) {
             (Ok(()), _) => Ok(()),
             (Err(_), OnError::Skip) => {
@@ -230,6 +240,7 @@ impl QueryRunner {
         &mut self,
         json: &[u8],
         fields: &[Option<Vec<u8>>],
+        with: &[Option<Vec<u8>>],
         offset: u64,
         out: &mut Vec<u8>,
     ) -> Result<(), QueryError> {
@@ -256,7 +267,7 @@ impl QueryRunner {
                     .map_err(|e| fail(failure.take().unwrap_or(e.0)))?;
                 Ok(())
             }
-            None => self.result_raw(json, fields, out).map_err(fail),
+            None => self.result_raw(json, fields, with, out).map_err(fail),
         }
     }
 
@@ -265,6 +276,7 @@ impl QueryRunner {
         &mut self,
         json: &[u8],
         fields: &[Option<Vec<u8>>],
+        with: &[Option<Vec<u8>>],
         out: &mut Vec<u8>,
     ) -> Result<(), String> {
         self.results += 1;
@@ -279,7 +291,7 @@ impl QueryRunner {
         for (i, expr) in exprs.into_iter().enumerate() {
             let text = match self.plan.fields[i] {
                 FieldSource::Path(_) => fields.get(i).cloned().flatten(),
-                FieldSource::With(w) => self.with_value_of(json, w),
+                FieldSource::With(w) => with.get(w).cloned().flatten(),
                 FieldSource::Item => {
                     let mut v = Vec::new();
                     spate_json::compact::compact_into(json, &mut v);
@@ -327,11 +339,6 @@ impl QueryRunner {
             .chain(self.query.aggregates.iter().filter_map(|(_, e)| e.clone()))
     }
 
-    /// The value of `with` field `w` as attached to `json` (its last member).
-    fn with_value_of(&self, _json: &[u8], w: usize) -> Option<Vec<u8>> {
-        self.with_values[w].clone()
-    }
-
     fn add_to_aggregates(&mut self, texts: Vec<Option<Vec<u8>>>) -> Result<(), String> {
         let groups = self.query.group_by.len();
         let keys: Vec<&[u8]> = texts[..groups]
@@ -361,7 +368,7 @@ impl QueryRunner {
 
     /// The item with the `with` fields added as members (a non-object item becomes
     /// `{"value": ITEM, ...}`); missing fields are `null`.
-    fn attach_context(&mut self, raw: &[u8]) -> Vec<u8> {
+    fn attach_context(&mut self, raw: &[u8], with: &[Option<Vec<u8>>]) -> Vec<u8> {
         let mut json = std::mem::take(&mut self.scratch);
         json.clear();
         let trimmed = raw.trim_ascii();
@@ -384,7 +391,7 @@ impl QueryRunner {
             }
             json.extend_from_slice(serde_json::to_string(name).unwrap_or_default().as_bytes());
             json.push(b':');
-            json.extend_from_slice(self.with_values[i].as_deref().unwrap_or(b"null"));
+            json.extend_from_slice(with[i].as_deref().unwrap_or(b"null"));
         }
         json.push(b'}');
         let result = json.clone();
