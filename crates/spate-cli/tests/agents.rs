@@ -101,7 +101,9 @@ fn other_reports_use_the_same_naming() {
         ("project", "projects", "project"),
     ] {
         let v = json_of(&[cmd, "--json"]);
-        assert_eq!(keys(&v), [list, "totals"], "{cmd}");
+        let mut want = vec![list.to_owned(), "totals".to_owned()];
+        want.sort();
+        assert_eq!(keys(&v), want, "{cmd}");
         assert!(v[list][0].get(label).is_some(), "{cmd}");
         assert_eq!(v["totals"]["totalTokens"], 428_510, "{cmd}");
     }
@@ -248,8 +250,8 @@ fn filters_modes_pricing_and_discovery() {
         r#"{"claude-opus-9": {"input_cost_per_token": 1e-05, "output_cost_per_token": 5e-05}}"#,
     )
     .unwrap();
-    let out = agents(&["daily", "--json", "--pricing"])
-        .arg(&prices)
+    let prices = prices.to_str().unwrap();
+    let out = agents(&["daily", "--json", "--pricing", prices])
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("no price"));
