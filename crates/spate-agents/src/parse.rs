@@ -136,7 +136,7 @@ pub const TAIL_HASH_LEN: u64 = 64;
 
 /// Converts a `costUSD` value to picodollars; negative or non-finite values are ignored.
 fn usd_to_pico(usd: f64) -> Option<u64> {
-    if usd.is_finite() && usd >= 0.0 && usd < 1.0e7 {
+    if (0.0..1.0e7).contains(&usd) {
         Some((usd * 1e12).round() as u64)
     } else {
         None

@@ -304,11 +304,17 @@ pub fn format_usd_cents(pico: u128) -> String {
 pub fn group_thousands(n: u128) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+    let mut until_comma = s.len() % 3;
+    if until_comma == 0 {
+        until_comma = 3;
+    }
+    for c in s.chars() {
+        if until_comma == 0 {
             out.push(',');
+            until_comma = 3;
         }
         out.push(c);
+        until_comma -= 1;
     }
     out
 }

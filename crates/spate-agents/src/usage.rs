@@ -213,7 +213,7 @@ impl Hasher for KeyHasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = (self.0 << 8 | self.0 >> 56) ^ u64::from(b);
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
     }
     fn write_u128(&mut self, v: u128) {
@@ -538,10 +538,11 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
             slot.1 += r.tokens.total();
         }
     }
-    let in_range =
-        |d: Date| query.since.map_or(true, |s| d >= s) && query.until.map_or(true, |u| d <= u);
+    let in_range = |d: Date| {
+        !matches!(query.since, Some(s) if d < s) && !matches!(query.until, Some(u) if d > u)
+    };
     rows.retain(|r| in_range(r.date));
-    delegations.retain(|d| d.date.map_or(true, in_range));
+    delegations.retain(|d| !matches!(d.date, Some(date) if !in_range(date)));
     Usage {
         names,
         rows,
