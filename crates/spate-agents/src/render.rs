@@ -80,10 +80,29 @@ pub fn report_json(report: &Report) -> Json {
             Json::Obj(f)
         })
         .collect();
-    Json::Obj(vec![
-        (list_key, Json::Arr(items)),
-        ("totals", totals_json(&report.totals)),
-    ])
+    let mut totals = totals_json(&report.totals);
+    // like ccusage: the models whose cost is not counted, only when there are any
+    let mut unpriced: Vec<&str> = report
+        .groups
+        .iter()
+        .flat_map(|g| g.models.iter())
+        .filter(|(_, t)| t.unpriced > 0)
+        .map(|(m, _)| m.as_str())
+        .collect();
+    unpriced.sort_unstable();
+    unpriced.dedup();
+    if let (false, Json::Obj(fields)) = (unpriced.is_empty(), &mut totals) {
+        fields.push((
+            "unpricedModels",
+            Json::Arr(
+                unpriced
+                    .into_iter()
+                    .map(|m| Json::Str(m.to_owned()))
+                    .collect(),
+            ),
+        ));
+    }
+    Json::Obj(vec![(list_key, Json::Arr(items)), ("totals", totals)])
 }
 
 /// The delegations report as JSON.

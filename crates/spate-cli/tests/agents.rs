@@ -80,9 +80,13 @@ fn daily_json_has_ccusage_shape_and_exact_numbers() {
             "inputTokens",
             "outputTokens",
             "totalCost",
-            "totalTokens"
+            "totalTokens",
+            "unpricedModels"
         ]
     );
+    assert_eq!(v["totals"]["unpricedModels"][0], "claude-opus-9-20300101");
+    let priced = json_of(&["daily", "--json", "--until", "2025-05-31"]);
+    assert!(priced["totals"].get("unpricedModels").is_none());
     assert_eq!(day["date"], "2025-06-01");
     assert_eq!(day["totalTokens"], 283_910);
     assert_eq!(v["totals"]["totalTokens"], 428_510);
