@@ -92,7 +92,7 @@ fn daily_json_has_ccusage_shape_and_exact_numbers() {
     assert_eq!(v["totals"]["totalTokens"], 428_510);
     // exact decimal text, not a float approximation
     let text = String::from_utf8(agents(&["daily", "--json"]).output().unwrap().stdout).unwrap();
-    assert!(text.contains("\"totalCost\": 1.81038\n"), "{text}");
+    assert!(text.contains("\"totalCost\": 1.81038,\n"), "{text}");
 }
 
 #[test]
