@@ -277,10 +277,13 @@ pub(crate) fn read_prefix<R: Read>(reader: &mut R, n: usize) -> std::io::Result<
     Ok((buf, got < n))
 }
 
-/// Removes a UTF-8 byte-order mark.
-pub(crate) fn strip_bom(buf: &mut Vec<u8>) {
+/// Removes a UTF-8 byte-order mark; returns its length (0 or 3).
+pub(crate) fn strip_bom(buf: &mut Vec<u8>) -> u64 {
     if buf.starts_with(b"\xEF\xBB\xBF") {
         buf.drain(..3);
+        3
+    } else {
+        0
     }
 }
 
@@ -324,9 +327,9 @@ pub fn infer_csv_reader<R: Read>(
 ) -> Result<Schema, Error> {
     let run = || -> Result<Schema, Error> {
         let (mut prefix, eof) = read_prefix(&mut reader, SNIFF)?;
-        strip_bom(&mut prefix);
+        let bom = strip_bom(&mut prefix);
         let dialect = sniff(&prefix, eof, opts, delimiter_hint(path));
-        infer_sequential(reader, prefix, dialect, opts)
+        infer_sequential(reader, prefix, bom, dialect, opts)
     };
     run().map_err(|e| match path {
         Some(p) => e.in_file(p),
@@ -337,6 +340,7 @@ pub fn infer_csv_reader<R: Read>(
 fn infer_sequential<R: Read>(
     reader: R,
     prefix: Vec<u8>,
+    bom: u64,
     dialect: Dialect,
     opts: &CsvOptions,
 ) -> Result<Schema, Error> {
@@ -358,7 +362,7 @@ fn infer_sequential<R: Read>(
         dialect,
         opts,
         sink.stopped_early,
-        drive.bytes,
+        bom + drive.bytes,
     ))
 }
 
@@ -396,20 +400,27 @@ pub(crate) fn finish(
     }
 }
 
-/// Infers the schema of a CSV file: in parallel over byte ranges when the file is large enough
-/// and the whole file is wanted (see [`crate::parallel`]), else sequentially.
+/// Infers the schema of a CSV file. When the whole file is wanted, the fast splitter reads it
+/// (over byte ranges in parallel when it is large, see [`crate::parallel`]); input it does not
+/// handle, `--sample` and `--types-only` use the general splitter sequentially.
 pub fn infer_csv_path(path: &Path, opts: &CsvOptions) -> Result<Schema, Error> {
     if opts.sample.is_none() && !opts.types_only {
         if let Some(schema) = try_parallel(path, opts)? {
             return Ok(schema);
         }
     }
+    infer_csv_general(path, opts)
+}
+
+/// Sequential inference with the general splitter: handles every input, reports errors with
+/// line numbers.
+pub(crate) fn infer_csv_general(path: &Path, opts: &CsvOptions) -> Result<Schema, Error> {
     let run = || -> Result<Schema, Error> {
         let mut file = File::open(path)?;
         let (mut prefix, eof) = read_prefix(&mut file, SNIFF)?;
-        strip_bom(&mut prefix);
+        let bom = strip_bom(&mut prefix);
         let dialect = sniff(&prefix, eof, opts, delimiter_hint(Some(path)));
-        infer_sequential(file, prefix, dialect, opts)
+        infer_sequential(file, prefix, bom, dialect, opts)
     };
     run().map_err(|e| e.in_file(path))
 }

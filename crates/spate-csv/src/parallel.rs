@@ -125,8 +125,9 @@ impl RecordSink for FirstRecord {
     }
 }
 
-/// Infers in parallel; `Ok(None)` when the file is small or does not allow it (see the module
-/// documentation), and the caller then reads sequentially.
+/// Infers with the fast splitter, over several ranges in parallel when the file is large
+/// enough; `Ok(None)` when the file does not allow it (see the module documentation), and the
+/// caller then reads it with the general splitter.
 pub(crate) fn infer_parallel(
     file: &File,
     len: u64,
@@ -136,9 +137,7 @@ pub(crate) fn infer_parallel(
     opts: &CsvOptions,
 ) -> Result<Option<Schema>, Error> {
     let workers = threads(opts);
-    if workers < 2 || len < opts.parallel_min {
-        return Ok(None);
-    }
+    let workers = if len < opts.parallel_min { 1 } else { workers };
     // The first record (header or first data row) comes from the prefix.
     let mut first = FirstRecord { fields: 0 };
     let parsed = match parse_records(
@@ -167,6 +166,40 @@ pub(crate) fn infer_parallel(
         bom
     };
     let expected = first.fields;
+
+    // One range: the fast splitter alone (no threads, no quote counting).
+    let parse_range = |s: u64, e: u64| -> Result<Option<(TableState, u64)>, Error> {
+        if s >= e {
+            return Ok(Some((TableState::default(), 0)));
+        }
+        let mut sink = InferSink::new(opts, false, expected);
+        let reader = RangeReader {
+            file,
+            pos: s,
+            end: e,
+        };
+        let d = match drive(
+            reader,
+            Vec::new(),
+            dialect.delimiter,
+            &mut sink,
+            false,
+            true,
+        ) {
+            Ok(d) => d,
+            Err(e) if e.is_invalid_data() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if d.unclean || d.stopped || d.stray_quote || d.bare_cr || sink.error.is_some() {
+            return Ok(None);
+        }
+        Ok(Some((sink.state, d.bytes)))
+    };
+    if workers < 2 {
+        return Ok(parse_range(data_start, len)?.map(|(state, bytes)| {
+            finish(header, state, dialect, opts, false, data_start + bytes)
+        }));
+    }
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
@@ -216,34 +249,7 @@ pub(crate) fn infer_parallel(
         // 3. Parse each range.
         let states: Vec<Option<(TableState, u64)>> = (0..starts.len() - 1)
             .into_par_iter()
-            .map(|k| -> Result<Option<(TableState, u64)>, Error> {
-                let (s, e) = (starts[k], starts[k + 1]);
-                if s >= e {
-                    return Ok(Some((TableState::default(), 0)));
-                }
-                let mut sink = InferSink::new(opts, false, expected);
-                let reader = RangeReader {
-                    file,
-                    pos: s,
-                    end: e,
-                };
-                let d = match drive(
-                    reader,
-                    Vec::new(),
-                    dialect.delimiter,
-                    &mut sink,
-                    false,
-                    true,
-                ) {
-                    Ok(d) => d,
-                    Err(e) if e.is_invalid_data() => return Ok(None),
-                    Err(e) => return Err(e),
-                };
-                if d.unclean || d.stopped || d.stray_quote || d.bare_cr || sink.error.is_some() {
-                    return Ok(None);
-                }
-                Ok(Some((sink.state, d.bytes)))
-            })
+            .map(|k| parse_range(starts[k], starts[k + 1]))
             .collect::<Result<_, _>>()?;
         let mut state = TableState::default();
         let mut bytes = data_start;
@@ -337,7 +343,7 @@ mod tests {
             std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
             let seq_opts = CsvOptions { threads: 1, header: Some(true), delimiter: Some(b','), ..CsvOptions::default() };
             let par_opts = CsvOptions { threads, parallel_min: 0, ..seq_opts.clone() };
-            let seq = crate::infer_csv_path(file.path(), &seq_opts).unwrap();
+            let seq = crate::infer::infer_csv_general(file.path(), &seq_opts).unwrap();
             let par = crate::infer::try_parallel(file.path(), &par_opts).unwrap();
             let par = par.expect("clean input takes the parallel path");
             prop_assert_eq!(&par.fields, &seq.fields);
@@ -363,7 +369,7 @@ mod tests {
             let mut file = tempfile::NamedTempFile::new().unwrap();
             std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
             let base = CsvOptions { header: Some(true), delimiter: Some(b','), flexible: true, ..CsvOptions::default() };
-            let seq = crate::infer_csv_path(file.path(), &CsvOptions { threads: 1, ..base.clone() });
+            let seq = crate::infer::infer_csv_general(file.path(), &CsvOptions { threads: 1, ..base.clone() });
             let par = crate::infer_csv_path(file.path(), &CsvOptions { threads, parallel_min: 0, ..base });
             match (seq, par) {
                 (Ok(s), Ok(p)) => prop_assert_eq!(s, p),
@@ -387,9 +393,16 @@ mod tests {
             let mut file = tempfile::NamedTempFile::new().unwrap();
             std::io::Write::write_all(&mut file, &bytes).unwrap();
             let base = CsvOptions { flexible, ..CsvOptions::default() };
-            let seq = crate::infer_csv_path(file.path(), &CsvOptions { threads: 1, ..base.clone() });
+            let seq = crate::infer::infer_csv_general(file.path(), &CsvOptions { threads: 1, ..base.clone() });
             let par = crate::infer_csv_path(file.path(), &CsvOptions { threads, parallel_min: 0, ..base.clone() });
             let rdr = crate::infer_csv_reader(&bytes[..], Some(file.path()), &base);
+            let one = crate::infer_csv_path(file.path(), &CsvOptions { threads: 1, ..base.clone() });
+            let seq2 = crate::infer::infer_csv_general(file.path(), &base);
+            match (one, seq2) {
+                (Ok(o), Ok(s)) => prop_assert_eq!(o, s),
+                (Err(o), Err(s)) => prop_assert_eq!(o.to_string(), s.to_string()),
+                (o, s) => prop_assert!(false, "one thread {:?} general {:?}", o.map(|x| x.rows), s.map(|x| x.rows)),
+            }
             match (seq, par, rdr) {
                 (Ok(s), Ok(p), Ok(r)) => {
                     prop_assert_eq!(&s, &p);
