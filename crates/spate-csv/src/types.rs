@@ -226,22 +226,16 @@ pub fn classify_number(v: &[u8]) -> Value {
         Some(b'+') => (false, &v[1..]),
         _ => (false, v),
     };
-    // Integer part, accumulated as we go (one pass for the common case).
+    // Integer part, accumulated as we go (one pass for the common case). Up to 19 digits fit
+    // in a u64 without overflow; 20 or more are beyond i64 whatever they are.
     let mut acc: u64 = 0;
-    let mut overflow = false;
     let mut int_len = 0;
     while int_len < body.len() {
         let d = body[int_len].wrapping_sub(b'0');
         if d > 9 {
             break;
         }
-        match acc
-            .checked_mul(10)
-            .and_then(|a| a.checked_add(u64::from(d)))
-        {
-            Some(a) => acc = a,
-            None => overflow = true,
-        }
+        acc = acc.wrapping_mul(10).wrapping_add(u64::from(d));
         int_len += 1;
     }
     if int_len > 1 && body[0] == b'0' {
@@ -251,7 +245,7 @@ pub fn classify_number(v: &[u8]) -> Value {
         if int_len == 0 {
             return Value::String;
         }
-        if overflow {
+        if int_len > 19 {
             return Value::BigInteger;
         }
         return if neg {
@@ -511,6 +505,14 @@ mod tests {
         }
         assert_eq!(classify(b"-9223372036854775808"), Value::Integer(i64::MIN));
         assert_eq!(classify(b"9223372036854775808"), Value::BigInteger);
+        assert_eq!(classify(b"-9223372036854775809"), Value::BigInteger);
+        assert_eq!(classify(b"18446744073709551615"), Value::BigInteger);
+        assert_eq!(classify(b"18446744073709551616"), Value::BigInteger);
+        assert_eq!(classify(b"9999999999999999999"), Value::BigInteger);
+        assert_eq!(
+            classify(b"-999999999999999999"),
+            Value::Integer(-999_999_999_999_999_999)
+        );
         assert_eq!(classify(b"-99999999999999999999999"), Value::BigInteger);
         for s in [
             "007", "01234", "-01", "00", "+", "-", "1-2", "1 ", " 1", "1_000", "1,000", "0x1f",
