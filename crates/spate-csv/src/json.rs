@@ -119,7 +119,10 @@ fn decode_string(raw: &[u8], escaped: bool) -> Cow<'_, str> {
         quoted.push(b'"');
         Cow::Owned(serde_json::from_slice::<String>(&quoted).unwrap_or_default())
     } else {
-        String::from_utf8_lossy(raw)
+        match std::str::from_utf8(raw) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(raw),
+        }
     }
 }
 
