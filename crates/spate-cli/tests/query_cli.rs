@@ -216,7 +216,8 @@ fn filter_errors() {
         .assert()
         .code(1)
         .stderr(
-            predicate::str::contains("item at byte").and(predicate::str::contains("cannot index")),
+            predicate::str::contains("item 0 (at byte ")
+                .and(predicate::str::contains("cannot index")),
         );
     // Skipped: counted, reported, exit 1.
     spate()

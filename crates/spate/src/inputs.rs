@@ -99,7 +99,14 @@ impl Inputs {
     pub fn from_files<P: AsRef<FsPath>>(files: &[P], format: Option<Format>) -> Inputs {
         let files = files
             .iter()
-            .map(|p| input_file(p.as_ref().to_path_buf(), format, None))
+            .map(|p| {
+                let p = p.as_ref();
+                let len = fs::metadata(p)
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len());
+                input_file(p.to_path_buf(), format, len)
+            })
             .collect();
         Inputs {
             files,

@@ -125,8 +125,8 @@ impl<R: Read> Lines<R> {
     }
 
     /// Like [`Lines::new`], reusing `buf`'s allocation (see [`Lines::into_buffer`]).
-    pub fn with_buffer(reader: R, options: LinesOptions, mut buf: Vec<u8>) -> Self {
-        buf.clear();
+    pub fn with_buffer(reader: R, options: LinesOptions, buf: Vec<u8>) -> Self {
+        // The old bytes stay (only `..filled` is ever read): no zeroing for every input.
         Lines {
             reader,
             buf,

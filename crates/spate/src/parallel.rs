@@ -648,7 +648,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             sender,
             selector: None,
             buf: Vec::new(),
-            out: Vec::with_capacity(BLOCK + BLOCK / 4),
+            out: Vec::new(),
             out_lines: 0,
             task_lines: 0,
             spans: Vec::new(),
@@ -677,7 +677,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                 micros = started.elapsed().as_micros() as u64,
                 "task done"
             );
-            let bytes = std::mem::replace(&mut self.out, Vec::with_capacity(BLOCK + BLOCK / 4));
+            let bytes = std::mem::take(&mut self.out);
             let lines = std::mem::take(&mut self.out_lines);
             if self
                 .sender
@@ -707,7 +707,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         if self.out.len() < BLOCK {
             return;
         }
-        let bytes = std::mem::replace(&mut self.out, Vec::with_capacity(BLOCK + BLOCK / 4));
+        let bytes = std::mem::take(&mut self.out);
         let lines = std::mem::take(&mut self.out_lines);
         self.shared.budget.take(task, bytes.len());
         // A closed channel means the merger is gone: the stop flag ends the task.
@@ -1253,7 +1253,9 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
         };
         let errors = std::mem::take(&mut report.errors);
         for (mut e, at) in errors {
-            if at >= horizon {
+            let full = (self.shared.options.max_errors).is_some_and(|m| self.data_errors >= m);
+            if at >= horizon || full {
+                // After the limit, or once `max_errors` were reported.
                 continue;
             }
             e.add_lines(self.input_lines);

@@ -256,7 +256,6 @@ fn run_query(job: Job, format: Format) -> anyhow::Result<ExitCode> {
                     break;
                 }
             };
-            let offset = item.offset();
             buf.clear();
             let lines = match runner.span(item, &mut buf) {
                 Ok(n) => n,
@@ -265,10 +264,7 @@ fn run_query(job: Job, format: Format) -> anyhow::Result<ExitCode> {
                         input: file.display().to_string(),
                         error,
                     };
-                    report(
-                        &mut failure,
-                        anyhow::Error::from(e).context(format!("at byte {offset}")),
-                    );
+                    report(&mut failure, e.into());
                     break;
                 }
             };

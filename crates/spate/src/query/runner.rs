@@ -22,6 +22,8 @@ use crate::items::ItemRef;
 /// An error while running a query on one item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryError {
+    /// Index of the item (from 0, in the order the items end in the input).
+    pub item: u64,
     /// Byte offset of the item in its input (for JSON Lines: within its line).
     pub offset: u64,
     /// What went wrong.
@@ -30,7 +32,11 @@ pub struct QueryError {
 
 impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "item at byte {}: {}", self.offset, self.message)
+        write!(
+            f,
+            "item {} (at byte {}): {}",
+            self.item, self.offset, self.message
+        )
     }
 }
 
@@ -40,6 +46,7 @@ struct Held {
     json: Vec<u8>,
     fields: Vec<Option<Vec<u8>>>,
     offset: u64,
+    index: u64,
     /// The `with` values, `None` while still unknown.
     with: Vec<Option<Vec<u8>>>,
 }
@@ -163,12 +170,14 @@ impl QueryRunner {
                         (None, Some(_)) => None,
                     })
                     .collect();
+                let index = self.items - 1;
                 if self.held.is_empty() && with.iter().all(Option::is_some) {
-                    self.record(span.raw(), &fields, &with, span.offset(), out)?;
+                    self.record(span.raw(), &fields, &with, (index, span.offset()), out)?;
                 } else {
                     self.held_bytes += span.raw().len();
                     if self.held_bytes > self.query.max_held {
                         return Err(QueryError {
+                            item: self.items - 1,
                             offset: span.offset(),
                             message: format!(
                                 "more than {} bytes of items wait for a --with field that comes \
@@ -181,6 +190,7 @@ impl QueryRunner {
                         json: span.raw().to_vec(),
                         fields,
                         offset: span.offset(),
+                        index,
                         with,
                     });
                 }
@@ -204,7 +214,7 @@ impl QueryRunner {
         {
             let h = self.held.pop_front().expect("checked");
             self.held_bytes -= h.json.len();
-            self.record(&h.json, &h.fields, &h.with, h.offset, out)?;
+            self.record(&h.json, &h.fields, &h.with, (h.index, h.offset), out)?;
         }
         Ok(())
     }
@@ -215,7 +225,7 @@ impl QueryRunner {
         raw: &[u8],
         fields: &[Option<Vec<u8>>],
         with: &[Option<Vec<u8>>],
-        offset: u64,
+        at: (u64, u64),
         out: &mut Vec<u8>,
     ) -> Result<(), QueryError> {
         let json: Vec<u8>;
@@ -225,7 +235,7 @@ impl QueryRunner {
             json = self.attach_context(raw, with);
             &json
         };
-        let result = self.filtered(json, fields, with, offset, out);
+        let result = self.filtered(json, fields, with, at, out);
         match (result, self.query.on_error) {
             (Ok(()), _) => Ok(()),
             (Err(_), OnError::Skip) => {
@@ -241,10 +251,14 @@ impl QueryRunner {
         json: &[u8],
         fields: &[Option<Vec<u8>>],
         with: &[Option<Vec<u8>>],
-        offset: u64,
+        (item, offset): (u64, u64),
         out: &mut Vec<u8>,
     ) -> Result<(), QueryError> {
-        let fail = |message: String| QueryError { offset, message };
+        let fail = |message: String| QueryError {
+            item,
+            offset,
+            message,
+        };
         if let Some(keep) = &self.query.predicate {
             let value: serde_json::Value =
                 serde_json::from_slice(json).map_err(|e| fail(e.to_string()))?;
