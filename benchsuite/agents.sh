@@ -75,7 +75,7 @@ fi
 
 # The cached runs use a copy of the tree, so that appending never touches the data set.
 cp -r "$data" "$work/tree"
-one="$(find "$work/tree/projects" -name '*.jsonl' | sort | head -1)"
+one="$(find "$work/tree/projects" -name '*.jsonl' | sort | sed -n 1p)"
 line="$(grep -m1 '"usage"' "$one")"
 cat >"$work/append.sh" <<SH
 #!/usr/bin/env bash
