@@ -377,7 +377,7 @@ mod tests {
         assert_eq!(whole.len(), 5);
         assert_eq!(whole[0], (b"{\"a\":1}".to_vec(), 0, 1));
         assert_eq!(whole[1], (Vec::new(), 9, 2));
-        assert_eq!(whole[4], (b"\"last\"".to_vec(), 48, 5));
+        assert_eq!(whole[4], (b"\"last\"".to_vec(), 42, 5));
         for read_size in [1, 2, 3, 7, 4096] {
             for a in 0..=text.len() as u64 {
                 assert_eq!(lines_of(text, read_size, &[a]), whole, "{read_size} {a}");
