@@ -77,10 +77,10 @@ pub fn walk<V: JsonVisitor>(raw: &[u8], visitor: &mut V, path: &mut String) {
     let mut pos = 0;
     skip_ws(raw, &mut pos);
     if raw.get(pos) == Some(&b'{') {
-        walk_object(raw, &mut pos, visitor, path);
+        walk_object(raw, &mut pos, visitor, path, 0);
     } else {
         path.push_str(TOP_LEVEL_FIELD);
-        walk_value(raw, &mut pos, visitor, path);
+        walk_value(raw, &mut pos, visitor, path, 0);
     }
 }
 
@@ -126,7 +126,13 @@ fn decode_string(raw: &[u8], escaped: bool) -> Cow<'_, str> {
     }
 }
 
-fn walk_object<V: JsonVisitor>(b: &[u8], pos: &mut usize, visitor: &mut V, path: &mut String) {
+fn walk_object<V: JsonVisitor>(
+    b: &[u8],
+    pos: &mut usize,
+    visitor: &mut V,
+    path: &mut String,
+    depth: usize,
+) {
     *pos += 1; // {
     let base = path.len();
     loop {
@@ -150,19 +156,29 @@ fn walk_object<V: JsonVisitor>(b: &[u8], pos: &mut usize, visitor: &mut V, path:
         skip_ws(b, pos);
         *pos += 1; // :
         skip_ws(b, pos);
-        walk_value(b, pos, visitor, path);
+        walk_value(b, pos, visitor, path, depth);
         path.truncate(base);
     }
 }
 
-fn walk_value<V: JsonVisitor>(b: &[u8], pos: &mut usize, visitor: &mut V, path: &mut String) {
+/// Objects nested deeper than this are not flattened further (they are kept as one leaf, like
+/// an array), which also bounds the recursion on any input.
+pub const MAX_FLATTEN_DEPTH: usize = 64;
+
+fn walk_value<V: JsonVisitor>(
+    b: &[u8],
+    pos: &mut usize,
+    visitor: &mut V,
+    path: &mut String,
+    depth: usize,
+) {
     let Some(&c) = b.get(*pos) else { return };
     match c {
-        b'{' => {
+        b'{' if depth < MAX_FLATTEN_DEPTH => {
             visitor.object(path);
-            walk_object(b, pos, visitor, path);
+            walk_object(b, pos, visitor, path, depth + 1);
         }
-        b'[' => {
+        b'[' | b'{' => {
             let start = *pos;
             skip_array(b, pos);
             visitor.leaf(path, Leaf::Array(&b[start..*pos]));
@@ -202,7 +218,7 @@ fn skip_array(b: &[u8], pos: &mut usize) {
         match b[*pos] {
             b'[' | b'{' => depth += 1,
             b']' | b'}' => {
-                depth -= 1;
+                depth = depth.saturating_sub(1);
                 if depth == 0 {
                     *pos += 1;
                     return;
@@ -611,6 +627,27 @@ mod tests {
             }
             a.merge(b);
             assert_eq!(a.finish(), whole.finish(), "split {split}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded() {
+        let deep = format!("{}1{}", "{\"a\":".repeat(100_000), "}".repeat(100_000));
+        let mut s = JsonState::default();
+        s.observe(deep.as_bytes(), &mut String::new());
+        let f = s.finish();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].name.split('.').count(), MAX_FLATTEN_DEPTH + 1);
+    }
+
+    proptest::proptest! {
+        /// The walker trusts its input to be valid, but never panics or loops on any bytes.
+        #[test]
+        fn walking_garbage_never_panics(bytes in proptest::collection::vec(proptest::sample::select(&b"{}[]\":,\\ 1-etrufnal"[..]), 0..200)) {
+            let mut s = JsonState::default();
+            s.observe(&bytes, &mut String::new());
+            let _ = s.observe_checked(&bytes, &mut String::new());
+            let _ = s.finish();
         }
     }
 }
