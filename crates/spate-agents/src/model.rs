@@ -287,7 +287,7 @@ impl FileRecord {
         let Some(entries) = self.entries() else {
             return;
         };
-        let mut best: std::collections::HashMap<u128, usize> = std::collections::HashMap::new();
+        let mut best: crate::usage::KeyMap<usize> = crate::usage::KeyMap::default();
         let mut keep = vec![true; entries.len()];
         let mut duplicates = 0;
         for (i, e) in entries.iter().enumerate() {
@@ -307,8 +307,8 @@ impl FileRecord {
                 }
             }
         }
-        let mut index: std::collections::HashMap<(i64, u32, u32, u32, u32, u8), usize> =
-            std::collections::HashMap::new();
+        let mut index: crate::usage::FastMap<(i64, u32, u32, u32, u32, u8), usize> =
+            crate::usage::FastMap::default();
         let mut buckets: Vec<Bucket> = Vec::new();
         let mut keys = Vec::new();
         for (e, _) in entries.iter().zip(&keep).filter(|(_, k)| **k) {
