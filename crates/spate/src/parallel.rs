@@ -159,7 +159,7 @@ pub enum RunError {
     #[error(transparent)]
     Input(#[from] Error),
     /// The visitor failed on an item.
-    #[error("{input}:{}item at byte {offset}: {source}", line.map(|l| format!("{l}: ")).unwrap_or_default())]
+    #[error("{input}{} (byte {offset}): {source}", line.map(|l| format!(":{l}")).unwrap_or_default())]
     Visit {
         /// The input's name.
         input: String,

@@ -444,7 +444,7 @@ fn visitor_errors_name_the_input_line_and_offset() {
     assert_eq!(out, b"1\n");
     assert_eq!(
         e.to_string(),
-        format!("{}:2: item at byte 13: three is not allowed", f.display())
+        format!("{}:2 (byte 13): three is not allowed", f.display())
     );
     let skip = RunOptions {
         on_error: OnError::Skip,

@@ -1,24 +1,30 @@
 //! `spate items`: the items at a path of JSON documents, optionally filtered with jq,
 //! with fields of enclosing values attached, or aggregated by group.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use spate::parallel::{run_with, ItemVisitor, Summary, VisitError};
 use spate::query::{Aggregates, OnError, Query, QueryRunner, Report};
-use spate::{Items, ItemsOptions, Path};
+use spate::{ItemRef, ItemsOptions, Path};
 
 use super::common::{parse_size, stdout};
+use super::inputs::{init_logging, into_anyhow, InputArgs, Reporter};
 use super::output::{Format, ResultWriter};
 use crate::exit;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-PATH is an ijson prefix (sessions.item, item, \"\" for the whole document) or a JSONPath \
-($.sessions[*], $['a.b'][0], $.a[*].b).
+PATH is an ijson prefix (sessions.item, item, \"\" or . for the whole document) or a JSONPath \
+($.sessions[*], $['a.b'][0], $.a[*].b). In JSON Lines the path applies inside each line \
+(message.usage; . or $ for the whole line).
+
+FILE may be a directory (read recursively; --glob picks the files). Inputs are read in \
+parallel (-j); results keep input order unless --unordered. Bad JSON Lines lines are \
+reported as FILE:LINE:COLUMN; --on-error skip leaves them out (exit code 1).
 
 With several -p paths, each output line is {\"path\": PATH, \"value\": ITEM}, in the order \
 the items end in the input.
@@ -34,7 +40,8 @@ Examples:
   spate items sessions.item s.json -f 'select(.delegations | length > 20) | .session_id' -r
   spate items sessions.item.delegations.item s.json --with session_id=sessions.item.session_id
   spate items sessions.item.delegations.item s.json --group-by .agent_type --count \\
-      --sum .input_tokens -o table")]
+      --sum .input_tokens -o table
+  spate items message.usage.output_tokens ~/.claude/projects --glob '**/*.jsonl' --sum .")]
 pub struct ItemsArgs {
     /// The path, then the files (`-` or none: standard input). With -p, all are files.
     #[arg(value_name = "PATH [FILE]...")]
@@ -52,8 +59,9 @@ pub struct ItemsArgs {
     #[arg(short = 'r', long)]
     raw_output: bool,
 
-    /// What to do when the filter fails on an item: stop, or count it as skipped and go on
-    /// (the run then exits with 1).
+    /// What to do with a bad JSON Lines line, an invalid document, or an item the filter
+    /// fails on: stop, or report it, count it as skipped and go on (the run then exits
+    /// with 1).
     #[arg(long, value_enum, default_value = "fail", value_name = "fail|skip")]
     on_error: OnErrorArg,
 
@@ -102,6 +110,9 @@ pub struct ItemsArgs {
     /// Deepest nesting accepted.
     #[arg(long, value_name = "N", default_value_t = spate_json::DEFAULT_MAX_DEPTH)]
     max_depth: u32,
+
+    #[command(flatten)]
+    inputs: InputArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -120,9 +131,15 @@ struct Job {
     /// `-r`: results are printed as they come (strings without quotes).
     raw: bool,
     limit: u64,
+    on_error: spate::OnError,
 }
 
 pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let on_error = match args.on_error {
+        OnErrorArg::Fail => spate::OnError::Fail,
+        OnErrorArg::Skip => spate::OnError::Skip,
+    };
     let (path_texts, files) = if args.paths.is_empty() {
         let mut positional = args.args.clone().into_iter();
         let Some(path) = positional.next() else {
@@ -158,9 +175,17 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
         }
         let paths = path_texts
             .iter()
-            .map(|p| Path::parse(p))
+            .map(|p| spate::inputs::parse_path(p))
             .collect::<Result<Vec<_>, _>>()?;
-        return run_several_paths(paths, &files, options, args.count, limit);
+        return run_several_paths(
+            paths,
+            &files,
+            options,
+            args.count,
+            limit,
+            &args.inputs,
+            on_error,
+        );
     }
     let job = Job {
         query: build_query(&args, &path_texts[0])?,
@@ -174,14 +199,17 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
             && args.mean.is_empty(),
         limit,
         raw: args.raw_output,
+        on_error,
     };
     if job.raw && args.output != Format::Jsonl {
         anyhow::bail!("-r/--raw-output prints lines; it goes with -o jsonl only");
     }
-    run_query(job, args.output)
+    run_query(job, args.output, &args.inputs)
 }
 
 fn build_query(args: &ItemsArgs, path: &str) -> anyhow::Result<Query> {
+    // `.` is the whole value, as `""` and `$` are.
+    let path = if path == "." { "" } else { path };
     let mut q = Query::new(path)?
         .raw_output(args.raw_output)
         .on_error(match args.on_error {
@@ -224,76 +252,111 @@ fn build_query(args: &ItemsArgs, path: &str) -> anyhow::Result<Query> {
     Ok(q)
 }
 
-/// Runs a query over the files in order; prints results (or the count, or the report).
-fn run_query(job: Job, format: Format) -> anyhow::Result<ExitCode> {
-    let plan = Arc::new(job.query.plan()?);
-    let mut writer = ResultWriter::new(stdout(), format);
-    let mut failure: Option<anyhow::Error> = None;
-    let mut merged: Option<Aggregates> = None;
-    let (mut results, mut skipped) = (0u64, 0u64);
-    let mut matched = false;
-    let mut buf = Vec::with_capacity(64 * 1024);
+/// Adapts the executor's output (whole lines) to a [`ResultWriter`] for the formats that
+/// reshape results (`-o json|csv|table`).
+struct ResultLines<'w, W: Write> {
+    writer: &'w mut ResultWriter<W>,
+    partial: Vec<u8>,
+    /// `-r`: lines are raw strings, not JSON.
+    raw: bool,
+}
 
-    'files: for file in &job.files {
-        if results >= job.limit {
-            break;
+impl<W: Write> ResultLines<'_, W> {
+    fn line(&mut self, line: &[u8]) -> std::io::Result<()> {
+        if self.raw {
+            self.writer.raw_line(line)
+        } else {
+            self.writer.result(line)
         }
-        let opened = Items::open_with_markers(file, plan.paths.clone(), plan.markers, job.options);
-        let mut items = match opened {
-            Ok(items) => items,
-            Err(e) => {
-                report(&mut failure, e.into());
-                continue;
+    }
+}
+
+impl<W: Write> Write for ResultLines<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(i) = memchr_newline(rest) {
+            if self.partial.is_empty() {
+                self.line(&rest[..i])?;
+            } else {
+                self.partial.extend_from_slice(&rest[..i]);
+                let line = std::mem::take(&mut self.partial);
+                self.line(&line)?;
             }
+            rest = &rest[i + 1..];
+        }
+        self.partial.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+/// The query stage as the executor's per-worker visitor.
+struct QueryVisitor {
+    runner: QueryRunner,
+    /// Items the runner had seen when the current JSON text (document or line) began.
+    text_start: u64,
+}
+
+impl ItemVisitor for QueryVisitor {
+    fn visit(&mut self, item: ItemRef<'_>, out: &mut Vec<u8>) -> Result<u64, VisitError> {
+        // The runner counts items over everything its worker saw; the index in messages
+        // counts from the start of the document (or line), the same whatever the threads.
+        self.runner.span(item, out).map_err(|mut e| {
+            e.item = e.item.saturating_sub(self.text_start);
+            e.into()
+        })
+    }
+
+    fn end_text(&mut self, _out: &mut Vec<u8>) -> Result<u64, VisitError> {
+        self.text_start = self.runner.items();
+        Ok(0)
+    }
+}
+
+/// Runs a query over the inputs on every core; prints results in input order (or the
+/// count, or the merged report).
+fn run_query(job: Job, format: Format, input: &InputArgs) -> anyhow::Result<ExitCode> {
+    let plan = Arc::new(job.query.plan()?);
+    let mut reporter = Reporter::default();
+    let inputs = input.discover(&job.files, &mut reporter)?;
+    let mut options = input.run_options();
+    options.items = job.options;
+    options.markers = plan.markers;
+    options.limit = (job.limit < u64::MAX).then_some(job.limit);
+    options.on_error = job.on_error;
+    let make = || QueryVisitor {
+        runner: QueryRunner::new(job.query.clone(), plan.clone()),
+        text_start: 0,
+    };
+    let mut writer = ResultWriter::new(stdout(), format);
+    let result = if job.count_only {
+        run_with(&inputs, &plan.paths, &options, make, &mut std::io::sink(), &mut reporter)
+    } else if format == Format::Jsonl && !job.raw {
+        // Results are lines already: straight to standard output.
+        let mut out = stdout();
+        let r = run_with(&inputs, &plan.paths, &options, make, &mut out, &mut reporter);
+        out.flush().context("writing to standard output")?;
+        r
+    } else {
+        let mut lines = ResultLines {
+            writer: &mut writer,
+            partial: Vec::new(),
+            raw: job.raw,
         };
-        let mut runner = QueryRunner::new(job.query.clone(), plan.clone());
-        loop {
-            let item = match items.next_item() {
-                Ok(Some(item)) => item,
-                Ok(None) => break,
-                Err(e) => {
-                    report(&mut failure, e.into());
-                    break;
-                }
-            };
-            buf.clear();
-            let lines = match runner.span(item, &mut buf) {
-                Ok(n) => n,
-                Err(error) => {
-                    let e = spate::Error::Filter {
-                        input: file.display().to_string(),
-                        error,
-                    };
-                    report(&mut failure, e.into());
-                    break;
-                }
-            };
-            if lines == 0 {
-                continue;
-            }
-            let take = lines.min(job.limit - results);
-            results += take;
-            if !job.count_only {
-                for line in buf
-                    .split(|&b| b == b'\n')
-                    .filter(|l| !l.is_empty())
-                    .take(take as usize)
-                {
-                    if job.raw {
-                        writer.raw_line(line)
-                    } else {
-                        writer.result(line)
-                    }
-                    .context("writing to standard output")?;
-                }
-            }
-            if results >= job.limit {
-                matched |= items.path_matched(0);
-                skipped += runner.skipped();
-                break 'files;
-            }
-        }
-        matched |= items.path_matched(0);
+        run_with(&inputs, &plan.paths, &options, make, &mut lines, &mut reporter)
+    };
+    let (visitors, summary) = result.map_err(into_anyhow)?;
+    let mut skipped = 0u64;
+    let mut merged: Option<Aggregates> = None;
+    // Partials merge in worker order.
+    for QueryVisitor { runner, .. } in visitors {
         skipped += runner.skipped();
         if let Some(partial) = runner.into_aggregates() {
             match &mut merged {
@@ -302,10 +365,9 @@ fn run_query(job: Job, format: Format) -> anyhow::Result<ExitCode> {
             }
         }
     }
-
     if job.count_only {
         let mut out = stdout();
-        writeln!(out, "{results}")?;
+        writeln!(out, "{}", summary.output_lines)?;
         out.flush()?;
     } else if let Some(aggregates) = merged {
         warn_ignored(&job.query, &aggregates);
@@ -315,22 +377,35 @@ fn run_query(job: Job, format: Format) -> anyhow::Result<ExitCode> {
         }
     }
     writer.finish().context("writing to standard output")?;
-    if results < job.limit && !matched {
+    if !summary.stopped_early && !summary.path_matched.first().copied().unwrap_or(true) {
         eprintln!(
             "spate: warning: path {:?} matched nothing",
             job.query.path().as_str()
         );
     }
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    if skipped > 0 {
+    input.print_stats(&summary);
+    finish(&reporter, &summary, skipped)
+}
+
+/// The exit code after a run that did not fail outright: 2 when an input could not be
+/// read, 1 when bad lines or items were skipped, else 0; says what was skipped.
+fn finish(reporter: &Reporter, summary: &Summary, skipped_items: u64) -> anyhow::Result<ExitCode> {
+    if summary.skipped > 0 {
         eprintln!(
-            "spate: {skipped} items skipped because the filter failed on them (--on-error skip)"
+            "spate: {} bad lines or documents skipped (--on-error skip)",
+            summary.skipped
         );
-        return Ok(ExitCode::from(exit::INVALID_DATA));
     }
-    Ok(ExitCode::SUCCESS)
+    if skipped_items > 0 {
+        eprintln!(
+            "spate: {skipped_items} items skipped because the filter failed on them (--on-error skip)"
+        );
+    }
+    let mut code = reporter.worst;
+    if summary.skipped > 0 || skipped_items > 0 {
+        code = code.max(exit::INVALID_DATA);
+    }
+    Ok(ExitCode::from(code))
 }
 
 fn warn_ignored(query: &Query, aggregates: &Aggregates) {
@@ -348,6 +423,60 @@ fn warn_ignored(query: &Query, aggregates: &Aggregates) {
     }
 }
 
+/// Labels each item with its path (or, to count, names its path index).
+struct Labelled {
+    labels: Arc<Vec<Vec<u8>>>,
+    count: bool,
+}
+
+/// Counts the path indexes [`Labelled`] writes when counting.
+struct PathCounts {
+    counts: Vec<u64>,
+    partial: Vec<u8>,
+}
+
+impl Write for PathCounts {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for &b in buf {
+            if b == b'\n' {
+                let i: usize = std::str::from_utf8(&self.partial)
+                    .ok()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0);
+                if let Some(c) = self.counts.get_mut(i) {
+                    *c += 1;
+                }
+                self.partial.clear();
+            } else {
+                self.partial.push(b);
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ItemVisitor for Labelled {
+    fn visit(&mut self, item: ItemRef<'_>, out: &mut Vec<u8>) -> Result<u64, VisitError> {
+        if self.count {
+            // One line per item naming its path: counted as written, so that a limit cuts
+            // the counts exactly where a sequential run would.
+            out.extend_from_slice(item.path_index().to_string().as_bytes());
+            out.push(b'\n');
+            return Ok(1);
+        }
+        out.extend_from_slice(b"{\"path\":");
+        out.extend_from_slice(&self.labels[item.path_index()]);
+        out.extend_from_slice(b",\"value\":");
+        item.compact_into(out);
+        out.extend_from_slice(b"}\n");
+        Ok(1)
+    }
+}
+
 /// Plain selection at several paths in one pass: labelled items, or counts per path.
 fn run_several_paths(
     paths: Vec<Path>,
@@ -355,87 +484,50 @@ fn run_several_paths(
     options: ItemsOptions,
     count: bool,
     limit: u64,
+    input: &InputArgs,
+    on_error: spate::OnError,
 ) -> anyhow::Result<ExitCode> {
+    let mut reporter = Reporter::default();
+    let inputs = input.discover(files, &mut reporter)?;
+    let mut run_options = input.run_options();
+    run_options.items = options;
+    run_options.limit = (limit < u64::MAX).then_some(limit);
+    run_options.on_error = on_error;
+    let labels = Arc::new(
+        paths
+            .iter()
+            .map(|p| serde_json::to_vec(p.as_str()))
+            .collect::<Result<Vec<_>, _>>()?,
+    );
+    let make = || Labelled {
+        labels: labels.clone(),
+        count,
+    };
     let mut out = stdout();
-    let mut line = Vec::with_capacity(64 * 1024);
-    let mut counts = vec![0u64; paths.len()];
-    let mut emitted = 0u64;
-    let mut matched = BTreeSet::new();
-    let mut failure: Option<anyhow::Error> = None;
-
-    'files: for file in files {
-        if emitted >= limit {
-            break;
-        }
-        let mut items = match Items::open_with(file, paths.clone(), options) {
-            Ok(items) => items,
-            Err(e) => {
-                report(&mut failure, e.into());
-                continue;
-            }
-        };
-        loop {
-            let item = match items.next_item() {
-                Ok(Some(item)) => item,
-                Ok(None) => break,
-                Err(e) => {
-                    report(&mut failure, e.into());
-                    break;
-                }
-            };
-            counts[item.path_index()] += 1;
-            emitted += 1;
-            if !count {
-                line.clear();
-                line.extend_from_slice(b"{\"path\":");
-                let p = paths[item.path_index()].as_str();
-                line.extend_from_slice(serde_json::to_string(p)?.as_bytes());
-                line.extend_from_slice(b",\"value\":");
-                item.compact_into(&mut line);
-                line.extend_from_slice(b"}\n");
-                out.write_all(&line).context("writing to standard output")?;
-            }
-            if emitted >= limit {
-                matched.extend((0..paths.len()).filter(|&i| items.path_matched(i)));
-                break 'files;
-            }
-        }
-        matched.extend((0..paths.len()).filter(|&i| items.path_matched(i)));
-    }
-
+    let mut counter = PathCounts {
+        counts: vec![0; paths.len()],
+        partial: Vec::new(),
+    };
+    let result = if count {
+        run_with(&inputs, &paths, &run_options, make, &mut counter, &mut reporter)
+    } else {
+        run_with(&inputs, &paths, &run_options, make, &mut out, &mut reporter)
+    };
+    let (_, summary) = result.map_err(into_anyhow)?;
     if count {
-        for (path, n) in paths.iter().zip(&counts) {
+        for (path, n) in paths.iter().zip(&counter.counts) {
             let p = serde_json::to_string(path.as_str())?;
             writeln!(out, "{{\"path\":{p},\"count\":{n}}}")?;
         }
     }
     out.flush().context("writing to standard output")?;
-    if emitted < limit {
-        for (i, path) in paths.iter().enumerate() {
-            if !matched.contains(&i) {
+    if !summary.stopped_early {
+        for (path, matched) in paths.iter().zip(&summary.path_matched) {
+            if !matched {
                 eprintln!("spate: warning: path {:?} matched nothing", path.as_str());
             }
         }
     }
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(ExitCode::SUCCESS),
-    }
-}
-
-/// Prints an error about one input now and keeps the one that decides the exit code: the
-/// run goes on with the next file.
-fn report(failure: &mut Option<anyhow::Error>, err: anyhow::Error) {
-    let replace = match failure {
-        None => true,
-        Some(prev) => exit::code_for(&err) > exit::code_for(prev),
-    };
-    if replace {
-        if let Some(prev) = failure.take() {
-            eprintln!("spate: {prev:#}");
-        }
-        *failure = Some(err);
-    } else {
-        eprintln!("spate: {err:#}");
-    }
+    input.print_stats(&summary);
+    finish(&reporter, &summary, 0)
 }

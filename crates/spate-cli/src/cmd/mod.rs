@@ -4,6 +4,7 @@ pub mod agents;
 mod common;
 mod output;
 pub mod convert;
+pub mod inputs;
 pub mod items;
 pub mod schema;
 pub mod validate;

@@ -1,0 +1,186 @@
+//! Flags shared by the commands that read many inputs in parallel (`items`, `validate`):
+//! input discovery, format, threads, output order, progress, statistics, logs.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use spate::inputs::{discover, DiscoverOptions, Inputs};
+use spate::parallel::{InputReport, Observer, RunError, RunOptions, Summary};
+use spate::Format;
+
+use crate::exit::{self, InvalidData};
+
+/// Input and execution flags (flattened into a command's arguments).
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputArgs {
+    /// Input format: json (one document per input), jsonl (one value per line; the path
+    /// applies inside each line) or auto (.jsonl/.ndjson names, else the content decides).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        value_name = "json|jsonl|auto"
+    )]
+    pub format: FormatArg,
+
+    /// In directories, read only files matching this glob (repeatable), e.g. '**/*.jsonl'.
+    /// Without it, directories yield their *.json, *.jsonl, *.ndjson files (also .gz/.zst).
+    #[arg(long = "glob", value_name = "GLOB")]
+    pub globs: Vec<String>,
+
+    /// Worker threads (default: all cores). -j1 is a sequential run; ordered output is
+    /// byte-identical whatever N.
+    #[arg(
+        short = 'j',
+        long = "threads",
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
+    pub threads: usize,
+
+    /// Write results as soon as they are ready instead of in input order (faster when
+    /// inputs differ in size; the set of results is the same, their order is not).
+    #[arg(long)]
+    pub unordered: bool,
+
+    /// Print a summary on stderr at the end: files, lines, items, bytes, time, MB/s.
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Show a progress bar on stderr (default: when stderr is a terminal).
+    #[arg(long, overrides_with = "no_progress")]
+    pub progress: bool,
+
+    /// Never show a progress bar.
+    #[arg(long, overrides_with = "progress")]
+    pub no_progress: bool,
+
+    /// Size of the byte ranges one big JSON Lines file is split into (K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", hide = true, env = "SPATE_RANGE_SIZE", value_parser = super::common::parse_size)]
+    pub range_size: Option<usize>,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// One JSON document per input.
+    Json,
+    /// JSON Lines.
+    Jsonl,
+    /// By name, then by content.
+    Auto,
+}
+
+impl InputArgs {
+    /// The forced format, if any.
+    pub fn format(&self) -> Option<Format> {
+        match self.format {
+            FormatArg::Json => Some(Format::Json),
+            FormatArg::Jsonl => Some(Format::Jsonl),
+            FormatArg::Auto => None,
+        }
+    }
+
+    /// Expands the files and directories named into the inputs (none: standard input);
+    /// problems met while walking directories are printed, and make the exit code 2.
+    pub fn discover(&self, files: &[PathBuf], reporter: &mut Reporter) -> anyhow::Result<Inputs> {
+        let mut inputs = discover(
+            files,
+            &DiscoverOptions {
+                globs: self.globs.clone(),
+                format: self.format(),
+            },
+        )?;
+        for e in inputs.errors.drain(..) {
+            reporter.error(RunError::Input(e));
+        }
+        if inputs.files.is_empty() {
+            anyhow::bail!(
+                "no input files found in {} (directories yield *.json, *.jsonl and *.ndjson \
+                 files; choose others with --glob)",
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Ok(inputs)
+    }
+
+    /// Run options from these flags (the caller sets limit, errors and item limits).
+    pub fn run_options(&self) -> RunOptions {
+        let progress = if self.no_progress {
+            false
+        } else {
+            self.progress || std::io::stderr().is_terminal()
+        };
+        let mut options = RunOptions {
+            threads: self.threads,
+            ordered: !self.unordered,
+            progress,
+            ..RunOptions::default()
+        };
+        if let Some(size) = self.range_size {
+            options.range_size = size.max(1) as u64;
+        }
+        options
+    }
+
+    /// Prints the summary when `--stats` was given.
+    pub fn print_stats(&self, summary: &Summary) {
+        if self.stats {
+            eprintln!("spate: stats: {summary}");
+        }
+    }
+}
+
+/// Turns on structured logs on stderr when `SPATE_LOG` is set (`SPATE_LOG=debug` times the
+/// plan, each task and the run).
+pub fn init_logging() {
+    let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG") else {
+        return;
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Prints errors on stderr as the run reports them (in input order) and keeps the worst
+/// exit code they call for.
+#[derive(Debug, Default)]
+pub struct Reporter {
+    /// 0, 1 (invalid data) or 2 (I/O).
+    pub worst: u8,
+    /// Data errors printed.
+    pub data_errors: u64,
+    /// Inputs that could not be read.
+    pub io_errors: u64,
+}
+
+impl Observer for Reporter {
+    fn error(&mut self, error: RunError) {
+        eprintln!("spate: {error}");
+        if error.is_invalid_data() {
+            self.data_errors += 1;
+            self.worst = self.worst.max(exit::INVALID_DATA);
+        } else {
+            self.io_errors += 1;
+            self.worst = self.worst.max(exit::USAGE_OR_IO);
+        }
+    }
+
+    fn input_done(&mut self, _report: &InputReport<'_>) {}
+}
+
+/// The error for the binary: keeps "invalid data" (exit 1), I/O (exit 2) and a closed
+/// output pipe (exit 0) apart.
+pub fn into_anyhow(error: RunError) -> anyhow::Error {
+    match error {
+        RunError::Input(e) => e.into(),
+        RunError::Output(e) => anyhow::Error::new(e).context("writing to standard output"),
+        other => anyhow::Error::new(InvalidData(other.to_string())),
+    }
+}
