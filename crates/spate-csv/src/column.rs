@@ -185,9 +185,25 @@ impl ColumnState {
     #[inline]
     pub fn observe(&mut self, v: &[u8]) {
         self.values += 1;
-        if self.ty == Type::String {
+        match self.ty {
             // Early stop for this column: nothing can change its type or statistics.
-            return;
+            Type::String => return,
+            // The column's current type first, on its common shape (same answer as classify).
+            Type::Integer => {
+                if let Some(i) = crate::types::plain_int(v) {
+                    self.small_min = self.small_min.min(i);
+                    self.small_max = self.small_max.max(i);
+                    return;
+                }
+            }
+            Type::Date => {
+                if let Some(d) = crate::types::plain_date(v) {
+                    min_opt(&mut self.date_min, Some(d));
+                    max_opt(&mut self.date_max, Some(d));
+                    return;
+                }
+            }
+            _ => {}
         }
         let value = classify(v);
         self.observe_value(value, v);

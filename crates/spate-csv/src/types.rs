@@ -187,6 +187,37 @@ pub fn classify(v: &[u8]) -> Value {
     }
 }
 
+/// The common integer shape, checked fast: `-`? and 1 to 18 digits without a leading zero.
+/// `None` means "ask [`classify`]" (not "not an integer").
+#[inline]
+pub fn plain_int(v: &[u8]) -> Option<i64> {
+    let (neg, digits) = match v.first()? {
+        b'-' => (true, &v[1..]),
+        _ => (false, v),
+    };
+    if digits.is_empty() || digits.len() > 18 || (digits[0] == b'0' && digits.len() > 1) {
+        return None;
+    }
+    let mut acc: i64 = 0;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        acc = acc * 10 + i64::from(d);
+    }
+    Some(if neg { -acc } else { acc })
+}
+
+/// A `YYYY-MM-DD` date's key, or `None` ("ask [`classify`]").
+#[inline]
+pub fn plain_date(v: &[u8]) -> Option<u32> {
+    if v.len() != 10 {
+        return None;
+    }
+    parse_date(v).map(|(y, m, d)| y * 10_000 + m * 100 + d)
+}
+
 #[inline]
 fn classify_bool(v: &[u8]) -> Value {
     if v.eq_ignore_ascii_case(b"true") {
@@ -519,6 +550,40 @@ mod tests {
         ] {
             assert_eq!(ty(s), Type::String, "{s}");
         }
+    }
+
+    #[test]
+    fn fast_shapes_agree_with_classify() {
+        for s in [
+            "0",
+            "-0",
+            "7",
+            "-12",
+            "123456789012345678",
+            "1234567890123456789",
+            "007",
+            "+5",
+            "1x",
+            "-",
+            "",
+        ] {
+            if let Some(i) = plain_int(s.as_bytes()) {
+                assert_eq!(classify(s.as_bytes()), Value::Integer(i), "{s}");
+            }
+        }
+        assert_eq!(plain_int(b"-123"), Some(-123));
+        assert_eq!(plain_int(b"007"), None);
+        for s in [
+            "2024-02-29",
+            "2023-02-29",
+            "2024-01-01T00:00:00",
+            "20240101",
+        ] {
+            if let Some(d) = plain_date(s.as_bytes()) {
+                assert_eq!(classify(s.as_bytes()), Value::Date(d), "{s}");
+            }
+        }
+        assert_eq!(plain_date(b"2023-02-29"), None);
     }
 
     #[test]
