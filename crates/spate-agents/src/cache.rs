@@ -1,12 +1,21 @@
 //! The incremental cache: per transcript file, its size, modification time, parsed offset
 //! and everything parsed from it, in a compact versioned binary file.
 //!
-//! Layout: magic `SPATEAGC`, format version (u32 LE), the number of files, then per file its
-//! byte length and record (LEB128 varints and strings as varint length + UTF-8 bytes), then an FNV-1a 64 checksum of all
-//! preceding bytes (u64 LE, a word-wise FNV-style hash). A file with another magic, version
-//! or checksum is not used.
-//! Writes go to a temporary file in the same folder that is then renamed over the old one,
-//! so a reader never sees a half-written cache.
+//! Two files. The main file (`agents-<roots hash>.bin`): magic `SPATEAGC`, format version
+//! (u32 LE), the number of files, then per file its byte length and record (LEB128 varints;
+//! strings as varint length + UTF-8 bytes), then a checksum of all preceding bytes (u64 LE,
+//! a word-wise FNV-style hash). A file with another magic, version or checksum is not used.
+//! It holds everything a report needs: per-file partial sums ([`crate::model::Bucket`]),
+//! de-duplication keys, delegations.
+//!
+//! The entries file (`.entries` beside it) holds the individual requests, needed only when a
+//! file grows or shares requests with another file. It is append-only: a changed file's
+//! entries are appended as a new section, whose offset, length and checksum the main file
+//! records; when more than half of it is dead, it is rewritten whole. A section whose
+//! checksum does not match is treated as missing (the file is then parsed again).
+//!
+//! The main file is written to a temporary file in the same folder and renamed over the old
+//! one (after the entries file was extended), so a reader never sees a half-written cache.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,8 +30,9 @@ use crate::parse::fnv64;
 use rayon::prelude::*;
 
 const MAGIC: &[u8; 8] = b"SPATEAGC";
+const ENTRIES_MAGIC: &[u8; 8] = b"SPATEAGE";
 /// Bump when the layout or the meaning of any field changes.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// What the cache remembers about one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +71,57 @@ pub fn cache_path(dir: &Path, roots: &[PathBuf]) -> PathBuf {
     }
     dir.join(format!("agents-{:016x}.bin", fnv64(&key)))
 }
+
+/// The entries file beside a main cache file.
+pub fn entries_path(main: &Path) -> PathBuf {
+    main.with_extension("entries")
+}
+
+/// The cache's entries file, read (once) only when some file's entries are needed.
+#[derive(Debug)]
+pub struct EntryStore {
+    path: PathBuf,
+    data: std::sync::OnceLock<Option<Vec<u8>>>,
+}
+
+impl PartialEq for EntryStore {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for EntryStore {}
+
+impl EntryStore {
+    /// The store at `path` (not read yet).
+    pub fn new(path: PathBuf) -> Self {
+        EntryStore {
+            path,
+            data: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The bytes of a section, if the file has them and they match the checksum.
+    pub fn section(&self, start: u64, len: u64, sum: u64) -> Option<&[u8]> {
+        let data = self
+            .data
+            .get_or_init(|| {
+                let bytes = std::fs::read(&self.path).ok()?;
+                (bytes.len() >= 12
+                    && &bytes[..8] == ENTRIES_MAGIC
+                    && bytes[8..12] == FORMAT_VERSION.to_le_bytes())
+                .then_some(bytes)
+            })
+            .as_ref()?;
+        let start = usize::try_from(start).ok()?;
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        let bytes = data.get(start..end)?;
+        (checksum(bytes) == sum).then_some(bytes)
+    }
+}
+
+/// Where a file's entries are in the entries file: start, length, count, checksum.
+type EntryRef = (u64, u64, u64, u64);
 
 /// The default cache folder: `<user cache dir>/spate`.
 pub fn default_cache_dir() -> Option<PathBuf> {
@@ -256,7 +317,7 @@ pub(crate) fn decode_entries(
 /// One file's record; files are length-prefixed so that they decode in parallel, and the
 /// entries (needed only when a file grows or shares a request with another file) come last
 /// with their own length, so that they can be left undecoded.
-fn encode_file(f: &CachedFile) -> Vec<u8> {
+fn encode_file(f: &CachedFile, entry_ref: EntryRef) -> Vec<u8> {
     let r = &f.record;
     let mut w = Writer(Vec::with_capacity(
         256 + r.buckets.len() * 40 + r.keys.len() * 16,
@@ -318,28 +379,21 @@ fn encode_file(f: &CachedFile) -> Vec<u8> {
     for k in &r.keys {
         w.0.extend_from_slice(&k.to_le_bytes());
     }
-    w.var(r.entries.len() as u64);
-    match &r.entries {
-        Entries::Decoded(v) => {
-            let mut ew = Writer(Vec::with_capacity(v.len() * 24));
-            encode_entries(&mut ew, v);
-            w.var(ew.0.len() as u64);
-            w.0.extend_from_slice(&ew.0);
-        }
-        Entries::Lazy {
-            buf, start, end, ..
-        } => {
-            let raw = buf.get(*start..*end).unwrap_or(&[]);
-            w.var(raw.len() as u64);
-            w.0.extend_from_slice(raw);
-        }
-    }
+    let (start, len, count, sum) = entry_ref;
+    w.var(start);
+    w.var(len);
+    w.var(count);
+    w.0.extend_from_slice(&sum.to_le_bytes());
     w.0
 }
 
-/// Encodes cached files into the cache format.
-pub fn encode(files: &[&CachedFile]) -> Vec<u8> {
-    let blobs: Vec<Vec<u8>> = files.par_iter().map(|f| encode_file(f)).collect();
+/// Encodes the main cache file; `refs[i]` says where file `i`'s entries are.
+fn encode(files: &[&CachedFile], refs: &[EntryRef]) -> Vec<u8> {
+    let blobs: Vec<Vec<u8>> = files
+        .par_iter()
+        .zip(refs.par_iter())
+        .map(|(f, r)| encode_file(f, *r))
+        .collect();
     let mut w = Writer(Vec::with_capacity(
         blobs.iter().map(|b| b.len() + 4).sum::<usize>() + 32,
     ));
@@ -355,8 +409,11 @@ pub fn encode(files: &[&CachedFile]) -> Vec<u8> {
     w.0
 }
 
-/// Decodes a cache file's bytes. Entries are left undecoded (see [`Entries::Lazy`]).
-pub fn decode(buf: Arc<Vec<u8>>) -> std::result::Result<Vec<CachedFile>, CacheProblem> {
+/// Decodes a main cache file's bytes; entries stay in `store` (see [`Entries::Lazy`]).
+pub fn decode(
+    buf: &[u8],
+    store: &Arc<EntryStore>,
+) -> std::result::Result<Vec<CachedFile>, CacheProblem> {
     if buf.len() < 12 || &buf[..8] != MAGIC {
         return Err(CacheProblem::ForeignVersion);
     }
@@ -389,12 +446,17 @@ pub fn decode(buf: Arc<Vec<u8>>) -> std::result::Result<Vec<CachedFile>, CachePr
     // on worker threads costs more (their heaps grow page by page) than it saves.
     blobs
         .into_iter()
-        .map(|(start, end)| decode_file(&buf, start, end))
+        .map(|(start, end)| decode_file(buf, start, end, store))
         .collect::<Option<Vec<_>>>()
         .ok_or(CacheProblem::Corrupt)
 }
 
-fn decode_file(whole: &Arc<Vec<u8>>, start: usize, end: usize) -> Option<CachedFile> {
+fn decode_file(
+    whole: &[u8],
+    start: usize,
+    end: usize,
+    store: &Arc<EntryStore>,
+) -> Option<CachedFile> {
     let mut r = Reader {
         buf: whole.get(..end)?,
         pos: start,
@@ -498,10 +560,10 @@ fn decode_file(whole: &Arc<Vec<u8>>, start: usize, end: usize) -> Option<CachedF
         .chunks_exact(16)
         .map(|c| u128::from_le_bytes(c.try_into().unwrap_or([0; 16])))
         .collect();
-    let ne = usize::try_from(r.var()?).ok()?;
-    let elen = r.len()?;
-    let estart = r.pos;
-    r.bytes(elen)?;
+    let estart = r.var()?;
+    let elen = r.var()?;
+    let ecount = usize::try_from(r.var()?).ok()?;
+    let esum = u64::from_le_bytes(r.bytes(8)?.try_into().ok()?);
     if r.pos != end || parsed_offset > size {
         return None;
     }
@@ -517,10 +579,11 @@ fn decode_file(whole: &Arc<Vec<u8>>, start: usize, end: usize) -> Option<CachedF
             lines,
             strings,
             entries: Entries::Lazy {
-                buf: Arc::clone(whole),
+                store: Arc::clone(store),
                 start: estart,
-                end: estart + elen,
-                count: ne,
+                len: elen,
+                count: ecount,
+                sum: esum,
             },
             buckets,
             keys,
@@ -532,25 +595,121 @@ fn decode_file(whole: &Arc<Vec<u8>>, start: usize, end: usize) -> Option<CachedF
     })
 }
 
-/// Reads a cache file: `Ok(None)` when there is none yet.
+/// Reads a main cache file: `Ok(None)` when there is none yet.
 pub fn read(path: &Path) -> Result<Option<std::result::Result<Vec<CachedFile>, CacheProblem>>> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(decode(Arc::new(bytes)))),
+        Ok(bytes) => {
+            let store = Arc::new(EntryStore::new(entries_path(path)));
+            Ok(Some(decode(&bytes, &store)))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(path, e)),
     }
 }
 
-/// Writes a cache file atomically: a temporary file in the same folder, renamed into place.
+fn entries_header() -> Vec<u8> {
+    let mut h = ENTRIES_MAGIC.to_vec();
+    h.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h
+}
+
+fn encode_section(entries: &[UsageEntry]) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(entries.len() * 24));
+    encode_entries(&mut w, entries);
+    w.0
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Writes the cache: new entries are appended to the entries file (rewritten whole when more
+/// than half of it is dead), then the main file is written atomically. Files whose entries
+/// can no longer be read are left out (they are parsed again next time).
 pub fn write(path: &Path, files: &[&CachedFile]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let bytes = encode(files);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(&bytes)
-        .map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    let epath = entries_path(path);
+    let header = entries_header();
+    let existing = match std::fs::File::open(&epath) {
+        Ok(mut f) => {
+            use std::io::Read;
+            let mut h = [0u8; 12];
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            (f.read_exact(&mut h).is_ok() && h[..] == header[..]).then_some(len)
+        }
+        Err(_) => None,
+    };
+    let base = existing.unwrap_or(header.len() as u64);
+    let mut kept: Vec<&CachedFile> = Vec::with_capacity(files.len());
+    let mut refs: Vec<EntryRef> = Vec::with_capacity(files.len());
+    let mut appended: Vec<u8> = Vec::new();
+    let mut live = 0u64;
+    for f in files {
+        match &f.record.entries {
+            Entries::Lazy {
+                store,
+                start,
+                len,
+                count,
+                sum,
+            } if existing.is_some_and(|l| start + len <= l) && store.path == epath => {
+                refs.push((*start, *len, *count as u64, *sum));
+                live += len;
+            }
+            _ => {
+                let Some(entries) = f.record.entries() else {
+                    continue;
+                };
+                let section = encode_section(&entries);
+                let start = base + appended.len() as u64;
+                refs.push((
+                    start,
+                    section.len() as u64,
+                    entries.len() as u64,
+                    checksum(&section),
+                ));
+                live += section.len() as u64;
+                appended.extend_from_slice(&section);
+            }
+        }
+        kept.push(f);
+    }
+    let total = base + appended.len() as u64;
+    if existing.is_none() || total > 2 * live + (1 << 20) {
+        // rewrite the entries file with live sections only
+        let mut fresh = header;
+        let mut new_refs = Vec::with_capacity(kept.len());
+        let mut still: Vec<&CachedFile> = Vec::with_capacity(kept.len());
+        for f in &kept {
+            let Some(entries) = f.record.entries() else {
+                continue;
+            };
+            let section = encode_section(&entries);
+            new_refs.push((
+                fresh.len() as u64,
+                section.len() as u64,
+                entries.len() as u64,
+                checksum(&section),
+            ));
+            fresh.extend_from_slice(&section);
+            still.push(f);
+        }
+        write_atomically(&epath, &fresh)?;
+        kept = still;
+        refs = new_refs;
+    } else if !appended.is_empty() {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&epath)
+            .map_err(|e| Error::io(&epath, e))?;
+        f.write_all(&appended).map_err(|e| Error::io(&epath, e))?;
+    }
+    write_atomically(path, &encode(&kept, &refs))
 }
 
 #[cfg(test)]
@@ -583,7 +742,10 @@ mod tests {
     }
 
     fn dec(bytes: &[u8]) -> std::result::Result<Vec<CachedFile>, CacheProblem> {
-        decode(Arc::new(bytes.to_vec()))
+        decode(
+            bytes,
+            &Arc::new(EntryStore::new(PathBuf::from("/nonexistent/x.entries"))),
+        )
     }
 
     fn materialize(mut f: CachedFile) -> CachedFile {
@@ -593,26 +755,68 @@ mod tests {
     }
 
     #[test]
-    fn round_trip() {
+    fn round_trip_and_append_only_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("agents-x.bin");
         let f = sample();
         assert_eq!(f.record.entries.len(), 2);
         assert_eq!(f.record.buckets.len(), 2);
         assert_eq!(f.record.keys.len(), 1);
         assert_eq!(f.record.delegations.len(), 1);
-        let bytes = encode(&[&f, &f]);
-        let back = dec(&bytes).unwrap();
+        let mut g = sample();
+        g.path = PathBuf::from("/p/proj/s2.jsonl");
+        write(&main, &[&f, &g]).unwrap();
+        let entries_len = std::fs::metadata(entries_path(&main)).unwrap().len();
+        let back = read(&main).unwrap().unwrap().unwrap();
         assert!(matches!(back[0].record.entries, Entries::Lazy { .. }));
-        // lazy entries are written back verbatim
-        let refs: Vec<&CachedFile> = back.iter().collect();
-        assert_eq!(encode(&refs), bytes);
-        let back: Vec<CachedFile> = back.into_iter().map(materialize).collect();
-        assert_eq!(back, vec![f.clone(), f]);
+        // unchanged lazy entries are not written again; a changed file's are appended
+        let mut changed = back[1].clone();
+        changed.record.entries = Entries::Decoded(f.record.entries().unwrap().into_owned());
+        write(&main, &[&back[0], &changed]).unwrap();
+        let grown = std::fs::metadata(entries_path(&main)).unwrap().len();
+        assert!(
+            grown > entries_len && grown < 2 * entries_len,
+            "{entries_len} -> {grown}"
+        );
+        let again: Vec<CachedFile> = read(&main)
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .into_iter()
+            .map(materialize)
+            .collect();
+        assert_eq!(again, vec![f, g]);
+    }
+
+    #[test]
+    fn damaged_entries_drop_out_instead_of_lying() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("agents-x.bin");
+        write(&main, &[&sample()]).unwrap();
+        let epath = entries_path(&main);
+        let mut bytes = std::fs::read(&epath).unwrap();
+        let last = bytes.len() - 3;
+        bytes[last] ^= 0x55;
+        std::fs::write(&epath, &bytes).unwrap();
+        let back = read(&main).unwrap().unwrap().unwrap();
+        assert!(back[0].record.entries().is_none(), "checksum catches it");
+        // a decoded copy that cannot be re-encoded is left out of a rewrite
+        let mut forgotten = back[0].clone();
+        forgotten.record.entries = Entries::Lazy {
+            store: Arc::new(EntryStore::new(dir.path().join("elsewhere.entries"))),
+            start: 12,
+            len: 5,
+            count: 1,
+            sum: 0,
+        };
+        write(&main, &[&forgotten]).unwrap();
+        assert!(read(&main).unwrap().unwrap().unwrap().is_empty());
     }
 
     #[test]
     fn rejects_damage() {
         let f = sample();
-        let bytes = encode(&[&f]);
+        let bytes = encode(&[&f], &[(12, 0, 0, 0)]);
         assert_eq!(dec(b"garbage!"), Err(CacheProblem::ForeignVersion));
         let mut other = bytes.clone();
         other[8] = 99;

@@ -177,6 +177,36 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     if cache_dirty || cache_file.is_none() {
         mark_shared(&mut files);
     }
+    // Files that share requests are de-duplicated request by request: their entries must be
+    // readable from the cache, else they are parsed again.
+    let unreadable_entries: Vec<usize> = files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.shared && f.record.entries().is_none())
+        .map(|(i, _)| i)
+        .collect();
+    if !unreadable_entries.is_empty() {
+        warnings.push(format!(
+            "{} cached files had unreadable entries; parsed them again",
+            unreadable_entries.len()
+        ));
+        for i in unreadable_entries {
+            let f = &files[i];
+            let found = FoundFile {
+                path: f.path.clone(),
+                size: f.size,
+                mtime_ns: f.mtime_ns,
+                meta: f.meta.clone(),
+            };
+            let d = parse_full(found);
+            stats.bytes_read += d.bytes;
+            stats.parsed += 1;
+            stats.reused = stats.reused.saturating_sub(1);
+            files[i] = d.file;
+        }
+        cache_dirty = true;
+        mark_shared(&mut files);
+    }
     timer.lap("shared requests");
     if let (Some(path), true) = (&cache_file, cache_dirty) {
         let refs: Vec<&CachedFile> = files.iter().collect();

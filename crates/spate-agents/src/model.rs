@@ -178,21 +178,24 @@ pub struct Bucket {
 /// Length of a bucket's time slot.
 pub const SLOT_MS: i64 = 15 * 60_000;
 
-/// A file's usage entries, decoded or still in the cache's bytes.
+/// A file's usage entries, decoded or still in the cache's entries file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entries {
     /// Decoded.
     Decoded(Vec<UsageEntry>),
-    /// Not decoded yet: `count` entries in `buf[start..end]` (cache format).
+    /// Not decoded yet: `count` entries in `len` bytes at `start` of the cache's entries
+    /// file, whose checksum is `sum`.
     Lazy {
-        /// The cache file's bytes.
-        buf: std::sync::Arc<Vec<u8>>,
-        /// Start of the entries.
-        start: usize,
-        /// End of the entries.
-        end: usize,
+        /// The entries file.
+        store: std::sync::Arc<crate::cache::EntryStore>,
+        /// Offset of the section.
+        start: u64,
+        /// Length of the section.
+        len: u64,
         /// Number of entries.
         count: usize,
+        /// Checksum of the section.
+        sum: u64,
     },
 }
 
@@ -255,12 +258,13 @@ impl FileRecord {
         match &self.entries {
             Entries::Decoded(v) => Some(std::borrow::Cow::Borrowed(v)),
             Entries::Lazy {
-                buf,
+                store,
                 start,
-                end,
+                len,
                 count,
+                sum,
             } => crate::cache::decode_entries(
-                buf.get(*start..*end)?,
+                store.section(*start, *len, *sum)?,
                 *count,
                 self.strings.len(),
                 self.delegations.len(),

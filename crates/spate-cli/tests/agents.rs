@@ -278,5 +278,6 @@ fn cached_runs_match_uncached() {
         assert!(out.status.success());
         assert_eq!(out.stdout, uncached);
     }
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    // the main file and the entries file
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
