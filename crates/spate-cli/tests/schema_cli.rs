@@ -314,7 +314,7 @@ fn parallel_and_sequential_agree_on_a_large_file() {
         s.push_str(&format!(
             "{i},{note},{:05},{}\n",
             i % 100_000,
-            if i % 11 == 0 {
+            if i.is_multiple_of(11) {
                 "NA".into()
             } else {
                 format!("{}.5", i % 97)

@@ -261,11 +261,11 @@ impl ColumnState {
                 let lower = self
                     .dt_min
                     .as_ref()
-                    .map_or(true, |m| key.cmp_instant(&m.key).is_lt());
+                    .is_none_or(|m| key.cmp_instant(&m.key).is_lt());
                 let higher = self
                     .dt_max
                     .as_ref()
-                    .map_or(true, |m| key.cmp_instant(&m.key).is_gt());
+                    .is_none_or(|m| key.cmp_instant(&m.key).is_gt());
                 if lower || higher {
                     let text: Box<str> = String::from_utf8_lossy(text).into();
                     if lower {
@@ -342,7 +342,7 @@ impl ColumnState {
                 if self
                     .dt_min
                     .as_ref()
-                    .map_or(true, |m| b.key.cmp_instant(&m.key).is_lt())
+                    .is_none_or(|m| b.key.cmp_instant(&m.key).is_lt())
                 {
                     self.dt_min = Some(b);
                 }
@@ -351,7 +351,7 @@ impl ColumnState {
                 if self
                     .dt_max
                     .as_ref()
-                    .map_or(true, |m| b.key.cmp_instant(&m.key).is_gt())
+                    .is_none_or(|m| b.key.cmp_instant(&m.key).is_gt())
                 {
                     self.dt_max = Some(b);
                 }
@@ -399,7 +399,7 @@ impl ColumnState {
                     let b = date_bound(d);
                     if lo
                         .as_ref()
-                        .map_or(true, |m| b.key.cmp_instant(&m.key).is_lt())
+                        .is_none_or(|m| b.key.cmp_instant(&m.key).is_lt())
                     {
                         lo = Some(b);
                     }
@@ -408,7 +408,7 @@ impl ColumnState {
                     let b = date_bound(d);
                     if hi
                         .as_ref()
-                        .map_or(true, |m| b.key.cmp_instant(&m.key).is_gt())
+                        .is_none_or(|m| b.key.cmp_instant(&m.key).is_gt())
                     {
                         hi = Some(b);
                     }

@@ -157,7 +157,7 @@ pub fn sniff_delimiter(sample: &[u8], eof: bool) -> u8 {
         }
         let agree = s.counts.iter().filter(|&&c| c == modal).count();
         let score = (agree, modal);
-        if best.map_or(true, |(s, _)| s < score) {
+        if best.is_none_or(|(s, _)| s < score) {
             best = Some((score, d));
         }
     }
@@ -171,7 +171,7 @@ fn mode(counts: &[usize]) -> Option<usize> {
     let mut i = 0;
     while i < sorted.len() {
         let j = sorted[i..].iter().take_while(|&&c| c == sorted[i]).count();
-        if best.map_or(true, |(c, _)| c < j) {
+        if best.is_none_or(|(c, _)| c < j) {
             best = Some((j, sorted[i]));
         }
         i += j;

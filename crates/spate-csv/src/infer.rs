@@ -123,7 +123,7 @@ impl RecordSink for InferSink<'_> {
                 return false;
             }
         }
-        if self.opts.types_only && state.rows % 1024 == 0 && state.all_string() {
+        if self.opts.types_only && state.rows.is_multiple_of(1024) && state.all_string() {
             self.stopped_early = true;
             return false;
         }
