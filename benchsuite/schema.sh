@@ -84,6 +84,18 @@ if bad:
 print("answer checked: %d columns, types/nulls/min/max agree with a Python pass" % len(names))
 EOF
 
+# 1b. The same answers from the JSON Lines conversion of the file.
+"$SPATE" convert "$CSV" "$DATA_DIR/c-conv.jsonl" --stats
+"$SPATE" schema --json "$DATA_DIR/c-conv.jsonl" > "$DATA_DIR/schema.jsonl.json"
+python3 - "$DATA_DIR/schema.spate.json" "$DATA_DIR/schema.jsonl.json" <<'EOF2'
+import json, sys
+a, b = (json.load(open(p))["fields"] for p in sys.argv[1:3])
+if a != b:
+    print("WRONG: the JSON Lines conversion has another schema"); sys.exit(1)
+print("answer checked: the JSON Lines conversion has the same schema (%d fields)" % len(a))
+EOF2
+rm -f "$DATA_DIR/c-conv.jsonl"
+
 # 2. Timings.
 PEERS=()
 if python3 -c 'import duckdb' 2>/dev/null; then

@@ -235,6 +235,8 @@ impl<W: Write> TableWriter<W> {
                 let mut path = std::mem::take(&mut self.path);
                 let mut cells = CellFiller {
                     index: &self.index,
+                    names: &self.names,
+                    cursor: 0,
                     cells: &mut self.cells,
                     present: &mut self.present,
                 };
@@ -283,15 +285,24 @@ fn csv_io(e: csv::Error) -> io::Error {
 
 struct CellFiller<'a> {
     index: &'a std::collections::HashMap<String, usize>,
+    names: &'a [String],
+    /// The column expected next (rows usually repeat the key order): one comparison instead of
+    /// a hash lookup.
+    cursor: usize,
     cells: &'a mut [Vec<u8>],
     present: &'a mut [bool],
 }
 
 impl JsonVisitor for CellFiller<'_> {
     fn leaf(&mut self, path: &str, leaf: Leaf<'_>) {
-        let Some(&i) = self.index.get(path) else {
-            return;
+        let i = match self.names.get(self.cursor) {
+            Some(n) if n == path => self.cursor,
+            _ => match self.index.get(path) {
+                Some(&i) => i,
+                None => return,
+            },
         };
+        self.cursor = i + 1;
         let cell = &mut self.cells[i];
         cell.clear();
         self.present[i] = true;
