@@ -43,8 +43,14 @@ pub trait JsonVisitor {
 pub const TOP_LEVEL_FIELD: &str = "value";
 
 fn json_error(e: serde_json::Error) -> Error {
+    // serde_json says "... at line L column C"; the line goes into the position (the caller
+    // makes it the file's line), the column stays in the message.
+    let text = e.to_string();
+    let what = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(w, _)| w);
     Error::at(
-        ErrorKind::Json(e.to_string()),
+        ErrorKind::Json(format!("{what} (column {})", e.column())),
         Position {
             line: Some(e.line() as u64),
             ..Default::default()
@@ -649,5 +655,42 @@ mod tests {
             let _ = s.observe_checked(&bytes, &mut String::new());
             let _ = s.finish();
         }
+    }
+
+    #[test]
+    fn parallel_json_lines_equal_sequential_and_report_the_right_line() {
+        let mut text = String::new();
+        for i in 0..2000 {
+            match i % 5 {
+                0 => text.push_str(&format!(
+                    "{{\"a\": {i}, \"b\": {{\"c\": \"2024-01-0{}\"}}}}\n",
+                    1 + i % 9
+                )),
+                1 => text.push_str(&format!("{{\"a\": {i}.5, \"d\": [1, 2]}}\n")),
+                2 => text.push_str("\n"),
+                3 => text.push_str(&format!("{{\"b\": {{\"c\": null}}, \"e\": \"x{i}\"}}\n")),
+                _ => text.push_str(&format!("  {{\"a\": -{i}, \"e\": true}}  \n")),
+            }
+        }
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+        let seq = infer_jsonl_reader(text.as_bytes(), None).unwrap();
+        for threads in [2, 3, 7] {
+            let par = infer_jsonl_path(file.path(), None, threads, 0).unwrap();
+            assert_eq!(par.fields, seq.fields, "{threads} threads");
+            assert_eq!(par.rows, 1600);
+        }
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines[1320] = "{\"a\": tru}";
+        let bad = lines.join("\n");
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, bad.as_bytes()).unwrap();
+        let e = infer_jsonl_path(file.path(), None, 3, 0).unwrap_err();
+        assert_eq!(e.position.line, Some(1321));
+        assert!(
+            e.to_string()
+                .contains("line 1321: invalid JSON: expected ident (column 10)"),
+            "{e}"
+        );
     }
 }
