@@ -112,7 +112,15 @@ pub struct Lines<R> {
     search: usize,
     filled: usize,
     number: u64,
+    /// Dropping bytes up to the next `\n`: the tail of a line that started before the
+    /// range, or of a line that is too long.
     discarding: bool,
+    /// The line being dropped is one of ours (too long), not the previous range's.
+    discarding_owned: bool,
+    /// Absolute offset of the first line returned, and just past the last one (with its
+    /// line end): the bytes this reader owns.
+    first_start: Option<u64>,
+    owned_end: u64,
     eof: bool,
     done: bool,
     bytes_read: u64,
@@ -136,6 +144,9 @@ impl<R: Read> Lines<R> {
             filled: 0,
             number: 0,
             discarding: options.skip_partial_line,
+            discarding_owned: false,
+            first_start: None,
+            owned_end: options.offset,
             eof: false,
             done: false,
             bytes_read: 0,
@@ -158,9 +169,22 @@ impl<R: Read> Lines<R> {
         self.number
     }
 
-    /// Bytes read from the reader so far.
+    /// Bytes read from the reader so far (a range reads a little before and after the
+    /// lines it owns).
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
+    }
+
+    /// Bytes of the lines read so far, line ends included: over all the ranges of a file,
+    /// these add up to the file's size.
+    pub fn line_bytes(&self) -> u64 {
+        self.first_start
+            .map_or(0, |start| self.owned_end.saturating_sub(start))
+    }
+
+    fn owned(&mut self, start: u64, end: u64) {
+        self.first_start.get_or_insert(start);
+        self.owned_end = end;
     }
 
     /// The next line; `None` at the end of the input or of the range.
@@ -176,12 +200,17 @@ impl<R: Read> Lines<R> {
                 self.search = self.pos;
                 if self.discarding {
                     self.discarding = false;
+                    if self.discarding_owned {
+                        self.discarding_owned = false;
+                        self.owned_end = self.buf_offset + nl as u64 + 1;
+                    }
                     continue;
                 }
                 let offset = self.buf_offset + start as u64;
                 if self.past_end(offset) {
                     return Ok(None);
                 }
+                self.owned(offset, self.buf_offset + nl as u64 + 1);
                 self.number += 1;
                 let mut text = &self.buf[start..nl];
                 if let [rest @ .., b'\r'] = text {
@@ -198,6 +227,9 @@ impl<R: Read> Lines<R> {
             if self.eof {
                 self.done = true;
                 let start = self.pos;
+                if self.discarding_owned {
+                    self.owned_end = self.buf_offset + self.filled as u64;
+                }
                 if start == self.filled || self.discarding {
                     return Ok(None);
                 }
@@ -206,6 +238,7 @@ impl<R: Read> Lines<R> {
                 if self.past_end(offset) {
                     return Ok(None);
                 }
+                self.owned(offset, self.buf_offset + self.filled as u64);
                 self.number += 1;
                 self.pos = self.filled;
                 let mut text = &self.buf[start..self.filled];
@@ -230,6 +263,9 @@ impl<R: Read> Lines<R> {
             if self.discarding {
                 // Inside a line that is not ours or too long: drop what was read of it.
                 self.buf_offset += self.filled as u64;
+                if self.discarding_owned {
+                    self.owned_end = self.buf_offset;
+                }
                 self.filled = 0;
                 self.search = 0;
             } else if self.filled > self.options.max_line {
@@ -241,6 +277,8 @@ impl<R: Read> Lines<R> {
                 if self.past_end(offset) {
                     return Ok(None);
                 }
+                self.discarding_owned = true;
+                self.owned(offset, self.buf_offset);
                 self.number += 1;
                 return Ok(Some(Line {
                     text: &[],
@@ -349,6 +387,7 @@ mod tests {
         bounds.push(text.len() as u64);
         let mut all = Vec::new();
         let mut base = 0;
+        let mut owned = 0;
         for w in bounds.windows(2) {
             let (start, end) = (w[0], w[1]);
             let from = start.saturating_sub(1);
@@ -366,7 +405,9 @@ mod tests {
                 all.push((l.text.to_vec(), l.offset, base + l.number));
             }
             base += lines.line_count();
+            owned += lines.line_bytes();
         }
+        assert_eq!(owned, text.len() as u64, "{splits:?}");
         all
     }
 

@@ -934,10 +934,11 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             self.flush(t);
         }
         report.lines = lines.line_count();
-        report.bytes = lines.bytes_read();
-        self.shared
-            .bytes
-            .fetch_add(report.bytes - reported, Ordering::Relaxed);
+        report.bytes = lines.line_bytes();
+        self.shared.bytes.fetch_add(
+            lines.bytes_read().saturating_sub(reported),
+            Ordering::Relaxed,
+        );
         self.selector = Some(selector);
         self.buf = lines.into_buffer();
         if self.buf.capacity() > 4 * jsonl::DEFAULT_READ_SIZE {

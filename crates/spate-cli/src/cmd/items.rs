@@ -337,11 +337,25 @@ fn run_query(job: Job, format: Format, input: &InputArgs) -> anyhow::Result<Exit
     };
     let mut writer = ResultWriter::new(stdout(), format);
     let result = if job.count_only {
-        run_with(&inputs, &plan.paths, &options, make, &mut std::io::sink(), &mut reporter)
+        run_with(
+            &inputs,
+            &plan.paths,
+            &options,
+            make,
+            &mut std::io::sink(),
+            &mut reporter,
+        )
     } else if format == Format::Jsonl && !job.raw {
         // Results are lines already: straight to standard output.
         let mut out = stdout();
-        let r = run_with(&inputs, &plan.paths, &options, make, &mut out, &mut reporter);
+        let r = run_with(
+            &inputs,
+            &plan.paths,
+            &options,
+            make,
+            &mut out,
+            &mut reporter,
+        );
         out.flush().context("writing to standard output")?;
         r
     } else {
@@ -350,7 +364,14 @@ fn run_query(job: Job, format: Format, input: &InputArgs) -> anyhow::Result<Exit
             partial: Vec::new(),
             raw: job.raw,
         };
-        run_with(&inputs, &plan.paths, &options, make, &mut lines, &mut reporter)
+        run_with(
+            &inputs,
+            &plan.paths,
+            &options,
+            make,
+            &mut lines,
+            &mut reporter,
+        )
     };
     let (visitors, summary) = result.map_err(into_anyhow)?;
     let mut skipped = 0u64;
@@ -509,7 +530,14 @@ fn run_several_paths(
         partial: Vec::new(),
     };
     let result = if count {
-        run_with(&inputs, &paths, &run_options, make, &mut counter, &mut reporter)
+        run_with(
+            &inputs,
+            &paths,
+            &run_options,
+            make,
+            &mut counter,
+            &mut reporter,
+        )
     } else {
         run_with(&inputs, &paths, &run_options, make, &mut out, &mut reporter)
     };
