@@ -287,18 +287,39 @@ fn unreadable(found: FoundFile, e: Error) -> Done {
     }
 }
 
+thread_local! {
+    /// One read buffer per worker thread, reused from file to file: a fresh allocation per
+    /// file would be zero-filled and page-faulted anew each time.
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.clear();
+    let mut f = File::open(path)?;
+    if let Ok(md) = f.metadata() {
+        buf.reserve(usize::try_from(md.len()).unwrap_or(0).saturating_add(1));
+    }
+    f.read_to_end(buf)?;
+    Ok(())
+}
+
 fn parse_full(found: FoundFile) -> Done {
-    let bytes = match std::fs::read(&found.path) {
-        Ok(b) => b,
-        Err(e) => {
-            let err = Error::io(&found.path, e);
-            return unreadable(found, err);
-        }
-    };
+    READ_BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => parse_full_with(found, &mut buf),
+        Err(_) => parse_full_with(found, &mut Vec::new()),
+    })
+}
+
+fn parse_full_with(found: FoundFile, bytes: &mut Vec<u8>) -> Done {
+    if let Err(e) = read_into(&found.path, bytes) {
+        let err = Error::io(&found.path, e);
+        return unreadable(found, err);
+    }
+    let bytes: &[u8] = bytes;
     let mut record = FileRecord::default();
     let mut parser = LineParser::new(&mut record);
-    let outcome = parser.feed(&bytes);
-    parser.finish(&bytes, 0);
+    let outcome = parser.feed(bytes);
+    parser.finish(bytes, 0);
     Done {
         file: CachedFile {
             path: found.path,

@@ -173,10 +173,9 @@ fn damaged_cache_is_rebuilt_with_a_warning() {
     let good = run(&tree, Some(&cache));
     let file = fs::read_dir(&cache)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "bin"))
+        .unwrap();
     let bytes = fs::read(&file).unwrap();
 
     let mut corrupt = bytes.clone();
