@@ -169,7 +169,13 @@ impl LineCounter {
         let base = at + skip as u64;
         // A plain count vectorises well (dense newlines in pretty-printed files made a
         // per-newline search loop show up in profiles); the last line start is one search.
-        let newlines = fresh.iter().filter(|&&b| b == b'\n').count();
+        let newlines: usize = fresh
+            .chunks(255)
+            .map(|chunk| {
+                // At most 255 per chunk: a u8 sum cannot overflow, and it vectorises well.
+                chunk.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n')) as usize
+            })
+            .sum();
         if newlines > 0 {
             self.newlines += newlines as u64;
             let last = memchr::memrchr(b'\n', fresh).expect("counted a newline");

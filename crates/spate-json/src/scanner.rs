@@ -12,7 +12,7 @@
 //! ends, so a caller can hand out an item before scanning on.
 
 use crate::error::{ErrorKind, Expected, SyntaxError};
-use crate::strings::find_special;
+use crate::strings::{find_special, skip_whitespace};
 use crate::utf8::Utf8Validator;
 
 /// Default limit on nesting depth. Deep enough for any real document (serde_json stops at
@@ -196,11 +196,6 @@ impl Default for Scanner {
     fn default() -> Self {
         Scanner::new(ScanOptions::default())
     }
-}
-
-#[inline(always)]
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
 }
 
 impl Scanner {
@@ -389,9 +384,7 @@ impl Scanner {
         }
         macro_rules! skip_ws {
             () => {
-                while i < n && is_ws(input[i]) {
-                    i += 1;
-                }
+                i = skip_whitespace(input, i);
                 if i == n {
                     break;
                 }
@@ -543,10 +536,7 @@ impl Scanner {
                                 if self.key_watched {
                                     self.key.extend_from_slice(&input[i..j]);
                                 }
-                                i = j + 1;
-                                while i < n && is_ws(input[i]) {
-                                    i += 1;
-                                }
+                                i = skip_whitespace(input, j + 1);
                                 if i < n && input[i] == b':' {
                                     i += 1;
                                     state = State::Value;
@@ -788,18 +778,36 @@ impl Scanner {
     }
 }
 
+/// The index of the first byte at or after `i` that is not an ASCII digit (or the length).
+///
+/// Eight bytes at a time: a byte is a digit when its high nibble is 3 and its low nibble
+/// is at most 9, so `(b ^ 0x30) | ((b ^ 0x30) + 6)` has a zero high nibble exactly for
+/// digits. A carry out of a non-digit byte can only disturb the bytes after it, so the
+/// first flagged byte is the first non-digit.
+#[inline(always)]
+fn digits_end(input: &[u8], mut i: usize) -> usize {
+    const REPEAT: u64 = 0x0101_0101_0101_0101;
+    while i + 8 <= input.len() {
+        let word = u64::from_le_bytes(input[i..i + 8].try_into().expect("8 bytes"));
+        let t = word ^ (REPEAT * 0x30);
+        let flags = (t | t.wrapping_add(REPEAT * 0x06)) & (REPEAT * 0xf0);
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < input.len() && input[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
 /// The end of a number starting at `input[i]` when it is complete and followed by another
 /// byte within the slice; `None` when it is cut by the slice's end or malformed, which the
 /// resumable [`scan_number`] then handles (and reports).
 #[inline(always)]
 fn number_end(input: &[u8], mut i: usize) -> Option<usize> {
-    let n = input.len();
-    let digits = |mut i: usize| {
-        while i < n && input[i].is_ascii_digit() {
-            i += 1;
-        }
-        i
-    };
+    let digits = |i: usize| digits_end(input, i);
     if input[i] == b'-' {
         i += 1;
     }
@@ -846,10 +854,7 @@ fn scan_number(input: &[u8], mut i: usize, mut num: Number) -> (usize, Number) {
             (Number::Minus, b'0') => Number::Zero,
             (Number::Minus, b'1'..=b'9') => Number::Int,
             (Number::Int, b'0'..=b'9') => {
-                i += 1;
-                while i < n && input[i].is_ascii_digit() {
-                    i += 1;
-                }
+                i = digits_end(input, i + 1);
                 continue;
             }
             (Number::Zero | Number::Int, b'.') => Number::Dot,
@@ -862,4 +867,26 @@ fn scan_number(input: &[u8], mut i: usize, mut num: Number) -> (usize, Number) {
         i += 1;
     }
     (i, num)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::digits_end;
+
+    #[test]
+    fn digits_end_agrees_with_a_plain_loop() {
+        for b in 0u8..=255 {
+            for pos in 0..20 {
+                let mut s = vec![b'7'; 20];
+                s[pos] = b;
+                let want = s
+                    .iter()
+                    .position(|c| !c.is_ascii_digit())
+                    .unwrap_or(s.len());
+                for start in 0..=pos.min(3) {
+                    assert_eq!(digits_end(&s, start), want.max(start), "byte {b} at {pos}");
+                }
+            }
+        }
+    }
 }

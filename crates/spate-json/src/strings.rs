@@ -20,6 +20,61 @@ pub fn find_special(s: &[u8]) -> usize {
     }
 }
 
+/// Index of the first byte at or after `i` that is not JSON whitespace (space, `\n`, `\r`,
+/// `\t`), or `s.len()`. Pretty-printed documents have long runs of indentation: those are
+/// skipped 16 bytes at a time.
+#[inline(always)]
+pub fn skip_whitespace(s: &[u8], mut i: usize) -> usize {
+    // Compact documents have no whitespace or a single space: decide those without SIMD.
+    if i < s.len() && !is_ws(s[i]) {
+        return i;
+    }
+    if i + 1 < s.len() && !is_ws(s[i + 1]) {
+        return i + 1;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of the x86_64 baseline; the function reads within `s`.
+        i = unsafe { skip_whitespace_sse2(s, i) };
+    }
+    while i < s.len() && is_ws(s[i]) {
+        i += 1;
+    }
+    i
+}
+
+#[inline(always)]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// Skips whole 16-byte blocks of whitespace and stops at the first non-whitespace byte of
+/// a block (or before a block that would pass the end).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "sse2")]
+unsafe fn skip_whitespace_sse2(s: &[u8], mut i: usize) -> usize {
+    use std::arch::x86_64::*;
+    let space = _mm_set1_epi8(b' ' as i8);
+    let newline = _mm_set1_epi8(b'\n' as i8);
+    let cr = _mm_set1_epi8(b'\r' as i8);
+    let tab = _mm_set1_epi8(b'\t' as i8);
+    while i + 16 <= s.len() {
+        // SAFETY: i + 16 <= s.len().
+        let v = unsafe { _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i) };
+        let ws = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, newline)),
+            _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, tab)),
+        );
+        let not_ws = !_mm_movemask_epi8(ws) & 0xffff;
+        if not_ws != 0 {
+            return i + not_ws.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    i
+}
+
 #[inline(always)]
 fn is_special(b: u8) -> bool {
     b == b'"' || b == b'\\' || b < 0x20
@@ -147,6 +202,22 @@ mod tests {
         let plain: Vec<u8> = (0x20u8..=0xff).filter(|&b| !is_special(b)).collect();
         assert_eq!(find_special(&plain), plain.len());
         assert_eq!(find_special_swar(&plain), plain.len());
+    }
+
+    #[test]
+    fn skip_whitespace_agrees_with_naive_scan() {
+        for len in 0..40 {
+            for stop in [b'x', b'"', 0u8, 0xff] {
+                let mut s: Vec<u8> = (0..len).map(|k| b" \n\r\t"[k % 4]).collect();
+                s.push(stop);
+                s.extend_from_slice(b"   ");
+                for start in 0..=len.min(5) {
+                    assert_eq!(skip_whitespace(&s, start), len, "len {len} start {start}");
+                }
+            }
+            let all: Vec<u8> = vec![b' '; len];
+            assert_eq!(skip_whitespace(&all, 0), len);
+        }
     }
 
     #[test]
