@@ -667,7 +667,7 @@ mod tests {
                     1 + i % 9
                 )),
                 1 => text.push_str(&format!("{{\"a\": {i}.5, \"d\": [1, 2]}}\n")),
-                2 => text.push_str("\n"),
+                2 => text.push('\n'),
                 3 => text.push_str(&format!("{{\"b\": {{\"c\": null}}, \"e\": \"x{i}\"}}\n")),
                 _ => text.push_str(&format!("  {{\"a\": -{i}, \"e\": true}}  \n")),
             }
