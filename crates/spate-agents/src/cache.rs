@@ -24,7 +24,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::model::{
     AgentLink, Bucket, Delegation, Entries, FileMeta, FileRecord, SkipCounts, Tokens, UsageEntry,
-    NONE,
+    NONE, SLOT_MS,
 };
 use crate::parse::fnv64;
 use rayon::prelude::*;
@@ -32,7 +32,7 @@ use rayon::prelude::*;
 const MAGIC: &[u8; 8] = b"SPATEAGC";
 const ENTRIES_MAGIC: &[u8; 8] = b"SPATEAGE";
 /// Bump when the layout or the meaning of any field changes.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// What the cache remembers about one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +262,12 @@ fn encode_entries(w: &mut Writer, entries: &[UsageEntry]) {
     }
 }
 
+/// A time within 15-minute slot `slot`, from its offset in the slot.
+fn slot_time(slot: i64, offset: u64) -> Option<i64> {
+    let offset = i64::try_from(offset).ok().filter(|o| *o < SLOT_MS)?;
+    slot.checked_mul(SLOT_MS)?.checked_add(offset)
+}
+
 /// Decodes `count` entries of the cache format, checking every index against the file's
 /// `n_strings` strings and `n_delegations` delegations.
 pub(crate) fn decode_entries(
@@ -370,10 +376,13 @@ fn encode_file(f: &CachedFile, entry_ref: EntryRef) -> Vec<u8> {
         w.var(b.tokens.cache_write_5m);
         w.var(b.tokens.cache_write_1h);
         w.var(b.tokens.cache_read);
-        w.0.extend_from_slice(&b.cost_usd.to_le_bytes());
+        w.var(b.cost_usd as u64);
+        w.var((b.cost_usd >> 64) as u64);
         w.var(b.requests);
-        w.zig(b.first_ms);
-        w.zig(b.last_ms);
+        // times within the slot, as offsets from its start
+        let slot_start = b.slot.saturating_mul(SLOT_MS);
+        w.var(b.first_ms.saturating_sub(slot_start) as u64);
+        w.var(b.last_ms.saturating_sub(slot_start) as u64);
     }
     w.var(r.keys.len() as u64);
     for k in &r.keys {
@@ -548,10 +557,10 @@ fn decode_file(
             long_prompt: flags & 2 != 0,
             has_cost_usd: flags & 4 != 0,
             tokens,
-            cost_usd: r.u128()?,
+            cost_usd: u128::from(r.var()?) | u128::from(r.var()?) << 64,
             requests: r.var()?,
-            first_ms: r.zig()?,
-            last_ms: r.zig()?,
+            first_ms: slot_time(slot, r.var()?)?,
+            last_ms: slot_time(slot, r.var()?)?,
         });
     }
     let nk = r.len()?;
