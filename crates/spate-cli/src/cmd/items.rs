@@ -161,13 +161,13 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
     };
     let limit = args.limit.unwrap_or(u64::MAX);
     if path_texts.len() > 1 {
-        let querying = args.filter.is_some()
-            || !args.with.is_empty()
-            || !args.group_by.is_empty()
-            || !(args.sum.is_empty()
-                && args.min.is_empty()
-                && args.max.is_empty()
-                && args.mean.is_empty());
+        let querying = !(args.filter.is_none()
+            && args.with.is_empty()
+            && args.group_by.is_empty()
+            && args.sum.is_empty()
+            && args.min.is_empty()
+            && args.max.is_empty()
+            && args.mean.is_empty());
         if querying {
             anyhow::bail!(
                 "several -p paths select items only; -f, --with and aggregates take one PATH"
@@ -229,11 +229,11 @@ fn build_query(args: &ItemsArgs, path: &str) -> anyhow::Result<Query> {
     for g in &args.group_by {
         q = q.group_by(g)?;
     }
-    let aggregating = !args.group_by.is_empty()
-        || !(args.sum.is_empty()
-            && args.min.is_empty()
-            && args.max.is_empty()
-            && args.mean.is_empty());
+    let aggregating = !(args.group_by.is_empty()
+        && args.sum.is_empty()
+        && args.min.is_empty()
+        && args.max.is_empty()
+        && args.mean.is_empty());
     if args.count && aggregating {
         q = q.count();
     }
