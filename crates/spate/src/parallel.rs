@@ -563,6 +563,9 @@ impl Budget {
     /// Takes `n` bytes of budget for a block of `task`, waiting while the budget is spent
     /// (never for the task being written).
     fn take(&self, task: usize, n: usize) {
+        if n == 0 {
+            return;
+        }
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         while !s.stopped && s.held > OUTPUT_BUDGET && !(self.ordered && s.head == task) {
             s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());
@@ -571,6 +574,9 @@ impl Budget {
     }
 
     fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.held = s.held.saturating_sub(n);
         self.changed.notify_all();
@@ -679,6 +685,9 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             );
             let bytes = std::mem::take(&mut self.out);
             let lines = std::mem::take(&mut self.out_lines);
+            // The last output of a task counts against the budget too: thousands of small
+            // inputs done while the oldest one is still running must not pile up unbounded.
+            self.shared.budget.take(t, bytes.len());
             if self
                 .sender
                 .send(Msg::Done {
@@ -1160,7 +1169,10 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
                     if ordered {
                         self.pending[task].done = Some((bytes, lines, report));
                     } else {
-                        self.emit(&bytes, lines)?;
+                        let n = bytes.len();
+                        let written = self.emit(&bytes, lines);
+                        self.shared.budget.release(n);
+                        written?;
                         self.pending[task].done = Some((Vec::new(), 0, report));
                     }
                 }
@@ -1188,7 +1200,9 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
             let Some((bytes, lines, report)) = self.pending[head].done.take() else {
                 return Ok(());
             };
-            self.emit(&bytes, lines)?;
+            let written = self.emit(&bytes, lines);
+            self.shared.budget.release(bytes.len());
+            written?;
             self.finish_task(head, report);
             self.head += 1;
             self.task_base = self.written;

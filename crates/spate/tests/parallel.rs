@@ -519,3 +519,38 @@ fn a_big_generated_file_in_many_ranges() {
         }
     }
 }
+
+/// More output than the ordered-output budget (16 MiB), in many inputs: workers ahead of
+/// the oldest task wait for it instead of piling output up, and the bytes still come out in
+/// order.
+#[test]
+fn output_larger_than_the_budget_stays_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!("{{\"k\":\"{}\"}}\n", "w".repeat(1000));
+    let mut files = Vec::new();
+    for i in 0..24 {
+        let f = dir.path().join(format!("f{i:02}.jsonl"));
+        let mut text = Vec::new();
+        for j in 0..(700 + i * 13) {
+            text.extend_from_slice(format!("{{\"i\":{i},\"j\":{j},").as_bytes());
+            text.extend_from_slice(&line.as_bytes()[1..]);
+        }
+        std::fs::write(&f, text).unwrap();
+        files.push(f);
+    }
+    let inputs = Inputs::from_files(&files, None);
+    let (reference, s) = print(&inputs, ".", &options(1, 1 << 30));
+    assert!(
+        reference.len() > spate::parallel::OUTPUT_BUDGET,
+        "{}",
+        reference.len()
+    );
+    assert_eq!(
+        s.output_lines as usize,
+        (0..24).map(|i| 700 + i * 13).sum::<usize>()
+    );
+    for (threads, range) in [(2, 1 << 20), (4, 100_000), (3, 1 << 30)] {
+        let (out, _) = print(&inputs, ".", &options(threads, range));
+        assert!(out == reference, "-j{threads} range {range}");
+    }
+}
