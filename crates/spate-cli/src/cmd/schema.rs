@@ -415,13 +415,18 @@ pub(crate) fn write_table(
 ) -> std::io::Result<()> {
     writeln!(
         out,
-        "{name}: {} rows, {} {} ({})",
+        "{name}: {} {}, {} {} ({})",
         schema.rows,
+        if schema.rows == 1 { "row" } else { "rows" },
         schema.fields.len(),
-        if matches!(schema.format, Format::Csv { .. }) {
-            "columns"
-        } else {
-            "fields"
+        match (
+            matches!(schema.format, Format::Csv { .. }),
+            schema.fields.len() == 1
+        ) {
+            (true, true) => "column",
+            (true, false) => "columns",
+            (false, true) => "field",
+            (false, false) => "fields",
         },
         format_desc(schema)
     )?;
