@@ -32,7 +32,7 @@ use rayon::prelude::*;
 const MAGIC: &[u8; 8] = b"SPATEAGC";
 const ENTRIES_MAGIC: &[u8; 8] = b"SPATEAGE";
 /// Bump when the layout or the meaning of any field changes.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 
 /// What the cache remembers about one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,7 +326,7 @@ pub(crate) fn decode_entries(
 fn encode_file(f: &CachedFile, entry_ref: EntryRef) -> Vec<u8> {
     let r = &f.record;
     let mut w = Writer(Vec::with_capacity(
-        256 + r.buckets.len() * 40 + r.keys.len() * 16,
+        256 + r.buckets.len() * 40 + r.keys.len() * 8,
     ));
     w.str(&f.path.to_string_lossy());
     w.var(f.size);
@@ -564,10 +564,10 @@ fn decode_file(
         });
     }
     let nk = r.len()?;
-    let raw_keys = r.bytes(nk.checked_mul(16)?)?;
+    let raw_keys = r.bytes(nk.checked_mul(8)?)?;
     let keys = raw_keys
-        .chunks_exact(16)
-        .map(|c| u128::from_le_bytes(c.try_into().unwrap_or([0; 16])))
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
         .collect();
     let estart = r.var()?;
     let elen = r.var()?;

@@ -225,8 +225,11 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
 /// Marks the files that share a request (de-duplication key) with another file.
 fn mark_shared(files: &mut [CachedFile]) {
     let n: usize = files.iter().map(|f| f.record.keys.len()).sum();
-    let mut owner: crate::usage::KeyMap<u32> =
-        crate::usage::KeyMap::with_capacity_and_hasher(n, Default::default());
+    let mut owner: std::collections::HashMap<
+        u64,
+        u32,
+        std::hash::BuildHasherDefault<crate::usage::KeyHasher>,
+    > = std::collections::HashMap::with_capacity_and_hasher(n, Default::default());
     let mut shared = vec![false; files.len()];
     for (fi, f) in files.iter().enumerate() {
         for &k in &f.record.keys {

@@ -235,8 +235,10 @@ pub struct FileRecord {
     pub entries: Entries,
     /// The entries without in-file duplicates, summed into buckets (see [`Bucket`]).
     pub buckets: Vec<Bucket>,
-    /// De-duplication keys of the entries kept in `buckets`.
-    pub keys: Vec<u128>,
+    /// Fingerprints (low 64 bits of the de-duplication keys) of the entries kept in
+    /// `buckets`: enough to find the files that may share a request with another file; a
+    /// false match only sends a file down the exact request-by-request path.
+    pub keys: Vec<u64>,
     /// Entries dropped as in-file duplicates.
     pub duplicates: u64,
     /// Delegations in file order.
@@ -317,7 +319,7 @@ impl FileRecord {
         let mut keys = Vec::new();
         for (e, _) in entries.iter().zip(&keep).filter(|(_, k)| **k) {
             if let Some(k) = e.dedup_key {
-                keys.push(k);
+                keys.push(k as u64);
             }
             let long = e.tokens.prompt() > crate::pricing::LONG_CONTEXT_THRESHOLD;
             let prev = if e.sidechain { e.prev_delegation } else { NONE };

@@ -231,6 +231,9 @@ impl Hasher for KeyHasher {
     fn write_u128(&mut self, v: u128) {
         self.0 = v as u64;
     }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
 pub(crate) type KeyMap<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
