@@ -32,12 +32,6 @@ pub enum OutFormat {
     JsonArray,
 }
 
-impl OutFormat {
-    fn is_json(self) -> bool {
-        matches!(self, OutFormat::JsonLines | OutFormat::JsonArray)
-    }
-}
-
 /// Counts the bytes written.
 #[derive(Debug)]
 pub struct Counting<W> {
@@ -268,11 +262,6 @@ impl<W: Write> TableWriter<W> {
             }
         };
         Ok((self.rows, bytes))
-    }
-
-    /// True when the output is JSON.
-    pub fn is_json(&self) -> bool {
-        self.format.is_json()
     }
 }
 

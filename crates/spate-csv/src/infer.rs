@@ -56,8 +56,6 @@ pub(crate) struct InferSink<'a> {
     /// Fields per record; 0 until the first record sets it.
     pub expected: usize,
     pub error: Option<ErrorKind>,
-    /// The error's field (1-based), when it has one.
-    pub error_field: Option<usize>,
     /// Stopped because `--sample` rows were read or every column became a string.
     pub stopped_early: bool,
 }
@@ -71,7 +69,6 @@ impl<'a> InferSink<'a> {
             header: None,
             expected,
             error: None,
-            error_field: None,
             stopped_early: false,
         }
     }
@@ -351,7 +348,6 @@ fn infer_sequential<R: Read>(
             kind,
             Position {
                 line: drive.stop_line,
-                field: sink.error_field,
                 ..Default::default()
             },
         ));
