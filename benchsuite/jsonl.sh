@@ -5,6 +5,8 @@
 #
 # Usage: benchsuite/jsonl.sh [TREE]   (default: ../benchdata/claude1, made with
 #        python3 ../shared/bench/gen_data.py claude TREE --scale 1 when missing)
+# Env: RUNS (best of, default 5), SPATE_BIN (skip the build), BENCH_WORK (where the big
+#      concatenated file goes, default ../benchdata).
 #
 # Every tool's answer is checked against spate -j1's before anything is timed; a wrong
 # answer stops the run. Data stays outside the repository.
@@ -19,9 +21,13 @@ runs=${RUNS:-5}
 if [ ! -d "$tree" ]; then
     python3 "$here/../shared/bench/gen_data.py" claude "$tree" --scale 1
 fi
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$here/target}
-cargo build --release -q -p spate-cli --manifest-path "$here/Cargo.toml"
-spate=$CARGO_TARGET_DIR/release/spate
+if [ -n "${SPATE_BIN:-}" ]; then
+    spate=$SPATE_BIN # an already built binary
+else
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$here/target}
+    cargo build --release -q -p spate-cli --manifest-path "$here/Cargo.toml"
+    spate=$CARGO_TARGET_DIR/release/spate
+fi
 
 mapfile -t files < <(find "$tree" -type f -name '*.jsonl' | sort)
 if [ ! -s "$big" ]; then
@@ -98,4 +104,8 @@ if [ -n "$have_jaq" ]; then
 fi
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "spate user+sys CPU seconds for the sum on the big file (independent of other load):"
+for j in 1 "$cores"; do
+    /usr/bin/time -f "  -j$j: %U user + %S sys, %e wall" "$spate" items message.usage.output_tokens "$big" --sum . --no-progress -j"$j" > /dev/null
+done
 rm -f "$work/.rss"
