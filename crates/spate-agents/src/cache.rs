@@ -77,11 +77,12 @@ pub fn entries_path(main: &Path) -> PathBuf {
     main.with_extension("entries")
 }
 
-/// The cache's entries file, read (once) only when some file's entries are needed.
+/// The cache's entries file, opened only when some file's entries are needed; each section
+/// is read on its own.
 #[derive(Debug)]
 pub struct EntryStore {
     path: PathBuf,
-    data: std::sync::OnceLock<Option<Vec<u8>>>,
+    file: std::sync::Mutex<Option<Option<std::fs::File>>>,
 }
 
 impl PartialEq for EntryStore {
@@ -93,30 +94,38 @@ impl PartialEq for EntryStore {
 impl Eq for EntryStore {}
 
 impl EntryStore {
-    /// The store at `path` (not read yet).
+    /// The store at `path` (not opened yet).
     pub fn new(path: PathBuf) -> Self {
         EntryStore {
             path,
-            data: std::sync::OnceLock::new(),
+            file: std::sync::Mutex::new(None),
         }
     }
 
+    fn open(path: &Path) -> Option<std::fs::File> {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).ok()?;
+        let mut header = [0u8; 12];
+        f.read_exact(&mut header).ok()?;
+        (header[..8] == ENTRIES_MAGIC[..] && header[8..] == FORMAT_VERSION.to_le_bytes())
+            .then_some(f)
+    }
+
     /// The bytes of a section, if the file has them and they match the checksum.
-    pub fn section(&self, start: u64, len: u64, sum: u64) -> Option<&[u8]> {
-        let data = self
-            .data
-            .get_or_init(|| {
-                let bytes = std::fs::read(&self.path).ok()?;
-                (bytes.len() >= 12
-                    && &bytes[..8] == ENTRIES_MAGIC
-                    && bytes[8..12] == FORMAT_VERSION.to_le_bytes())
-                .then_some(bytes)
-            })
-            .as_ref()?;
-        let start = usize::try_from(start).ok()?;
-        let end = start.checked_add(usize::try_from(len).ok()?)?;
-        let bytes = data.get(start..end)?;
-        (checksum(bytes) == sum).then_some(bytes)
+    pub fn section(&self, start: u64, len: u64, sum: u64) -> Option<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut guard = self.file.lock().ok()?;
+        let file = guard
+            .get_or_insert_with(|| Self::open(&self.path))
+            .as_mut()?;
+        let file_len = file.metadata().ok()?.len();
+        if start.checked_add(len)? > file_len {
+            return None;
+        }
+        let mut bytes = vec![0u8; usize::try_from(len).ok()?];
+        file.seek(SeekFrom::Start(start)).ok()?;
+        file.read_exact(&mut bytes).ok()?;
+        (checksum(&bytes) == sum).then_some(bytes)
     }
 }
 

@@ -266,7 +266,7 @@ impl FileRecord {
                 count,
                 sum,
             } => crate::cache::decode_entries(
-                store.section(*start, *len, *sum)?,
+                &store.section(*start, *len, *sum)?,
                 *count,
                 self.strings.len(),
                 self.delegations.len(),
