@@ -364,3 +364,68 @@ pub fn parse_all(bytes: &[u8]) -> (FileRecord, FeedOutcome) {
     parser.finish(bytes, 0);
     (rec, outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = r#"{"type":"assistant","timestamp":"2025-05-06T03:05:47.123Z","sessionId":"s1","requestId":"r1","message":{"id":"m1","model":"claude-sonnet-4-5","usage":{"input_tokens":1,"output_tokens":2,"cache_creation_input_tokens":30,"cache_read_input_tokens":4,"cache_creation":{"ephemeral_5m_input_tokens":10,"ephemeral_1h_input_tokens":50}}}}"#;
+
+    #[test]
+    fn one_hour_writes_are_capped_at_the_total() {
+        let (rec, _) = parse_all(format!("{LINE}\n").as_bytes());
+        let e = &rec.entries().unwrap().into_owned()[0];
+        assert_eq!((e.tokens.cache_write_5m, e.tokens.cache_write_1h), (0, 30));
+        assert!(e.dedup_key.is_some());
+    }
+
+    #[test]
+    fn tails_and_shapes() {
+        // complete last line without newline: parsed, offset at the end
+        let (rec, out) = parse_all(LINE.as_bytes());
+        assert_eq!((rec.entries.len(), out.pending_tail), (1, false));
+        assert_eq!(rec.parsed_offset, LINE.len() as u64);
+        // incomplete last line: pending, offset before it
+        let text = format!("{LINE}\n{}", &LINE[..40]);
+        let (rec, out) = parse_all(text.as_bytes());
+        assert_eq!((rec.entries.len(), out.pending_tail), (1, true));
+        assert_eq!(rec.parsed_offset, LINE.len() as u64 + 1);
+        // wrong field types and non-objects are malformed, not fatal
+        let text = concat!(
+            r#"{"message":{"usage":{"input_tokens":"many"}}}"#,
+            "\n[1,2]\n\"usage\"\n",
+            r#"{"toolUseResult":"plain","agentId":"a","message":{"content":"text","usage":null}}"#,
+            "\n"
+        );
+        let (rec, _) = parse_all(text.as_bytes());
+        assert_eq!(rec.skips.malformed, 3);
+        assert!(rec.entries.is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let (rec, _) = parse_all(&bytes);
+            proptest::prop_assert!(rec.parsed_offset <= bytes.len() as u64);
+        }
+
+        #[test]
+        fn any_split_point_gives_the_same_record(cut in 0usize..=2 * LINE.len() + 2) {
+            // feeding a prefix, then the rest (as an append does), equals one pass
+            let text = format!("{LINE}\n{}\n", LINE.replace("m1", "m2"));
+            let cut = cut.min(text.len());
+            let (whole, _) = parse_all(text.as_bytes());
+            let mut rec = FileRecord::default();
+            let mut p = LineParser::new(&mut rec);
+            p.feed(&text.as_bytes()[..cut]);
+            p.finish(text.as_bytes(), 0);
+            let offset = rec.parsed_offset as usize;
+            let mut p = LineParser::new(&mut rec);
+            p.feed(&text.as_bytes()[offset..]);
+            p.finish(text.as_bytes(), 0);
+            proptest::prop_assert_eq!(rec.entries.len(), whole.entries.len());
+            proptest::prop_assert_eq!(rec.buckets, whole.buckets);
+            proptest::prop_assert_eq!(rec.parsed_offset, whole.parsed_offset);
+        }
+    }
+}
