@@ -100,6 +100,9 @@ struct RawToolUseResult<'a> {
 /// The `<synthetic>` model marks messages Claude Code made up itself (no API call).
 pub const SYNTHETIC_MODEL: &str = "<synthetic>";
 
+/// Token counts above this (per field of one request) mark a corrupt line.
+pub const MAX_TOKENS: u64 = u32::MAX as u64;
+
 /// Tool names that hand work to a sub-agent.
 fn is_delegation_tool(name: &str) -> bool {
     name == "Task" || name == "Agent"
@@ -266,6 +269,17 @@ impl<'r> LineParser<'r> {
             let model = msg.model.as_deref();
             if model == Some(SYNTHETIC_MODEL) {
                 self.rec.skips.synthetic += 1;
+            } else if [
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cache_creation_input_tokens,
+                usage.cache_read_input_tokens,
+            ]
+            .iter()
+            .any(|t| t.is_some_and(|t| t > MAX_TOKENS))
+            {
+                // no request has billions of tokens: a corrupt line, not usage to add up
+                self.rec.skips.malformed += 1;
             } else if let Some(ts_ms) = ts {
                 let cc_total = usage.cache_creation_input_tokens;
                 let (e5, e1) = match usage.cache_creation.and_then(|c| c.0) {
@@ -400,6 +414,13 @@ mod tests {
         let (rec, _) = parse_all(text.as_bytes());
         assert_eq!(rec.skips.malformed, 3);
         assert!(rec.entries.is_empty());
+        // absurd token counts are corrupt lines, not sums to saturate
+        let huge = LINE.replace(
+            "\"input_tokens\":1,",
+            "\"input_tokens\":18446744073709551615,",
+        );
+        let (rec, _) = parse_all(huge.as_bytes());
+        assert_eq!((rec.entries.len(), rec.skips.malformed), (0, 1));
     }
 
     proptest::proptest! {
