@@ -11,10 +11,18 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAcces
 #[derive(Debug)]
 pub(crate) struct Lenient<T>(pub Option<T>);
 
-/// A list of objects decoded as `T`, skipping elements that are not objects; a non-list
-/// value decodes as empty.
+/// A list of objects decoded as `T`, skipping elements that are not objects or that
+/// [`Keep::keep`] rejects (so that lists of uninteresting objects allocate nothing); a
+/// non-list value decodes as empty.
 #[derive(Debug)]
 pub(crate) struct LenientSeq<T>(pub Vec<T>);
+
+/// Which decoded list elements to keep.
+pub(crate) trait Keep {
+    fn keep(&self) -> bool {
+        true
+    }
+}
 
 struct LenientVisitor<T>(PhantomData<T>);
 
@@ -71,7 +79,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
 
 struct SeqVisitor<T>(PhantomData<T>);
 
-impl<'de, T: Deserialize<'de>> Visitor<'de> for SeqVisitor<T> {
+impl<'de, T: Deserialize<'de> + Keep> Visitor<'de> for SeqVisitor<T> {
     type Value = LenientSeq<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -83,7 +91,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for SeqVisitor<T> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::new();
         while let Some(item) = seq.next_element::<Lenient<T>>()? {
-            if let Some(v) = item.0 {
+            if let Some(v) = item.0.filter(Keep::keep) {
                 out.push(v);
             }
         }
@@ -96,7 +104,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for SeqVisitor<T> {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for LenientSeq<T> {
+impl<'de, T: Deserialize<'de> + Keep> Deserialize<'de> for LenientSeq<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(SeqVisitor(PhantomData))
     }
@@ -110,6 +118,8 @@ mod tests {
     struct P {
         a: Option<u32>,
     }
+
+    impl Keep for P {}
 
     #[test]
     fn lenient_accepts_any_shape() {

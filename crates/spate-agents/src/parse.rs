@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use memchr::memmem;
 use serde::Deserialize;
 
-use crate::lenient::{Lenient, LenientSeq};
+use crate::lenient::{Keep, Lenient, LenientSeq};
 use crate::model::{AgentLink, Delegation, Entries, FileRecord, StrIdx, Tokens, UsageEntry, NONE};
 use crate::time::parse_timestamp_ms;
 
@@ -81,6 +81,13 @@ struct RawBlock<'a> {
     input: Option<Lenient<RawTaskInput<'a>>>,
     #[serde(borrow, default)]
     tool_use_id: Option<Cow<'a, str>>,
+}
+
+impl Keep for RawBlock<'_> {
+    /// Only tool uses and tool results matter; text and thinking blocks are dropped.
+    fn keep(&self) -> bool {
+        matches!(self.kind.as_deref(), Some("tool_use") | Some("tool_result"))
+    }
 }
 
 #[derive(Deserialize)]
