@@ -445,6 +445,7 @@ impl<W: Write> RecordSink for CsvConvertSink<'_, W> {
                 ErrorKind::Ragged {
                     expected: self.expected,
                     found: fields.len(),
+                    record: crate::split::excerpt(buf, fields),
                 },
             ));
             return false;

@@ -44,9 +44,14 @@ pub enum ErrorKind {
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
     #[error(
-        "record has {found} fields, expected {expected} (use --flexible to accept ragged rows)"
+        "record has {found} fields, expected {expected} (use --flexible to accept ragged rows): {record}"
     )]
-    Ragged { expected: usize, found: usize },
+    Ragged {
+        expected: usize,
+        found: usize,
+        /// The start of the record as written.
+        record: String,
+    },
     #[error("quoted field is not closed before the end of the input")]
     Unterminated,
     #[error("invalid UTF-8")]

@@ -98,6 +98,7 @@ impl RecordSink for InferSink<'_> {
             self.error = Some(ErrorKind::Ragged {
                 expected: self.expected,
                 found: fields.len(),
+                record: crate::split::excerpt(buf, fields),
             });
             return false;
         }

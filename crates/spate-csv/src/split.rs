@@ -218,6 +218,27 @@ pub fn parse_records<S: RecordSink>(
     }
 }
 
+/// The start of a record as written (at most 60 characters), for error messages.
+pub fn excerpt(buf: &[u8], fields: &[FieldRange]) -> String {
+    let (Some(first), Some(last)) = (fields.first(), fields.last()) else {
+        return String::new();
+    };
+    let start = first.start.saturating_sub(usize::from(first.quoted));
+    let end = (last.end + usize::from(last.quoted))
+        .min(buf.len())
+        .max(start);
+    let text = String::from_utf8_lossy(&buf[start..end]);
+    let mut out: String = text
+        .chars()
+        .take(60)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > 60 {
+        out.push('…');
+    }
+    out
+}
+
 /// Removes the doubling of quotes in a quoted field's text.
 pub fn unescape(raw: &[u8], quoted: bool) -> std::borrow::Cow<'_, [u8]> {
     if quoted && memchr::memchr(b'"', raw).is_some() {

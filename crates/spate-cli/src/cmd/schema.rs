@@ -247,7 +247,7 @@ pub(crate) fn infer(
         }
         return infer_reader(
             Box::new(reader),
-            None,
+            Some(Path::new(spate::source::STDIN_NAME)),
             opened.kind,
             read,
             sample,
