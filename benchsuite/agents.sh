@@ -44,21 +44,26 @@ if ! cmp -s "$work/spate.json" "$work/spate-per-request.json"; then
 fi
 echo "ok: per-file sums equal per-request sums"
 if [ -n "$ccusage" ]; then
-    CLAUDE_CONFIG_DIR="$data" TZ=UTC "$ccusage" claude daily --offline --json --timezone UTC >"$work/ccusage.json"
-    python3 - "$work/spate.json" "$work/ccusage.json" <<'PY'
+    for report in daily weekly monthly session; do
+        "$spate" agents "$report" --json --no-cache --timezone UTC --path "$data" >"$work/spate-$report.json" 2>/dev/null
+        CLAUDE_CONFIG_DIR="$data" "$ccusage" claude "$report" --offline --json --timezone UTC >"$work/ccusage-$report.json"
+        python3 - "$report" "$work/spate-$report.json" "$work/ccusage-$report.json" <<'PY'
 import json, sys
-a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+report, a, b = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+list_key, label = {"daily": ("daily", "date"), "weekly": ("weekly", "week"),
+                   "monthly": ("monthly", "month"), "session": ("sessions", "sessionId")}[report]
 keys = ["inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens", "totalTokens"]
-da = {d["date"]: d for d in a["daily"]}; db = {d["date"]: d for d in b["daily"]}
-bad = [(day, k) for day in sorted(set(da) | set(db)) for k in keys
-       if da.get(day, {}).get(k) != db.get(day, {}).get(k)]
-bad += [("totals", k) for k in keys if a["totals"][k] != b["totals"][k]]
+da = {d[label]: d for d in a[list_key]}; db = {d[label]: d for d in b[list_key]}
+bad = [(k, f) for k in sorted(set(da) | set(db)) for f in keys
+       if da.get(k, {}).get(f) != db.get(k, {}).get(f)]
+bad += [("totals", f) for f in keys if a["totals"][f] != b["totals"][f]]
 if bad:
-    print("FAIL: token totals differ from ccusage:", bad[:10], file=sys.stderr); sys.exit(1)
+    print(f"FAIL: {report}: token totals differ from ccusage:", bad[:10], file=sys.stderr); sys.exit(1)
 cost_a, cost_b = a["totals"]["totalCost"], b["totals"]["totalCost"]
-print(f"ok: {len(da)} days, token totals equal ccusage's "
+print(f"ok: {report}: {len(da)} lines, token totals equal ccusage's "
       f"({a['totals']['totalTokens']:,} tokens); cost spate ${cost_a:,.6f} vs ccusage ${cost_b:,.6f}")
 PY
+    done
 else
     echo "(ccusage not installed: comparison skipped; npm install -g ccusage)"
 fi
