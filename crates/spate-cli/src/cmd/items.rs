@@ -216,7 +216,15 @@ fn build_query(args: &ItemsArgs, path: &str) -> anyhow::Result<Query> {
             OnErrorArg::Fail => OnError::Fail,
             OnErrorArg::Skip => OnError::Skip,
         })
-        .max_held(args.max_item_size);
+        .max_held(args.max_item_size)
+        .count_only(
+            args.count
+                && args.group_by.is_empty()
+                && args.sum.is_empty()
+                && args.min.is_empty()
+                && args.max.is_empty()
+                && args.mean.is_empty(),
+        );
     for w in &args.with {
         let Some((name, p)) = w.split_once('=') else {
             anyhow::bail!("--with {w:?}: expected NAME=PATH");

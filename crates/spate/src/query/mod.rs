@@ -132,6 +132,7 @@ pub struct Query {
     pub(crate) group_by: Vec<Arc<Expr>>,
     pub(crate) aggregates: Vec<(AggregateKind, Option<Arc<Expr>>)>,
     pub(crate) raw_output: bool,
+    pub(crate) count_only: bool,
     pub(crate) on_error: OnError,
     pub(crate) max_held: usize,
 }
@@ -160,6 +161,7 @@ impl Query {
             group_by: Vec::new(),
             aggregates: Vec::new(),
             raw_output: false,
+            count_only: false,
             on_error: OnError::Fail,
             max_held: crate::items::DEFAULT_MAX_ITEM_SIZE,
         })
@@ -249,6 +251,13 @@ impl Query {
     /// Prints string results without quotes (like `jq -r`).
     pub fn raw_output(mut self, raw: bool) -> Query {
         self.raw_output = raw;
+        self
+    }
+
+    /// Only the number of results matters: each result is written as an empty line (the
+    /// line count stays right, and no time goes into formatting values).
+    pub fn count_only(mut self, count_only: bool) -> Query {
+        self.count_only = count_only;
         self
     }
 

@@ -295,7 +295,9 @@ impl QueryRunner {
     ) -> Result<(), String> {
         self.results += 1;
         if self.aggregates.is_none() {
-            spate_json::compact::compact_into(json, out);
+            if !self.query.count_only {
+                spate_json::compact::compact_into(json, out);
+            }
             out.push(b'\n');
             return Ok(());
         }
@@ -328,6 +330,10 @@ impl QueryRunner {
     /// A result produced by the jq program.
     fn result_val(&mut self, v: &Val, out: &mut Vec<u8>) -> Result<(), String> {
         self.results += 1;
+        if self.aggregates.is_none() && self.query.count_only {
+            out.push(b'\n');
+            return Ok(());
+        }
         if self.aggregates.is_none() {
             match v {
                 Val::TStr(s) if self.query.raw_output => out.extend_from_slice(s),
