@@ -32,7 +32,7 @@ use rayon::prelude::*;
 const MAGIC: &[u8; 8] = b"SPATEAGC";
 const ENTRIES_MAGIC: &[u8; 8] = b"SPATEAGE";
 /// Bump when the layout or the meaning of any field changes.
-pub const FORMAT_VERSION: u32 = 8;
+pub const FORMAT_VERSION: u32 = 9;
 
 /// What the cache remembers about one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -337,10 +337,11 @@ fn encode_file(f: &CachedFile, entry_ref: EntryRef) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(
         256 + r.buckets.len() * 40 + r.keys.len() * 8,
     ));
+    // first, so that a reused record can be checked without decoding it
+    w.0.push(u8::from(f.shared));
     w.str(&f.path.to_string_lossy());
     w.var(f.size);
     w.0.extend_from_slice(&f.mtime_ns.to_le_bytes());
-    w.0.push(u8::from(f.shared));
     w.str(&f.meta.project);
     w.str(&f.meta.session);
     w.opt_str(f.meta.agent_id.as_deref());
@@ -405,12 +406,17 @@ fn encode_file(f: &CachedFile, entry_ref: EntryRef) -> Vec<u8> {
     w.0
 }
 
-/// Encodes the main cache file; `refs[i]` says where file `i`'s entries are.
-fn encode(files: &[&CachedFile], refs: &[EntryRef]) -> Vec<u8> {
-    let blobs: Vec<Vec<u8>> = files
+/// Encodes the main cache file; `refs[i]` says where file `i`'s entries are, `raw[i]` is
+/// its record as last written, when it can be copied as is.
+fn encode(files: &[&CachedFile], refs: &[EntryRef], raw: &[Option<&[u8]>]) -> Vec<u8> {
+    let blobs: Vec<std::borrow::Cow<'_, [u8]>> = files
         .par_iter()
         .zip(refs.par_iter())
-        .map(|(f, r)| encode_file(f, *r))
+        .zip(raw.par_iter())
+        .map(|((f, r), raw)| match raw {
+            Some(bytes) => std::borrow::Cow::Borrowed(*bytes),
+            None => std::borrow::Cow::Owned(encode_file(f, *r)),
+        })
         .collect();
     let mut w = Writer(Vec::with_capacity(
         blobs.iter().map(|b| b.len() + 4).sum::<usize>() + 32,
@@ -422,9 +428,21 @@ fn encode(files: &[&CachedFile], refs: &[EntryRef]) -> Vec<u8> {
         w.var(blob.len() as u64);
         w.0.extend_from_slice(blob);
     }
+    drop(blobs);
     let sum = checksum(&w.0);
     w.0.extend_from_slice(&sum.to_le_bytes());
     w.0
+}
+
+/// A decoded main cache file.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The files, sorted by path as written.
+    pub files: Vec<CachedFile>,
+    /// Where each file's record is in `bytes` (reused verbatim when the file is unchanged).
+    pub ranges: Vec<(usize, usize)>,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// Decodes a main cache file's bytes; entries stay in `store` (see [`Entries::Lazy`]).
@@ -432,6 +450,13 @@ pub fn decode(
     buf: &[u8],
     store: &Arc<EntryStore>,
 ) -> std::result::Result<Vec<CachedFile>, CacheProblem> {
+    decode_with_ranges(buf, store).map(|(files, _)| files)
+}
+
+fn decode_with_ranges(
+    buf: &[u8],
+    store: &Arc<EntryStore>,
+) -> std::result::Result<(Vec<CachedFile>, Vec<(usize, usize)>), CacheProblem> {
     if buf.len() < 12 || &buf[..8] != MAGIC {
         return Err(CacheProblem::ForeignVersion);
     }
@@ -462,11 +487,12 @@ pub fn decode(
     }
     // Sequential on purpose: entries stay undecoded, so the rest is small, and allocating
     // on worker threads costs more (their heaps grow page by page) than it saves.
-    blobs
-        .into_iter()
-        .map(|(start, end)| decode_file(buf, start, end, store))
+    let files = blobs
+        .iter()
+        .map(|&(start, end)| decode_file(buf, start, end, store))
         .collect::<Option<Vec<_>>>()
-        .ok_or(CacheProblem::Corrupt)
+        .ok_or(CacheProblem::Corrupt)?;
+    Ok((files, blobs))
 }
 
 fn decode_file(
@@ -479,14 +505,14 @@ fn decode_file(
         buf: whole.get(..end)?,
         pos: start,
     };
-    let path = PathBuf::from(r.str()?);
-    let size = r.var()?;
-    let mtime_ns = i128::from_le_bytes(r.bytes(16)?.try_into().ok()?);
     let shared = match r.byte()? {
         0 => false,
         1 => true,
         _ => return None,
     };
+    let path = PathBuf::from(r.str()?);
+    let size = r.var()?;
+    let mtime_ns = i128::from_le_bytes(r.bytes(16)?.try_into().ok()?);
     let meta = FileMeta {
         project: r.str()?,
         session: r.str()?,
@@ -614,11 +640,17 @@ fn decode_file(
 }
 
 /// Reads a main cache file: `Ok(None)` when there is none yet.
-pub fn read(path: &Path) -> Result<Option<std::result::Result<Vec<CachedFile>, CacheProblem>>> {
+pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProblem>>> {
     match std::fs::read(path) {
         Ok(bytes) => {
             let store = Arc::new(EntryStore::new(entries_path(path)));
-            Ok(Some(decode(&bytes, &store)))
+            Ok(Some(decode_with_ranges(&bytes, &store).map(
+                |(files, ranges)| Decoded {
+                    files,
+                    ranges,
+                    bytes,
+                },
+            )))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(path, e)),
@@ -649,6 +681,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// than half of it is dead), then the main file is written atomically. Files whose entries
 /// can no longer be read are left out (they are parsed again next time).
 pub fn write(path: &Path, files: &[&CachedFile]) -> Result<()> {
+    write_reusing(path, files, &vec![None; files.len()])
+}
+
+/// [`write`], copying the records given in `raw` (as last read, aligned with `files`) instead
+/// of encoding them again, when their entries did not move and their shared flag is the same.
+pub fn write_reusing(path: &Path, files: &[&CachedFile], raw: &[Option<&[u8]>]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let epath = entries_path(path);
@@ -664,10 +702,12 @@ pub fn write(path: &Path, files: &[&CachedFile]) -> Result<()> {
     };
     let base = existing.unwrap_or(header.len() as u64);
     let mut kept: Vec<&CachedFile> = Vec::with_capacity(files.len());
+    let mut kept_raw: Vec<Option<&[u8]>> = Vec::with_capacity(files.len());
     let mut refs: Vec<EntryRef> = Vec::with_capacity(files.len());
     let mut appended: Vec<u8> = Vec::new();
     let mut live = 0u64;
-    for f in files {
+    for (i, f) in files.iter().enumerate() {
+        let mut reusable = false;
         match &f.record.entries {
             Entries::Lazy {
                 store,
@@ -678,6 +718,7 @@ pub fn write(path: &Path, files: &[&CachedFile]) -> Result<()> {
             } if existing.is_some_and(|l| start + len <= l) && store.path == epath => {
                 refs.push((*start, *len, *count as u64, *sum));
                 live += len;
+                reusable = true;
             }
             _ => {
                 let Some(entries) = f.record.entries() else {
@@ -696,6 +737,8 @@ pub fn write(path: &Path, files: &[&CachedFile]) -> Result<()> {
             }
         }
         kept.push(f);
+        let raw = raw.get(i).copied().flatten();
+        kept_raw.push(raw.filter(|b| reusable && b.first() == Some(&u8::from(f.shared))));
     }
     let total = base + appended.len() as u64;
     if existing.is_none() || total > 2 * live + (1 << 20) {
@@ -718,6 +761,7 @@ pub fn write(path: &Path, files: &[&CachedFile]) -> Result<()> {
             still.push(f);
         }
         write_atomically(&epath, &fresh)?;
+        kept_raw = vec![None; still.len()];
         kept = still;
         refs = new_refs;
     } else if !appended.is_empty() {
@@ -727,7 +771,7 @@ pub fn write(path: &Path, files: &[&CachedFile]) -> Result<()> {
             .map_err(|e| Error::io(&epath, e))?;
         f.write_all(&appended).map_err(|e| Error::io(&epath, e))?;
     }
-    write_atomically(path, &encode(&kept, &refs))
+    write_atomically(path, &encode(&kept, &refs, &kept_raw))
 }
 
 #[cfg(test)]
@@ -785,12 +829,16 @@ mod tests {
         g.path = PathBuf::from("/p/proj/s2.jsonl");
         write(&main, &[&f, &g]).unwrap();
         let entries_len = std::fs::metadata(entries_path(&main)).unwrap().len();
-        let back = read(&main).unwrap().unwrap().unwrap();
+        let decoded = read(&main).unwrap().unwrap().unwrap();
+        let back = &decoded.files;
         assert!(matches!(back[0].record.entries, Entries::Lazy { .. }));
-        // unchanged lazy entries are not written again; a changed file's are appended
+        // unchanged lazy entries are not written again; a changed file's are appended; the
+        // unchanged record is copied as it was read
         let mut changed = back[1].clone();
         changed.record.entries = Entries::Decoded(f.record.entries().unwrap().into_owned());
-        write(&main, &[&back[0], &changed]).unwrap();
+        let (a, b) = decoded.ranges[0];
+        let raw = [Some(&decoded.bytes[a..b]), None];
+        write_reusing(&main, &[&back[0], &changed], &raw).unwrap();
         let grown = std::fs::metadata(entries_path(&main)).unwrap().len();
         assert!(
             grown > entries_len && grown < 2 * entries_len,
@@ -800,6 +848,7 @@ mod tests {
             .unwrap()
             .unwrap()
             .unwrap()
+            .files
             .into_iter()
             .map(materialize)
             .collect();
@@ -816,7 +865,7 @@ mod tests {
         let last = bytes.len() - 3;
         bytes[last] ^= 0x55;
         std::fs::write(&epath, &bytes).unwrap();
-        let back = read(&main).unwrap().unwrap().unwrap();
+        let back = read(&main).unwrap().unwrap().unwrap().files;
         assert!(back[0].record.entries().is_none(), "checksum catches it");
         // a decoded copy that cannot be re-encoded is left out of a rewrite
         let mut forgotten = back[0].clone();
@@ -828,13 +877,13 @@ mod tests {
             sum: 0,
         };
         write(&main, &[&forgotten]).unwrap();
-        assert!(read(&main).unwrap().unwrap().unwrap().is_empty());
+        assert!(read(&main).unwrap().unwrap().unwrap().files.is_empty());
     }
 
     #[test]
     fn rejects_damage() {
         let f = sample();
-        let bytes = encode(&[&f], &[(12, 0, 0, 0)]);
+        let bytes = encode(&[&f], &[(12, 0, 0, 0)], &[None]);
         assert_eq!(dec(b"garbage!"), Err(CacheProblem::ForeignVersion));
         let mut other = bytes.clone();
         other[8] = 99;

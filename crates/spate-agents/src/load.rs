@@ -57,7 +57,7 @@ pub struct Corpus {
 }
 
 enum Job {
-    Reuse(CachedFile),
+    Reuse(CachedFile, Option<(usize, usize)>),
     Append(CachedFile, FoundFile),
     Full(FoundFile),
 }
@@ -68,6 +68,8 @@ struct Done {
     bytes: u64,
     pending_tail: bool,
     error: Option<String>,
+    /// For a reused file: its record's place in the cache file's bytes.
+    raw: Option<(usize, usize)>,
 }
 
 /// Loads every transcript under `roots`.
@@ -81,15 +83,22 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         CacheMode::Dir(dir) => Some(cache::cache_path(dir, roots)),
     };
     // sorted by path, like `found`: matched by a merge join
-    let mut cached: Vec<CachedFile> = Vec::new();
+    // with where each record is in the cache file's bytes, to copy it back unchanged
+    let mut cached: Vec<(CachedFile, Option<(usize, usize)>)> = Vec::new();
+    let mut raw_bytes: Vec<u8> = Vec::new();
     let mut cache_dirty = false;
     if let Some(path) = &cache_file {
         match cache::read(path) {
             Ok(None) => cache_dirty = true,
-            Ok(Some(Ok(files))) => {
-                cached = files;
-                if !cached.windows(2).all(|w| w[0].path < w[1].path) {
-                    cached.sort_by(|a, b| a.path.cmp(&b.path));
+            Ok(Some(Ok(decoded))) => {
+                raw_bytes = decoded.bytes;
+                cached = decoded
+                    .files
+                    .into_iter()
+                    .zip(decoded.ranges.into_iter().map(Some))
+                    .collect();
+                if !cached.windows(2).all(|w| w[0].0.path < w[1].0.path) {
+                    cached.sort_by(|a, b| a.0.path.cmp(&b.0.path));
                 }
             }
             Ok(Some(Err(problem))) => {
@@ -116,7 +125,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         discover::read_agent_meta(&f.path, &mut f.meta);
         let mut old = None;
         while let Some(c) = cached_iter.peek() {
-            match c.path.cmp(&f.path) {
+            match c.0.path.cmp(&f.path) {
                 std::cmp::Ordering::Less => {
                     // in the cache but no longer on disk
                     deleted += 1;
@@ -130,12 +139,14 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
             }
         }
         jobs.push(match old {
-            Some(c) if c.meta == f.meta && c.size == f.size && c.mtime_ns == f.mtime_ns => {
-                Job::Reuse(c)
+            Some((c, range))
+                if c.meta == f.meta && c.size == f.size && c.mtime_ns == f.mtime_ns =>
+            {
+                Job::Reuse(c, range)
             }
             // only a file that grew is read from its parsed offset; one rewritten at the
             // same size (or smaller) is parsed whole
-            Some(c) if c.meta == f.meta && f.size > c.size => Job::Append(c, f),
+            Some((c, _)) if c.meta == f.meta && f.size > c.size => Job::Append(c, f),
             _ => Job::Full(f),
         });
     }
@@ -152,6 +163,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         ..LoadStats::default()
     };
     let mut files = Vec::with_capacity(done.len());
+    let mut raws: Vec<Option<(usize, usize)>> = Vec::with_capacity(done.len());
     for d in done {
         match d.kind {
             0 => stats.reused += 1,
@@ -170,6 +182,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
             warnings.push(e);
         }
         files.push(d.file);
+        raws.push(d.raw);
     }
     if files.len() != cached_count {
         cache_dirty = true;
@@ -182,7 +195,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     let unreadable_entries: Vec<usize> = files
         .iter()
         .enumerate()
-        .filter(|(_, f)| f.shared && f.record.entries().is_none())
+        .filter(|(_, f)| f.shared && !f.record.entries_available())
         .map(|(i, _)| i)
         .collect();
     if !unreadable_entries.is_empty() {
@@ -203,6 +216,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
             stats.parsed += 1;
             stats.reused = stats.reused.saturating_sub(1);
             files[i] = d.file;
+            raws[i] = None;
         }
         cache_dirty = true;
         mark_shared(&mut files);
@@ -210,7 +224,11 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     timer.lap("shared requests");
     if let (Some(path), true) = (&cache_file, cache_dirty) {
         let refs: Vec<&CachedFile> = files.iter().collect();
-        if let Err(e) = cache::write(path, &refs) {
+        let raw: Vec<Option<&[u8]>> = raws
+            .iter()
+            .map(|r| r.and_then(|(a, b)| raw_bytes.get(a..b)))
+            .collect();
+        if let Err(e) = cache::write_reusing(path, &refs, &raw) {
             warnings.push(format!("cannot write cache: {e}"));
         }
         timer.lap("write cache");
@@ -254,7 +272,7 @@ fn mark_shared(files: &mut [CachedFile]) {
 
 fn run_job(job: Job) -> Done {
     match job {
-        Job::Reuse(file) => {
+        Job::Reuse(file, raw) => {
             let pending_tail = file.size > file.record.parsed_offset;
             Done {
                 file,
@@ -262,6 +280,7 @@ fn run_job(job: Job) -> Done {
                 bytes: 0,
                 pending_tail,
                 error: None,
+                raw,
             }
         }
         Job::Append(old, found) => match parse_appended(&old, &found) {
@@ -287,6 +306,7 @@ fn unreadable(found: FoundFile, e: Error) -> Done {
         bytes: 0,
         pending_tail: false,
         error: Some(format!("skipped unreadable file: {e}")),
+        raw: None,
     }
 }
 
@@ -336,6 +356,7 @@ fn parse_full_with(found: FoundFile, bytes: &mut Vec<u8>) -> Done {
         bytes: bytes.len() as u64,
         pending_tail: outcome.pending_tail,
         error: None,
+        raw: None,
     }
 }
 
@@ -373,6 +394,7 @@ fn parse_appended(old: &CachedFile, found: &FoundFile) -> Result<Option<Done>> {
         bytes: (buf.len() - prefix) as u64,
         pending_tail: outcome.pending_tail,
         error: None,
+        raw: None,
     }))
 }
 

@@ -275,6 +275,20 @@ impl FileRecord {
         }
     }
 
+    /// True when the entries can be had (decoded, or a cache section with a good checksum).
+    pub fn entries_available(&self) -> bool {
+        match &self.entries {
+            Entries::Decoded(_) => true,
+            Entries::Lazy {
+                store,
+                start,
+                len,
+                sum,
+                ..
+            } => store.section(*start, *len, *sum).is_some(),
+        }
+    }
+
     /// Decodes lazy entries in place, so that more can be appended.
     pub fn make_entries_mut(&mut self) -> Option<&mut Vec<UsageEntry>> {
         if let Entries::Lazy { .. } = self.entries {
