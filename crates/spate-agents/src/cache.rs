@@ -434,6 +434,9 @@ fn encode(files: &[&CachedFile], refs: &[EntryRef], raw: &[Option<&[u8]>]) -> Ve
     w.0
 }
 
+/// Where each file's record is in the main cache file's bytes.
+type RecordRanges = Vec<(usize, usize)>;
+
 /// A decoded main cache file.
 #[derive(Debug)]
 pub struct Decoded {
@@ -456,7 +459,7 @@ pub fn decode(
 fn decode_with_ranges(
     buf: &[u8],
     store: &Arc<EntryStore>,
-) -> std::result::Result<(Vec<CachedFile>, Vec<(usize, usize)>), CacheProblem> {
+) -> std::result::Result<(Vec<CachedFile>, RecordRanges), CacheProblem> {
     if buf.len() < 12 || &buf[..8] != MAGIC {
         return Err(CacheProblem::ForeignVersion);
     }
