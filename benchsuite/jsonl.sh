@@ -60,6 +60,8 @@ check "spate filter -jN tree" "$(sum_filter "$tree")"
 check "spate path -j1 big" "$(sum_path "$big" -j1)"
 check "spate path -jN big" "$(sum_path "$big")"
 check "spate filter -jN big" "$(sum_filter "$big")"
+check "spate group-by -jN tree" "$("$spate" items . "$tree" --no-progress --group-by .type \
+    --sum .message.usage.output_tokens 2> /dev/null | grep '"assistant"')"
 have_jq=$(command -v jq || true)
 have_jaq=$(command -v jaq || true)
 [ -n "$have_jq" ] && check jq "$(jq -n "$jq_prog" "$big")"
@@ -73,7 +75,7 @@ measure() {
     for _ in $(seq "$runs"); do
         local s e
         s=$(date +%s.%N)
-        /usr/bin/time -f %M -o "$work/.rss" "$@" > /dev/null
+        /usr/bin/time -f %M -o "$work/.rss" "$@" > /dev/null 2> /dev/null
         e=$(date +%s.%N)
         t=$(echo "$e - $s" | bc)
         rss=$(cat "$work/.rss")
@@ -89,6 +91,7 @@ measure "cat tree > /dev/null" cat "${files[@]}"
 measure "spate items PATH tree --sum . (-j$cores)" "$spate" items message.usage.output_tokens "$tree" --sum . --no-progress
 measure "spate items PATH tree --sum . (-j1)" "$spate" items message.usage.output_tokens "$tree" --sum . --no-progress -j1
 measure "spate items . tree -f 'select(..)|..' --sum . (-j$cores)" "$spate" items . "$tree" --no-progress -f 'select(.type == "assistant") | .message.usage.output_tokens' --sum .
+measure "spate items . tree --group-by .type --sum PATH (-j$cores)" "$spate" items . "$tree" --no-progress --group-by .type --sum .message.usage.output_tokens
 measure "spate validate tree (-j$cores)" "$spate" validate -q "$tree" --no-progress
 measure "cat big > /dev/null" cat "$big"
 measure "spate items PATH big --sum . (-j1)" "$spate" items message.usage.output_tokens "$big" --sum . --no-progress -j1
