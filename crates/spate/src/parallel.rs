@@ -45,7 +45,7 @@
 //! same, at the level of the document. An input that cannot be opened or read is reported
 //! and the run goes on with the others.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -1078,7 +1078,8 @@ struct Merger<'m, 's, 'a> {
     out: &'m mut dyn Write,
     observer: &'m mut dyn Observer,
     progress: Option<&'m indicatif::ProgressBar>,
-    pending: Vec<Pending>,
+    /// Tasks in flight (started, not yet finished in order), by number.
+    pending: BTreeMap<usize, Pending>,
     head: usize,
     written: u64,
     /// No more output is written (limit reached, or the run failed).
@@ -1117,9 +1118,7 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
             out,
             observer,
             progress,
-            pending: (0..shared.tasks.len())
-                .map(|_| Pending::default())
-                .collect(),
+            pending: BTreeMap::new(),
             head: 0,
             written: 0,
             closed: false,
@@ -1153,7 +1152,11 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
             match msg {
                 Msg::Block { task, bytes, lines } => {
                     if ordered {
-                        self.pending[task].blocks.push_back((bytes, lines));
+                        self.pending
+                            .entry(task)
+                            .or_default()
+                            .blocks
+                            .push_back((bytes, lines));
                     } else {
                         let n = bytes.len();
                         self.emit(&bytes, lines)?;
@@ -1167,13 +1170,13 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
                     report,
                 } => {
                     if ordered {
-                        self.pending[task].done = Some((bytes, lines, report));
+                        self.pending.entry(task).or_default().done = Some((bytes, lines, report));
                     } else {
                         let n = bytes.len();
                         let written = self.emit(&bytes, lines);
                         self.shared.budget.release(n);
                         written?;
-                        self.pending[task].done = Some((Vec::new(), 0, report));
+                        self.pending.entry(task).or_default().done = Some((Vec::new(), 0, report));
                     }
                 }
             }
@@ -1189,15 +1192,23 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
     /// failure, `max_errors`), later tasks are neither written nor reported: what a
     /// sequential run would not have reached stays out, whatever the timing.
     fn advance(&mut self) -> Result<(), RunError> {
-        while self.head < self.pending.len() && !self.closed {
+        while !self.closed {
             let head = self.head;
-            while let Some((bytes, lines)) = self.pending[head].blocks.pop_front() {
+            let Some(pending) = self.pending.get_mut(&head) else {
+                return Ok(());
+            };
+            let blocks = std::mem::take(&mut pending.blocks);
+            let done = pending.done.take();
+            if done.is_some() {
+                self.pending.remove(&head);
+            }
+            for (bytes, lines) in blocks {
                 let n = bytes.len();
                 let written = self.emit(&bytes, lines);
                 self.shared.budget.release(n);
                 written?;
             }
-            let Some((bytes, lines, report)) = self.pending[head].done.take() else {
+            let Some((bytes, lines, report)) = done else {
                 return Ok(());
             };
             let written = self.emit(&bytes, lines);
