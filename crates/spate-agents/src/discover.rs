@@ -168,25 +168,29 @@ fn walk_inner(root: &Path, dir: &Path, out: &mut Vec<FoundFile>, recurse: bool) 
 
 /// Project, session and agent identity of a transcript path under `root`.
 pub fn file_meta(root: &Path, path: &Path) -> FileMeta {
-    let rel: Vec<String> = path
-        .strip_prefix(root)
-        .unwrap_or(path)
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let depth = rel.components().count();
+    let name = |p: Option<&Path>| {
+        p.and_then(Path::file_name)
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let project = if rel.len() >= 2 {
-        rel[0].clone()
-    } else {
-        String::from("(root)")
+    let project = match rel.components().next() {
+        Some(first) if depth >= 2 => first.as_os_str().to_string_lossy().into_owned(),
+        _ => String::from("(root)"),
     };
-    let in_subagents = rel.len() >= 3 && rel[rel.len() - 2] == "subagents";
+    let parent = path.parent();
+    let in_subagents = depth >= 3
+        && parent
+            .and_then(Path::file_name)
+            .is_some_and(|n| n == "subagents");
     let (session, agent_id) = if in_subagents {
-        let session = if rel.len() >= 4 {
-            rel[rel.len() - 3].clone()
+        let session = if depth >= 4 {
+            name(parent.and_then(Path::parent))
         } else {
             stem.clone()
         };
@@ -224,4 +228,36 @@ pub fn read_agent_meta(transcript: &Path, meta: &mut FileMeta) {
     };
     meta.meta_agent_type = pick(&["agentType", "subagent_type", "subagentType"]);
     meta.meta_tool_use_id = pick(&["toolUseId", "tool_use_id", "toolUseID"]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_from_paths() {
+        let root = Path::new("/c/projects");
+        let m = file_meta(root, Path::new("/c/projects/-home-me-app/abc.jsonl"));
+        assert_eq!(
+            (m.project.as_str(), m.session.as_str(), m.agent_id),
+            ("-home-me-app", "abc", None)
+        );
+        let m = file_meta(
+            root,
+            Path::new("/c/projects/-home-me-app/abc/subagents/agent-a7.jsonl"),
+        );
+        assert_eq!(
+            (
+                m.project.as_str(),
+                m.session.as_str(),
+                m.agent_id.as_deref()
+            ),
+            ("-home-me-app", "abc", Some("a7"))
+        );
+        let m = file_meta(root, Path::new("/c/projects/loose.jsonl"));
+        assert_eq!(
+            (m.project.as_str(), m.session.as_str()),
+            ("(root)", "loose")
+        );
+    }
 }
