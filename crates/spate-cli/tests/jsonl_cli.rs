@@ -370,3 +370,34 @@ fn a_missing_file_is_reported_and_the_others_are_read() {
     assert_eq!(out.stdout, b"12\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.jsonl"));
 }
+
+#[test]
+fn compressed_json_lines_are_read_like_plain_ones() {
+    let plain = std::fs::read(testdata("tree/a-crlf.jsonl")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let zst = dir.path().join("a.jsonl.zst");
+    std::fs::write(&zst, zstd::encode_all(&plain[..], 3).unwrap()).unwrap();
+    // Misnamed: the magic bytes decide, and the content says JSON Lines.
+    let misnamed = dir.path().join("a.data");
+    std::fs::write(&misnamed, zstd::encode_all(&plain[..], 3).unwrap()).unwrap();
+    let want = run(
+        &[
+            "items",
+            "message.usage",
+            testdata("tree/a-crlf.jsonl").to_str().unwrap(),
+        ],
+        1,
+        None,
+    );
+    assert!(want.status.success());
+    for f in [&zst, &misnamed] {
+        for threads in [1, 2] {
+            let out = run(
+                &["items", "message.usage", f.to_str().unwrap()],
+                threads,
+                Some("3"),
+            );
+            assert_eq!(out.stdout, want.stdout, "{}", f.display());
+        }
+    }
+}
