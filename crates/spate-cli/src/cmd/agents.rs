@@ -215,6 +215,12 @@ fn finish(loaded: &Loaded, strict: bool) -> anyhow::Result<ExitCode> {
             "spate: warning: no price for model {model:?} ({requests} requests, {tokens} tokens): not counted in the cost; pass --pricing FILE"
         );
     }
+    if s.undecodable_cache_files > 0 {
+        eprintln!(
+            "spate: warning: {} cached files had unreadable entries; their partial sums were used (run with --no-cache to re-read them)",
+            s.undecodable_cache_files
+        );
+    }
     let skipped = spate_agents::anything_skipped(s);
     if skipped {
         eprintln!("spate: {}", spate_agents::summary_line(s));
