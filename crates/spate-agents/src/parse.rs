@@ -219,7 +219,7 @@ impl<'r> LineParser<'r> {
         while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
             let line = &buf[pos..pos + nl];
             self.rec.lines += 1;
-            self.line(line, true);
+            self.line(line);
             pos += nl + 1;
         }
         let mut outcome = FeedOutcome {
@@ -232,7 +232,7 @@ impl<'r> LineParser<'r> {
                 pos = buf.len();
             } else if serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok() {
                 self.rec.lines += 1;
-                self.line(tail, false);
+                self.line(tail);
                 pos = buf.len();
             } else {
                 outcome.pending_tail = true;
@@ -242,7 +242,7 @@ impl<'r> LineParser<'r> {
         outcome
     }
 
-    fn line(&mut self, line: &[u8], _complete: bool) {
+    fn line(&mut self, line: &[u8]) {
         let line = line.trim_ascii();
         if line.is_empty() {
             return;
