@@ -687,7 +687,7 @@ pub fn write(path: &Path, files: &[&CachedFile]) -> Result<()> {
     write_reusing(path, files, &vec![None; files.len()])
 }
 
-/// [`write`], copying the records given in `raw` (as last read, aligned with `files`) instead
+/// [`write()`], copying the records given in `raw` (as last read, aligned with `files`) instead
 /// of encoding them again, when their entries did not move and their shared flag is the same.
 pub fn write_reusing(path: &Path, files: &[&CachedFile], raw: &[Option<&[u8]>]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
