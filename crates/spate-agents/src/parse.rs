@@ -243,7 +243,10 @@ impl<'r> LineParser<'r> {
     }
 
     fn line(&mut self, line: &[u8]) {
-        let line = line.trim_ascii();
+        let line = line
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(line)
+            .trim_ascii();
         if line.is_empty() {
             return;
         }
@@ -402,6 +405,10 @@ mod tests {
 
     #[test]
     fn tails_and_shapes() {
+        // a byte-order mark and CRLF line ends are fine
+        let text = format!("\u{feff}{LINE}\r\n{}\r\n", LINE.replace("m1", "m9"));
+        let (rec, _) = parse_all(text.as_bytes());
+        assert_eq!((rec.entries.len(), rec.skips.malformed), (2, 0));
         // complete last line without newline: parsed, offset at the end
         let (rec, out) = parse_all(LINE.as_bytes());
         assert_eq!((rec.entries.len(), out.pending_tail), (1, false));
