@@ -401,3 +401,33 @@ fn compressed_json_lines_are_read_like_plain_ones() {
         }
     }
 }
+
+#[test]
+fn with_fields_belong_to_their_own_line() {
+    // The field comes after the items in line 1, is missing in line 2 (no value carried
+    // over from line 1), and comes first in line 3.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("w.jsonl");
+    std::fs::write(
+        &f,
+        "{\"content\":[{\"n\":1},{\"n\":2}],\"sid\":\"x\"}\n{\"content\":[{\"n\":3}]}\n{\"sid\":\"z\",\"content\":[{\"n\":4}]}\n",
+    )
+    .unwrap();
+    for threads in [1, 3] {
+        let out = run(
+            &[
+                "items",
+                "content.item",
+                "--with",
+                "s=sid",
+                f.to_str().unwrap(),
+            ],
+            threads,
+            Some("5"),
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "{\"n\":1,\"s\":\"x\"}\n{\"n\":2,\"s\":\"x\"}\n{\"n\":3,\"s\":null}\n{\"n\":4,\"s\":\"z\"}\n"
+        );
+    }
+}
