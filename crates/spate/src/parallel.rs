@@ -44,6 +44,40 @@
 //! validated before any of their items reach the visitor). An invalid JSON document is the
 //! same, at the level of the document. An input that cannot be opened or read is reported
 //! and the run goes on with the others.
+//!
+//! # Example
+//!
+//! ```
+//! use spate::inputs::{parse_path, Inputs};
+//! use spate::parallel::{run, ItemVisitor, RunOptions, VisitError};
+//! use spate::ItemRef;
+//!
+//! /// Counts items and prints the `id` of each one.
+//! #[derive(Default)]
+//! struct Ids(u64);
+//!
+//! impl ItemVisitor for Ids {
+//!     fn visit(&mut self, item: ItemRef<'_>, out: &mut Vec<u8>) -> Result<u64, VisitError> {
+//!         self.0 += 1;
+//!         item.compact_into(out);
+//!         out.push(b'\n');
+//!         Ok(1)
+//!     }
+//! }
+//!
+//! let dir = tempfile::tempdir()?;
+//! let file = dir.path().join("log.jsonl");
+//! std::fs::write(&file, "{\"id\": 1}\r\n\n{\"id\": 2}\n{\"x\": 0}\n{\"id\": 3}")?;
+//! let inputs = Inputs::from_files(&[&file], None);
+//! // Ranges of 4 bytes: every line is cut somewhere; the answer does not change.
+//! let options = RunOptions { threads: 3, range_size: 4, ..RunOptions::default() };
+//! let mut out = Vec::new();
+//! let (partials, summary) = run(&inputs, &[parse_path("id")?], &options, Ids::default, &mut out)?;
+//! assert_eq!(out, b"1\n2\n3\n"); // in input order
+//! assert_eq!(partials.iter().map(|p| p.0).sum::<u64>(), 3); // one partial per worker
+//! assert_eq!((summary.lines, summary.bytes), (5, 40)); // blank line counted, every byte once
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
