@@ -303,7 +303,7 @@ mod tests {
         );
         assert_eq!(
             render(Format::Table, &rows),
-            "k            n  x\n──────────  ────  ───\na,b           1\nsay \"hi\"   22.5  [1]\n"
+            "k            n  x\n────────  ────  ───\na,b          1\nsay \"hi\"  22.5  [1]\n"
         );
         assert_eq!(render(Format::Csv, &["1", "\"s\""]), "value\n1\ns\n");
     }
