@@ -354,3 +354,55 @@ fn several_files_give_one_json_line_each_and_go_on_after_a_bad_one() {
         .unwrap()
         .ends_with("noheader.csv"));
 }
+
+/// A gzip file of `data` made by hand: one stored (uncompressed) deflate block.
+fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    assert!(data.len() < 65_536);
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    let len = data.len() as u16;
+    out.push(1); // final block, stored
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(data);
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+#[test]
+fn compressed_input_gives_the_same_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("edge.csv.gz");
+    std::fs::write(&gz, gzip_stored(&std::fs::read(data("edge.csv")).unwrap())).unwrap();
+    let plain = schema_json(&[data("edge.csv").to_str().unwrap()]);
+    let packed = schema_json(&[gz.to_str().unwrap()]);
+    assert_eq!(packed["fields"], plain["fields"]);
+    assert_eq!(packed["spate"]["rows"], 4);
+    // And through standard input.
+    let out = spate()
+        .args(["schema", "--json", "-"])
+        .write_stdin(gzip_stored(&std::fs::read(data("edge.csv")).unwrap()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["fields"], plain["fields"]);
+}
