@@ -2,7 +2,7 @@
 //!
 //! - [`split`]: a sans-I/O record splitter (RFC 4180 plus BOM, CRLF, lone CR, lenient quotes);
 //! - [`types`]: the type lattice and the rules that classify one value;
-//! - [`column`]: per-column state (type, counts, min/max) with `merge`;
+//! - [`column`](mod@column): per-column state (type, counts, min/max) with `merge`;
 //! - [`infer`] and [`parallel`]: whole-file inference, in parallel over byte ranges (quote
 //!   parity finds record boundaries) with a sequential fallback that is always right;
 //! - [`json`]: the same inference over JSON values (JSON Lines, items of a document);
