@@ -75,20 +75,25 @@ struct Done {
 /// Loads every transcript under `roots`.
 pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     let timer = crate::Timer::start();
-    let found = discover::find_files(roots)?;
-    timer.lap("find files");
     let mut warnings = Vec::new();
     let cache_file = match cache_mode {
         CacheMode::Off => None,
         CacheMode::Dir(dir) => Some(cache::cache_path(dir, roots)),
     };
+    // listing the tree (mostly system calls) and reading the cache overlap
+    let (found, cache_read) = rayon::join(
+        || discover::find_files(roots),
+        || cache_file.as_deref().map(cache::read),
+    );
+    let found = found?;
+    timer.lap("find files and read cache");
     // sorted by path, like `found`: matched by a merge join
     // with where each record is in the cache file's bytes, to copy it back unchanged
     let mut cached: Vec<(CachedFile, Option<(usize, usize)>)> = Vec::new();
     let mut raw_bytes: Vec<u8> = Vec::new();
     let mut cache_dirty = false;
-    if let Some(path) = &cache_file {
-        match cache::read(path) {
+    if let (Some(path), Some(read)) = (&cache_file, cache_read) {
+        match read {
             Ok(None) => cache_dirty = true,
             Ok(Some(Ok(decoded))) => {
                 raw_bytes = decoded.bytes;
@@ -116,7 +121,6 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         }
     }
     let cached_count = cached.len();
-    timer.lap("read cache");
 
     let mut deleted = 0usize;
     let mut cached_iter = cached.into_iter().peekable();
