@@ -2,9 +2,9 @@
 
 pub mod agents;
 mod common;
-mod output;
 pub mod convert;
 pub mod inputs;
 pub mod items;
+mod output;
 pub mod schema;
 pub mod validate;
