@@ -216,7 +216,7 @@ fn filter_errors() {
         .assert()
         .code(1)
         .stderr(
-            predicate::str::contains("item 0 (at byte ")
+            predicate::str::contains("(byte 171): item 0: cannot index")
                 .and(predicate::str::contains("cannot index")),
         );
     // Skipped: counted, reported, exit 1.

@@ -80,7 +80,7 @@ pub enum Error {
     #[error(transparent)]
     Jq(#[from] crate::query::JqCompileError),
     /// A query failed on an item (a jq runtime error, a number that cannot be summed).
-    #[error("{input}: {error}")]
+    #[error("{input} (byte {}): {error}", error.offset)]
     Filter {
         /// The input's name.
         input: String,

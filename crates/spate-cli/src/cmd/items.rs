@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use spate::parallel::{run_with, ItemVisitor, Summary, VisitError};
-use spate::query::{Aggregates, OnError, Query, QueryRunner, Report};
+use spate::query::{Aggregates, Query, QueryRunner, Report};
+use spate::OnError;
 use spate::{ItemRef, ItemsOptions, Path};
 
 use super::common::{parse_size, stdout};
@@ -131,14 +132,14 @@ struct Job {
     /// `-r`: results are printed as they come (strings without quotes).
     raw: bool,
     limit: u64,
-    on_error: spate::OnError,
+    on_error: OnError,
 }
 
 pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
     init_logging();
     let on_error = match args.on_error {
-        OnErrorArg::Fail => spate::OnError::Fail,
-        OnErrorArg::Skip => spate::OnError::Skip,
+        OnErrorArg::Fail => OnError::Fail,
+        OnErrorArg::Skip => OnError::Skip,
     };
     let (path_texts, files) = if args.paths.is_empty() {
         let mut positional = args.args.clone().into_iter();
@@ -514,7 +515,7 @@ fn run_several_paths(
     count: bool,
     limit: u64,
     input: &InputArgs,
-    on_error: spate::OnError,
+    on_error: OnError,
 ) -> anyhow::Result<ExitCode> {
     let mut reporter = Reporter::default();
     let inputs = input.discover(files, &mut reporter)?;

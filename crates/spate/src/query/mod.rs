@@ -33,6 +33,8 @@ use std::sync::Arc;
 
 use spate_json::{Path, Step};
 
+/// What to do when a filter fails on one item: the executor's policy, shared.
+pub use crate::parallel::OnError;
 pub use aggregate::{AggregateKind, Aggregates, GroupRow, Ignored};
 pub use jq::{JqCompileError, JqProgram, JqRuntimeError};
 pub use runner::{QueryError, QueryRunner};
@@ -110,16 +112,6 @@ fn plain_path(text: &str) -> Option<Vec<Step>> {
         }
     }
     Some(steps)
-}
-
-/// What to do when a filter fails on one item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OnError {
-    /// Stop with the error.
-    #[default]
-    Fail,
-    /// Count the item as skipped and go on.
-    Skip,
 }
 
 /// A query: items at a path, with context, a filter and aggregations. See the module docs.

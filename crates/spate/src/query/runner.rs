@@ -32,11 +32,8 @@ pub struct QueryError {
 
 impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "item {} (at byte {}): {}",
-            self.item, self.offset, self.message
-        )
+        // Where the item is (input, line, byte) is said by whoever knows the input.
+        write!(f, "item {}: {}", self.item, self.message)
     }
 }
 
