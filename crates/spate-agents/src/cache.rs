@@ -14,8 +14,18 @@
 //! records; when more than half of it is dead, it is rewritten whole. A section whose
 //! checksum does not match is treated as missing (the file is then parsed again).
 //!
-//! The main file is written to a temporary file in the same folder and renamed over the old
-//! one (after the entries file was extended), so a reader never sees a half-written cache.
+//! The delta file (`.delta` beside it) holds what changed since the main file was written:
+//! magic `SPATEAGD`, version, the main file's checksum, the paths of the main file's files
+//! that are gone, the records of the files that changed or are new (as in the main file),
+//! and a checksum. A re-run after a few files changed writes only this small file, replacing
+//! the previous delta; when the delta would exceed an eighth of the main file (at least
+//! 64 KiB), the main file is rewritten whole and the delta removed. A delta naming another
+//! main file's checksum (left behind by a crash between the two) is ignored; a damaged one
+//! makes the cache corrupt.
+//!
+//! The main and delta files are written to a temporary file in the same folder and renamed
+//! over the old one (after the entries file was extended), so a reader never sees a
+//! half-written cache.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,8 +41,9 @@ use rayon::prelude::*;
 
 const MAGIC: &[u8; 8] = b"SPATEAGC";
 const ENTRIES_MAGIC: &[u8; 8] = b"SPATEAGE";
+const DELTA_MAGIC: &[u8; 8] = b"SPATEAGD";
 /// Bump when the layout or the meaning of any field changes.
-pub const FORMAT_VERSION: u32 = 10;
+pub const FORMAT_VERSION: u32 = 11;
 
 /// What the cache remembers about one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +81,12 @@ pub fn cache_path(dir: &Path, roots: &[PathBuf]) -> PathBuf {
         key.push(0);
     }
     dir.join(format!("agents-{:016x}.bin", fnv64(&key)))
+}
+
+/// The delta file beside a main cache file: the records that changed since the main file
+/// was written.
+pub fn delta_path(main: &Path) -> PathBuf {
+    main.with_extension("delta")
 }
 
 /// The entries file beside a main cache file.
@@ -444,8 +461,21 @@ pub struct Decoded {
     pub files: Vec<CachedFile>,
     /// Where each file's record is in `bytes` (reused verbatim when the file is unchanged).
     pub ranges: Vec<(usize, usize)>,
-    /// The file's bytes.
+    /// The main file's bytes, followed by the delta file's when one applied.
     pub bytes: Vec<u8>,
+    /// What the main file alone holds (a delta is written against it).
+    pub base: Base,
+}
+
+/// The main cache file as read, against which a delta file is written.
+#[derive(Debug, Clone, Default)]
+pub struct Base {
+    /// Length of the main file (ranges below it are records of the main file).
+    pub main_len: usize,
+    /// The main file's checksum (its last 8 bytes).
+    pub main_sum: u64,
+    /// The paths the main file holds, sorted as written.
+    pub paths: Vec<PathBuf>,
 }
 
 /// Decodes a main cache file's bytes; entries stay in `store` (see [`Entries::Lazy`]).
@@ -642,22 +672,131 @@ fn decode_file(
     })
 }
 
-/// Reads a main cache file: `Ok(None)` when there is none yet.
+/// Reads a main cache file and the delta file beside it: `Ok(None)` when there is none yet.
+/// A delta written against another main file is ignored; a damaged one makes the whole
+/// cache corrupt.
 pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProblem>>> {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let store = Arc::new(EntryStore::new(entries_path(path)));
-            Ok(Some(decode_with_ranges(&bytes, &store).map(
-                |(files, ranges)| Decoded {
-                    files,
-                    ranges,
-                    bytes,
-                },
-            )))
+    let mut bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let store = Arc::new(EntryStore::new(entries_path(path)));
+    let (files, ranges) = match decode_with_ranges(&bytes, &store) {
+        Ok(d) => d,
+        Err(p) => return Ok(Some(Err(p))),
+    };
+    let main_len = bytes.len();
+    let main_sum = u64::from_le_bytes(bytes[main_len - 8..].try_into().unwrap_or([0; 8]));
+    let base = Base {
+        main_len,
+        main_sum,
+        paths: files.iter().map(|f| f.path.clone()).collect(),
+    };
+    let delta = match std::fs::read(delta_path(path)) {
+        Ok(d) => d,
+        Err(_) => {
+            return Ok(Some(Ok(Decoded {
+                files,
+                ranges,
+                bytes,
+                base,
+            })))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
+    };
+    if delta.len() < 20
+        || delta[..8] != DELTA_MAGIC[..]
+        || delta[8..12] != FORMAT_VERSION.to_le_bytes()
+    {
+        return Ok(Some(Err(CacheProblem::ForeignVersion)));
     }
+    if delta[12..20] != main_sum.to_le_bytes() {
+        // written against an older main file, which has been replaced since
+        return Ok(Some(Ok(Decoded {
+            files,
+            ranges,
+            bytes,
+            base,
+        })));
+    }
+    bytes.extend_from_slice(&delta);
+    Ok(Some(
+        apply_delta(&bytes, main_len, files, ranges, &store)
+            .ok_or(CacheProblem::Corrupt)
+            .map(|(files, ranges)| Decoded {
+                files,
+                ranges,
+                bytes,
+                base,
+            }),
+    ))
+}
+
+/// Applies the delta file at `bytes[main_len..]` (its magic, version and base checked) to
+/// the main file's records.
+fn apply_delta(
+    bytes: &[u8],
+    main_len: usize,
+    files: Vec<CachedFile>,
+    ranges: RecordRanges,
+    store: &Arc<EntryStore>,
+) -> Option<(Vec<CachedFile>, RecordRanges)> {
+    let body_len = bytes.len().checked_sub(8)?;
+    if body_len < main_len + 20
+        || checksum(&bytes[main_len..body_len]).to_le_bytes() != bytes[body_len..]
+    {
+        return None;
+    }
+    let mut r = Reader {
+        buf: &bytes[..body_len],
+        pos: main_len + 20,
+    };
+    let n_removed = r.len()?;
+    let mut removed = std::collections::HashSet::with_capacity(n_removed);
+    for _ in 0..n_removed {
+        removed.insert(PathBuf::from(r.str()?));
+    }
+    let n = r.len()?;
+    let mut added: Vec<(CachedFile, (usize, usize))> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let len = r.len()?;
+        let start = r.pos;
+        r.bytes(len)?;
+        let f = decode_file(bytes, start, start + len, store)?;
+        if added.last().is_some_and(|(p, _)| p.path >= f.path) {
+            return None;
+        }
+        removed.insert(f.path.clone());
+        added.push((f, (start, start + len)));
+    }
+    if r.pos != body_len {
+        return None;
+    }
+    // both sorted by path: merge
+    let mut out_files = Vec::with_capacity(files.len() + added.len());
+    let mut out_ranges = Vec::with_capacity(files.len() + added.len());
+    let mut add = added.into_iter().peekable();
+    for (f, range) in files.into_iter().zip(ranges) {
+        if removed.contains(&f.path) {
+            continue;
+        }
+        while let Some((a, _)) = add.peek() {
+            if a.path < f.path {
+                let (a, ar) = add.next()?;
+                out_files.push(a);
+                out_ranges.push(ar);
+            } else {
+                break;
+            }
+        }
+        out_files.push(f);
+        out_ranges.push(range);
+    }
+    for (a, ar) in add {
+        out_files.push(a);
+        out_ranges.push(ar);
+    }
+    Some((out_files, out_ranges))
 }
 
 fn entries_header() -> Vec<u8> {
@@ -684,12 +823,20 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// than half of it is dead), then the main file is written atomically. Files whose entries
 /// can no longer be read are left out (they are parsed again next time).
 pub fn write(path: &Path, files: &[&CachedFile]) -> Result<()> {
-    write_reusing(path, files, &vec![None; files.len()])
+    write_reusing(path, files, &vec![None; files.len()], None)
 }
 
-/// [`write()`], copying the records given in `raw` (as last read, aligned with `files`) instead
-/// of encoding them again, when their entries did not move and their shared flag is the same.
-pub fn write_reusing(path: &Path, files: &[&CachedFile], raw: &[Option<&[u8]>]) -> Result<()> {
+/// [`write()`], copying the records given in `raw` (ranges of `base.0`, the bytes as last
+/// read, aligned with `files`) instead of encoding them again, when their entries did not
+/// move and their shared flag is the same. With a `base`, when few records differ from the
+/// main file's, only those are written, to the delta file (atomically, replacing the
+/// previous delta); else the main file is rewritten whole and the delta file removed.
+pub fn write_reusing(
+    path: &Path,
+    files: &[&CachedFile],
+    raw: &[Option<(usize, usize)>],
+    old: Option<(&[u8], &Base)>,
+) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let epath = entries_path(path);
@@ -705,7 +852,7 @@ pub fn write_reusing(path: &Path, files: &[&CachedFile], raw: &[Option<&[u8]>]) 
     };
     let base = existing.unwrap_or(header.len() as u64);
     let mut kept: Vec<&CachedFile> = Vec::with_capacity(files.len());
-    let mut kept_raw: Vec<Option<&[u8]>> = Vec::with_capacity(files.len());
+    let mut kept_raw: Vec<Option<(usize, &[u8])>> = Vec::with_capacity(files.len());
     let mut refs: Vec<EntryRef> = Vec::with_capacity(files.len());
     let mut appended: Vec<u8> = Vec::new();
     let mut live = 0u64;
@@ -740,8 +887,13 @@ pub fn write_reusing(path: &Path, files: &[&CachedFile], raw: &[Option<&[u8]>]) 
             }
         }
         kept.push(f);
-        let raw = raw.get(i).copied().flatten();
-        kept_raw.push(raw.filter(|b| reusable && b.first() == Some(&u8::from(f.shared))));
+        let raw = raw
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|(a, b)| old.map(|(bytes, _)| (a, b, bytes)))
+            .and_then(|(a, b, bytes)| bytes.get(a..b).map(|r| (a, r)));
+        kept_raw.push(raw.filter(|(_, b)| reusable && b.first() == Some(&u8::from(f.shared))));
     }
     let total = base + appended.len() as u64;
     if existing.is_none() || total > 2 * live + (1 << 20) {
@@ -773,8 +925,77 @@ pub fn write_reusing(path: &Path, files: &[&CachedFile], raw: &[Option<&[u8]>]) 
             .open(&epath)
             .map_err(|e| Error::io(&epath, e))?;
         f.write_all(&appended).map_err(|e| Error::io(&epath, e))?;
+        if let Some((_, main)) = old {
+            if let Some(delta) = encode_delta(&kept, &refs, &kept_raw, main) {
+                return write_atomically(&delta_path(path), &delta);
+            }
+        }
+    } else if let Some((_, main)) = old {
+        if let Some(delta) = encode_delta(&kept, &refs, &kept_raw, main) {
+            return write_atomically(&delta_path(path), &delta);
+        }
     }
-    write_atomically(path, &encode(&kept, &refs, &kept_raw))
+    let raws: Vec<Option<&[u8]>> = kept_raw.iter().map(|r| r.map(|(_, b)| b)).collect();
+    write_atomically(path, &encode(&kept, &refs, &raws))?;
+    // the delta was written against the old main file, whose checksum it names: a delta
+    // left behind is ignored
+    match std::fs::remove_file(delta_path(path)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(delta_path(path), e)),
+    }
+}
+
+/// The delta file for `files` against the main file `base`, unless it would be large (then
+/// the main file is rewritten instead).
+fn encode_delta(
+    files: &[&CachedFile],
+    refs: &[EntryRef],
+    raw: &[Option<(usize, &[u8])>],
+    base: &Base,
+) -> Option<Vec<u8>> {
+    // a small main file is cheap to rewrite, but a delta keeps the kernel work constant
+    let limit = (base.main_len / 8).max(1 << 16);
+    let mut w = Writer(Vec::new());
+    w.0.extend_from_slice(DELTA_MAGIC);
+    w.0.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    w.0.extend_from_slice(&base.main_sum.to_le_bytes());
+    // the main file's paths no longer present (both lists sorted by path)
+    let mut removed: Vec<&Path> = Vec::new();
+    let mut fi = files.iter().map(|f| f.path.as_path()).peekable();
+    for p in &base.paths {
+        while fi.next_if(|f| *f < p.as_path()).is_some() {}
+        if fi.next_if(|f| *f == p.as_path()).is_none() {
+            removed.push(p);
+        }
+    }
+    w.var(removed.len() as u64);
+    for p in removed {
+        w.str(&p.to_string_lossy());
+    }
+    let changed: Vec<usize> = (0..files.len())
+        .filter(|&i| !matches!(raw[i], Some((start, _)) if start < base.main_len))
+        .collect();
+    w.var(changed.len() as u64);
+    for i in changed {
+        match raw[i] {
+            Some((_, bytes)) => {
+                w.var(bytes.len() as u64);
+                w.0.extend_from_slice(bytes);
+            }
+            None => {
+                let blob = encode_file(files[i], refs[i]);
+                w.var(blob.len() as u64);
+                w.0.extend_from_slice(&blob);
+            }
+        }
+        if w.0.len() > limit {
+            return None;
+        }
+    }
+    let sum = checksum(&w.0);
+    w.0.extend_from_slice(&sum.to_le_bytes());
+    Some(w.0)
 }
 
 #[cfg(test)]
@@ -839,9 +1060,14 @@ mod tests {
         // unchanged record is copied as it was read
         let mut changed = back[1].clone();
         changed.record.entries = Entries::Decoded(f.record.entries().unwrap().into_owned());
-        let (a, b) = decoded.ranges[0];
-        let raw = [Some(&decoded.bytes[a..b]), None];
-        write_reusing(&main, &[&back[0], &changed], &raw).unwrap();
+        let raw = [Some(decoded.ranges[0]), None];
+        write_reusing(
+            &main,
+            &[&back[0], &changed],
+            &raw,
+            Some((&decoded.bytes, &decoded.base)),
+        )
+        .unwrap();
         let grown = std::fs::metadata(entries_path(&main)).unwrap().len();
         assert!(
             grown > entries_len && grown < 2 * entries_len,

@@ -91,12 +91,14 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     // with where each record is in the cache file's bytes, to copy it back unchanged
     let mut cached: Vec<(CachedFile, Option<(usize, usize)>)> = Vec::new();
     let mut raw_bytes: Vec<u8> = Vec::new();
+    let mut base = None;
     let mut cache_dirty = false;
     if let (Some(path), Some(read)) = (&cache_file, cache_read) {
         match read {
             Ok(None) => cache_dirty = true,
             Ok(Some(Ok(decoded))) => {
                 raw_bytes = decoded.bytes;
+                base = Some(decoded.base);
                 cached = decoded
                     .files
                     .into_iter()
@@ -228,11 +230,8 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     timer.lap("shared requests");
     if let (Some(path), true) = (&cache_file, cache_dirty) {
         let refs: Vec<&CachedFile> = files.iter().collect();
-        let raw: Vec<Option<&[u8]>> = raws
-            .iter()
-            .map(|r| r.and_then(|(a, b)| raw_bytes.get(a..b)))
-            .collect();
-        if let Err(e) = cache::write_reusing(path, &refs, &raw) {
+        let base = base.as_ref().map(|b| (raw_bytes.as_slice(), b));
+        if let Err(e) = cache::write_reusing(path, &refs, &raws, base) {
             warnings.push(format!("cannot write cache: {e}"));
         }
         timer.lap("write cache");

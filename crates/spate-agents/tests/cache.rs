@@ -153,6 +153,13 @@ fn cache_follows_every_change() {
     let rewritten = check_same(&tree, &cache);
     assert_eq!(rewritten.stats.parsed, 1);
 
+    // the changes so far went to the delta file, the main file is as first written
+    assert!(cache.read_dir().unwrap().any(|e| e
+        .unwrap()
+        .path()
+        .extension()
+        .is_some_and(|x| x == "delta")));
+
     // a file deleted
     fs::remove_file(&a2).unwrap();
     let deleted = check_same(&tree, &cache);
@@ -227,4 +234,43 @@ fn damaged_cache_is_rebuilt_with_a_warning() {
     let again = run(&tree, Some(&cache));
     assert_eq!(answer(&again), answer(&good));
     assert_eq!(answer(&run(&tree, Some(&cache))), answer(&good));
+}
+
+#[test]
+fn damaged_or_stale_delta_file() {
+    let (_tmp, tree, cache) = fixture_copy();
+    let beta = tree.join("projects/-home-me-beta/s-beta-1.jsonl");
+    run(&tree, Some(&cache));
+    let main = fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "bin"))
+        .unwrap();
+    let delta = main.with_extension("delta");
+    append(&beta, NEW_LINE);
+    let grown = check_same(&tree, &cache);
+    let good = answer(&grown);
+    let bytes = fs::read(&delta).unwrap();
+
+    // damaged: the cache is rebuilt with a warning
+    let mut corrupt = bytes.clone();
+    let mid = corrupt.len() / 2;
+    corrupt[mid] ^= 0xff;
+    fs::write(&delta, &corrupt).unwrap();
+    let again = run(&tree, Some(&cache));
+    assert!(
+        again.warnings.iter().any(|w| w.contains("corrupt")),
+        "{:?}",
+        again.warnings
+    );
+    assert_eq!(answer(&again), good);
+    assert!(!delta.exists(), "the rebuild removes the delta file");
+    assert_eq!(run(&tree, Some(&cache)).stats.reused, 4);
+
+    // a delta written against another main file is ignored: the grown file is read again
+    fs::write(&delta, &bytes).unwrap();
+    let again = run(&tree, Some(&cache));
+    assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+    assert_eq!(answer(&again), good);
+    assert_eq!(again.stats.reused, 4);
 }
