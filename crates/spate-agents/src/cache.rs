@@ -474,8 +474,18 @@ pub struct Base {
     pub main_len: usize,
     /// The main file's checksum (its last 8 bytes).
     pub main_sum: u64,
-    /// The paths the main file holds, sorted as written.
-    pub paths: Vec<PathBuf>,
+    /// Where the main file's records are (in the order written, sorted by path).
+    pub records: Vec<(usize, usize)>,
+}
+
+/// The path of the record at `range` of `bytes` (records start with it, after a flag byte).
+fn record_path(bytes: &[u8], (start, end): (usize, usize)) -> Option<&Path> {
+    let mut r = Reader {
+        buf: bytes.get(..end)?,
+        pos: start + 1,
+    };
+    let n = r.len()?;
+    std::str::from_utf8(r.bytes(n)?).ok().map(Path::new)
 }
 
 /// Decodes a main cache file's bytes; entries stay in `store` (see [`Entries::Lazy`]).
@@ -676,7 +686,8 @@ fn decode_file(
 /// A delta written against another main file is ignored; a damaged one makes the whole
 /// cache corrupt.
 pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProblem>>> {
-    let mut bytes = match std::fs::read(path) {
+    // one buffer for both files, so that appending the delta does not move the main file
+    let mut bytes = match read_reserving(path, 64 << 10) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
@@ -691,10 +702,16 @@ pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProb
     let base = Base {
         main_len,
         main_sum,
-        paths: files.iter().map(|f| f.path.clone()).collect(),
+        records: ranges.clone(),
     };
-    let delta = match std::fs::read(delta_path(path)) {
-        Ok(d) => d,
+    let delta_start = bytes.len();
+    match std::fs::File::open(delta_path(path)) {
+        Ok(mut f) => {
+            use std::io::Read;
+            if let Err(e) = f.read_to_end(&mut bytes) {
+                return Err(Error::io(delta_path(path), e));
+            }
+        }
         Err(_) => {
             return Ok(Some(Ok(Decoded {
                 files,
@@ -704,6 +721,7 @@ pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProb
             })))
         }
     };
+    let delta = &bytes[delta_start..];
     if delta.len() < 20
         || delta[..8] != DELTA_MAGIC[..]
         || delta[8..12] != FORMAT_VERSION.to_le_bytes()
@@ -712,6 +730,7 @@ pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProb
     }
     if delta[12..20] != main_sum.to_le_bytes() {
         // written against an older main file, which has been replaced since
+        bytes.truncate(delta_start);
         return Ok(Some(Ok(Decoded {
             files,
             ranges,
@@ -719,7 +738,6 @@ pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProb
             base,
         })));
     }
-    bytes.extend_from_slice(&delta);
     Ok(Some(
         apply_delta(&bytes, main_len, files, ranges, &store)
             .ok_or(CacheProblem::Corrupt)
@@ -730,6 +748,16 @@ pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProb
                 base,
             }),
     ))
+}
+
+/// A file's bytes, in a buffer with room for `extra` more.
+fn read_reserving(path: &Path, extra: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(extra));
+    f.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Applies the delta file at `bytes[main_len..]` (its magic, version and base checked) to
@@ -925,13 +953,13 @@ pub fn write_reusing(
             .open(&epath)
             .map_err(|e| Error::io(&epath, e))?;
         f.write_all(&appended).map_err(|e| Error::io(&epath, e))?;
-        if let Some((_, main)) = old {
-            if let Some(delta) = encode_delta(&kept, &refs, &kept_raw, main) {
+        if let Some((bytes, main)) = old {
+            if let Some(delta) = encode_delta(&kept, &refs, &kept_raw, main, bytes) {
                 return write_atomically(&delta_path(path), &delta);
             }
         }
-    } else if let Some((_, main)) = old {
-        if let Some(delta) = encode_delta(&kept, &refs, &kept_raw, main) {
+    } else if let Some((bytes, main)) = old {
+        if let Some(delta) = encode_delta(&kept, &refs, &kept_raw, main, bytes) {
             return write_atomically(&delta_path(path), &delta);
         }
     }
@@ -953,6 +981,7 @@ fn encode_delta(
     refs: &[EntryRef],
     raw: &[Option<(usize, &[u8])>],
     base: &Base,
+    bytes: &[u8],
 ) -> Option<Vec<u8>> {
     // a small main file is cheap to rewrite, but a delta keeps the kernel work constant
     let limit = (base.main_len / 8).max(1 << 16);
@@ -963,9 +992,10 @@ fn encode_delta(
     // the main file's paths no longer present (both lists sorted by path)
     let mut removed: Vec<&Path> = Vec::new();
     let mut fi = files.iter().map(|f| f.path.as_path()).peekable();
-    for p in &base.paths {
-        while fi.next_if(|f| *f < p.as_path()).is_some() {}
-        if fi.next_if(|f| *f == p.as_path()).is_none() {
+    for &range in &base.records {
+        let p = record_path(bytes, range)?;
+        while fi.next_if(|f| *f < p).is_some() {}
+        if fi.next_if(|f| *f == p).is_none() {
             removed.push(p);
         }
     }
