@@ -131,6 +131,9 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     let mut deleted = 0usize;
     let mut cached_iter = cached.into_iter().peekable();
     let mut jobs: Vec<Job> = Vec::with_capacity(found.len());
+    // whether the shared flags must be computed from scratch (else only files that grew
+    // can have become shared, see `mark_shared_grown`)
+    let mut full_share_check = cache_dirty;
     for mut f in found {
         discover::read_agent_meta(&f.path, &mut f.meta);
         let mut old = None;
@@ -156,7 +159,12 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
             }
             // only a file that grew is read from its parsed offset; one rewritten at the
             // same size (or smaller) is parsed whole
-            Some((c, _)) if c.meta == f.meta && f.size > c.size => Job::Append(c, f),
+            Some((c, _)) if c.meta == f.meta && f.size > c.size => {
+                // a file that shared requests before may stop sharing: all flags are
+                // computed again then
+                full_share_check |= c.shared;
+                Job::Append(c, f)
+            }
             _ => Job::Full(f),
         });
     }
@@ -174,7 +182,9 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     };
     let mut files = Vec::with_capacity(done.len());
     let mut raws: Vec<Option<(usize, usize)>> = Vec::with_capacity(done.len());
+    let mut kinds: Vec<u8> = Vec::with_capacity(done.len());
     for d in done {
+        kinds.push(d.kind);
         match d.kind {
             0 => stats.reused += 1,
             1 => stats.appended += 1,
@@ -197,8 +207,12 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     if files.len() != cached_count {
         cache_dirty = true;
     }
-    if cache_dirty || cache_file.is_none() {
+    let kinds_ok = stats.parsed == 0 && stats.unreadable == 0;
+    if cache_file.is_none() || (cache_dirty && (full_share_check || deleted > 0 || !kinds_ok)) {
         mark_shared(&mut files);
+    } else if stats.appended > 0 {
+        let grown: Vec<bool> = kinds.iter().map(|&k| k == 1).collect();
+        mark_shared_grown(&mut files, &grown);
     }
     // Files that share requests are de-duplicated request by request: their entries must be
     // readable from the cache, else they are parsed again.
@@ -245,6 +259,44 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         stats,
         warnings,
     })
+}
+
+/// [`mark_shared`] when the flags of the cache are right for every file except those that
+/// grew (`grown[i]`), none of which shared a request before: a file can only have become
+/// shared through a key of a grown file.
+fn mark_shared_grown(files: &mut [CachedFile], grown: &[bool]) {
+    let mut owner: std::collections::HashMap<
+        u64,
+        u32,
+        std::hash::BuildHasherDefault<crate::usage::KeyHasher>,
+    > = std::collections::HashMap::default();
+    let mut shared = vec![false; files.len()];
+    for (fi, f) in files.iter().enumerate().filter(|(i, _)| grown[*i]) {
+        for &k in &f.record.keys {
+            let first = *owner.entry(k).or_insert(fi as u32) as usize;
+            if first != fi {
+                shared[first] = true;
+                shared[fi] = true;
+            }
+        }
+    }
+    if !owner.is_empty() {
+        for (fi, f) in files.iter().enumerate().filter(|(i, _)| !grown[*i]) {
+            for k in &f.record.keys {
+                if let Some(&g) = owner.get(k) {
+                    shared[g as usize] = true;
+                    shared[fi] = true;
+                }
+            }
+        }
+    }
+    for ((f, s), g) in files.iter_mut().zip(shared).zip(grown) {
+        if *g {
+            f.shared = s;
+        } else {
+            f.shared |= s;
+        }
+    }
 }
 
 /// Marks the files that share a request (de-duplication key) with another file.

@@ -274,3 +274,32 @@ fn damaged_or_stale_delta_file() {
     assert_eq!(answer(&again), good);
     assert_eq!(again.stats.reused, 4);
 }
+
+#[test]
+fn appended_request_seen_in_another_file() {
+    let (_tmp, tree, cache) = fixture_copy();
+    let sub = tree.join("projects/-home-me-alpha/s-alpha-1/subagents");
+    let a1 = sub.join("agent-a1.jsonl");
+    let a2 = sub.join("agent-a2.jsonl");
+    check_same(&tree, &cache);
+    // a2 (sharing nothing so far) receives a copy of a request of a1 (sharing nothing
+    // either): both become shared, and the request counts once
+    let line = fs::read_to_string(&a1)
+        .unwrap()
+        .lines()
+        .find(|l| l.contains("msg_a1_0"))
+        .unwrap()
+        .to_owned();
+    append(&a2, &format!("{line}\n"));
+    let grown = check_same(&tree, &cache);
+    assert_eq!((grown.stats.appended, grown.stats.reused), (1, 3));
+    assert!(grown.files.iter().filter(|f| f.shared).count() >= 4);
+    // and once more, now that a2 is shared
+    append(&a2, &format!("{line}\n"));
+    let again = check_same(&tree, &cache);
+    assert_eq!(again.stats.appended, 1);
+    assert!(
+        summary_line(&usage::analyze(&again, Query::default()).summary)
+            .contains("5 duplicates removed")
+    );
+}
