@@ -994,6 +994,10 @@ fn encode_delta(
     let mut fi = files.iter().map(|f| f.path.as_path()).peekable();
     for &range in &base.records {
         let p = record_path(bytes, range)?;
+        // equal bytes first: the common case, and cheaper than comparing components
+        if fi.next_if(|f| f.as_os_str() == p.as_os_str()).is_some() {
+            continue;
+        }
         while fi.next_if(|f| *f < p).is_some() {}
         if fi.next_if(|f| *f == p).is_none() {
             removed.push(p);

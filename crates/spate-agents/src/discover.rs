@@ -179,7 +179,7 @@ fn walk_inner(root: &Path, dir: &Path, out: &mut Vec<FoundFile>, recurse: bool) 
 }
 
 /// [`Path`] order for paths without `.` components, doubled or trailing separators.
-fn fast_path_cmp(a: &Path, b: &Path) -> std::cmp::Ordering {
+pub(crate) fn fast_path_cmp(a: &Path, b: &Path) -> std::cmp::Ordering {
     // one-to-one: the separator first, the other bytes in their order
     fn rank(b: u8) -> u8 {
         const SEP: u8 = std::path::MAIN_SEPARATOR as u8;
