@@ -42,13 +42,6 @@ pub fn compact_into(value: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// True when `value` holds whitespace outside its strings (so compacting would change it).
-pub fn has_insignificant_whitespace(value: &[u8]) -> bool {
-    let mut out = Vec::new();
-    compact_into(value, &mut out);
-    out.len() != value.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,7 +59,8 @@ pub struct QueryRunner {
     held: VecDeque<Held>,
     held_bytes: usize,
     aggregates: Option<Aggregates>,
-    scratch: Vec<u8>,
+    /// The group-by expressions, then the aggregates' expressions (as in `plan.fields`).
+    exprs: Vec<Arc<super::Expr>>,
     results: u64,
     items: u64,
     skipped: u64,
@@ -100,6 +101,12 @@ impl QueryRunner {
         let aggregates = query
             .aggregates()
             .then(|| Aggregates::new(query.aggregates.iter().map(|(k, _)| *k).collect()));
+        let exprs = query
+            .group_by
+            .iter()
+            .cloned()
+            .chain(query.aggregates.iter().filter_map(|(_, e)| e.clone()))
+            .collect();
         QueryRunner {
             with_values: vec![None; plan.with.len()],
             field_values: vec![None; plan.fields.len()],
@@ -109,7 +116,7 @@ impl QueryRunner {
             held: VecDeque::new(),
             held_bytes: 0,
             aggregates,
-            scratch: Vec::new(),
+            exprs,
             results: 0,
             items: 0,
             skipped: 0,
@@ -300,8 +307,7 @@ impl QueryRunner {
         }
         let mut texts: Vec<Option<Vec<u8>>> = Vec::with_capacity(self.plan.fields.len());
         let mut parsed: Option<Val> = None;
-        let exprs: Vec<_> = self.expressions().collect();
-        for (i, expr) in exprs.into_iter().enumerate() {
+        for (i, expr) in self.exprs.iter().enumerate() {
             let text = match self.plan.fields[i] {
                 FieldSource::Path(_) => fields.get(i).cloned().flatten(),
                 FieldSource::With(w) => with.get(w).cloned().flatten(),
@@ -339,21 +345,12 @@ impl QueryRunner {
             out.push(b'\n');
             return Ok(());
         }
-        let exprs: Vec<_> = self.expressions().collect();
-        let mut texts = Vec::with_capacity(exprs.len());
-        for expr in exprs {
+        let mut texts = Vec::with_capacity(self.exprs.len());
+        for expr in &self.exprs {
             let r = expr.jq.first(v.clone()).map_err(|e| e.0)?;
             texts.push(Some(r.to_string().into_bytes()));
         }
         self.add_to_aggregates(texts)
-    }
-
-    fn expressions(&self) -> impl Iterator<Item = Arc<super::Expr>> + '_ {
-        self.query
-            .group_by
-            .iter()
-            .cloned()
-            .chain(self.query.aggregates.iter().filter_map(|(_, e)| e.clone()))
     }
 
     fn add_to_aggregates(&mut self, texts: Vec<Option<Vec<u8>>>) -> Result<(), String> {
@@ -385,9 +382,8 @@ impl QueryRunner {
 
     /// The item with the `with` fields added as members (a non-object item becomes
     /// `{"value": ITEM, ...}`); missing fields are `null`.
-    fn attach_context(&mut self, raw: &[u8], with: &[Option<Vec<u8>>]) -> Vec<u8> {
-        let mut json = std::mem::take(&mut self.scratch);
-        json.clear();
+    fn attach_context(&self, raw: &[u8], with: &[Option<Vec<u8>>]) -> Vec<u8> {
+        let mut json = Vec::with_capacity(raw.len() + 64);
         let trimmed = raw.trim_ascii();
         let is_object = trimmed.first() == Some(&b'{');
         if is_object {
@@ -411,9 +407,7 @@ impl QueryRunner {
             json.extend_from_slice(with[i].as_deref().unwrap_or(b"null"));
         }
         json.push(b'}');
-        let result = json.clone();
-        self.scratch = json;
-        result
+        json
     }
 
     /// Number of items seen.
