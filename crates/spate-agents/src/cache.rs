@@ -372,7 +372,7 @@ fn encode_file(f: &CachedFile, entry_ref: EntryRef) -> Vec<u8> {
     w.var(r.skips.synthetic);
     w.var(r.duplicates);
     w.var(r.strings.len() as u64);
-    for s in &r.strings {
+    for s in r.strings.iter() {
         w.str(s);
     }
     w.var(r.delegations.len() as u64);
@@ -574,9 +574,19 @@ fn decode_file(
     };
     let duplicates = r.var()?;
     let ns = r.len()?;
-    let mut strings = Vec::with_capacity(ns);
+    // their total length first, for an allocation of the right size
+    let strings_at = r.pos;
+    let mut text_len = 0;
     for _ in 0..ns {
-        strings.push(r.str()?);
+        let n = r.len()?;
+        r.bytes(n)?;
+        text_len += n;
+    }
+    r.pos = strings_at;
+    let mut strings = crate::strings::StringTable::with_capacity(ns, text_len);
+    for _ in 0..ns {
+        let n = r.len()?;
+        strings.push(std::str::from_utf8(r.bytes(n)?).ok()?);
     }
     let ok_str = |i: u32| i == NONE || (i as usize) < strings.len();
     let nd = r.len()?;
@@ -779,10 +789,13 @@ fn apply_delta(
         buf: &bytes[..body_len],
         pos: main_len + 20,
     };
+    // paths as bytes: hashing and comparing `Path`s component by component costs more
+    // than the rest of applying a delta
     let n_removed = r.len()?;
-    let mut removed = std::collections::HashSet::with_capacity(n_removed);
+    let mut removed: std::collections::HashSet<Vec<u8>> =
+        std::collections::HashSet::with_capacity(n_removed);
     for _ in 0..n_removed {
-        removed.insert(PathBuf::from(r.str()?));
+        removed.insert(r.str()?.into_bytes());
     }
     let n = r.len()?;
     let mut added: Vec<(CachedFile, (usize, usize))> = Vec::with_capacity(n);
@@ -791,10 +804,13 @@ fn apply_delta(
         let start = r.pos;
         r.bytes(len)?;
         let f = decode_file(bytes, start, start + len, store)?;
-        if added.last().is_some_and(|(p, _)| p.path >= f.path) {
+        if added
+            .last()
+            .is_some_and(|(p, _)| path_order(&p.path, &f.path) != std::cmp::Ordering::Less)
+        {
             return None;
         }
-        removed.insert(f.path.clone());
+        removed.insert(f.path.as_os_str().as_encoded_bytes().to_vec());
         added.push((f, (start, start + len)));
     }
     if r.pos != body_len {
@@ -805,11 +821,11 @@ fn apply_delta(
     let mut out_ranges = Vec::with_capacity(files.len() + added.len());
     let mut add = added.into_iter().peekable();
     for (f, range) in files.into_iter().zip(ranges) {
-        if removed.contains(&f.path) {
+        if removed.contains(f.path.as_os_str().as_encoded_bytes()) {
             continue;
         }
         while let Some((a, _)) = add.peek() {
-            if a.path < f.path {
+            if path_order(&a.path, &f.path) == std::cmp::Ordering::Less {
                 let (a, ar) = add.next()?;
                 out_files.push(a);
                 out_ranges.push(ar);
@@ -825,6 +841,11 @@ fn apply_delta(
         out_ranges.push(ar);
     }
     Some((out_files, out_ranges))
+}
+
+/// [`Path`] order, from the bytes when that is safe (see [`crate::discover::fast_path_cmp`]).
+fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    crate::discover::path_cmp(a, b)
 }
 
 fn entries_header() -> Vec<u8> {

@@ -77,105 +77,167 @@ pub fn resolve_roots(paths: &[PathBuf], config_env: Option<&str>) -> Result<Vec<
 }
 
 /// Lists every `*.jsonl` file under the roots, sorted by path.
+///
+/// Each folder's entries are sorted by name and walked in that order, which is [`Path`]
+/// order (paths compare component by component), so the list needs no global sort; the
+/// project folders are walked in parallel (`stat` calls dominate).
 pub fn find_files(roots: &[PathBuf]) -> Result<Vec<FoundFile>> {
     let mut out = Vec::new();
+    let mut sorted = true;
     for root in roots {
-        // one task per project folder: stat calls dominate and parallelize well
-        let top = fs::read_dir(root).map_err(|e| Error::io(root, e))?;
+        let names = sorted_entries(root, root)?;
+        let mut files_here = Vec::new();
         let mut dirs = Vec::new();
-        for entry in top {
-            let entry = entry.map_err(|e| Error::io(root, e))?;
+        for (entry, ft) in names {
             let path = entry.path();
-            if path.is_dir() {
+            if is_dir(&path, ft) {
                 dirs.push(path);
+            } else {
+                files_here.push((entry, ft));
             }
         }
-        walk_files_only(root, &mut out)?;
-        let parts: Vec<Result<Vec<FoundFile>>> = dirs
-            .par_iter()
+        // files directly in the root and the project folders, merged back in name order
+        let mut parts: Vec<(PathBuf, Result<Vec<FoundFile>>)> = dirs
+            .into_par_iter()
             .map(|dir| {
                 let mut v = Vec::new();
-                walk(root, dir, &mut v).map(|()| v)
+                let name = dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let r = walk(root, &dir, &mut vec![name], &mut v).map(|()| v);
+                (dir, r)
             })
             .collect();
-        for part in parts {
+        for (entry, ft) in files_here {
+            let mut v = Vec::new();
+            push_transcript(&entry, ft, &[], &mut v);
+            parts.push((entry.path(), Ok(v)));
+        }
+        parts.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+        let start = out.len();
+        for (_, part) in parts {
             out.extend(part?);
         }
+        sorted &= out[start..].iter().all(|f| is_plain(&f.path))
+            && out[start..]
+                .windows(2)
+                .all(|w| fast_path_cmp(&w[0].path, &w[1].path) == std::cmp::Ordering::Less);
     }
-    sort_by_path(&mut out);
-    out.dedup_by(|a, b| a.path == b.path);
+    if !sorted || roots.len() > 1 {
+        sort_by_path(&mut out);
+        out.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
+    }
     Ok(out)
 }
 
-/// Sorts files in [`Path`] order. Comparing paths component by component is slow; for
-/// paths without `.` components, doubled or trailing separators (as joined here from a
-/// directory listing) it is the byte order with the separator ranked below every other byte,
-/// which is much cheaper. The result is checked, and sorted the slow way if it is not in
-/// path order.
+/// Sorts files in [`Path`] order (cheaply when the paths are plain, see [`path_cmp`]).
 fn sort_by_path(files: &mut [FoundFile]) {
-    files.sort_by(|a, b| fast_path_cmp(&a.path, &b.path));
-    if !files.windows(2).all(|w| w[0].path <= w[1].path) {
+    if files.iter().all(|f| is_plain(&f.path)) {
+        files.sort_by(|a, b| fast_path_cmp(&a.path, &b.path));
+    } else {
         files.sort_by(|a, b| a.path.cmp(&b.path));
     }
 }
 
-/// The transcripts directly in `root` (not in a project folder).
-fn walk_files_only(root: &Path, out: &mut Vec<FoundFile>) -> Result<()> {
-    let mut all = Vec::new();
-    walk_inner(root, root, &mut all, false)?;
-    out.extend(all);
-    Ok(())
-}
-
-fn walk(root: &Path, dir: &Path, out: &mut Vec<FoundFile>) -> Result<()> {
-    walk_inner(root, dir, out, true)
-}
-
-fn walk_inner(root: &Path, dir: &Path, out: &mut Vec<FoundFile>, recurse: bool) -> Result<()> {
+/// A folder's entries sorted by name (bytes): the order in which their paths sort.
+fn sorted_entries(root: &Path, dir: &Path) -> Result<Vec<(fs::DirEntry, fs::FileType)>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if dir != root && e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(()),
+        Err(e) if dir != root && e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Ok(Vec::new())
+        }
         Err(e) => return Err(Error::io(dir, e)),
     };
+    let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if let Ok(ft) = entry.file_type() {
+            names.push((entry, ft));
+        }
+    }
+    names.sort_by_cached_key(|(e, _)| e.file_name());
+    Ok(names)
+}
+
+fn is_dir(path: &Path, ft: fs::FileType) -> bool {
+    ft.is_dir() || (ft.is_symlink() && path.is_dir())
+}
+
+/// Walks `dir` (whose path relative to `root` is `parts`) in name order.
+fn walk(root: &Path, dir: &Path, parts: &mut Vec<String>, out: &mut Vec<FoundFile>) -> Result<()> {
+    for (entry, ft) in sorted_entries(root, dir)? {
         let path = entry.path();
-        let ft = match entry.file_type() {
-            Ok(ft) => ft,
-            Err(_) => continue,
-        };
-        let is_dir = ft.is_dir() || (ft.is_symlink() && path.is_dir());
-        if is_dir {
-            if recurse {
-                walk_inner(root, &path, out, true)?;
-            }
-        } else if path.extension().is_some_and(|e| e == "jsonl") {
-            let md = if ft.is_symlink() {
-                fs::metadata(&path)
-            } else {
-                entry.metadata()
-            };
-            let Ok(md) = md else {
-                continue;
-            };
-            if !md.is_file() {
-                continue;
-            }
-            let mtime_ns = md
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos() as i128);
-            let meta = file_meta(root, &path);
-            out.push(FoundFile {
-                path,
-                size: md.len(),
-                mtime_ns,
-                meta,
-            });
+        if is_dir(&path, ft) {
+            parts.push(entry.file_name().to_string_lossy().into_owned());
+            walk(root, &path, parts, out)?;
+            parts.pop();
+        } else {
+            push_transcript(&entry, ft, parts, out);
         }
     }
     Ok(())
+}
+
+/// Adds the entry (in the folder `parts` under the root) if it is a `*.jsonl` file.
+fn push_transcript(
+    entry: &fs::DirEntry,
+    ft: fs::FileType,
+    parts: &[String],
+    out: &mut Vec<FoundFile>,
+) {
+    let path = entry.path();
+    if path.extension().is_none_or(|e| e != "jsonl") {
+        return;
+    }
+    // (the entry's own metadata is looked up relative to its open folder, cheaper than
+    // resolving the whole path again)
+    let md = if ft.is_symlink() {
+        fs::metadata(&path)
+    } else {
+        entry.metadata()
+    };
+    let Ok(md) = md else {
+        return;
+    };
+    if !md.is_file() {
+        return;
+    }
+    let mtime_ns = md
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128);
+    let meta = meta_from_parts(parts, &path);
+    out.push(FoundFile {
+        path,
+        size: md.len(),
+        mtime_ns,
+        meta,
+    });
+}
+
+/// [`Path`] order (component by component), computed from the bytes when both paths are
+/// plain (see [`is_plain`]): an order of components that the byte order with the separator
+/// ranked lowest gives too, at a fraction of the cost.
+pub(crate) fn path_cmp(a: &Path, b: &Path) -> std::cmp::Ordering {
+    if is_plain(a) && is_plain(b) {
+        fast_path_cmp(a, b)
+    } else {
+        a.cmp(b)
+    }
+}
+
+/// True for a path without `.` or `..` components and without empty ones (doubled or
+/// trailing separators), whose components are then exactly its separator-split parts.
+pub(crate) fn is_plain(p: &Path) -> bool {
+    const SEP: u8 = std::path::MAIN_SEPARATOR as u8;
+    let bytes = p.as_os_str().as_encoded_bytes();
+    let body = bytes.strip_prefix(&[SEP]).unwrap_or(bytes);
+    body.is_empty()
+        || body
+            .split(|&b| b == SEP)
+            .all(|part| !part.is_empty() && part != b"." && part != b"..")
 }
 
 /// [`Path`] order for paths without `.` components, doubled or trailing separators.
@@ -203,28 +265,33 @@ pub(crate) fn fast_path_cmp(a: &Path, b: &Path) -> std::cmp::Ordering {
 /// Project, session and agent identity of a transcript path under `root`.
 pub fn file_meta(root: &Path, path: &Path) -> FileMeta {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    let depth = rel.components().count();
-    let name = |p: Option<&Path>| {
-        p.and_then(Path::file_name)
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
+    let parts: Vec<String> = rel
+        .parent()
+        .map(|p| {
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    meta_from_parts(&parts, path)
+}
+
+/// Identity of the transcript `path` in the folder whose path relative to the root is
+/// `parts`: the project is the first folder; a file in `<session>/subagents/` is a sub-agent
+/// of that session.
+fn meta_from_parts(parts: &[String], path: &Path) -> FileMeta {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let project = match rel.components().next() {
-        Some(first) if depth >= 2 => first.as_os_str().to_string_lossy().into_owned(),
-        _ => String::from("(root)"),
+    let project = match parts.first() {
+        Some(first) => first.clone(),
+        None => String::from("(root)"),
     };
-    let parent = path.parent();
-    let in_subagents = depth >= 3
-        && parent
-            .and_then(Path::file_name)
-            .is_some_and(|n| n == "subagents");
+    let in_subagents = parts.len() >= 2 && parts.last().is_some_and(|n| n == "subagents");
     let (session, agent_id) = if in_subagents {
-        let session = if depth >= 4 {
-            name(parent.and_then(Path::parent))
+        let session = if parts.len() >= 3 {
+            parts[parts.len() - 2].clone()
         } else {
             stem.clone()
         };
@@ -287,6 +354,31 @@ mod tests {
         let mut expected = got.clone();
         expected.sort();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn path_cmp_is_path_order() {
+        let names = [
+            "/r/a/b.jsonl",
+            "/r/a/./b.jsonl",
+            "/r/a//b.jsonl",
+            "/r/a/../b.jsonl",
+            "/r/a-/b.jsonl",
+            "/r/a/",
+            "/r/a",
+            "r/a",
+            "./r/a",
+            "/",
+            "",
+            "/r/.hidden/x.jsonl",
+            "/r/..x/y.jsonl",
+        ];
+        for a in names {
+            for b in names {
+                let (a, b) = (Path::new(a), Path::new(b));
+                assert_eq!(path_cmp(a, b), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub mod parse;
 pub mod pricing;
 pub mod render;
 pub mod report;
+pub mod strings;
 pub mod time;
 pub mod usage;
 

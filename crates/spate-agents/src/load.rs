@@ -86,8 +86,12 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     let mut found = None;
     let mut cache_read = None;
     rayon::in_place_scope(|s| {
-        s.spawn(|_| found = Some(discover::find_files(roots)));
+        s.spawn(|_| {
+            found = Some(discover::find_files(roots));
+            timer.lap("find files");
+        });
         cache_read = cache_file.as_deref().map(cache::read);
+        timer.lap("read cache");
     });
     let found = found.unwrap_or_else(|| Ok(Vec::new()))?;
     timer.lap("find files and read cache");
@@ -108,16 +112,13 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
                     .into_iter()
                     .zip(decoded.ranges.into_iter().map(Some))
                     .collect();
-                // (the byte comparison, which agrees with the path order for the paths
-                // found here, is much cheaper; a disagreement would only make the merge
-                // below parse a file again)
-                let ordered = |a: &Path, b: &Path| {
-                    discover::fast_path_cmp(a, b) == std::cmp::Ordering::Less || a < b
-                };
-                if !cached
-                    .windows(2)
-                    .all(|w| ordered(&w[0].0.path, &w[1].0.path))
-                {
+                // (written sorted; checked, as the merge below relies on it)
+                let sorted = cached.iter().all(|c| discover::is_plain(&c.0.path))
+                    && cached.windows(2).all(|w| {
+                        discover::fast_path_cmp(&w[0].0.path, &w[1].0.path)
+                            == std::cmp::Ordering::Less
+                    });
+                if !sorted {
                     cached.sort_by(|a, b| a.0.path.cmp(&b.0.path));
                 }
             }
@@ -152,7 +153,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
             let order = if c.0.path.as_os_str() == f.path.as_os_str() {
                 std::cmp::Ordering::Equal
             } else {
-                c.0.path.cmp(&f.path)
+                discover::path_cmp(&c.0.path, &f.path)
             };
             match order {
                 std::cmp::Ordering::Less => {

@@ -230,7 +230,7 @@ pub struct FileRecord {
     /// Lines read (complete lines, blank ones included).
     pub lines: u64,
     /// The file's string table.
-    pub strings: Vec<String>,
+    pub strings: crate::strings::StringTable,
     /// Usage lines in file order.
     pub entries: Entries,
     /// The entries without in-file duplicates, summed into buckets (see [`Bucket`]).
@@ -252,7 +252,7 @@ pub struct FileRecord {
 impl FileRecord {
     /// The string at `idx`, or `None` for [`NONE`] (or an out-of-range index).
     pub fn str(&self, idx: StrIdx) -> Option<&str> {
-        self.strings.get(idx as usize).map(String::as_str)
+        self.strings.get(idx)
     }
 
     /// The entries, decoding them from the cache if needed (`None` if they do not decode).

@@ -6,13 +6,13 @@
 //! serde without being built.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use memchr::memmem;
 use serde::Deserialize;
 
 use crate::lenient::{Keep, Lenient, LenientSeq};
 use crate::model::{AgentLink, Delegation, Entries, FileRecord, StrIdx, Tokens, UsageEntry, NONE};
+use crate::strings::Interner;
 use crate::time::parse_timestamp_ms;
 
 #[derive(Deserialize)]
@@ -157,7 +157,8 @@ fn usd_to_pico(usd: f64) -> Option<u64> {
 #[derive(Debug)]
 pub struct LineParser<'r> {
     rec: &'r mut FileRecord,
-    interned: HashMap<String, StrIdx>,
+    /// The record's strings while parsing (given back when the parser ends).
+    interned: Option<Interner>,
     usage: memmem::Finder<'static>,
     tool_use: memmem::Finder<'static>,
     agent_id: memmem::Finder<'static>,
@@ -178,12 +179,7 @@ impl<'r> LineParser<'r> {
         if let Entries::Lazy { .. } = rec.entries {
             rec.entries = Entries::Decoded(Vec::new());
         }
-        let interned = rec
-            .strings
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.clone(), i as StrIdx))
-            .collect();
+        let interned = Some(Interner::from_table(std::mem::take(&mut rec.strings)));
         LineParser {
             rec,
             interned,
@@ -194,13 +190,14 @@ impl<'r> LineParser<'r> {
     }
 
     fn intern(&mut self, s: &str) -> StrIdx {
-        if let Some(&i) = self.interned.get(s) {
-            return i;
+        self.interned.get_or_insert_with(Interner::default).id(s)
+    }
+
+    /// Gives the strings back to the record.
+    fn restore_strings(&mut self) {
+        if let Some(interned) = self.interned.take() {
+            self.rec.strings = interned.into_table();
         }
-        let i = self.rec.strings.len() as StrIdx;
-        self.rec.strings.push(s.to_owned());
-        self.interned.insert(s.to_owned(), i);
-        i
     }
 
     fn intern_opt(&mut self, s: Option<&str>) -> StrIdx {
@@ -370,13 +367,20 @@ impl<'r> LineParser<'r> {
 
     /// Records the fingerprint of the bytes before `parsed_offset`; `file_bytes` is the
     /// whole file as far as it was read (from offset `base`).
-    pub fn finish(self, file_bytes: &[u8], base: u64) {
+    pub fn finish(mut self, file_bytes: &[u8], base: u64) {
+        self.restore_strings();
         let end = self.rec.parsed_offset;
         let from = end.saturating_sub(TAIL_HASH_LEN).max(base);
         let lo = (from - base) as usize;
         let hi = (end - base) as usize;
         self.rec.tail_hash = fnv64(file_bytes.get(lo..hi).unwrap_or(&[]));
         self.rec.summarize();
+    }
+}
+
+impl Drop for LineParser<'_> {
+    fn drop(&mut self) {
+        self.restore_strings();
     }
 }
 

@@ -105,26 +105,17 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// Global string table (model, session, project, agent names).
 #[derive(Debug, Default)]
-pub struct Names {
-    list: Vec<String>,
-    map: FastMap<String, u32>,
-}
+pub struct Names(crate::strings::Interner);
 
 impl Names {
     /// Id of `s`, adding it if new.
     pub fn id(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.map.get(s) {
-            return i;
-        }
-        let i = self.list.len() as u32;
-        self.list.push(s.to_owned());
-        self.map.insert(s.to_owned(), i);
-        i
+        self.0.id(s)
     }
 
     /// The string of an id.
     pub fn get(&self, id: u32) -> &str {
-        self.list.get(id as usize).map_or("", String::as_str)
+        self.0.get(id)
     }
 }
 
@@ -154,6 +145,42 @@ pub struct Row {
     pub priced: bool,
     /// For a sub-agent's own request: the agent type id (or the `(unattributed)` id).
     pub agent_type: Option<u32>,
+}
+
+/// What rows must agree on to be merged into one: everything a report groups or
+/// attributes by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct RowKey {
+    date: Date,
+    model: u32,
+    session: u32,
+    project: u32,
+    agent_type: Option<u32>,
+    priced: bool,
+}
+
+impl RowKey {
+    fn of(r: &Row) -> Self {
+        RowKey {
+            date: r.date,
+            model: r.model,
+            session: r.session,
+            project: r.project,
+            agent_type: r.agent_type,
+            priced: r.priced,
+        }
+    }
+}
+
+impl Row {
+    /// Adds the requests of `other` (which has the same [`RowKey`]).
+    fn merge(&mut self, other: &Row) {
+        self.first_ms = self.first_ms.min(other.first_ms);
+        self.last_ms = self.last_ms.max(other.last_ms);
+        self.requests += other.requests;
+        self.tokens.add(&other.tokens);
+        self.cost += other.cost;
+    }
 }
 
 /// One de-duplicated delegation.
@@ -256,7 +283,11 @@ impl FileIds {
 
 /// What one file contributes before cross-file de-duplication.
 struct FilePart {
-    rows: Vec<(Option<u128>, Row)>,
+    /// Rows of requests with a de-duplication key, one per request, to be de-duplicated
+    /// across files.
+    keyed: Vec<(u128, Row)>,
+    /// The other rows, those of one key (see [`RowKey`]) merged.
+    rows: Vec<Row>,
     delegations: Vec<(Option<u32>, DelegationRow)>,
     no_date: u64,
     duplicates: u64,
@@ -425,6 +456,7 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
             let rec = &file.record;
             let mut dates = LocalDates::new(query.tz.clone());
             let mut part = FilePart {
+                keyed: Vec::new(),
                 rows: Vec::new(),
                 delegations: Vec::with_capacity(rec.delegations.len()),
                 no_date: 0,
@@ -439,7 +471,7 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
             part.undecodable = is_shared && entries.is_none();
             match entries {
                 Some(entries) => {
-                    part.rows.reserve(entries.len());
+                    part.keyed.reserve(entries.len());
                     for e in entries.iter() {
                         let input = RowInput {
                             first_ms: e.ts_ms,
@@ -454,15 +486,18 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                             long_prompt: e.tokens.prompt() > LONG_CONTEXT_THRESHOLD,
                             cost_usd: e.cost_usd.map(u128::from),
                         };
-                        match ctx.row(fid, rec, &mut dates, input) {
-                            Some(row) => part.rows.push((e.dedup_key, row)),
-                            None => part.no_date += 1,
+                        match (ctx.row(fid, rec, &mut dates, input), e.dedup_key) {
+                            (Some(row), Some(key)) => part.keyed.push((key, row)),
+                            (Some(row), None) => part.rows.push(row),
+                            (None, _) => part.no_date += 1,
                         }
                     }
                 }
                 None => {
                     part.duplicates = rec.duplicates;
-                    part.rows.reserve(rec.buckets.len());
+                    // buckets of one file that fall on the same local date (and agree on
+                    // the rest) become one row: fewer rows to keep and add up
+                    let mut merged: FastMap<RowKey, usize> = FastMap::default();
                     for b in &rec.buckets {
                         let input = RowInput {
                             first_ms: b.first_ms,
@@ -478,7 +513,15 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                             cost_usd: b.has_cost_usd.then_some(b.cost_usd),
                         };
                         match ctx.row(fid, rec, &mut dates, input) {
-                            Some(row) => part.rows.push((None, row)),
+                            Some(row) => match merged.entry(RowKey::of(&row)) {
+                                std::collections::hash_map::Entry::Occupied(at) => {
+                                    part.rows[*at.get()].merge(&row);
+                                }
+                                std::collections::hash_map::Entry::Vacant(at) => {
+                                    at.insert(part.rows.len());
+                                    part.rows.push(row);
+                                }
+                            },
                             None => part.no_date += b.requests,
                         }
                     }
@@ -508,7 +551,7 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
 
     timer.lap("analyze: rows");
     // Pass 3 (sequential, path order): de-duplication of the entry rows across files.
-    let n_rows: usize = parts.iter().map(|p| p.rows.len()).sum();
+    let n_rows: usize = parts.iter().map(|p| p.rows.len() + p.keyed.len()).sum();
     let mut rows: Vec<Row> = Vec::with_capacity(n_rows);
     let mut seen: KeyMap<usize> = KeyMap::default();
     let mut delegations = Vec::new();
@@ -519,21 +562,19 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
         if part.undecodable {
             summary.undecodable_cache_files += 1;
         }
-        for (key, row) in part.rows {
-            match key {
-                Some(k) => match seen.get(&k) {
-                    Some(&i) => {
-                        summary.duplicates += 1;
-                        if row.tokens.total() > rows[i].tokens.total() {
-                            rows[i] = row;
-                        }
+        rows.extend(part.rows);
+        for (k, row) in part.keyed {
+            match seen.get(&k) {
+                Some(&i) => {
+                    summary.duplicates += 1;
+                    if row.tokens.total() > rows[i].tokens.total() {
+                        rows[i] = row;
                     }
-                    None => {
-                        seen.insert(k, rows.len());
-                        rows.push(row);
-                    }
-                },
-                None => rows.push(row),
+                }
+                None => {
+                    seen.insert(k, rows.len());
+                    rows.push(row);
+                }
             }
         }
         for (tool_use, d) in part.delegations {
