@@ -56,9 +56,15 @@ pub struct Corpus {
     pub warnings: Vec<String>,
 }
 
+/// What to do with one file found on disk. Records reused from the cache stay where they
+/// were decoded (a record is a few hundred bytes; moving thousands of them from vector to
+/// vector cost more than the rest of a cached run's bookkeeping).
 enum Job {
-    Reuse(CachedFile, Option<(usize, usize)>),
-    Append(CachedFile, FoundFile),
+    /// Unchanged: the cached record at this index.
+    Reuse(usize),
+    /// Grown: parse the appended bytes on top of the cached record at this index.
+    Append(usize, FoundFile),
+    /// New or rewritten: parse it whole.
     Full(FoundFile),
 }
 
@@ -97,7 +103,8 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     timer.lap("find files and read cache");
     // sorted by path, like `found`: matched by a merge join
     // with where each record is in the cache file's bytes, to copy it back unchanged
-    let mut cached: Vec<(CachedFile, Option<(usize, usize)>)> = Vec::new();
+    let mut cached: Vec<Option<CachedFile>> = Vec::new();
+    let mut cached_ranges: Vec<(usize, usize)> = Vec::new();
     let mut raw_bytes: Vec<u8> = Vec::new();
     let mut base = None;
     let mut cache_dirty = false;
@@ -107,20 +114,21 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
             Ok(Some(Ok(decoded))) => {
                 raw_bytes = decoded.bytes;
                 base = Some(decoded.base);
-                cached = decoded
-                    .files
-                    .into_iter()
-                    .zip(decoded.ranges.into_iter().map(Some))
-                    .collect();
+                let mut files = decoded.files;
+                cached_ranges = decoded.ranges;
                 // (written sorted; checked, as the merge below relies on it)
-                let sorted = cached.iter().all(|c| discover::is_plain(&c.0.path))
-                    && cached.windows(2).all(|w| {
-                        discover::fast_path_cmp(&w[0].0.path, &w[1].0.path)
-                            == std::cmp::Ordering::Less
+                let sorted = files.iter().all(|c| discover::is_plain(&c.path))
+                    && files.windows(2).all(|w| {
+                        discover::fast_path_cmp(&w[0].path, &w[1].path) == std::cmp::Ordering::Less
                     });
                 if !sorted {
-                    cached.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+                    let mut order: Vec<usize> = (0..files.len()).collect();
+                    order.sort_by(|&a, &b| files[a].path.cmp(&files[b].path));
+                    cached_ranges = order.iter().map(|&i| cached_ranges[i]).collect();
+                    let mut taken: Vec<Option<CachedFile>> = files.into_iter().map(Some).collect();
+                    files = order.iter().filter_map(|&i| taken[i].take()).collect();
                 }
+                cached = files.into_iter().map(Some).collect();
             }
             Ok(Some(Err(problem))) => {
                 let why = match problem {
@@ -139,7 +147,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     let cached_count = cached.len();
 
     let mut deleted = 0usize;
-    let mut cached_iter = cached.into_iter().peekable();
+    let mut next_cached = 0usize;
     let mut jobs: Vec<Job> = Vec::with_capacity(found.len());
     // whether the shared flags must be computed from scratch (else only files that grew
     // can have become shared, see `mark_shared_grown`)
@@ -147,50 +155,83 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     for mut f in found {
         discover::read_agent_meta(&f.path, &mut f.meta);
         let mut old = None;
-        while let Some(c) = cached_iter.peek() {
+        while let Some(c) = cached.get(next_cached).and_then(Option::as_ref) {
             // the same bytes are the same path (and the common case): skip the slower
             // component-wise comparison
-            let order = if c.0.path.as_os_str() == f.path.as_os_str() {
+            let order = if c.path.as_os_str() == f.path.as_os_str() {
                 std::cmp::Ordering::Equal
             } else {
-                discover::path_cmp(&c.0.path, &f.path)
+                discover::path_cmp(&c.path, &f.path)
             };
             match order {
                 std::cmp::Ordering::Less => {
                     // in the cache but no longer on disk
                     deleted += 1;
-                    cached_iter.next();
+                    next_cached += 1;
                 }
                 std::cmp::Ordering::Equal => {
-                    old = cached_iter.next();
+                    old = Some((next_cached, c));
+                    next_cached += 1;
                     break;
                 }
                 std::cmp::Ordering::Greater => break,
             }
         }
         jobs.push(match old {
-            Some((c, range))
-                if c.meta == f.meta && c.size == f.size && c.mtime_ns == f.mtime_ns =>
-            {
-                Job::Reuse(c, range)
+            Some((i, c)) if c.meta == f.meta && c.size == f.size && c.mtime_ns == f.mtime_ns => {
+                Job::Reuse(i)
             }
             // only a file that grew is read from its parsed offset; one rewritten at the
             // same size (or smaller) is parsed whole
-            Some((c, _)) if c.meta == f.meta && f.size > c.size => {
+            Some((i, c)) if c.meta == f.meta && f.size > c.size => {
                 // a file that shared requests before may stop sharing: all flags are
                 // computed again then
                 full_share_check |= c.shared;
-                Job::Append(c, f)
+                Job::Append(i, f)
             }
             _ => Job::Full(f),
         });
     }
-    deleted += cached_iter.count();
+    deleted += cached.len() - next_cached;
     if deleted > 0 {
         cache_dirty = true;
     }
     timer.lap("plan");
-    let done: Vec<Done> = jobs.into_par_iter().map(run_job).collect();
+    // only the files to parse go to the workers; the others are taken in place
+    let mut work: Vec<(usize, ParseJob)> = Vec::new();
+    for (at, slot) in jobs.iter_mut().enumerate() {
+        let job = match std::mem::replace(slot, Job::Reuse(usize::MAX)) {
+            Job::Reuse(i) => {
+                *slot = Job::Reuse(i);
+                continue;
+            }
+            Job::Append(i, f) => match cached.get_mut(i).and_then(Option::take) {
+                Some(c) => ParseJob::Append(c, f),
+                None => ParseJob::Full(f),
+            },
+            Job::Full(f) => ParseJob::Full(f),
+        };
+        work.push((at, job));
+    }
+    let mut parsed: Vec<(usize, Done)> = work
+        .into_par_iter()
+        .map(|(at, job)| (at, run_job(job)))
+        .collect();
+    parsed.reverse();
+    let mut done: Vec<Done> = Vec::with_capacity(jobs.len());
+    for (at, job) in jobs.into_iter().enumerate() {
+        if parsed.last().is_some_and(|(p, _)| *p == at) {
+            if let Some((_, d)) = parsed.pop() {
+                done.push(d);
+            }
+            continue;
+        }
+        let Job::Reuse(i) = job else { continue };
+        if let Some(file) = cached.get_mut(i).and_then(Option::take) {
+            done.push(reused(file, cached_ranges.get(i).copied()));
+        }
+    }
+    drop(cached);
     timer.lap("parse");
 
     let mut stats = LoadStats {
@@ -346,25 +387,32 @@ fn mark_shared(files: &mut [CachedFile]) {
     }
 }
 
-fn run_job(job: Job) -> Done {
+/// A file to parse: on top of its cached record, or whole.
+enum ParseJob {
+    Append(CachedFile, FoundFile),
+    Full(FoundFile),
+}
+
+fn reused(file: CachedFile, raw: Option<(usize, usize)>) -> Done {
+    let pending_tail = file.size > file.record.parsed_offset;
+    Done {
+        file,
+        kind: 0,
+        bytes: 0,
+        pending_tail,
+        error: None,
+        raw,
+    }
+}
+
+fn run_job(job: ParseJob) -> Done {
     match job {
-        Job::Reuse(file, raw) => {
-            let pending_tail = file.size > file.record.parsed_offset;
-            Done {
-                file,
-                kind: 0,
-                bytes: 0,
-                pending_tail,
-                error: None,
-                raw,
-            }
-        }
-        Job::Append(old, found) => match parse_appended(&old, &found) {
+        ParseJob::Append(old, found) => match parse_appended(&old, &found) {
             Ok(Some(d)) => d,
             Ok(None) => parse_full(found),
             Err(e) => unreadable(found, e),
         },
-        Job::Full(found) => parse_full(found),
+        ParseJob::Full(found) => parse_full(found),
     }
 }
 

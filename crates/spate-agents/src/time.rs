@@ -134,6 +134,28 @@ pub fn week_start(d: Date, first: Weekday) -> Date {
     d.checked_sub(jiff::Span::new().days(back)).unwrap_or(d)
 }
 
+/// The system's time zone. Where `TZ` is unset and `/etc/localtime` is a TZif file, the
+/// zone is read from it directly: [`TimeZone::system`] (and [`TimeZone::get`]) would first
+/// index the whole zoneinfo database, hundreds of system calls that cost more than the rest
+/// of a cached report.
+pub fn system_time_zone() -> TimeZone {
+    const LOCALTIME: &str = "/etc/localtime";
+    if std::env::var_os("TZ").is_none() {
+        if let Ok(data) = std::fs::read(LOCALTIME) {
+            let target = std::fs::read_link(LOCALTIME).ok();
+            let name = target
+                .as_deref()
+                .and_then(|t| t.to_str())
+                .and_then(|t| t.rsplit_once("zoneinfo/"))
+                .map_or("Local", |(_, name)| name);
+            if let Ok(tz) = TimeZone::tzif(name, &data) {
+                return tz;
+            }
+        }
+    }
+    TimeZone::system()
+}
+
 /// Parses `YYYY-MM-DD` (or `YYYYMMDD`, as ccusage accepts).
 pub fn parse_date(s: &str) -> Option<Date> {
     if s.len() == 8 && s.bytes().all(|c| c.is_ascii_digit()) {

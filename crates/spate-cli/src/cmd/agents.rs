@@ -136,7 +136,7 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
         Some(name) => spate_agents::jiff::tz::TimeZone::get(name).with_context(|| {
             format!("unknown time zone {name:?} (use an IANA name such as Europe/Paris)")
         })?,
-        None => spate_agents::jiff::tz::TimeZone::system(),
+        None => spate_agents::time::system_time_zone(),
     };
     let date = |flag: &str,
                 v: &Option<String>|
