@@ -206,7 +206,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
                 continue;
             }
             Job::Append(i, f) => match cached.get_mut(i).and_then(Option::take) {
-                Some(c) => ParseJob::Append(c, f),
+                Some(c) => ParseJob::Append(Box::new(c), f),
                 None => ParseJob::Full(f),
             },
             Job::Full(f) => ParseJob::Full(f),
@@ -389,7 +389,7 @@ fn mark_shared(files: &mut [CachedFile]) {
 
 /// A file to parse: on top of its cached record, or whole.
 enum ParseJob {
-    Append(CachedFile, FoundFile),
+    Append(Box<CachedFile>, FoundFile),
     Full(FoundFile),
 }
 
