@@ -718,6 +718,9 @@ pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProb
     match std::fs::File::open(delta_path(path)) {
         Ok(mut f) => {
             use std::io::Read;
+            // (room for all of it: growing would copy the main file's bytes)
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            bytes.reserve(usize::try_from(len).unwrap_or(0).saturating_add(1));
             if let Err(e) = f.read_to_end(&mut bytes) {
                 return Err(Error::io(delta_path(path), e));
             }
@@ -815,6 +818,26 @@ fn apply_delta(
     }
     if r.pos != body_len {
         return None;
+    }
+    let (mut files, mut ranges) = (files, ranges);
+    // The common case: every record of the delta replaces one of the main file's and none
+    // was removed. Replaced in place: moving every record to a new list costs more.
+    if n_removed == 0 {
+        let at: Option<Vec<usize>> = added
+            .iter()
+            .map(|(a, _)| {
+                files
+                    .binary_search_by(|f| path_order(&f.path, &a.path))
+                    .ok()
+            })
+            .collect();
+        if let Some(at) = at {
+            for ((a, ar), i) in added.into_iter().zip(at) {
+                files[i] = a;
+                ranges[i] = ar;
+            }
+            return Some((files, ranges));
+        }
     }
     // both sorted by path: merge
     let mut out_files = Vec::with_capacity(files.len() + added.len());

@@ -1,5 +1,7 @@
 //! A small pretty JSON writer, so that costs can be written as exact decimals.
 
+use std::fmt::Write;
+
 /// A JSON value to write.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
@@ -68,18 +70,46 @@ impl Json {
                 out.push(']');
             }
             Json::Str(s) => write_str(out, s),
-            Json::Int(n) => out.push_str(&n.to_string()),
+            Json::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
             Json::Num(n) => out.push_str(n),
-            Json::Float(f) if f.is_finite() => out.push_str(&f.to_string()),
+            Json::Float(f) if f.is_finite() => {
+                let _ = write!(out, "{f}");
+            }
             Json::Float(_) | Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         }
     }
 }
 
+/// Writes `s` as a JSON string, escaped as serde_json does: `"`, `\` and control
+/// characters only (short escapes where JSON has them, else `\u00XX`).
 fn write_str(out: &mut String, s: &str) {
-    // serde_json's escaping is the reference; a str always serializes
-    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| String::from("\"\"")));
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        plain = i + 1;
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
 }
 
 #[cfg(test)]
@@ -103,5 +133,18 @@ mod tests {
             serde_json::json!({"a":[1,0.25],"b":"q\"\n","c":{},"d":[],"e":null,"f":true})
         );
         assert!(text.starts_with("{\n  \"a\": [\n    1,"));
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_does() {
+        let all: String = (0u32..0x80)
+            .filter_map(char::from_u32)
+            .chain("é€😀\u{2028}".chars())
+            .collect();
+        for s in [all.as_str(), "", "plain", "a\"b\\c\u{7f}"] {
+            let mut out = String::new();
+            write_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
     }
 }

@@ -218,30 +218,26 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         .map(|(at, job)| (at, run_job(job)))
         .collect();
     parsed.reverse();
-    let mut done: Vec<Done> = Vec::with_capacity(jobs.len());
-    for (at, job) in jobs.into_iter().enumerate() {
-        if parsed.last().is_some_and(|(p, _)| *p == at) {
-            if let Some((_, d)) = parsed.pop() {
-                done.push(d);
-            }
-            continue;
-        }
-        let Job::Reuse(i) = job else { continue };
-        if let Some(file) = cached.get_mut(i).and_then(Option::take) {
-            done.push(reused(file, cached_ranges.get(i).copied()));
-        }
-    }
-    drop(cached);
-    timer.lap("parse");
-
     let mut stats = LoadStats {
-        files: done.len(),
+        files: jobs.len(),
         ..LoadStats::default()
     };
-    let mut files = Vec::with_capacity(done.len());
-    let mut raws: Vec<Option<(usize, usize)>> = Vec::with_capacity(done.len());
-    let mut kinds: Vec<u8> = Vec::with_capacity(done.len());
-    for d in done {
+    let mut files = Vec::with_capacity(jobs.len());
+    let mut raws: Vec<Option<(usize, usize)>> = Vec::with_capacity(jobs.len());
+    let mut kinds: Vec<u8> = Vec::with_capacity(jobs.len());
+    for (at, job) in jobs.into_iter().enumerate() {
+        let d = if parsed.last().is_some_and(|(p, _)| *p == at) {
+            match parsed.pop() {
+                Some((_, d)) => d,
+                None => continue,
+            }
+        } else {
+            let Job::Reuse(i) = job else { continue };
+            match cached.get_mut(i).and_then(Option::take) {
+                Some(file) => reused(file, cached_ranges.get(i).copied()),
+                None => continue,
+            }
+        };
         kinds.push(d.kind);
         match d.kind {
             0 => stats.reused += 1,
@@ -262,6 +258,8 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         files.push(d.file);
         raws.push(d.raw);
     }
+    drop(cached);
+    timer.lap("parse");
     if files.len() != cached_count {
         cache_dirty = true;
     }
