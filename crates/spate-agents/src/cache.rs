@@ -33,8 +33,8 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    AgentLink, Bucket, Delegation, Entries, FileMeta, FileRecord, SkipCounts, Tokens, UsageEntry,
-    NONE, SLOT_MS,
+    AgentLink, Bucket, Buckets, Delegation, Encoded, Entries, FileMeta, FileRecord, Keys,
+    SkipCounts, Tokens, UsageEntry, NONE, SLOT_MS,
 };
 use crate::parse::fnv64;
 use rayon::prelude::*;
@@ -43,7 +43,7 @@ const MAGIC: &[u8; 8] = b"SPATEAGC";
 const ENTRIES_MAGIC: &[u8; 8] = b"SPATEAGE";
 const DELTA_MAGIC: &[u8; 8] = b"SPATEAGD";
 /// Bump when the layout or the meaning of any field changes.
-pub const FORMAT_VERSION: u32 = 11;
+pub const FORMAT_VERSION: u32 = 12;
 
 /// What the cache remembers about one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -388,32 +388,33 @@ fn encode_file(f: &CachedFile, entry_ref: EntryRef) -> Vec<u8> {
         w.idx(l.agent);
         w.idx(l.tool_use_id);
     }
-    w.var(r.buckets.len() as u64);
-    for b in &r.buckets {
-        w.zig(b.slot);
-        w.idx(b.model);
-        w.idx(b.session);
-        w.idx(b.agent);
-        w.idx(b.prev_delegation);
-        w.0.push(
-            u8::from(b.sidechain) | u8::from(b.long_prompt) << 1 | u8::from(b.has_cost_usd) << 2,
-        );
-        w.var(b.tokens.input);
-        w.var(b.tokens.output);
-        w.var(b.tokens.cache_write_5m);
-        w.var(b.tokens.cache_write_1h);
-        w.var(b.tokens.cache_read);
-        w.var(b.cost_usd as u64);
-        w.var((b.cost_usd >> 64) as u64);
-        w.var(b.requests);
-        // times within the slot, as offsets from its start
-        let slot_start = b.slot.saturating_mul(SLOT_MS);
-        w.var(b.first_ms.saturating_sub(slot_start) as u64);
-        w.var(b.last_ms.saturating_sub(slot_start) as u64);
+    w.var(r.models.len() as u64);
+    for &m in &r.models {
+        w.idx(m);
+    }
+    // buckets with their byte length, so that a reader can leave them encoded
+    match &r.buckets {
+        Buckets::Decoded(buckets) => {
+            let mut inner = Writer(Vec::with_capacity(buckets.len() * 32));
+            encode_buckets(&mut inner, buckets);
+            w.var(buckets.len() as u64);
+            w.var(inner.0.len() as u64);
+            w.0.extend_from_slice(&inner.0);
+        }
+        Buckets::Encoded(e) => {
+            w.var(e.count as u64);
+            w.var(e.as_slice().len() as u64);
+            w.0.extend_from_slice(e.as_slice());
+        }
     }
     w.var(r.keys.len() as u64);
-    for k in &r.keys {
-        w.0.extend_from_slice(&k.to_le_bytes());
+    match &r.keys {
+        Keys::Decoded(keys) => {
+            for k in keys {
+                w.0.extend_from_slice(&k.to_le_bytes());
+            }
+        }
+        Keys::Encoded(e) => w.0.extend_from_slice(e.as_slice()),
     }
     let (start, len, count, sum) = entry_ref;
     w.var(start);
@@ -462,7 +463,7 @@ pub struct Decoded {
     /// Where each file's record is in `bytes` (reused verbatim when the file is unchanged).
     pub ranges: Vec<(usize, usize)>,
     /// The main file's bytes, followed by the delta file's when one applied.
-    pub bytes: Vec<u8>,
+    pub bytes: Arc<Vec<u8>>,
     /// What the main file alone holds (a delta is written against it).
     pub base: Base,
 }
@@ -488,18 +489,102 @@ fn record_path(bytes: &[u8], (start, end): (usize, usize)) -> Option<&Path> {
     std::str::from_utf8(r.bytes(n)?).ok().map(Path::new)
 }
 
+/// Decodes `count` buckets encoded by [`encode_buckets`], checking every index against the
+/// file's `n_strings` strings and `n_delegations` delegations, and calls `f` with each;
+/// false when they do not decode (from the failing one on).
+pub(crate) fn decode_buckets(
+    buf: &[u8],
+    count: usize,
+    n_strings: usize,
+    n_delegations: usize,
+    mut f: impl FnMut(&Bucket),
+) -> bool {
+    let ok_str = |i: u32| i == NONE || (i as usize) < n_strings;
+    let mut r = Reader { buf, pos: 0 };
+    let mut one = |r: &mut Reader<'_>| -> Option<()> {
+        let slot = r.zig()?;
+        let (model, session, agent, prev_delegation) = (r.idx()?, r.idx()?, r.idx()?, r.idx()?);
+        let flags = r.byte()?;
+        if flags & !0b111 != 0
+            || !(ok_str(model) && ok_str(session) && ok_str(agent))
+            || (prev_delegation != NONE && prev_delegation as usize >= n_delegations)
+        {
+            return None;
+        }
+        let tokens = Tokens {
+            input: r.var()?,
+            output: r.var()?,
+            cache_write_5m: r.var()?,
+            cache_write_1h: r.var()?,
+            cache_read: r.var()?,
+        };
+        f(&Bucket {
+            slot,
+            model,
+            session,
+            agent,
+            prev_delegation,
+            sidechain: flags & 1 != 0,
+            long_prompt: flags & 2 != 0,
+            has_cost_usd: flags & 4 != 0,
+            tokens,
+            cost_usd: u128::from(r.var()?) | u128::from(r.var()?) << 64,
+            requests: r.var()?,
+            first_ms: slot_time(slot, r.var()?)?,
+            last_ms: slot_time(slot, r.var()?)?,
+        });
+        Some(())
+    };
+    for _ in 0..count {
+        if one(&mut r).is_none() {
+            return false;
+        }
+    }
+    r.pos == buf.len()
+}
+
+/// Encodes buckets (read back by [`decode_buckets`]).
+fn encode_buckets(w: &mut Writer, buckets: &[Bucket]) {
+    for b in buckets {
+        w.zig(b.slot);
+        w.idx(b.model);
+        w.idx(b.session);
+        w.idx(b.agent);
+        w.idx(b.prev_delegation);
+        w.0.push(
+            u8::from(b.sidechain) | u8::from(b.long_prompt) << 1 | u8::from(b.has_cost_usd) << 2,
+        );
+        w.var(b.tokens.input);
+        w.var(b.tokens.output);
+        w.var(b.tokens.cache_write_5m);
+        w.var(b.tokens.cache_write_1h);
+        w.var(b.tokens.cache_read);
+        w.var(b.cost_usd as u64);
+        w.var((b.cost_usd >> 64) as u64);
+        w.var(b.requests);
+        // times within the slot, as offsets from its start
+        let slot_start = b.slot.saturating_mul(SLOT_MS);
+        w.var(b.first_ms.saturating_sub(slot_start) as u64);
+        w.var(b.last_ms.saturating_sub(slot_start) as u64);
+    }
+}
+
 /// Decodes a main cache file's bytes; entries stay in `store` (see [`Entries::Lazy`]).
 pub fn decode(
     buf: &[u8],
     store: &Arc<EntryStore>,
 ) -> std::result::Result<Vec<CachedFile>, CacheProblem> {
-    decode_with_ranges(buf, store).map(|(files, _)| files)
+    let whole = Arc::new(buf.to_vec());
+    decode_with_ranges(&whole, buf.len(), store).map(|(files, _)| files)
 }
 
+/// Decodes the main file in `whole[..main_len]`.
 fn decode_with_ranges(
-    buf: &[u8],
+    whole: &Arc<Vec<u8>>,
+    main_len: usize,
     store: &Arc<EntryStore>,
 ) -> std::result::Result<(Vec<CachedFile>, RecordRanges), CacheProblem> {
+    let buf = whole.get(..main_len).ok_or(CacheProblem::Corrupt)?;
     if buf.len() < 12 || &buf[..8] != MAGIC {
         return Err(CacheProblem::ForeignVersion);
     }
@@ -532,14 +617,14 @@ fn decode_with_ranges(
     // on worker threads costs more (their heaps grow page by page) than it saves.
     let files = blobs
         .iter()
-        .map(|&(start, end)| decode_file(buf, start, end, store))
+        .map(|&(start, end)| decode_file(whole, start, end, store))
         .collect::<Option<Vec<_>>>()
         .ok_or(CacheProblem::Corrupt)?;
     Ok((files, blobs))
 }
 
 fn decode_file(
-    whole: &[u8],
+    whole: &Arc<Vec<u8>>,
     start: usize,
     end: usize,
     store: &Arc<EntryStore>,
@@ -616,47 +701,36 @@ fn decode_file(
         }
         links.push(l);
     }
-    let nb = r.len()?;
-    let mut buckets = Vec::with_capacity(nb);
-    for _ in 0..nb {
-        let slot = r.zig()?;
-        let (model, session, agent, prev_delegation) = (r.idx()?, r.idx()?, r.idx()?, r.idx()?);
-        let flags = r.byte()?;
-        if flags & !0b111 != 0
-            || !(ok_str(model) && ok_str(session) && ok_str(agent))
-            || (prev_delegation != NONE && prev_delegation as usize >= nd)
-        {
+    let nm = r.len()?;
+    let mut models = Vec::with_capacity(nm);
+    for _ in 0..nm {
+        let m = r.idx()?;
+        if !ok_str(m) {
             return None;
         }
-        let tokens = Tokens {
-            input: r.var()?,
-            output: r.var()?,
-            cache_write_5m: r.var()?,
-            cache_write_1h: r.var()?,
-            cache_read: r.var()?,
-        };
-        buckets.push(Bucket {
-            slot,
-            model,
-            session,
-            agent,
-            prev_delegation,
-            sidechain: flags & 1 != 0,
-            long_prompt: flags & 2 != 0,
-            has_cost_usd: flags & 4 != 0,
-            tokens,
-            cost_usd: u128::from(r.var()?) | u128::from(r.var()?) << 64,
-            requests: r.var()?,
-            first_ms: slot_time(slot, r.var()?)?,
-            last_ms: slot_time(slot, r.var()?)?,
-        });
+        models.push(m);
     }
+    // buckets and keys stay encoded (see [`Encoded`]): checked by the file's checksum,
+    // decoded where used
+    let nb = r.len()?;
+    let buckets_len = r.len()?;
+    let buckets_at = r.pos;
+    r.bytes(buckets_len)?;
+    let buckets = Buckets::Encoded(Encoded {
+        bytes: Arc::clone(whole),
+        start: buckets_at,
+        end: buckets_at + buckets_len,
+        count: nb,
+    });
     let nk = r.len()?;
-    let raw_keys = r.bytes(nk.checked_mul(8)?)?;
-    let keys = raw_keys
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-        .collect();
+    let keys_at = r.pos;
+    r.bytes(nk.checked_mul(8)?)?;
+    let keys = Keys::Encoded(Encoded {
+        bytes: Arc::clone(whole),
+        start: keys_at,
+        end: keys_at + nk * 8,
+        count: nk,
+    });
     let estart = r.var()?;
     let elen = r.var()?;
     let ecount = usize::try_from(r.var()?).ok()?;
@@ -684,6 +758,7 @@ fn decode_file(
             },
             buckets,
             keys,
+            models,
             duplicates,
             delegations,
             links,
@@ -696,26 +771,18 @@ fn decode_file(
 /// A delta written against another main file is ignored; a damaged one makes the whole
 /// cache corrupt.
 pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProblem>>> {
-    // one buffer for both files, so that appending the delta does not move the main file
-    let mut bytes = match read_reserving(path, 64 << 10) {
+    // one buffer for both files, so that records of either can point into it
+    let mut bytes = match read_reserving(path, 0) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
     };
-    let store = Arc::new(EntryStore::new(entries_path(path)));
-    let (files, ranges) = match decode_with_ranges(&bytes, &store) {
-        Ok(d) => d,
-        Err(p) => return Ok(Some(Err(p))),
-    };
     let main_len = bytes.len();
-    let main_sum = u64::from_le_bytes(bytes[main_len - 8..].try_into().unwrap_or([0; 8]));
-    let base = Base {
-        main_len,
-        main_sum,
-        records: ranges.clone(),
-    };
-    let delta_start = bytes.len();
-    match std::fs::File::open(delta_path(path)) {
+    let main_sum = main_len
+        .checked_sub(8)
+        .and_then(|at| bytes[at..].try_into().ok())
+        .map_or(0, u64::from_le_bytes);
+    let has_delta = match std::fs::File::open(delta_path(path)) {
         Ok(mut f) => {
             use std::io::Read;
             // (room for all of it: growing would copy the main file's bytes)
@@ -724,26 +791,37 @@ pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProb
             if let Err(e) = f.read_to_end(&mut bytes) {
                 return Err(Error::io(delta_path(path), e));
             }
+            true
         }
-        Err(_) => {
-            return Ok(Some(Ok(Decoded {
-                files,
-                ranges,
-                bytes,
-                base,
-            })))
-        }
+        Err(_) => false,
     };
-    let delta = &bytes[delta_start..];
-    if delta.len() < 20
-        || delta[..8] != DELTA_MAGIC[..]
-        || delta[8..12] != FORMAT_VERSION.to_le_bytes()
-    {
-        return Ok(Some(Err(CacheProblem::ForeignVersion)));
+    let mut apply = false;
+    if has_delta {
+        let delta = &bytes[main_len..];
+        if delta.len() < 20
+            || delta[..8] != DELTA_MAGIC[..]
+            || delta[8..12] != FORMAT_VERSION.to_le_bytes()
+        {
+            return Ok(Some(Err(CacheProblem::ForeignVersion)));
+        }
+        // one written against an older main file, replaced since, is left out
+        apply = delta[12..20] == main_sum.to_le_bytes();
+        if !apply {
+            bytes.truncate(main_len);
+        }
     }
-    if delta[12..20] != main_sum.to_le_bytes() {
-        // written against an older main file, which has been replaced since
-        bytes.truncate(delta_start);
+    let bytes = Arc::new(bytes);
+    let store = Arc::new(EntryStore::new(entries_path(path)));
+    let (files, ranges) = match decode_with_ranges(&bytes, main_len, &store) {
+        Ok(d) => d,
+        Err(p) => return Ok(Some(Err(p))),
+    };
+    let base = Base {
+        main_len,
+        main_sum,
+        records: ranges.clone(),
+    };
+    if !apply {
         return Ok(Some(Ok(Decoded {
             files,
             ranges,
@@ -776,7 +854,7 @@ fn read_reserving(path: &Path, extra: usize) -> std::io::Result<Vec<u8>> {
 /// Applies the delta file at `bytes[main_len..]` (its magic, version and base checked) to
 /// the main file's records.
 fn apply_delta(
-    bytes: &[u8],
+    bytes: &Arc<Vec<u8>>,
     main_len: usize,
     files: Vec<CachedFile>,
     ranges: RecordRanges,

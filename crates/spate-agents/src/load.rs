@@ -105,7 +105,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     // with where each record is in the cache file's bytes, to copy it back unchanged
     let mut cached: Vec<Option<CachedFile>> = Vec::new();
     let mut cached_ranges: Vec<(usize, usize)> = Vec::new();
-    let mut raw_bytes: Vec<u8> = Vec::new();
+    let mut raw_bytes: std::sync::Arc<Vec<u8>> = Default::default();
     let mut base = None;
     let mut cache_dirty = false;
     if let (Some(path), Some(read)) = (&cache_file, cache_read) {
@@ -328,7 +328,7 @@ fn mark_shared_grown(files: &mut [CachedFile], grown: &[bool]) {
     > = std::collections::HashMap::default();
     let mut shared = vec![false; files.len()];
     for (fi, f) in files.iter().enumerate().filter(|(i, _)| grown[*i]) {
-        for &k in &f.record.keys {
+        for k in f.record.keys.iter() {
             let first = *owner.entry(k).or_insert(fi as u32) as usize;
             if first != fi {
                 shared[first] = true;
@@ -338,8 +338,8 @@ fn mark_shared_grown(files: &mut [CachedFile], grown: &[bool]) {
     }
     if !owner.is_empty() {
         for (fi, f) in files.iter().enumerate().filter(|(i, _)| !grown[*i]) {
-            for k in &f.record.keys {
-                if let Some(&g) = owner.get(k) {
+            for k in f.record.keys.iter() {
+                if let Some(&g) = owner.get(&k) {
                     shared[g as usize] = true;
                     shared[fi] = true;
                 }
@@ -365,7 +365,7 @@ fn mark_shared(files: &mut [CachedFile]) {
     > = std::collections::HashMap::with_capacity_and_hasher(n, Default::default());
     let mut shared = vec![false; files.len()];
     for (fi, f) in files.iter().enumerate() {
-        for &k in &f.record.keys {
+        for k in f.record.keys.iter() {
             match owner.entry(k) {
                 std::collections::hash_map::Entry::Occupied(o) => {
                     let first = *o.get() as usize;

@@ -175,6 +175,131 @@ pub struct Bucket {
     pub last_ms: i64,
 }
 
+/// Items still encoded in a cache file's bytes, decoded where they are used: a cached run
+/// then neither allocates nor decodes them up front.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    /// The cache file's bytes.
+    pub bytes: std::sync::Arc<Vec<u8>>,
+    /// Where the items start in `bytes`.
+    pub start: usize,
+    /// Where they end.
+    pub end: usize,
+    /// How many there are.
+    pub count: usize,
+}
+
+impl Encoded {
+    /// The encoded bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        self.bytes.get(self.start..self.end).unwrap_or(&[])
+    }
+}
+
+/// A file's buckets, decoded or still in the cache's bytes.
+#[derive(Debug, Clone)]
+pub enum Buckets {
+    /// Decoded.
+    Decoded(Vec<Bucket>),
+    /// In the cache's encoding (see [`FileRecord::for_each_bucket`]).
+    Encoded(Encoded),
+}
+
+impl Default for Buckets {
+    fn default() -> Self {
+        Buckets::Decoded(Vec::new())
+    }
+}
+
+impl Buckets {
+    /// Number of buckets.
+    pub fn len(&self) -> usize {
+        match self {
+            Buckets::Decoded(v) => v.len(),
+            Buckets::Encoded(e) => e.count,
+        }
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buckets as a list (`None` when cached ones do not decode).
+    pub fn to_vec(&self) -> Option<Vec<Bucket>> {
+        match self {
+            Buckets::Decoded(v) => Some(v.clone()),
+            Buckets::Encoded(e) => {
+                let mut v = Vec::with_capacity(e.count);
+                crate::cache::decode_buckets(e.as_slice(), e.count, usize::MAX, usize::MAX, |b| {
+                    v.push(b.clone())
+                })
+                .then_some(v)
+            }
+        }
+    }
+}
+
+impl PartialEq for Buckets {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_vec() == other.to_vec()
+    }
+}
+
+impl Eq for Buckets {}
+
+/// A file's de-duplication fingerprints, decoded or still in the cache's bytes (where they
+/// are 8-byte little-endian words, read in place).
+#[derive(Debug, Clone)]
+pub enum Keys {
+    /// Decoded.
+    Decoded(Vec<u64>),
+    /// In the cache's bytes.
+    Encoded(Encoded),
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Keys::Decoded(Vec::new())
+    }
+}
+
+impl Keys {
+    /// Number of fingerprints.
+    pub fn len(&self) -> usize {
+        match self {
+            Keys::Decoded(v) => v.len(),
+            Keys::Encoded(e) => e.count,
+        }
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The fingerprints in order.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let (decoded, encoded): (&[u64], &[u8]) = match self {
+            Keys::Decoded(v) => (v, &[]),
+            Keys::Encoded(e) => (&[], e.as_slice()),
+        };
+        decoded.iter().copied().chain(
+            encoded
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])),
+        )
+    }
+}
+
+impl PartialEq for Keys {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Keys {}
+
 /// Length of a bucket's time slot.
 pub const SLOT_MS: i64 = 15 * 60_000;
 
@@ -234,11 +359,14 @@ pub struct FileRecord {
     /// Usage lines in file order.
     pub entries: Entries,
     /// The entries without in-file duplicates, summed into buckets (see [`Bucket`]).
-    pub buckets: Vec<Bucket>,
+    pub buckets: Buckets,
     /// Fingerprints (low 64 bits of the de-duplication keys) of the entries kept in
     /// `buckets`: enough to find the files that may share a request with another file; a
     /// false match only sends a file down the exact request-by-request path.
-    pub keys: Vec<u64>,
+    pub keys: Keys,
+    /// The models of the buckets (string indices, [`NONE`] for requests without one), each
+    /// once: what must be priced, known without decoding the buckets.
+    pub models: Vec<StrIdx>,
     /// Entries dropped as in-file duplicates.
     pub duplicates: u64,
     /// Delegations in file order.
@@ -272,6 +400,24 @@ impl FileRecord {
                 self.delegations.len(),
             )
             .map(std::borrow::Cow::Owned),
+        }
+    }
+
+    /// Calls `f` with each bucket, decoding cached ones on the way; false when cached
+    /// buckets do not decode (those from the failing one on are not seen).
+    pub fn for_each_bucket(&self, f: impl FnMut(&Bucket)) -> bool {
+        match &self.buckets {
+            Buckets::Decoded(v) => {
+                v.iter().for_each(f);
+                true
+            }
+            Buckets::Encoded(e) => crate::cache::decode_buckets(
+                e.as_slice(),
+                e.count,
+                self.strings.len(),
+                self.delegations.len(),
+                f,
+            ),
         }
     }
 
@@ -367,8 +513,12 @@ impl FileRecord {
             b.first_ms = b.first_ms.min(e.ts_ms);
             b.last_ms = b.last_ms.max(e.ts_ms);
         }
-        self.buckets = buckets;
-        self.keys = keys;
+        let mut models: Vec<StrIdx> = buckets.iter().map(|b| b.model).collect();
+        models.sort_unstable();
+        models.dedup();
+        self.models = models;
+        self.buckets = Buckets::Decoded(buckets);
+        self.keys = Keys::Decoded(keys);
         self.duplicates = duplicates;
     }
 }

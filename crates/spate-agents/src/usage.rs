@@ -425,8 +425,8 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
             }
         }
         // every model of the file's entries is also the model of one of its buckets
-        for b in &rec.buckets {
-            let model = fid.get(b.model).unwrap_or(unknown_model) as usize;
+        for &m in &rec.models {
+            let model = fid.get(m).unwrap_or(unknown_model) as usize;
             if prices.len() <= model {
                 prices.resize(model + 1, None);
             }
@@ -498,7 +498,7 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                     // buckets of one file that fall on the same local date (and agree on
                     // the rest) become one row: fewer rows to keep and add up
                     let mut merged: FastMap<RowKey, usize> = FastMap::default();
-                    for b in &rec.buckets {
+                    let decoded = rec.for_each_bucket(|b| {
                         let input = RowInput {
                             first_ms: b.first_ms,
                             last_ms: b.last_ms,
@@ -524,7 +524,8 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                             },
                             None => part.no_date += b.requests,
                         }
-                    }
+                    });
+                    part.undecodable |= !decoded;
                 }
             }
             for d in &rec.delegations {
