@@ -615,11 +615,10 @@ fn decode_with_ranges(
     }
     // Sequential on purpose: entries stay undecoded, so the rest is small, and allocating
     // on worker threads costs more (their heaps grow page by page) than it saves.
-    let files = blobs
-        .iter()
-        .map(|&(start, end)| decode_file(whole, start, end, store))
-        .collect::<Option<Vec<_>>>()
-        .ok_or(CacheProblem::Corrupt)?;
+    let mut files = Vec::with_capacity(blobs.len());
+    for &(start, end) in &blobs {
+        files.push(decode_file(whole, start, end, store).ok_or(CacheProblem::Corrupt)?);
+    }
     Ok((files, blobs))
 }
 
@@ -771,8 +770,15 @@ fn decode_file(
 /// A delta written against another main file is ignored; a damaged one makes the whole
 /// cache corrupt.
 pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProblem>>> {
-    // one buffer for both files, so that records of either can point into it
-    let mut bytes = match read_reserving(path, 0) {
+    use std::io::Read;
+    // one buffer for both files, so that records of either can point into it, allocated
+    // once (growing it would copy the main file's bytes)
+    let delta_file = std::fs::File::open(delta_path(path)).ok();
+    let delta_len = delta_file
+        .as_ref()
+        .and_then(|f| f.metadata().ok())
+        .map_or(0, |m| usize::try_from(m.len()).unwrap_or(0));
+    let mut bytes = match read_reserving(path, delta_len.saturating_add(1)) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
@@ -782,18 +788,14 @@ pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProb
         .checked_sub(8)
         .and_then(|at| bytes[at..].try_into().ok())
         .map_or(0, u64::from_le_bytes);
-    let has_delta = match std::fs::File::open(delta_path(path)) {
-        Ok(mut f) => {
-            use std::io::Read;
-            // (room for all of it: growing would copy the main file's bytes)
-            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-            bytes.reserve(usize::try_from(len).unwrap_or(0).saturating_add(1));
+    let has_delta = match delta_file {
+        Some(mut f) => {
             if let Err(e) = f.read_to_end(&mut bytes) {
                 return Err(Error::io(delta_path(path), e));
             }
             true
         }
-        Err(_) => false,
+        None => false,
     };
     let mut apply = false;
     if has_delta {

@@ -116,8 +116,13 @@ pub fn find_files(roots: &[PathBuf]) -> Result<Vec<FoundFile>> {
         }
         parts.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
         let start = out.len();
-        for (_, part) in parts {
-            out.extend(part?);
+        let parts: Vec<Vec<FoundFile>> = parts
+            .into_iter()
+            .map(|(_, part)| part)
+            .collect::<Result<_>>()?;
+        out.reserve(parts.iter().map(Vec::len).sum());
+        for part in parts {
+            out.extend(part);
         }
         sorted &= out[start..].iter().all(|f| is_plain(&f.path))
             && out[start..]
