@@ -26,10 +26,20 @@ pub enum Json {
 impl Json {
     /// Pretty text with two-space indentation and a final newline.
     pub fn to_pretty(&self) -> String {
-        let mut out = String::new();
+        // sized up front: growing a string of a megabyte copies it again and again
+        let mut out = String::with_capacity(self.nodes() * 48);
         self.write(&mut out, 0);
         out.push('\n');
         out
+    }
+
+    /// Number of values in the tree.
+    fn nodes(&self) -> usize {
+        1 + match self {
+            Json::Obj(fields) => fields.iter().map(|(_, v)| v.nodes()).sum(),
+            Json::Arr(items) => items.iter().map(Json::nodes).sum(),
+            _ => 0,
+        }
     }
 
     fn write(&self, out: &mut String, depth: usize) {

@@ -99,9 +99,24 @@ pub fn anything_skipped(u: &usage::Summary) -> bool {
 #[derive(Debug)]
 pub(crate) struct Timer(Option<std::time::Instant>);
 
+static T0: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Starts the phase clock (profiling aid).
+pub fn timer_start() {
+    T0.get_or_init(std::time::Instant::now);
+}
+
+/// Prints a phase time since [`timer_start`] when timings are on (profiling aid).
+pub fn timer_lap(what: &str) {
+    Timer::start().lap(what);
+}
+
 impl Timer {
     pub(crate) fn start() -> Self {
-        Timer(std::env::var_os("SPATE_AGENTS_TIMINGS").map(|_| std::time::Instant::now()))
+        Timer(
+            std::env::var_os("SPATE_AGENTS_TIMINGS")
+                .map(|_| *T0.get_or_init(std::time::Instant::now)),
+        )
     }
 
     pub(crate) fn lap(&self, what: &str) {

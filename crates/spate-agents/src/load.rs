@@ -89,17 +89,19 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     // listing the tree (mostly system calls, on the worker threads) and reading the cache
     // (on this thread: its many small allocations then come from the main heap, which grows
     // in large steps, where a worker's heap grows page by page, one system call each)
-    let mut found = None;
-    let mut cache_read = None;
-    rayon::in_place_scope(|s| {
-        s.spawn(|_| {
-            found = Some(discover::find_files(roots));
+    let (found, cache_read) = rayon::join(
+        || {
+            let found = discover::find_files(roots);
             timer.lap("find files");
-        });
-        cache_read = cache_file.as_deref().map(cache::read);
-        timer.lap("read cache");
-    });
-    let found = found.unwrap_or_else(|| Ok(Vec::new()))?;
+            found
+        },
+        || {
+            let read = cache_file.as_deref().map(cache::read);
+            timer.lap("read cache");
+            read
+        },
+    );
+    let found = found?;
     timer.lap("find files and read cache");
     // sorted by path, like `found`: matched by a merge join
     // with where each record is in the cache file's bytes, to copy it back unchanged

@@ -1,10 +1,10 @@
 //! Usage reports: rows grouped by day, week, month, session, model or project.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use crate::model::Tokens;
 use crate::time::week_start;
-use crate::usage::{Row, Usage};
+use crate::usage::{FastMap, Row, Usage};
 
 /// How to group usage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,10 +100,12 @@ pub struct Report {
 
 struct Acc {
     totals: Totals,
-    models: HashMap<u32, Totals>,
+    models: FastMap<u32, Totals>,
     first_ms: i64,
     last_ms: i64,
     projects: BTreeSet<u32>,
+    /// The project last added to `projects` (rows of one file come together).
+    last_project: Option<u32>,
 }
 
 fn key_of(period: Period, r: &Row, usage: &Usage) -> i64 {
@@ -137,21 +139,25 @@ fn label_of(period: Period, key: i64, usage: &Usage) -> String {
 /// Builds a report. `descending` reverses the time order (for model and project reports,
 /// which are ordered by cost, it has no effect).
 pub fn build(usage: &Usage, period: Period, descending: bool) -> Report {
-    let mut accs: HashMap<i64, Acc> = HashMap::new();
+    let mut accs: FastMap<i64, Acc> = FastMap::default();
     let mut totals = Totals::default();
     for r in &usage.rows {
         let acc = accs.entry(key_of(period, r, usage)).or_insert_with(|| Acc {
             totals: Totals::default(),
-            models: HashMap::new(),
+            models: FastMap::default(),
             first_ms: i64::MAX,
             last_ms: i64::MIN,
             projects: BTreeSet::new(),
+            last_project: None,
         });
         acc.totals.add_row(r);
         acc.models.entry(r.model).or_default().add_row(r);
         acc.first_ms = acc.first_ms.min(r.first_ms);
         acc.last_ms = acc.last_ms.max(r.last_ms);
-        acc.projects.insert(r.project);
+        if acc.last_project != Some(r.project) {
+            acc.projects.insert(r.project);
+            acc.last_project = Some(r.project);
+        }
         totals.add_row(r);
     }
     let mut keyed: Vec<(i64, Group)> = accs

@@ -556,7 +556,7 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
     let mut rows: Vec<Row> = Vec::with_capacity(n_rows);
     let mut seen: KeyMap<usize> = KeyMap::default();
     let mut delegations = Vec::new();
-    let mut seen_tool_uses: HashSet<u32> = HashSet::new();
+    let mut seen_tool_uses: HashSet<u32, BuildHasherDefault<FastHasher>> = Default::default();
     for part in parts {
         summary.skips.no_timestamp += part.no_date;
         summary.duplicates += part.duplicates;

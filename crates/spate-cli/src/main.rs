@@ -37,6 +37,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    spate_agents::timer_start();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Items(args) => cmd::items::run(args),

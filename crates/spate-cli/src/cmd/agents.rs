@@ -261,11 +261,18 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
 
 fn report_cmd(period: Period, a: ReportArgs, style: render::Style) -> anyhow::Result<ExitCode> {
     let loaded = load_usage(&a.common)?;
+    spate_agents::timer_lap("analyzed");
     let rep = report::build(&loaded.usage, period, a.order == Order::Desc);
+    spate_agents::timer_lap("report built");
     if a.common.json {
-        emit(&render::report_json(&rep).to_pretty())?;
+        let j = render::report_json(&rep);
+        spate_agents::timer_lap("json built");
+        let text = j.to_pretty();
+        spate_agents::timer_lap("json text");
+        emit(&text)?;
     } else {
         emit(&render::report_table(&rep, a.breakdown, style))?;
     }
+    spate_agents::timer_lap("written");
     finish(&loaded, a.common.strict)
 }
