@@ -86,9 +86,8 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         CacheMode::Off => None,
         CacheMode::Dir(dir) => Some(cache::cache_path(dir, roots)),
     };
-    // listing the tree (mostly system calls, on the worker threads) and reading the cache
-    // (on this thread: its many small allocations then come from the main heap, which grows
-    // in large steps, where a worker's heap grows page by page, one system call each)
+    // listing the tree (mostly `stat` calls, split over project folders) and reading the
+    // cache at the same time, both in the pool: whichever finishes first helps the other
     let (found, cache_read) = rayon::join(
         || {
             let found = discover::find_files(roots);
