@@ -56,16 +56,16 @@ pub struct Corpus {
     pub warnings: Vec<String>,
 }
 
-/// What to do with one file found on disk. Records reused from the cache stay where they
-/// were decoded (a record is a few hundred bytes; moving thousands of them from vector to
-/// vector cost more than the rest of a cached run's bookkeeping).
+/// What to do with one file found on disk (records reused from the cache stay where they
+/// were decoded: a record is a few hundred bytes, and moving thousands of them from list
+/// to list cost more than the rest of a cached run's bookkeeping).
 enum Job {
     /// Unchanged: the cached record at this index.
     Reuse(usize),
     /// Grown: parse the appended bytes on top of the cached record at this index.
-    Append(usize, FoundFile),
+    Append(usize),
     /// New or rewritten: parse it whole.
-    Full(FoundFile),
+    Full,
 }
 
 struct Done {
@@ -104,7 +104,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     timer.lap("find files and read cache");
     // sorted by path, like `found`: matched by a merge join
     // with where each record is in the cache file's bytes, to copy it back unchanged
-    let mut cached: Vec<Option<CachedFile>> = Vec::new();
+    let mut cached: Vec<CachedFile> = Vec::new();
     let mut cached_ranges: Vec<(usize, usize)> = Vec::new();
     let mut raw_bytes: std::sync::Arc<Vec<u8>> = Default::default();
     let mut base = None;
@@ -129,7 +129,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
                     let mut taken: Vec<Option<CachedFile>> = files.into_iter().map(Some).collect();
                     files = order.iter().filter_map(|&i| taken[i].take()).collect();
                 }
-                cached = files.into_iter().map(Some).collect();
+                cached = files;
             }
             Ok(Some(Err(problem))) => {
                 let why = match problem {
@@ -153,10 +153,12 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     // whether the shared flags must be computed from scratch (else only files that grew
     // can have become shared, see `mark_shared_grown`)
     let mut full_share_check = cache_dirty;
-    for mut f in found {
+    // the files to parse, with their place in `found` (the others are reused in place)
+    let mut work: Vec<(usize, Option<usize>, FoundFile)> = Vec::new();
+    for (at, mut f) in found.into_iter().enumerate() {
         discover::read_agent_meta(&f.path, &mut f.meta);
         let mut old = None;
-        while let Some(c) = cached.get(next_cached).and_then(Option::as_ref) {
+        while let Some(c) = cached.get(next_cached) {
             // the same bytes are the same path (and the common case): skip the slower
             // component-wise comparison
             let order = if c.path.as_os_str() == f.path.as_os_str() {
@@ -178,9 +180,9 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
                 std::cmp::Ordering::Greater => break,
             }
         }
-        jobs.push(match old {
+        match old {
             Some((i, c)) if c.meta == f.meta && c.size == f.size && c.mtime_ns == f.mtime_ns => {
-                Job::Reuse(i)
+                jobs.push(Job::Reuse(i));
             }
             // only a file that grew is read from its parsed offset; one rewritten at the
             // same size (or smaller) is parsed whole
@@ -188,78 +190,85 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
                 // a file that shared requests before may stop sharing: all flags are
                 // computed again then
                 full_share_check |= c.shared;
-                Job::Append(i, f)
+                jobs.push(Job::Append(i));
+                work.push((at, Some(i), f));
             }
-            _ => Job::Full(f),
-        });
+            _ => {
+                jobs.push(Job::Full);
+                work.push((at, None, f));
+            }
+        }
     }
     deleted += cached.len() - next_cached;
     if deleted > 0 {
         cache_dirty = true;
     }
     timer.lap("plan");
-    // only the files to parse go to the workers; the others are taken in place
-    let mut work: Vec<(usize, ParseJob)> = Vec::new();
-    for (at, slot) in jobs.iter_mut().enumerate() {
-        let job = match std::mem::replace(slot, Job::Reuse(usize::MAX)) {
-            Job::Reuse(i) => {
-                *slot = Job::Reuse(i);
-                continue;
-            }
-            Job::Append(i, f) => match cached.get_mut(i).and_then(Option::take) {
-                Some(c) => ParseJob::Append(Box::new(c), f),
-                None => ParseJob::Full(f),
-            },
-            Job::Full(f) => ParseJob::Full(f),
-        };
-        work.push((at, job));
-    }
-    let mut parsed: Vec<(usize, Done)> = work
+    let parsed: Vec<(usize, Done)> = work
         .into_par_iter()
-        .map(|(at, job)| (at, run_job(job)))
+        .map(|(at, old, found)| (at, parse_job(old.and_then(|i| cached.get(i)), found)))
         .collect();
-    parsed.reverse();
     let mut stats = LoadStats {
         files: jobs.len(),
         ..LoadStats::default()
     };
-    let mut files = Vec::with_capacity(jobs.len());
-    let mut raws: Vec<Option<(usize, usize)>> = Vec::with_capacity(jobs.len());
-    let mut kinds: Vec<u8> = Vec::with_capacity(jobs.len());
-    for (at, job) in jobs.into_iter().enumerate() {
-        let d = if parsed.last().is_some_and(|(p, _)| *p == at) {
-            match parsed.pop() {
-                Some((_, d)) => d,
-                None => continue,
+    let n = jobs.len();
+    let mut kinds: Vec<u8> = vec![0; n];
+    let mut pending = Vec::with_capacity(parsed.len());
+    // When the list of files is the cached one (nothing new or deleted: the common case),
+    // the decoded records become the result in place and only parsed ones are replaced.
+    let same_list = n == cached.len()
+        && jobs
+            .iter()
+            .enumerate()
+            .all(|(k, j)| matches!(j, Job::Reuse(i) | Job::Append(i) if *i == k));
+    let (mut files, mut raws): (Vec<CachedFile>, Vec<Option<(usize, usize)>>) = if same_list {
+        let raws = cached_ranges.iter().copied().map(Some).collect();
+        let mut files = cached;
+        for (at, d) in parsed {
+            kinds[at] = d.kind;
+            pending.push((at, d.raw));
+            account(&mut stats, &mut warnings, &d);
+            files[at] = d.file;
+        }
+        (files, raws)
+    } else {
+        let mut cached: Vec<Option<CachedFile>> = cached.into_iter().map(Some).collect();
+        let mut parsed = parsed.into_iter().peekable();
+        let mut files = Vec::with_capacity(n);
+        let mut raws = Vec::with_capacity(n);
+        for (at, job) in jobs.iter().enumerate() {
+            if parsed.peek().is_some_and(|(p, _)| *p == at) {
+                if let Some((_, d)) = parsed.next() {
+                    kinds[at] = d.kind;
+                    account(&mut stats, &mut warnings, &d);
+                    files.push(d.file);
+                    raws.push(d.raw);
+                }
+            } else if let Job::Reuse(i) = job {
+                if let Some(file) = cached.get_mut(*i).and_then(Option::take) {
+                    files.push(file);
+                    raws.push(cached_ranges.get(*i).copied());
+                }
             }
-        } else {
-            let Job::Reuse(i) = job else { continue };
-            match cached.get_mut(i).and_then(Option::take) {
-                Some(file) => reused(file, cached_ranges.get(i).copied()),
-                None => continue,
-            }
-        };
-        kinds.push(d.kind);
-        match d.kind {
-            0 => stats.reused += 1,
-            1 => stats.appended += 1,
-            _ => stats.parsed += 1,
         }
-        if d.kind != 0 {
-            cache_dirty = true;
-        }
-        stats.bytes_read += d.bytes;
-        if d.pending_tail {
-            stats.incomplete_tails += 1;
-        }
-        if let Some(e) = d.error {
-            stats.unreadable += 1;
-            warnings.push(e);
-        }
-        files.push(d.file);
-        raws.push(d.raw);
+        (files, raws)
+    };
+    for (at, raw) in pending {
+        raws[at] = raw;
     }
-    drop(cached);
+    // reused files: counted here (their last line may still be incomplete)
+    for (f, &k) in files.iter().zip(&kinds) {
+        if k == 0 {
+            stats.reused += 1;
+            if f.size > f.record.parsed_offset {
+                stats.incomplete_tails += 1;
+            }
+        }
+    }
+    if stats.reused != n {
+        cache_dirty = true;
+    }
     timer.lap("parse");
     if files.len() != cached_count {
         cache_dirty = true;
@@ -386,32 +395,31 @@ fn mark_shared(files: &mut [CachedFile]) {
     }
 }
 
-/// A file to parse: on top of its cached record, or whole.
-enum ParseJob {
-    Append(Box<CachedFile>, FoundFile),
-    Full(FoundFile),
-}
-
-fn reused(file: CachedFile, raw: Option<(usize, usize)>) -> Done {
-    let pending_tail = file.size > file.record.parsed_offset;
-    Done {
-        file,
-        kind: 0,
-        bytes: 0,
-        pending_tail,
-        error: None,
-        raw,
-    }
-}
-
-fn run_job(job: ParseJob) -> Done {
-    match job {
-        ParseJob::Append(old, found) => match parse_appended(&old, &found) {
+/// Parses a file: the appended bytes on top of its cached record `old`, or whole.
+fn parse_job(old: Option<&CachedFile>, found: FoundFile) -> Done {
+    match old {
+        Some(old) => match parse_appended(old, &found) {
             Ok(Some(d)) => d,
             Ok(None) => parse_full(found),
             Err(e) => unreadable(found, e),
         },
-        ParseJob::Full(found) => parse_full(found),
+        None => parse_full(found),
+    }
+}
+
+/// Adds a parsed file's counts.
+fn account(stats: &mut LoadStats, warnings: &mut Vec<String>, d: &Done) {
+    match d.kind {
+        1 => stats.appended += 1,
+        _ => stats.parsed += 1,
+    }
+    stats.bytes_read += d.bytes;
+    if d.pending_tail {
+        stats.incomplete_tails += 1;
+    }
+    if let Some(e) = &d.error {
+        stats.unreadable += 1;
+        warnings.push(e.clone());
     }
 }
 
