@@ -172,6 +172,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn system_time_zone_agrees_with_jiff() {
+        let ours = system_time_zone();
+        let jiffs = TimeZone::system();
+        // a span of years, hour by hour around the transitions of most zones
+        for day in (0..3 * 366).step_by(7) {
+            for hour in 0..24 {
+                let ts = Timestamp::from_second(1_700_000_000 + day * 86_400 + hour * 3_600)
+                    .unwrap();
+                assert_eq!(ours.to_offset(ts), jiffs.to_offset(ts), "{ts}");
+            }
+        }
+    }
+
+    #[test]
     fn fast_path_agrees_with_jiff() {
         for s in [
             "2025-05-06T03:05:47.123Z",
