@@ -178,8 +178,8 @@ mod tests {
         // a span of years, hour by hour around the transitions of most zones
         for day in (0..3 * 366).step_by(7) {
             for hour in 0..24 {
-                let ts = Timestamp::from_second(1_700_000_000 + day * 86_400 + hour * 3_600)
-                    .unwrap();
+                let ts =
+                    Timestamp::from_second(1_700_000_000 + day * 86_400 + hour * 3_600).unwrap();
                 assert_eq!(ours.to_offset(ts), jiffs.to_offset(ts), "{ts}");
             }
         }
