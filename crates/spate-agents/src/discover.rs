@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::model::FileMeta;
 
-/// One transcript file found on disk.
+/// One transcript file found on disk (with its sub-agent meta file read, if any).
 #[derive(Debug, Clone)]
 pub struct FoundFile {
     /// Full path.
@@ -213,7 +213,9 @@ fn push_transcript(
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos() as i128);
-    let meta = meta_from_parts(parts, &path);
+    let mut meta = meta_from_parts(parts, &path);
+    // (read here, on the worker listing the folder, rather than one by one later)
+    read_agent_meta(&path, &mut meta);
     out.push(FoundFile {
         path,
         size: md.len(),

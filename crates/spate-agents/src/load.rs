@@ -155,8 +155,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     let mut full_share_check = cache_dirty;
     // the files to parse, with their place in `found` (the others are reused in place)
     let mut work: Vec<(usize, Option<usize>, FoundFile)> = Vec::new();
-    for (at, mut f) in found.into_iter().enumerate() {
-        discover::read_agent_meta(&f.path, &mut f.meta);
+    for (at, f) in found.into_iter().enumerate() {
         let mut old = None;
         while let Some(c) = cached.get(next_cached) {
             // the same bytes are the same path (and the common case): skip the slower
