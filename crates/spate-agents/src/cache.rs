@@ -179,6 +179,17 @@ impl Writer {
         self.var(s.len() as u64);
         self.0.extend_from_slice(s.as_bytes());
     }
+    fn tokens(&mut self, t: &Tokens) {
+        for v in [
+            t.input,
+            t.output,
+            t.cache_write_5m,
+            t.cache_write_1h,
+            t.cache_read,
+        ] {
+            self.var(v);
+        }
+    }
     fn opt_str(&mut self, s: Option<&str>) {
         match s {
             None => self.0.push(0),
@@ -243,6 +254,15 @@ impl<'a> Reader<'a> {
             _ => None,
         }
     }
+    fn tokens(&mut self) -> Option<Tokens> {
+        Some(Tokens {
+            input: self.var()?,
+            output: self.var()?,
+            cache_write_5m: self.var()?,
+            cache_write_1h: self.var()?,
+            cache_read: self.var()?,
+        })
+    }
     fn u128(&mut self) -> Option<u128> {
         Some(u128::from_le_bytes(self.bytes(16)?.try_into().ok()?))
     }
@@ -269,11 +289,7 @@ fn encode_entries(w: &mut Writer, entries: &[UsageEntry]) {
         w.idx(e.model);
         w.idx(e.session);
         w.idx(e.agent);
-        w.var(e.tokens.input);
-        w.var(e.tokens.output);
-        w.var(e.tokens.cache_write_5m);
-        w.var(e.tokens.cache_write_1h);
-        w.var(e.tokens.cache_read);
+        w.tokens(&e.tokens);
         let flags = u8::from(e.cost_usd.is_some())
             | u8::from(e.dedup_key.is_some()) << 1
             | u8::from(e.sidechain) << 2;
@@ -308,13 +324,7 @@ pub(crate) fn decode_entries(
     for _ in 0..count {
         let ts_ms = r.zig()?;
         let (model, session, agent) = (r.idx()?, r.idx()?, r.idx()?);
-        let tokens = Tokens {
-            input: r.var()?,
-            output: r.var()?,
-            cache_write_5m: r.var()?,
-            cache_write_1h: r.var()?,
-            cache_read: r.var()?,
-        };
+        let tokens = r.tokens()?;
         let flags = r.byte()?;
         if flags & !0b111 != 0 {
             return None;
@@ -511,13 +521,7 @@ pub(crate) fn decode_buckets(
         {
             return None;
         }
-        let tokens = Tokens {
-            input: r.var()?,
-            output: r.var()?,
-            cache_write_5m: r.var()?,
-            cache_write_1h: r.var()?,
-            cache_read: r.var()?,
-        };
+        let tokens = r.tokens()?;
         f(&Bucket {
             slot,
             model,
@@ -554,11 +558,7 @@ fn encode_buckets(w: &mut Writer, buckets: &[Bucket]) {
         w.0.push(
             u8::from(b.sidechain) | u8::from(b.long_prompt) << 1 | u8::from(b.has_cost_usd) << 2,
         );
-        w.var(b.tokens.input);
-        w.var(b.tokens.output);
-        w.var(b.tokens.cache_write_5m);
-        w.var(b.tokens.cache_write_1h);
-        w.var(b.tokens.cache_read);
+        w.tokens(&b.tokens);
         w.var(b.cost_usd as u64);
         w.var((b.cost_usd >> 64) as u64);
         w.var(b.requests);
