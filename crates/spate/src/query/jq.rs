@@ -152,10 +152,13 @@ impl JqProgram {
     }
 }
 
-/// Parses one JSON text into a jq value.
+/// Parses one JSON text into a jq value (see [`super::val`]; text it does not take is
+/// left to jaq's reader, whose answer, value or error, is then the one given).
 pub fn parse_val(json: &[u8]) -> Result<Val, JqRuntimeError> {
-    jaq_json::read::parse_single(json)
-        .map_err(|e| JqRuntimeError(format!("cannot read the item: {e}")))
+    super::val::build(json).or_else(|_| {
+        jaq_json::read::parse_single(json)
+            .map_err(|e| JqRuntimeError(format!("cannot read the item: {e}")))
+    })
 }
 
 /// Character offset of `part` (a sub-slice of `code`, as jaq reports) in `code`.

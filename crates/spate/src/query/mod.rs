@@ -26,6 +26,7 @@ pub mod aggregate;
 pub mod decimal;
 pub mod jq;
 mod runner;
+mod val;
 
 use std::fmt;
 use std::io::Read;
