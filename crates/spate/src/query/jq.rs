@@ -13,6 +13,8 @@ type Filter = jaq_core::Filter<Data>;
 pub struct JqProgram {
     code: String,
     filter: Filter,
+    /// The parts of an input the program can read (see [`super::projection`]).
+    need: super::projection::Need,
 }
 
 impl fmt::Debug for JqProgram {
@@ -117,7 +119,17 @@ impl JqProgram {
         Ok(JqProgram {
             code: code.to_owned(),
             filter,
+            need: super::projection::needed(code),
         })
+    }
+
+    /// The jq value of an input's JSON text, with only the parts the program can read
+    /// (the fields of objects it never looks at are skipped: see [`super::projection`]).
+    pub fn parse_input(&self, json: &[u8]) -> Result<Val, JqRuntimeError> {
+        match &self.need {
+            super::projection::Need::All => parse_val(json),
+            need => super::val::build_projected(json, need).or_else(|_| parse_val(json)),
+        }
     }
 
     /// The program as given.

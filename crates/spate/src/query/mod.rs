@@ -25,6 +25,7 @@
 pub mod aggregate;
 pub mod decimal;
 pub mod jq;
+mod projection;
 mod runner;
 mod val;
 

@@ -272,7 +272,7 @@ impl QueryRunner {
         }
         match self.query.filter.clone() {
             Some(program) => {
-                let input = parse_val(json).map_err(|e| fail(e.0))?;
+                let input = program.parse_input(json).map_err(|e| fail(e.0))?;
                 let mut failure = None;
                 program
                     .run(input, |v| {

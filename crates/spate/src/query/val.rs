@@ -12,6 +12,8 @@
 
 use jaq_json::{Map, Num, Rc, Val};
 
+use super::projection::Need;
+
 /// Why the text could not be turned into a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NotJson;
@@ -57,6 +59,20 @@ impl std::hash::Hasher for WordHasher {
     }
 }
 
+/// Builds the parts of the value of `json` that `need` names (see [`super::projection`]):
+/// the fields of objects that are not needed are skipped, not built.
+pub(crate) fn build_projected(json: &[u8], need: &Need) -> Result<Val, NotJson> {
+    let mut b = Builder { text: json, at: 0 };
+    b.skip_ws();
+    let v = b.projected(need)?;
+    b.skip_ws();
+    if b.at == json.len() {
+        Ok(v)
+    } else {
+        Err(NotJson)
+    }
+}
+
 struct Builder<'a> {
     text: &'a [u8],
     at: usize,
@@ -92,6 +108,132 @@ impl Builder<'_> {
             b'f' => self.literal(b"false", Val::Bool(false)),
             b'-' | b'0'..=b'9' => self.number(),
             _ => Err(NotJson),
+        }
+    }
+
+    fn projected(&mut self, need: &Need) -> Result<Val, NotJson> {
+        match need {
+            Need::Fields(fields) if self.peek() == Some(b'{') => self.object_projected(fields),
+            // anything but an object is kept whole
+            _ => self.value(),
+        }
+    }
+
+    fn object_projected(
+        &mut self,
+        fields: &std::collections::BTreeMap<String, Need>,
+    ) -> Result<Val, NotJson> {
+        self.at += 1;
+        let mut map = Map::default();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Ok(Val::obj(map));
+        }
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(NotJson);
+            }
+            // the key's name: its bytes when it has no escape (the common case), else the
+            // unescaped string
+            let text = self.text;
+            let rest = &text[self.at + 1..];
+            let stop = memchr::memchr2(b'"', b'\\', rest).ok_or(NotJson)?;
+            let (wanted, key) = if rest[stop] == b'"' {
+                let wanted = std::str::from_utf8(&rest[..stop])
+                    .ok()
+                    .and_then(|n| fields.get(n));
+                if wanted.is_some() {
+                    (wanted, Some(self.key()?))
+                } else {
+                    self.at += stop + 2;
+                    (None, None)
+                }
+            } else {
+                let bytes = self.string()?;
+                let wanted = std::str::from_utf8(&bytes).ok().and_then(|n| fields.get(n));
+                (wanted, Some(Val::utf8_str(bytes)))
+            };
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return Err(NotJson);
+            }
+            self.at += 1;
+            self.skip_ws();
+            match (wanted, key) {
+                (Some(need), Some(key)) => {
+                    let value = self.projected(need)?;
+                    map.insert(key, value);
+                }
+                _ => self.skip_value()?,
+            }
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    return Ok(Val::obj(map));
+                }
+                _ => return Err(NotJson),
+            }
+        }
+    }
+
+    /// Moves past one value without building it.
+    fn skip_value(&mut self) -> Result<(), NotJson> {
+        match self.peek().ok_or(NotJson)? {
+            b'"' => self.skip_string(),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match self.peek().ok_or(NotJson)? {
+                        b'"' => {
+                            self.skip_string()?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.at += 1;
+                                return Ok(());
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.at += 1;
+                }
+            }
+            _ => {
+                let start = self.at;
+                while let Some(c) = self.peek() {
+                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                        break;
+                    }
+                    self.at += 1;
+                }
+                if self.at == start {
+                    Err(NotJson)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Moves past a string (at its opening quote).
+    fn skip_string(&mut self) -> Result<(), NotJson> {
+        self.at += 1;
+        loop {
+            let rest = &self.text[self.at..];
+            let stop = memchr::memchr2(b'"', b'\\', rest).ok_or(NotJson)?;
+            self.at += stop + 1;
+            if rest[stop] == b'"' {
+                return Ok(());
+            }
+            // the escaped character (a `\u` escape's digits need no care)
+            self.at += 1;
         }
     }
 
