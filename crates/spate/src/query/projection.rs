@@ -25,6 +25,9 @@ pub(crate) enum Need {
     All,
     /// Only these fields, if it is an object (any other value is kept whole).
     Fields(BTreeMap<String, Need>),
+    /// Only its length (`length`): an array's elements or an object's values may be
+    /// replaced by `null`; any other value is kept whole.
+    Length,
 }
 
 impl Need {
@@ -35,11 +38,33 @@ impl Need {
     /// Marks the value at `path` as needed at least in part: present, with its type (so
     /// that indexing it fails or not as on the whole input), and whole if not an object.
     fn touch(&mut self, path: &[String]) {
-        if let (Need::Fields(fields), Some((first, rest))) = (self, path.split_first()) {
-            fields
+        match (self, path.split_first()) {
+            (Need::Fields(fields), Some((first, rest))) => fields
                 .entry(first.clone())
                 .or_insert_with(Need::nothing)
-                .touch(rest);
+                .touch(rest),
+            // a field of a value needed for its length only: keep it whole
+            (me @ Need::Length, Some(_)) => *me = Need::All,
+            _ => {}
+        }
+    }
+
+    /// Marks the value at `path` as needed for its length.
+    fn add_length(&mut self, path: &[String]) {
+        match (self, path.split_first()) {
+            (Need::All, _) => {}
+            (me @ Need::Fields(_), None) => {
+                *me = match me {
+                    Need::Fields(f) if f.is_empty() => Need::Length,
+                    _ => Need::All,
+                }
+            }
+            (Need::Length, None) => {}
+            (me @ Need::Length, Some(_)) => *me = Need::All,
+            (Need::Fields(fields), Some((first, rest))) => fields
+                .entry(first.clone())
+                .or_insert_with(Need::nothing)
+                .add_length(rest),
         }
     }
 
@@ -48,6 +73,7 @@ impl Need {
         match (self, path.split_first()) {
             (Need::All, _) => {}
             (me, None) => *me = Need::All,
+            (me @ Need::Length, Some(_)) => *me = Need::All,
             (Need::Fields(fields), Some((first, rest))) => fields
                 .entry(first.clone())
                 .or_insert_with(Need::nothing)
@@ -221,6 +247,12 @@ impl Analysis {
                 input.clone()
             }
             Term::Call(name, args) if *name == "empty" && args.is_empty() => Out::Other,
+            Term::Call(name, args) if *name == "length" && args.is_empty() => {
+                if let Out::Input(path) = input {
+                    self.need.add_length(path);
+                }
+                Out::Other
+            }
             Term::Call(_, args) => {
                 // a function may read its input in any way; its arguments run on its
                 // input or on values taken from it
@@ -292,8 +324,10 @@ mod tests {
         );
         assert_eq!(
             needed("select(.delegations | length > 20) | .session_id"),
-            fields(&[("delegations", Need::All), ("session_id", Need::All)])
+            fields(&[("delegations", Need::Length), ("session_id", Need::All)])
         );
+        assert_eq!(needed("(.d | length), .d.x"), fields(&[("d", Need::All)]));
+        assert_eq!(needed(".d.x, (.d | length)"), fields(&[("d", Need::All)]));
         assert_eq!(
             needed(r#"{id, n: .a.b, "q": ."x y"}"#),
             fields(&[
@@ -310,7 +344,7 @@ mod tests {
             ".",
             "select(.a)",
             "keys",
-            "length",
+            "length, .",
             ".[]",
             "..",
             ". as $x | $x.a",
@@ -441,6 +475,7 @@ mod tests {
             needed(".a.b // .c"),
             fields(&[("a", fields(&[("b", Need::All)])), ("c", Need::All)])
         );
+        assert_eq!(needed("length"), Need::Length);
         assert_eq!(needed(r#"empty"#), Need::nothing());
         assert_eq!(needed(r#""x""#), Need::nothing());
     }

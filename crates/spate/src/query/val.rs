@@ -114,9 +114,58 @@ impl Builder<'_> {
     fn projected(&mut self, need: &Need) -> Result<Val, NotJson> {
         match need {
             Need::Fields(fields) if self.peek() == Some(b'{') => self.object_projected(fields),
+            Need::Length if matches!(self.peek(), Some(b'{' | b'[')) => self.shape(),
             // anything but an object is kept whole
             _ => self.value(),
         }
+    }
+
+    /// An array or object with its values replaced by `null`: only its length is needed.
+    fn shape(&mut self) -> Result<Val, NotJson> {
+        let object = self.peek() == Some(b'{');
+        let close = if object { b'}' } else { b']' };
+        self.at += 1;
+        let mut items = Vec::new();
+        let mut map = Map::default();
+        self.skip_ws();
+        if self.peek() == Some(close) {
+            self.at += 1;
+        } else {
+            loop {
+                self.skip_ws();
+                if object {
+                    if self.peek() != Some(b'"') {
+                        return Err(NotJson);
+                    }
+                    let key = self.key()?;
+                    self.skip_ws();
+                    if self.peek() != Some(b':') {
+                        return Err(NotJson);
+                    }
+                    self.at += 1;
+                    self.skip_ws();
+                    self.skip_value()?;
+                    map.insert(key, Val::Null);
+                } else {
+                    self.skip_value()?;
+                    items.push(Val::Null);
+                }
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => self.at += 1,
+                    Some(c) if c == close => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return Err(NotJson),
+                }
+            }
+        }
+        Ok(if object {
+            Val::obj(map)
+        } else {
+            Val::Arr(items.into())
+        })
     }
 
     fn object_projected(
