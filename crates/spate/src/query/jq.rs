@@ -126,10 +126,12 @@ impl JqProgram {
     /// The jq value of an input's JSON text, with only the parts the program can read
     /// (the fields of objects it never looks at are skipped: see [`super::projection`]).
     pub fn parse_input(&self, json: &[u8]) -> Result<Val, JqRuntimeError> {
-        match &self.need {
-            super::projection::Need::All => parse_val(json),
-            need => super::val::build_projected(json, need).or_else(|_| parse_val(json)),
-        }
+        parse_with_need(json, &self.need)
+    }
+
+    /// The parts of an input the program can read.
+    pub(crate) fn need(&self) -> &super::projection::Need {
+        &self.need
     }
 
     /// The program as given.
@@ -161,6 +163,17 @@ impl JqProgram {
             Some(Err(e)) => Err(JqRuntimeError(e.to_string())),
             None => Ok(Val::Null),
         }
+    }
+}
+
+/// The jq value of `json` with only the parts `need` names.
+pub(crate) fn parse_with_need(
+    json: &[u8],
+    need: &super::projection::Need,
+) -> Result<Val, JqRuntimeError> {
+    match need {
+        super::projection::Need::All => parse_val(json),
+        need => super::val::build_projected(json, need).or_else(|_| parse_val(json)),
     }
 }
 

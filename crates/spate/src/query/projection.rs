@@ -82,6 +82,32 @@ impl Need {
     }
 }
 
+/// What either `a` or `b` needs.
+pub(crate) fn union(a: &Need, b: &Need) -> Need {
+    match (a, b) {
+        (Need::All, _) | (_, Need::All) => Need::All,
+        (Need::Length, Need::Length) => Need::Length,
+        (Need::Length, Need::Fields(f)) | (Need::Fields(f), Need::Length) => {
+            if f.is_empty() {
+                Need::Length
+            } else {
+                Need::All
+            }
+        }
+        (Need::Fields(x), Need::Fields(y)) => {
+            let mut merged = x.clone();
+            for (k, v) in y {
+                let both = match merged.get(k) {
+                    Some(mine) => union(mine, v),
+                    None => v.clone(),
+                };
+                merged.insert(k.clone(), both);
+            }
+            Need::Fields(merged)
+        }
+    }
+}
+
 /// What a sub-program outputs: a part of the input, unchanged (the part at this path of
 /// fields), or anything else.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -465,6 +491,19 @@ mod tests {
                 "program {} on {}", code, text
             );
         }
+    }
+
+    #[test]
+    fn unions() {
+        let ab = needed(".a.b");
+        let ac = needed(".a.c | length");
+        assert_eq!(
+            union(&ab, &ac),
+            fields(&[("a", fields(&[("b", Need::All), ("c", Need::Length)]))])
+        );
+        assert_eq!(union(&ab, &Need::All), Need::All);
+        assert_eq!(union(&needed("length"), &Need::nothing()), Need::Length);
+        assert_eq!(union(&needed("length"), &ab), Need::All);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use jaq_json::Val;
 
 use super::aggregate::Aggregates;
 use super::decimal::NumberError;
-use super::jq::{parse_val, JqRuntimeError};
+use super::jq::{parse_with_need, JqRuntimeError};
 use super::{FieldSource, OnError, Plan, Query};
 use crate::items::ItemRef;
 
@@ -61,6 +61,8 @@ pub struct QueryRunner {
     aggregates: Option<Aggregates>,
     /// The group-by expressions, then the aggregates' expressions (as in `plan.fields`).
     exprs: Vec<Arc<super::Expr>>,
+    /// What the expressions run by jaq on the item read of it (see `super::projection`).
+    item_need: super::projection::Need,
     results: u64,
     items: u64,
     skipped: u64,
@@ -106,8 +108,20 @@ impl QueryRunner {
             .iter()
             .cloned()
             .chain(query.aggregates.iter().filter_map(|(_, e)| e.clone()))
-            .collect();
+            .collect::<Vec<Arc<super::Expr>>>();
+        let item_need = exprs
+            .iter()
+            .zip(&plan.fields)
+            .filter(|(_, source)| matches!(source, FieldSource::Jq))
+            .fold(None, |acc: Option<super::projection::Need>, (e, _)| {
+                Some(match acc {
+                    None => e.jq.need().clone(),
+                    Some(n) => super::projection::union(&n, e.jq.need()),
+                })
+            })
+            .unwrap_or(super::projection::Need::All);
         QueryRunner {
+            item_need,
             with_values: vec![None; plan.with.len()],
             field_values: vec![None; plan.fields.len()],
             query,
@@ -318,7 +332,7 @@ impl QueryRunner {
                 }
                 FieldSource::Jq => {
                     if parsed.is_none() {
-                        parsed = Some(parse_val(json).map_err(|e| e.0)?);
+                        parsed = Some(parse_with_need(json, &self.item_need).map_err(|e| e.0)?);
                     }
                     let input = parsed.clone().expect("parsed above");
                     let v = expr.jq.first(input).map_err(|e| e.0)?;
