@@ -43,24 +43,30 @@ impl Need {
                 .entry(first.clone())
                 .or_insert_with(Need::nothing)
                 .touch(rest),
-            // a field of a value needed for its length only: keep it whole
-            (me @ Need::Length, Some(_)) => *me = Need::All,
+            // indexing a value kept only for its length: a failed index prints the value
+            // in its error, so keep it whole
+            (me @ Need::Length, _) => *me = Need::All,
             _ => {}
         }
     }
 
-    /// Marks the value at `path` as needed for its length.
+    /// Marks the value at `path` as needed for its length. Only a value nothing else
+    /// touched can be kept as a shape (one that is also indexed, or the input itself, whose
+    /// indexing is not recorded, is kept whole).
     fn add_length(&mut self, path: &[String]) {
         match (self, path.split_first()) {
             (Need::All, _) => {}
-            (me @ Need::Fields(_), None) => {
-                *me = match me {
-                    Need::Fields(f) if f.is_empty() => Need::Length,
-                    _ => Need::All,
+            (me, None) => *me = Need::All,
+            (me @ Need::Length, Some(_)) => *me = Need::All,
+            (Need::Fields(fields), Some((first, rest))) if rest.is_empty() => {
+                match fields.get_mut(first) {
+                    None => {
+                        fields.insert(first.clone(), Need::Length);
+                    }
+                    Some(Need::Length | Need::All) => {}
+                    Some(other) => *other = Need::All,
                 }
             }
-            (Need::Length, None) => {}
-            (me @ Need::Length, Some(_)) => *me = Need::All,
             (Need::Fields(fields), Some((first, rest))) => fields
                 .entry(first.clone())
                 .or_insert_with(Need::nothing)
@@ -87,13 +93,8 @@ pub(crate) fn union(a: &Need, b: &Need) -> Need {
     match (a, b) {
         (Need::All, _) | (_, Need::All) => Need::All,
         (Need::Length, Need::Length) => Need::Length,
-        (Need::Length, Need::Fields(f)) | (Need::Fields(f), Need::Length) => {
-            if f.is_empty() {
-                Need::Length
-            } else {
-                Need::All
-            }
-        }
+        // (a field node, even without fields, is a value that is indexed: see `touch`)
+        (Need::Length, Need::Fields(_)) | (Need::Fields(_), Need::Length) => Need::All,
         (Need::Fields(x), Need::Fields(y)) => {
             let mut merged = x.clone();
             for (k, v) in y {
@@ -201,6 +202,11 @@ impl Analysis {
                         (Some(name), None) => {
                             let out = self.field(input, name);
                             self.consume(out);
+                        }
+                        // `{$x}` needs nothing; `{"\(f)"}` and `{@fmt "..."}` are
+                        // `{(k): .[k]}` with a key known only when run
+                        (None, None) if !matches!(key, Term::Var(_)) => {
+                            self.consume(input.clone());
                         }
                         _ => {
                             if !matches!(key, Term::Var(_)) {
@@ -355,6 +361,14 @@ mod tests {
         assert_eq!(needed("(.d | length), .d.x"), fields(&[("d", Need::All)]));
         assert_eq!(needed(".d.x, (.d | length)"), fields(&[("d", Need::All)]));
         assert_eq!(
+            needed("(.d.x | 1), (.d | length)"),
+            fields(&[("d", Need::All)])
+        );
+        assert_eq!(
+            needed("(.d | length), (.d.x | 1)"),
+            fields(&[("d", Need::All)])
+        );
+        assert_eq!(
             needed(r#"{id, n: .a.b, "q": ."x y"}"#),
             fields(&[
                 ("id", Need::All),
@@ -371,6 +385,10 @@ mod tests {
             "select(.a)",
             "keys",
             "length, .",
+            // found by review: a shape printed in an error, a key known only when run
+            "(select(length)).b | 1",
+            r#"{"\("a")"}"#,
+            "{@text \"a\"}",
             ".[]",
             "..",
             ". as $x | $x.a",
@@ -406,6 +424,8 @@ mod tests {
             Just("length".to_owned()),
             Just("keys?".to_owned()),
             Just("$__loc__".to_owned()),
+            Just(r#"{"\("a")"}"#.to_owned()),
+            Just("{$__loc__}".to_owned()),
         ];
         leaf.prop_recursive(3, 24, 3, |inner| {
             prop_oneof![
@@ -427,7 +447,9 @@ mod tests {
                 inner.clone().prop_map(|x| format!("map({x})?")),
                 inner.clone().prop_map(|x| format!("tostring | ({x})")),
                 inner.clone().prop_map(|x| format!("-({x})?")),
-                inner.prop_map(|x| format!("({x}) | .a")),
+                inner.clone().prop_map(|x| format!("({x}) | .a")),
+                // a value dropped after being computed: only its errors can tell
+                inner.prop_map(|x| format!("({x}) | 1")),
             ]
         })
     }
@@ -502,8 +524,9 @@ mod tests {
             fields(&[("a", fields(&[("b", Need::All), ("c", Need::Length)]))])
         );
         assert_eq!(union(&ab, &Need::All), Need::All);
-        assert_eq!(union(&needed("length"), &Need::nothing()), Need::Length);
-        assert_eq!(union(&needed("length"), &ab), Need::All);
+        let a_len = needed(".a | length");
+        assert_eq!(union(&a_len, &needed("1")), a_len);
+        assert_eq!(union(&a_len, &ab), fields(&[("a", Need::All)]));
     }
 
     #[test]
@@ -514,7 +537,8 @@ mod tests {
             needed(".a.b // .c"),
             fields(&[("a", fields(&[("b", Need::All)])), ("c", Need::All)])
         );
-        assert_eq!(needed("length"), Need::Length);
+        assert_eq!(needed("length"), Need::All);
+        assert_eq!(needed(".a | length"), fields(&[("a", Need::Length)]));
         assert_eq!(needed(r#"empty"#), Need::nothing());
         assert_eq!(needed(r#""x""#), Need::nothing());
     }
