@@ -58,7 +58,7 @@ impl Need {
             (Need::All, _) => {}
             (me, None) => *me = Need::All,
             (me @ Need::Length, Some(_)) => *me = Need::All,
-            (Need::Fields(fields), Some((first, rest))) if rest.is_empty() => {
+            (Need::Fields(fields), Some((first, []))) => {
                 match fields.get_mut(first) {
                     None => {
                         fields.insert(first.clone(), Need::Length);
