@@ -58,15 +58,13 @@ impl Need {
             (Need::All, _) => {}
             (me, None) => *me = Need::All,
             (me @ Need::Length, Some(_)) => *me = Need::All,
-            (Need::Fields(fields), Some((first, []))) => {
-                match fields.get_mut(first) {
-                    None => {
-                        fields.insert(first.clone(), Need::Length);
-                    }
-                    Some(Need::Length | Need::All) => {}
-                    Some(other) => *other = Need::All,
+            (Need::Fields(fields), Some((first, []))) => match fields.get_mut(first) {
+                None => {
+                    fields.insert(first.clone(), Need::Length);
                 }
-            }
+                Some(Need::Length | Need::All) => {}
+                Some(other) => *other = Need::All,
+            },
             (Need::Fields(fields), Some((first, rest))) => fields
                 .entry(first.clone())
                 .or_insert_with(Need::nothing)
@@ -512,6 +510,27 @@ mod tests {
                 outputs(&p, whole),
                 "program {} on {}", code, text
             );
+        }
+    }
+
+    /// Found by review: escaped lone surrogates (accepted by the scanner, refused by jaq)
+    /// in a skipped or length-only value must fail as on the whole value.
+    #[test]
+    fn skipped_lone_surrogates_fail_as_on_the_whole_value() {
+        for (code, doc) in [
+            (".a", r#"{"a":1,"b":"\ud800"}"#),
+            (".a", r#"{"a":1,"b":["x\udc00"]}"#),
+            (".b | length", r#"{"b":["\udc00",2]}"#),
+            (".a", r#"{"a":1,"b":"\ud83d\ude00 \u00e9"}"#),
+        ] {
+            let p = crate::query::JqProgram::compile(code).unwrap();
+            let whole = crate::query::jq::parse_val(doc.as_bytes());
+            let projected = p.parse_input(doc.as_bytes());
+            match (whole, projected) {
+                (Ok(w), Ok(pr)) => assert_eq!(outputs(&p, pr), outputs(&p, w), "{code} {doc}"),
+                (Err(w), Err(pr)) => assert_eq!(w.0, pr.0, "{code} {doc}"),
+                (w, pr) => panic!("{code} on {doc}: whole {w:?}, projected {pr:?}"),
+            }
         }
     }
 

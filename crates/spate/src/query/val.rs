@@ -281,8 +281,15 @@ impl Builder<'_> {
             if rest[stop] == b'"' {
                 return Ok(());
             }
-            // the escaped character (a `\u` escape's digits need no care)
-            self.at += 1;
+            // the escaped character; a `\u` escape is checked as when building (the
+            // scanner accepts escaped lone surrogates, jaq does not: a skipped one must not
+            // let through an item the whole value would refuse)
+            if self.peek() == Some(b'u') {
+                self.at += 1;
+                self.unicode_escape()?;
+            } else {
+                self.at += 1;
+            }
         }
     }
 
