@@ -122,111 +122,66 @@ impl Builder<'_> {
 
     /// An array or object with its values replaced by `null`: only its length is needed.
     fn shape(&mut self) -> Result<Val, NotJson> {
-        let object = self.peek() == Some(b'{');
-        let close = if object { b'}' } else { b']' };
-        self.at += 1;
-        let mut items = Vec::new();
-        let mut map = Map::default();
-        self.skip_ws();
-        if self.peek() == Some(close) {
-            self.at += 1;
+        if self.peek() == Some(b'{') {
+            let mut map = Map::default();
+            self.members(b'}', |b| {
+                let key = b.key_and_colon()?;
+                b.skip_value()?;
+                map.insert(key, Val::Null);
+                Ok(())
+            })?;
+            Ok(Val::obj(map))
         } else {
-            loop {
-                self.skip_ws();
-                if object {
-                    if self.peek() != Some(b'"') {
-                        return Err(NotJson);
-                    }
-                    let key = self.key()?;
-                    self.skip_ws();
-                    if self.peek() != Some(b':') {
-                        return Err(NotJson);
-                    }
-                    self.at += 1;
-                    self.skip_ws();
-                    self.skip_value()?;
-                    map.insert(key, Val::Null);
-                } else {
-                    self.skip_value()?;
-                    items.push(Val::Null);
-                }
-                self.skip_ws();
-                match self.peek() {
-                    Some(b',') => self.at += 1,
-                    Some(c) if c == close => {
-                        self.at += 1;
-                        break;
-                    }
-                    _ => return Err(NotJson),
-                }
-            }
+            let mut items = Vec::new();
+            self.members(b']', |b| {
+                b.skip_value()?;
+                items.push(Val::Null);
+                Ok(())
+            })?;
+            Ok(Val::Arr(items.into()))
         }
-        Ok(if object {
-            Val::obj(map)
-        } else {
-            Val::Arr(items.into())
-        })
     }
 
     fn object_projected(
         &mut self,
         fields: &std::collections::BTreeMap<String, Need>,
     ) -> Result<Val, NotJson> {
-        self.at += 1;
         let mut map = Map::default();
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            return Ok(Val::obj(map));
-        }
-        loop {
-            self.skip_ws();
-            if self.peek() != Some(b'"') {
+        self.members(b'}', |b| {
+            if b.peek() != Some(b'"') {
                 return Err(NotJson);
             }
             // the key's name: its bytes when it has no escape (the common case), else the
             // unescaped string
-            let text = self.text;
-            let rest = &text[self.at + 1..];
+            let text = b.text;
+            let rest = &text[b.at + 1..];
             let stop = memchr::memchr2(b'"', b'\\', rest).ok_or(NotJson)?;
             let (wanted, key) = if rest[stop] == b'"' {
                 let wanted = std::str::from_utf8(&rest[..stop])
                     .ok()
                     .and_then(|n| fields.get(n));
                 if wanted.is_some() {
-                    (wanted, Some(self.key()?))
+                    (wanted, Some(b.key()?))
                 } else {
-                    self.at += stop + 2;
+                    b.at += stop + 2;
                     (None, None)
                 }
             } else {
-                let bytes = self.string()?;
+                let bytes = b.string()?;
                 let wanted = std::str::from_utf8(&bytes).ok().and_then(|n| fields.get(n));
                 (wanted, Some(Val::utf8_str(bytes)))
             };
-            self.skip_ws();
-            if self.peek() != Some(b':') {
-                return Err(NotJson);
-            }
-            self.at += 1;
-            self.skip_ws();
+            b.colon()?;
             match (wanted, key) {
                 (Some(need), Some(key)) => {
-                    let value = self.projected(need)?;
+                    let value = b.projected(need)?;
                     map.insert(key, value);
                 }
-                _ => self.skip_value()?,
+                _ => b.skip_value()?,
             }
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b'}') => {
-                    self.at += 1;
-                    return Ok(Val::obj(map));
-                }
-                _ => return Err(NotJson),
-            }
-        }
+            Ok(())
+        })?;
+        Ok(Val::obj(map))
     }
 
     /// Moves past one value without building it.
@@ -293,61 +248,73 @@ impl Builder<'_> {
         }
     }
 
-    fn array(&mut self) -> Result<Val, NotJson> {
+    /// Walks the members of the array or object whose opening bracket is at `at`, up to
+    /// its closing `close`: `each` reads one member (for an object, from its key's quote).
+    fn members(
+        &mut self,
+        close: u8,
+        mut each: impl FnMut(&mut Self) -> Result<(), NotJson>,
+    ) -> Result<(), NotJson> {
         self.at += 1;
-        let mut items = Vec::new();
         self.skip_ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.at += 1;
-            return Ok(Val::Arr(items.into()));
+            return Ok(());
         }
         loop {
             self.skip_ws();
-            items.push(self.value()?);
+            each(self)?;
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.at += 1,
-                Some(b']') => {
+                Some(c) if c == close => {
                     self.at += 1;
-                    return Ok(Val::Arr(items.into()));
+                    return Ok(());
                 }
                 _ => return Err(NotJson),
             }
         }
     }
 
-    fn object(&mut self) -> Result<Val, NotJson> {
-        self.at += 1;
-        let mut map = Map::default();
+    /// The `:` after a key, with the whitespace around it.
+    fn colon(&mut self) -> Result<(), NotJson> {
         self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            return Ok(Val::obj(map));
+        if self.peek() != Some(b':') {
+            return Err(NotJson);
         }
-        loop {
-            self.skip_ws();
-            if self.peek() != Some(b'"') {
-                return Err(NotJson);
-            }
-            let key = self.key()?;
-            self.skip_ws();
-            if self.peek() != Some(b':') {
-                return Err(NotJson);
-            }
-            self.at += 1;
-            self.skip_ws();
-            let value = self.value()?;
+        self.at += 1;
+        self.skip_ws();
+        Ok(())
+    }
+
+    /// An object member's key (at its quote) and the colon after it.
+    fn key_and_colon(&mut self) -> Result<Val, NotJson> {
+        if self.peek() != Some(b'"') {
+            return Err(NotJson);
+        }
+        let key = self.key()?;
+        self.colon()?;
+        Ok(key)
+    }
+
+    fn array(&mut self) -> Result<Val, NotJson> {
+        let mut items = Vec::new();
+        self.members(b']', |b| {
+            items.push(b.value()?);
+            Ok(())
+        })?;
+        Ok(Val::Arr(items.into()))
+    }
+
+    fn object(&mut self) -> Result<Val, NotJson> {
+        let mut map = Map::default();
+        self.members(b'}', |b| {
+            let key = b.key_and_colon()?;
+            let value = b.value()?;
             map.insert(key, value);
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b'}') => {
-                    self.at += 1;
-                    return Ok(Val::obj(map));
-                }
-                _ => return Err(NotJson),
-            }
-        }
+            Ok(())
+        })?;
+        Ok(Val::obj(map))
     }
 
     /// An object key. Keys repeat from object to object (every element of an array of
