@@ -68,14 +68,13 @@ enum Job {
     Full,
 }
 
+/// A parsed file (reused ones are taken from the cache in place).
 struct Done {
     file: CachedFile,
-    kind: u8, // 0 reused, 1 appended, 2 parsed
+    kind: u8, // 1 appended, 2 parsed whole
     bytes: u64,
     pending_tail: bool,
     error: Option<String>,
-    /// For a reused file: its record's place in the cache file's bytes.
-    raw: Option<(usize, usize)>,
 }
 
 /// Loads every transcript under `roots`.
@@ -213,7 +212,6 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     };
     let n = jobs.len();
     let mut kinds: Vec<u8> = vec![0; n];
-    let mut pending = Vec::with_capacity(parsed.len());
     // When the list of files is the cached one (nothing new or deleted: the common case),
     // the decoded records become the result in place and only parsed ones are replaced.
     let same_list = n == cached.len()
@@ -222,11 +220,12 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
             .enumerate()
             .all(|(k, j)| matches!(j, Job::Reuse(i) | Job::Append(i) if *i == k));
     let (mut files, mut raws): (Vec<CachedFile>, Vec<Option<(usize, usize)>>) = if same_list {
-        let raws = cached_ranges.iter().copied().map(Some).collect();
+        let mut raws: Vec<_> = cached_ranges.iter().copied().map(Some).collect();
         let mut files = cached;
         for (at, d) in parsed {
             kinds[at] = d.kind;
-            pending.push((at, d.raw));
+            // (a parsed record is encoded anew)
+            raws[at] = None;
             account(&mut stats, &mut warnings, &d);
             files[at] = d.file;
         }
@@ -242,7 +241,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
                     kinds[at] = d.kind;
                     account(&mut stats, &mut warnings, &d);
                     files.push(d.file);
-                    raws.push(d.raw);
+                    raws.push(None);
                 }
             } else if let Job::Reuse(i) = job {
                 if let Some(file) = cached.get_mut(*i).and_then(Option::take) {
@@ -253,9 +252,6 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         }
         (files, raws)
     };
-    for (at, raw) in pending {
-        raws[at] = raw;
-    }
     // reused files: counted here (their last line may still be incomplete)
     for (f, &k) in files.iter().zip(&kinds) {
         if k == 0 {
@@ -436,7 +432,6 @@ fn unreadable(found: FoundFile, e: Error) -> Done {
         bytes: 0,
         pending_tail: false,
         error: Some(format!("skipped unreadable file: {e}")),
-        raw: None,
     }
 }
 
@@ -486,7 +481,6 @@ fn parse_full_with(found: FoundFile, bytes: &mut Vec<u8>) -> Done {
         bytes: bytes.len() as u64,
         pending_tail: outcome.pending_tail,
         error: None,
-        raw: None,
     }
 }
 
@@ -524,7 +518,6 @@ fn parse_appended(old: &CachedFile, found: &FoundFile) -> Result<Option<Done>> {
         bytes: (buf.len() - prefix) as u64,
         pending_tail: outcome.pending_tail,
         error: None,
-        raw: None,
     }))
 }
 

@@ -122,11 +122,6 @@ impl Interner {
     pub fn into_table(self) -> StringTable {
         self.table
     }
-
-    /// The table.
-    pub fn table(&self) -> &StringTable {
-        &self.table
-    }
 }
 
 /// A 64-bit hash of a short string, a word at a time.
