@@ -3,9 +3,12 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use indicatif::ProgressBar;
 
 use spate::inputs::{discover, DiscoverOptions, Inputs};
-use spate::parallel::{InputReport, Observer, RunError, RunOptions, Summary};
+use spate::parallel::{InputReport, Observer, Progress, ProgressFn, RunError, RunOptions, Summary};
 use spate::Format;
 
 use crate::exit::{self, InvalidData};
@@ -109,23 +112,34 @@ impl InputArgs {
         Ok(inputs)
     }
 
-    /// Run options from these flags (the caller sets limit, errors and item limits).
-    pub fn run_options(&self) -> RunOptions {
-        let progress = if self.no_progress {
+    /// Run options from these flags (the caller sets limit, errors and item limits). With
+    /// a progress bar, the bar is returned too: clear it when the run is over.
+    pub fn run_options(&self) -> (RunOptions, Option<ProgressBar>) {
+        let draw = if self.no_progress {
             false
         } else {
             self.progress || std::io::stderr().is_terminal()
         };
+        let bar = draw.then(progress_bar);
         let mut options = RunOptions {
             threads: self.threads,
             ordered: !self.unordered,
-            progress,
+            progress: bar.as_ref().map(|bar| {
+                let bar = bar.clone();
+                Arc::new(move |p: Progress| {
+                    if bar.length() != Some(p.total_bytes) {
+                        bar.set_length(p.total_bytes);
+                    }
+                    bar.set_position(p.bytes);
+                    bar.set_message(format!("{} files", p.files));
+                }) as ProgressFn
+            }),
             ..RunOptions::default()
         };
         if let Some(size) = self.range_size {
             options.range_size = size.max(1) as u64;
         }
-        options
+        (options, bar)
     }
 
     /// Prints the summary when `--stats` was given.
@@ -134,6 +148,17 @@ impl InputArgs {
             eprintln!("spate: stats: {summary}");
         }
     }
+}
+
+/// The bar drawn on stderr while a run reports its progress.
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} {msg} [{elapsed}]",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
 }
 
 /// Turns on structured logs on stderr when `SPATE_LOG` is set (`SPATE_LOG=debug` times the

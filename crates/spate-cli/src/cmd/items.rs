@@ -335,7 +335,7 @@ fn run_query(job: Job, format: Format, input: &InputArgs) -> anyhow::Result<Exit
     let plan = Arc::new(job.query.plan()?);
     let mut reporter = Reporter::default();
     let inputs = input.discover(&job.files, &mut reporter)?;
-    let mut options = input.run_options();
+    let (mut options, bar) = input.run_options();
     options.items = job.options;
     options.markers = plan.markers;
     options.limit = (job.limit < u64::MAX).then_some(job.limit);
@@ -382,6 +382,9 @@ fn run_query(job: Job, format: Format, input: &InputArgs) -> anyhow::Result<Exit
             &mut reporter,
         )
     };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     let (visitors, summary) = result.map_err(into_anyhow)?;
     let mut skipped = 0u64;
     let mut merged: Option<Aggregates> = None;
@@ -519,7 +522,7 @@ fn run_several_paths(
 ) -> anyhow::Result<ExitCode> {
     let mut reporter = Reporter::default();
     let inputs = input.discover(files, &mut reporter)?;
-    let mut run_options = input.run_options();
+    let (mut run_options, bar) = input.run_options();
     run_options.items = options;
     run_options.limit = (limit < u64::MAX).then_some(limit);
     run_options.on_error = on_error;
@@ -550,6 +553,9 @@ fn run_several_paths(
     } else {
         run_with(&inputs, &paths, &run_options, make, &mut out, &mut reporter)
     };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     let (_, summary) = result.map_err(into_anyhow)?;
     if count {
         for (path, n) in paths.iter().zip(&counter.counts) {

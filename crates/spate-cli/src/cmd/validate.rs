@@ -100,7 +100,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         written: Ok(()),
     };
     let inputs = args.inputs.discover(&args.files, &mut verdicts.reporter)?;
-    let mut options = args.inputs.run_options();
+    let (mut options, bar) = args.inputs.run_options();
     options.on_error = OnError::Skip;
     options.max_errors = (args.max_errors > 0).then_some(args.max_errors);
     options.items = ItemsOptions {
@@ -116,6 +116,9 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         &mut io::sink(),
         &mut verdicts,
     );
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     let (_, summary) = result.map_err(into_anyhow)?;
     std::mem::replace(&mut verdicts.written, Ok(()))?;
     verdicts.out.flush()?;
