@@ -25,7 +25,10 @@
 pub mod aggregate;
 pub mod decimal;
 pub mod jq;
+mod paths;
+mod pipeline;
 mod projection;
+mod pull;
 mod runner;
 mod val;
 
@@ -39,6 +42,9 @@ use spate_json::{Path, Step};
 pub use crate::parallel::OnError;
 pub use aggregate::{AggregateKind, Aggregates, GroupRow, Ignored};
 pub use jq::{JqCompileError, JqProgram, JqRuntimeError};
+pub use paths::{select_paths, PathsOutcome, PathsOutput};
+pub use pipeline::{execute, QueryOutcome};
+pub use pull::{results, QueryResults};
 pub use runner::{QueryError, QueryRunner};
 
 use crate::error::Error;
