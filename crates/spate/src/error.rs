@@ -54,7 +54,7 @@ pub enum Error {
     /// A selected item is larger than the configured limit.
     #[error(
         "{location}: the item starting here is larger than the {limit}-byte limit \
-         (raise it with --max-item-size / ItemsOptions::max_item_size)"
+         (ItemsOptions::max_item_size)"
     )]
     ItemTooLarge {
         /// Where the item starts.

@@ -243,7 +243,7 @@ fn build_globs(patterns: &[String]) -> Result<Option<GlobSet>, Error> {
             Error::Path(PathError {
                 path: p.clone(),
                 at: 0,
-                message: format!("invalid --glob pattern: {e}"),
+                message: format!("invalid glob pattern: {e}"),
             })
         })?;
         builder.add(glob);
@@ -252,7 +252,7 @@ fn build_globs(patterns: &[String]) -> Result<Option<GlobSet>, Error> {
         Error::Path(PathError {
             path: patterns.join(" "),
             at: 0,
-            message: format!("invalid --glob patterns: {e}"),
+            message: format!("invalid glob patterns: {e}"),
         })
     })
 }

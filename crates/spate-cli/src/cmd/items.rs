@@ -173,7 +173,7 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
     if args.raw_output && args.output != Format::Jsonl {
         anyhow::bail!("-r/--raw-output prints lines; it goes with -o jsonl only");
     }
-    let mut reporter = Reporter::default();
+    let mut reporter = Reporter::new("--max-item-size");
     let inputs = args.inputs.discover(&files, &mut reporter)?;
     let (mut options, bar) = args.inputs.run_options();
     options.items = ItemsOptions {
@@ -200,7 +200,7 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        let outcome = result.map_err(into_anyhow)?;
+        let outcome = result.map_err(|e| into_anyhow(e, &reporter))?;
         for (path, n) in paths.iter().zip(outcome.counts.iter().flatten()) {
             let p = serde_json::to_string(path.as_str())?;
             writeln!(out, "{{\"path\":{p},\"count\":{n}}}")?;
@@ -239,7 +239,7 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let outcome: QueryOutcome = result.map_err(into_anyhow)?;
+    let outcome: QueryOutcome = result.map_err(|e| into_anyhow(e, &reporter))?;
     let written = written.context("writing to standard output")?;
     if args.count_only() {
         writeln!(out, "{}", outcome.results())?;
@@ -279,9 +279,7 @@ fn build_query(args: &ItemsArgs, path: &str) -> anyhow::Result<Query> {
         let Some((name, p)) = w.split_once('=') else {
             anyhow::bail!("--with {w:?}: expected NAME=PATH");
         };
-        q = q
-            .with(name, p)
-            .with_context(|| format!("--with {name}={p}"))?;
+        q = q.with(name, p).context("--with")?;
     }
     if let Some(f) = &args.filter {
         q = q.jq(f)?;

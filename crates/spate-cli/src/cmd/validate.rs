@@ -96,7 +96,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let mut verdicts = Verdicts {
         out: stdout(),
         quiet: args.quiet,
-        reporter: Reporter::default(),
+        reporter: Reporter::new("--max-line-size"),
         written: Ok(()),
     };
     let inputs = args.inputs.discover(&args.files, &mut verdicts.reporter)?;
@@ -119,7 +119,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let (_, summary) = result.map_err(into_anyhow)?;
+    let (_, summary) = result.map_err(|e| into_anyhow(e, &verdicts.reporter))?;
     std::mem::replace(&mut verdicts.written, Ok(()))?;
     verdicts.out.flush()?;
     if summary.stopped_early {

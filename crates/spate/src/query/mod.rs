@@ -45,7 +45,7 @@ pub use jq::{JqCompileError, JqProgram, JqRuntimeError};
 pub use paths::{select_paths, PathsOutcome, PathsOutput};
 pub use pipeline::{execute, QueryOutcome};
 pub use pull::{results, QueryResults};
-pub use runner::{QueryError, QueryRunner};
+pub use runner::{QueryError, QueryErrorKind, QueryRunner};
 
 use crate::error::Error;
 use crate::items::{Items, ItemsOptions};
@@ -179,14 +179,14 @@ impl Query {
             .any(|s| !matches!(s, Step::Key(_) | Step::Index(_)))
         {
             return Err(Error::Usage(format!(
-                "--with {name}={path}: after the part it shares with the items' path ({}), \
+                "{name}={path}: after the part it shares with the items' path ({}), \
                  the path must name one value (no [*] or item steps)",
                 self.items
             )));
         }
         if path.steps().len() == common {
             return Err(Error::Usage(format!(
-                "--with {name}={path}: the path selects the items or a value holding them, \
+                "{name}={path}: the path selects the items or a value holding them, \
                  not a field"
             )));
         }

@@ -28,6 +28,22 @@ pub struct QueryError {
     pub offset: u64,
     /// What went wrong.
     pub message: String,
+    /// Which kind of failure it is.
+    pub kind: QueryErrorKind,
+}
+
+/// The kinds of [`QueryError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QueryErrorKind {
+    /// The filter or an aggregate failed on the item (a jq error, a number that cannot be
+    /// summed).
+    Failed,
+    /// More bytes of items wait for a `with` field than [`super::Query::max_held`] allows.
+    TooMuchHeld {
+        /// The limit in bytes.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for QueryError {
@@ -198,10 +214,13 @@ impl QueryRunner {
                             item: self.items - 1,
                             offset: span.offset(),
                             message: format!(
-                                "more than {} bytes of items wait for a --with field that comes \
-                                 after them in the document (raise --max-item-size)",
+                                "more than {} bytes of items wait for a `with` field that comes \
+                                 after them in the document",
                                 self.query.max_held
                             ),
+                            kind: QueryErrorKind::TooMuchHeld {
+                                limit: self.query.max_held,
+                            },
                         });
                     }
                     self.held.push_back(Held {
@@ -276,6 +295,7 @@ impl QueryRunner {
             item,
             offset,
             message,
+            kind: QueryErrorKind::Failed,
         };
         if let Some(keep) = &self.query.predicate {
             let value: serde_json::Value =
