@@ -355,7 +355,8 @@ impl Query {
     }
 }
 
-/// The aggregated result of a query.
+/// The aggregated result of a query. Serializes as its rows: an array of objects, one per
+/// group sorted by key, with the numbers exactly as computed (sums of any size).
 #[derive(Debug, Clone)]
 pub struct Report {
     /// Output field names (group-by expressions, then aggregates).
@@ -403,6 +404,21 @@ impl Report {
         }
         out.push(b'}');
         out
+    }
+}
+
+impl serde::Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let rows = self.aggregates.rows();
+        let raw = rows
+            .iter()
+            .map(|row| {
+                let text = String::from_utf8(self.row_json(row)).map_err(S::Error::custom)?;
+                serde_json::value::RawValue::from_string(text).map_err(S::Error::custom)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        serializer.collect_seq(raw)
     }
 }
 

@@ -23,7 +23,6 @@ pub struct QueryOutcome {
     pub skipped_items: u64,
     /// The merged aggregates, when the query aggregates (their rows were pushed as results
     /// too, one JSON object per group, sorted by key).
-    #[serde(skip)]
     pub report: Option<Report>,
 }
 
