@@ -251,3 +251,39 @@ fn progress_is_reported_through_the_callback() {
     assert!(calls.load(Ordering::Relaxed) > 0);
     assert_eq!(last.load(Ordering::Relaxed), len);
 }
+
+#[test]
+fn a_halting_filter_ends_the_run_with_a_value_not_the_process() {
+    let text = b"[1, 2, 3, 4]".to_vec();
+    for (program, code) in [
+        ("if . == 3 then halt_error else . end", 5),
+        ("if . == 3 then halt else . end", 0),
+        (". , (if . == 3 then halt_error(7) else empty end)", 7),
+    ] {
+        for on_error in [spate::OnError::Fail, spate::OnError::Skip] {
+            for threads in [1, 2] {
+                let inputs =
+                    Inputs::new(vec![InputFile::from_bytes("doc.json", text.clone(), None)]);
+                let options = RunOptions {
+                    on_error,
+                    threads,
+                    ..RunOptions::default()
+                };
+                let query = Query::new("item").unwrap().jq(program).unwrap();
+                let mut sink = Collect::default();
+                let result = execute(&query, &inputs, &options, &mut sink, &mut Errors::default());
+                match result {
+                    Err(RunError::Halted(halt)) => assert_eq!(halt.code, code, "{program}"),
+                    other => panic!("{program}: {other:?}"),
+                }
+                // What came before the halt is out, nothing after it.
+                let want: &[&str] = if code == 7 {
+                    &["1", "2", "3"]
+                } else {
+                    &["1", "2"]
+                };
+                assert_eq!(sink.0, want, "{program}");
+            }
+        }
+    }
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use spate::output::{RawLines, ResultWriter, Written};
-use spate::parallel::Summary;
+use spate::parallel::{RunError, Summary};
 use spate::query::{execute, select_paths, PathsOutput, Query, QueryOutcome};
 use spate::{ItemsOptions, OnError};
 
@@ -231,13 +231,20 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
         let result = execute(&query, &inputs, &options, &mut writer, &mut reporter);
         // A count-only query writes no result: the count is all there is.
         let written = match (&result, args.count_only()) {
-            (Ok(_), false) => writer.finish(),
+            (Ok(_) | Err(RunError::Halted(_)), false) => writer.finish(),
             _ => Ok(Written::default()),
         };
         (result, written)
     };
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    if let Err(RunError::Halted(halt)) = result {
+        // The filter halted (jq's `halt`, `halt_error`): what came before it is printed,
+        // and the exit code is the one it asked for, as with jq.
+        written.context("writing to standard output")?;
+        out.flush().context("writing to standard output")?;
+        return Ok(ExitCode::from(halt.code as u8));
     }
     let outcome: QueryOutcome = result.map_err(|e| into_anyhow(e, &reporter))?;
     let written = written.context("writing to standard output")?;

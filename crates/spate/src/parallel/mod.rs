@@ -250,6 +250,20 @@ pub enum RunError {
     /// The run was cancelled through [`RunOptions::cancel`].
     #[error("the run was cancelled")]
     Cancelled,
+    /// A visitor halted the run ([`Halt`]); the output before it was written.
+    #[error("halted with exit code {}", .0.code)]
+    Halted(Halt),
+}
+
+/// A visitor's request to end the run (as jq's `halt`): return it, boxed, as the error of
+/// [`ItemVisitor::visit`]. Whatever [`RunOptions::on_error`] says, the output of the items
+/// before it (in input order) is written, nothing after it, and the run returns
+/// [`RunError::Halted`]. The process is not ended: the front end decides what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("halted with exit code {code}")]
+pub struct Halt {
+    /// The exit code asked for.
+    pub code: i32,
 }
 
 impl RunError {
@@ -259,7 +273,7 @@ impl RunError {
         match self {
             RunError::Input(e) => e.is_invalid_data(),
             RunError::Visit { .. } => true,
-            RunError::Output(_) | RunError::Cancelled => false,
+            RunError::Output(_) | RunError::Cancelled | RunError::Halted(_) => false,
         }
     }
 

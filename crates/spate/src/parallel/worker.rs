@@ -360,6 +360,15 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         report: &mut TaskReport,
         item: bool,
     ) -> Visited {
+        if let Some(&halt) = source.downcast_ref::<super::Halt>() {
+            // Ends the run as a failure would, whatever the error policy.
+            self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
+            report.fatal = Some(TaskError {
+                error: RunError::Halted(halt),
+                after_lines: self.task_lines,
+            });
+            return Visited::Fatal;
+        }
         let error = RunError::Visit {
             input: at.name.to_owned(),
             line: at.line,

@@ -41,7 +41,7 @@ use spate_json::{Path, Step};
 /// What to do when a filter fails on one item: the executor's policy, shared.
 pub use crate::parallel::OnError;
 pub use aggregate::{AggregateKind, Aggregates, GroupRow, Ignored};
-pub use jq::{JqCompileError, JqProgram, JqRuntimeError};
+pub use jq::{JqCompileError, JqFailure, JqProgram, JqRuntimeError};
 pub use paths::{select_paths, PathsOutcome, PathsOutput};
 pub use pipeline::{execute, QueryOutcome};
 pub use pull::{results, QueryResults};

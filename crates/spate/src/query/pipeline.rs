@@ -5,12 +5,12 @@
 use std::io;
 use std::sync::Arc;
 
-use super::{Aggregates, Query, QueryRunner, Report};
+use super::{Aggregates, Query, QueryErrorKind, QueryRunner, Report};
 use crate::inputs::Inputs;
 use crate::items::ItemRef;
 use crate::output::ResultSink;
 use crate::parallel::{
-    run_into, ItemVisitor, LineSink, Observer, RunError, RunOptions, Summary, VisitError,
+    run_into, Halt, ItemVisitor, LineSink, Observer, RunError, RunOptions, Summary, VisitError,
 };
 
 /// What a query run did, besides the results it pushed.
@@ -45,6 +45,9 @@ impl ItemVisitor for QueryVisitor {
         // The runner counts items over everything its worker saw; the index in messages
         // counts from the start of the document (or line), the same whatever the threads.
         self.runner.span(item, out).map_err(|mut e| {
+            if let QueryErrorKind::Halted { code } = e.kind {
+                return Box::new(Halt { code }) as VisitError;
+            }
             e.item = e.item.saturating_sub(self.text_start);
             e.into()
         })

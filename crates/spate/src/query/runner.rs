@@ -15,7 +15,7 @@ use jaq_json::Val;
 
 use super::aggregate::Aggregates;
 use super::decimal::NumberError;
-use super::jq::{parse_with_need, JqRuntimeError};
+use super::jq::{parse_with_need, JqFailure, JqRuntimeError};
 use super::{FieldSource, OnError, Plan, Query};
 use crate::items::ItemRef;
 
@@ -43,6 +43,11 @@ pub enum QueryErrorKind {
     TooMuchHeld {
         /// The limit in bytes.
         limit: usize,
+    },
+    /// The filter halted (`halt`, `halt_error`): the run ends whatever the error policy.
+    Halted {
+        /// The exit code the filter asked for.
+        code: i32,
     },
 }
 
@@ -275,10 +280,11 @@ impl QueryRunner {
         let result = self.filtered(json, fields, with, at, out);
         match (result, self.query.on_error) {
             (Ok(()), _) => Ok(()),
-            (Err(_), OnError::Skip) => {
+            (Err(e), OnError::Skip) if !matches!(e.kind, QueryErrorKind::Halted { .. }) => {
                 self.skipped += 1;
                 Ok(())
             }
+            (Err(e), OnError::Skip) => Err(e),
             (Err(e), OnError::Fail) => Err(e),
         }
     }
@@ -309,14 +315,22 @@ impl QueryRunner {
                 let input = program.parse_input(json).map_err(|e| fail(e.0))?;
                 let mut failure = None;
                 program
-                    .run(input, |v| {
+                    .run_halting(input, |v| {
                         if let Err(e) = self.result_val(&v, out) {
                             failure = Some(e);
                             return Err(JqRuntimeError(String::new()));
                         }
                         Ok(())
                     })
-                    .map_err(|e| fail(failure.take().unwrap_or(e.0)))?;
+                    .map_err(|e| match e {
+                        JqFailure::Error(e) => fail(failure.take().unwrap_or(e.0)),
+                        JqFailure::Halt(code) => QueryError {
+                            item,
+                            offset,
+                            message: format!("the filter halted with exit code {code}"),
+                            kind: QueryErrorKind::Halted { code },
+                        },
+                    })?;
                 Ok(())
             }
             None => self.result_raw(json, fields, with, out).map_err(fail),
