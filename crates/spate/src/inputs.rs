@@ -296,7 +296,7 @@ fn walk(root: &FsPath, globs: Option<&GlobSet>, format: Option<Format>, inputs: 
     }
 }
 
-fn input_file(path: PathBuf, forced: Option<Format>, len: Option<u64>) -> InputFile {
+pub(crate) fn input_file(path: PathBuf, forced: Option<Format>, len: Option<u64>) -> InputFile {
     let (name, compression) = if path.as_os_str() == "-" {
         (STDIN_NAME.to_owned(), Compression::None)
     } else {

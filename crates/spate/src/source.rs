@@ -116,27 +116,16 @@ pub fn open_input(file: &InputFile, known: Option<Format>) -> Result<Opened, Err
     })
 }
 
-/// Opens `path` (`-` means standard input), decompressing gzip and zstd transparently.
+/// Opens `path` (`-` means standard input), decompressing gzip and zstd transparently
+/// (the format is not sniffed: see [`open_input`]).
 pub fn open(path: &Path) -> Result<Input, Error> {
-    if path.as_os_str() == "-" {
-        return Ok(Input {
-            name: STDIN_NAME.to_owned(),
-            reader: decompress(Box::new(io::stdin()), STDIN_NAME)?,
-        });
-    }
-    let name = path.display().to_string();
-    let file = File::open(path).map_err(|source| Error::Io {
-        input: name.clone(),
-        source,
-    })?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Error::Io {
-            input: name,
-            source: io::Error::new(io::ErrorKind::InvalidInput, "is a directory"),
-        });
-    }
-    let reader = decompress(Box::new(file), &name)?;
-    Ok(Input { name, reader })
+    let file = crate::inputs::input_file(path.to_path_buf(), None, None);
+    // A known format: nothing is read ahead to sniff it.
+    let opened = open_input(&file, Some(Format::Json))?;
+    Ok(Input {
+        name: opened.name,
+        reader: opened.reader,
+    })
 }
 
 /// Wraps `inner` in a decompressor when its first bytes are a gzip or zstd header.
