@@ -45,6 +45,17 @@
 //! same, at the level of the document. An input that cannot be opened or read is reported
 //! and the run goes on with the others.
 //!
+//! # Front ends
+//!
+//! The executor draws nothing and never ends the process: progress goes to the
+//! [`RunOptions::progress`] callback (the CLI draws a bar with it), a [`Cancel`] token in
+//! [`RunOptions::cancel`] stops the workers at their next item or line
+//! ([`RunError::Cancelled`]), a visitor may end the run with [`Halt`]
+//! ([`RunError::Halted`]), and output goes to any [`LineSink`] in blocks of whole lines
+//! ([`run_into`]). Inputs may be files, standard input, readers or bytes in memory
+//! ([`crate::inputs::InputFile`]). Queries, their sinks and a pulled iterator of results
+//! are built on this in [`crate::query`].
+//!
 //! # Example
 //!
 //! ```

@@ -77,14 +77,6 @@ impl LineSink for Counter {
     }
 }
 
-struct Results<'s>(&'s mut dyn ResultSink);
-
-impl LineSink for Results<'_> {
-    fn write_lines(&mut self, lines: &[u8], count: u64) -> io::Result<()> {
-        self.0.results(lines, count)
-    }
-}
-
 /// Selects the items at `paths` of `inputs` in one pass on every core. Labelled items are
 /// pushed into `sink` (in input order unless `options.ordered` is false); with
 /// [`PathsOutput::Counts`] the sink gets nothing and the counts are in the outcome.
@@ -108,8 +100,14 @@ pub fn select_paths(
     };
     match output {
         PathsOutput::Labelled => {
-            let (_, summary) =
-                run_into(inputs, paths, options, make, &mut Results(sink), observer)?;
+            let (_, summary) = run_into(
+                inputs,
+                paths,
+                options,
+                make,
+                &mut super::pipeline::SinkLines(sink),
+                observer,
+            )?;
             Ok(PathsOutcome {
                 summary,
                 counts: None,

@@ -60,9 +60,9 @@ impl ItemVisitor for QueryVisitor {
 }
 
 /// Hands the executor's blocks of result lines to a [`ResultSink`].
-struct Results<'s>(&'s mut dyn ResultSink);
+pub(super) struct SinkLines<'s>(pub &'s mut dyn ResultSink);
 
-impl LineSink for Results<'_> {
+impl LineSink for SinkLines<'_> {
     fn write_lines(&mut self, lines: &[u8], count: u64) -> io::Result<()> {
         self.0.results(lines, count)
     }
@@ -109,7 +109,7 @@ pub fn execute(
             &plan.paths,
             &options,
             make,
-            &mut Results(sink),
+            &mut SinkLines(sink),
             observer,
         )?
     };
