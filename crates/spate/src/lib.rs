@@ -32,4 +32,4 @@ pub mod output;
 pub mod parallel;
 pub mod query;
 pub use inputs::{Format, InputFile, Inputs};
-pub use parallel::{ItemVisitor, OnError, RunError, RunOptions, Summary};
+pub use parallel::{Cancel, ItemVisitor, OnError, RunError, RunOptions, Summary};
