@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::cache::{self, CacheProblem, CachedFile};
+use crate::cache::{CacheProblem, CacheStore, CachedFile};
 use crate::discover::{self, FoundFile};
 use crate::error::{Error, Result};
 use crate::model::FileRecord;
@@ -81,10 +81,26 @@ struct Done {
 pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     let timer = crate::Timer::start();
     let mut warnings = Vec::new();
-    let cache_file = match cache_mode {
+    // locked until the end of the load: reading, parsing and writing the cache is one step
+    let store = match cache_mode {
         CacheMode::Off => None,
-        CacheMode::Dir(dir) => Some(cache::cache_path(dir, roots)),
+        CacheMode::Dir(dir) => match CacheStore::open(dir, roots) {
+            Ok((store, report)) => {
+                if report.read_only {
+                    warnings.push(format!(
+                        "cannot lock cache {}; it is read but not updated",
+                        store.main_path().display()
+                    ));
+                }
+                Some(store)
+            }
+            Err(e) => {
+                warnings.push(format!("cannot use cache: {e}"));
+                None
+            }
+        },
     };
+    let cache_file = store.as_ref().map(|s| s.main_path().to_owned());
     // listing the tree (mostly `stat` calls, split over project folders) and reading the
     // cache at the same time, both in the pool: whichever finishes first helps the other
     let (found, cache_read) = rayon::join(
@@ -94,7 +110,7 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
             found
         },
         || {
-            let read = cache_file.as_deref().map(cache::read);
+            let read = store.as_ref().map(CacheStore::read);
             timer.lap("read cache");
             read
         },
@@ -307,10 +323,10 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
         mark_shared(&mut files);
     }
     timer.lap("shared requests");
-    if let (Some(path), true) = (&cache_file, cache_dirty) {
+    if let (Some(store), true) = (&store, cache_dirty) {
         let refs: Vec<&CachedFile> = files.iter().collect();
         let base = base.as_ref().map(|b| (raw_bytes.as_slice(), b));
-        if let Err(e) = cache::write_reusing(path, &refs, &raws, base) {
+        if let Err(e) = store.write(&refs, &raws, base) {
             warnings.push(format!("cannot write cache: {e}"));
         }
         timer.lap("write cache");

@@ -118,8 +118,8 @@ fn cache_follows_every_change() {
     assert_eq!(first.stats.parsed, 4);
     assert_eq!(
         fs::read_dir(&cache).unwrap().count(),
-        2,
-        "main and entries files"
+        3,
+        "main, entries and lock files"
     );
     let second = check_same(&tree, &cache);
     assert_eq!((second.stats.reused, second.stats.parsed), (4, 0));

@@ -8,8 +8,12 @@ use super::varint::{checksum, Reader, Writer};
 use super::{ENTRIES_MAGIC, FORMAT_VERSION};
 use crate::model::{UsageEntry, NONE};
 
-/// The cache's entries file, opened only when some file's entries are needed; each section
-/// is read on its own.
+/// The cache's entries file; each section is read on its own.
+///
+/// A store read with the main file is opened at once (while the cache is locked), so that
+/// its sections stay those of the file as it was then: another process may later append to
+/// the file (which leaves the sections in place) or replace it whole (a new file: this one
+/// keeps reading the old one).
 #[derive(Debug)]
 pub struct EntryStore {
     pub(super) path: PathBuf,
@@ -24,12 +28,42 @@ impl PartialEq for EntryStore {
 
 impl Eq for EntryStore {}
 
+/// Which file on disk an open file is (device and inode), to tell a replaced entries file
+/// from the one a store has open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileId(u64, u64);
+
+impl FileId {
+    /// The identity of `meta`'s file; `None` where the platform has no inode numbers.
+    pub(super) fn of(meta: &std::fs::Metadata) -> Option<FileId> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Some(FileId(meta.dev(), meta.ino()))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            None
+        }
+    }
+}
+
 impl EntryStore {
-    /// The store at `path` (not opened yet).
+    /// The store at `path` (opened when a section is first needed).
     pub fn new(path: PathBuf) -> Self {
         EntryStore {
             path,
             file: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The store at `path`, opened now (see the type's documentation).
+    pub fn open_now(path: PathBuf) -> Self {
+        let file = Self::open(&path);
+        EntryStore {
+            path,
+            file: std::sync::Mutex::new(Some(file)),
         }
     }
 
@@ -40,6 +74,26 @@ impl EntryStore {
         f.read_exact(&mut header).ok()?;
         (header[..8] == ENTRIES_MAGIC[..] && header[8..] == FORMAT_VERSION.to_le_bytes())
             .then_some(f)
+    }
+
+    /// Whether this store reads the file that is now at `path` with identity `now` (its
+    /// sections can then be named in a new main file). Where files have no identity, the
+    /// same path is taken as the same file.
+    pub(super) fn is_current(&self, path: &Path, now: Option<FileId>) -> bool {
+        if self.path != path {
+            return false;
+        }
+        let Some(now) = now else {
+            return true;
+        };
+        let Ok(mut guard) = self.file.lock() else {
+            return false;
+        };
+        let file = guard.get_or_insert_with(|| Self::open(&self.path));
+        file.as_ref()
+            .and_then(|f| f.metadata().ok())
+            .and_then(|m| FileId::of(&m))
+            == Some(now)
     }
 
     /// The bytes of a section, if the file has them and they match the checksum.

@@ -170,7 +170,7 @@ pub fn read(path: &Path) -> Result<Option<std::result::Result<Decoded, CacheProb
         }
     }
     let bytes = Arc::new(bytes);
-    let store = Arc::new(EntryStore::new(entries_path(path)));
+    let store = Arc::new(EntryStore::open_now(entries_path(path)));
     let (files, ranges) = match decode_with_ranges(&bytes, main_len, &store) {
         Ok(d) => d,
         Err(p) => return Ok(Some(Err(p))),

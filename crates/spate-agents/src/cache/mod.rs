@@ -31,6 +31,7 @@ mod delta;
 mod entries;
 mod main_file;
 mod record;
+mod store;
 mod varint;
 mod write;
 
@@ -43,6 +44,7 @@ pub(crate) use entries::decode_entries;
 pub use entries::EntryStore;
 pub use main_file::{decode, read, Base, Decoded};
 pub(crate) use record::decode_buckets;
+pub use store::{CacheStore, OpenReport};
 pub use write::{write, write_reusing};
 
 const MAGIC: &[u8; 8] = b"SPATEAGC";

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::delta::encode_delta;
-use super::entries::{encode_section, entries_header, EntryRef};
+use super::entries::{encode_section, entries_header, EntryRef, FileId};
 use super::main_file::{encode, Base};
 use super::varint::checksum;
 use super::{delta_path, entries_path, CachedFile};
@@ -15,7 +15,12 @@ use crate::model::Entries;
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    // named after the cache file, so that one left behind by a killed process is known
+    // as this cache's and removed when the cache is next opened (see `super::store`)
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&super::store::temp_prefix(path))
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
@@ -43,15 +48,27 @@ pub fn write_reusing(
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let epath = entries_path(path);
     let header = entries_header();
+    let mut existing_id = None;
     let existing = match std::fs::File::open(&epath) {
         Ok(mut f) => {
             use std::io::Read;
             let mut h = [0u8; 12];
-            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let meta = f.metadata().ok();
+            existing_id = meta.as_ref().and_then(FileId::of);
+            let len = meta.map_or(0, |m| m.len());
             (f.read_exact(&mut h).is_ok() && h[..] == header[..]).then_some(len)
         }
         Err(_) => None,
     };
+    // test hook, debug builds only: widens the window between reading the entries file's
+    // length and appending to it, so that a test can show that two writers never overlap
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("SPATE_AGENTS_TEST_WRITE_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
     let base = existing.unwrap_or(header.len() as u64);
     let mut kept: Vec<&CachedFile> = Vec::with_capacity(files.len());
     let mut kept_raw: Vec<Option<(usize, &[u8])>> = Vec::with_capacity(files.len());
@@ -67,7 +84,9 @@ pub fn write_reusing(
                 len,
                 count,
                 sum,
-            } if existing.is_some_and(|l| start + len <= l) && store.path == epath => {
+            } if existing.is_some_and(|l| start + len <= l)
+                && store.is_current(&epath, existing_id) =>
+            {
                 refs.push((*start, *len, *count as u64, *sum));
                 live += len;
                 reusable = true;
