@@ -34,6 +34,7 @@
 //! ```
 
 pub mod cache;
+pub mod corpus;
 pub mod delegations;
 pub mod discover;
 mod error;

@@ -209,3 +209,14 @@ fn read_reserving(path: &Path, extra: usize) -> std::io::Result<Vec<u8>> {
     f.read_to_end(&mut bytes)?;
     Ok(bytes)
 }
+
+/// The checksum of the main cache file at `path` (its last 8 bytes), to tell whether it is
+/// still the one a [`Base`] was read from.
+pub fn main_checksum(path: &Path) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    f.seek(SeekFrom::End(-8)).ok()?;
+    let mut sum = [0u8; 8];
+    f.read_exact(&mut sum).ok()?;
+    Some(u64::from_le_bytes(sum))
+}

@@ -42,10 +42,10 @@ use crate::parse::fnv64;
 
 pub(crate) use entries::decode_entries;
 pub use entries::EntryStore;
-pub use main_file::{decode, read, Base, Decoded};
+pub use main_file::{decode, main_checksum, read, Base, Decoded};
 pub(crate) use record::decode_buckets;
 pub use store::{CacheStore, OpenReport};
-pub use write::{write, write_reusing};
+pub use write::{write, write_reusing, Written};
 
 const MAGIC: &[u8; 8] = b"SPATEAGC";
 const ENTRIES_MAGIC: &[u8; 8] = b"SPATEAGE";

@@ -15,7 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{cache_path, write_reusing, Base, CacheProblem, CachedFile, Decoded};
+use super::{cache_path, write_reusing, Base, CacheProblem, CachedFile, Decoded, Written};
 use crate::error::{Error, Result};
 
 /// Temporary files in the cache folder without this cache's name (written by versions
@@ -97,12 +97,12 @@ impl CacheStore {
         files: &[&CachedFile],
         raw: &[Option<(usize, usize)>],
         old: Option<(&[u8], &Base)>,
-    ) -> Result<()> {
+    ) -> Result<Option<Written>> {
         if !self.writable() {
-            return Ok(());
+            return Ok(None);
         }
         let _span = tracing::debug_span!("write cache").entered();
-        write_reusing(&self.main, files, raw, old)
+        write_reusing(&self.main, files, raw, old).map(Some)
     }
 }
 

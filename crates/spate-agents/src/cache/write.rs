@@ -30,7 +30,16 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// than half of it is dead), then the main file is written atomically. Files whose entries
 /// can no longer be read are left out (they are parsed again next time).
 pub fn write(path: &Path, files: &[&CachedFile]) -> Result<()> {
-    write_reusing(path, files, &vec![None; files.len()], None)
+    write_reusing(path, files, &vec![None; files.len()], None).map(|_| ())
+}
+
+/// Which file a cache write replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Only the delta file: the main file, and records read from it, are unchanged.
+    Delta,
+    /// The main file (and the delta file was removed).
+    Main,
 }
 
 /// [`write()`], copying the records given in `raw` (ranges of `base.0`, the bytes as last
@@ -43,7 +52,7 @@ pub fn write_reusing(
     files: &[&CachedFile],
     raw: &[Option<(usize, usize)>],
     old: Option<(&[u8], &Base)>,
-) -> Result<()> {
+) -> Result<Written> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let epath = entries_path(path);
@@ -148,12 +157,12 @@ pub fn write_reusing(
         f.write_all(&appended).map_err(|e| Error::io(&epath, e))?;
         if let Some((bytes, main)) = old {
             if let Some(delta) = encode_delta(&kept, &refs, &kept_raw, main, bytes) {
-                return write_atomically(&delta_path(path), &delta);
+                return write_atomically(&delta_path(path), &delta).map(|()| Written::Delta);
             }
         }
     } else if let Some((bytes, main)) = old {
         if let Some(delta) = encode_delta(&kept, &refs, &kept_raw, main, bytes) {
-            return write_atomically(&delta_path(path), &delta);
+            return write_atomically(&delta_path(path), &delta).map(|()| Written::Delta);
         }
     }
     let raws: Vec<Option<&[u8]>> = kept_raw.iter().map(|r| r.map(|(_, b)| b)).collect();
@@ -161,8 +170,8 @@ pub fn write_reusing(
     // the delta was written against the old main file, whose checksum it names: a delta
     // left behind is ignored
     match std::fs::remove_file(delta_path(path)) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Ok(()) => Ok(Written::Main),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Written::Main),
         Err(e) => Err(Error::io(delta_path(path), e)),
     }
 }
