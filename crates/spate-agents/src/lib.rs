@@ -38,7 +38,6 @@ pub mod corpus;
 pub mod delegations;
 pub mod discover;
 mod error;
-pub mod json;
 mod lenient;
 pub mod load;
 pub mod model;
@@ -46,13 +45,16 @@ pub mod parse;
 pub mod pricing;
 pub mod render;
 pub mod report;
+pub mod report_json;
 pub mod strings;
 pub mod time;
 pub mod usage;
+mod warning;
 
 pub use error::{Error, Result};
 /// The date and time zone crate used in [`usage::Query`].
 pub use jiff;
+pub use warning::Warning;
 
 use pricing::group_thousands;
 

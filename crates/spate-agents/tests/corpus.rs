@@ -9,7 +9,7 @@ use spate_agents::corpus::Corpus;
 use spate_agents::load::CacheMode;
 use spate_agents::report::{self, Period};
 use spate_agents::usage::{self, Query};
-use spate_agents::{delegations, discover, render, summary_line};
+use spate_agents::{delegations, discover, report_json, summary_line};
 
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
@@ -43,9 +43,9 @@ fn answer(corpus: &Corpus) -> String {
             Period::Model,
             Period::Project,
         ] {
-            out.push_str(&render::report_json(&report::build(&u, p, true)).to_pretty());
+            out.push_str(&report_json::to_pretty(&report::build(&u, p, true)).unwrap());
         }
-        out.push_str(&render::delegations_json(&delegations::build(&u, 1)).to_pretty());
+        out.push_str(&report_json::to_pretty(&delegations::build(&u, 1)).unwrap());
         out.push_str(&summary_line(&u.summary));
     }
     out

@@ -23,6 +23,7 @@ use crate::cache::{self, Base, CacheProblem, CacheStore, CachedFile, Written};
 use crate::discover::{self, FoundFile};
 use crate::error::Result;
 use crate::load::{CacheMode, LoadStats};
+use crate::warning::Warning;
 use read::{parse_full, parse_job, Done, ReadKind};
 use shared::{mark_shared, mark_shared_grown};
 
@@ -35,7 +36,7 @@ pub struct Corpus {
     pub stats: LoadStats,
     /// Warnings of the last open or refresh, for the user (cache rebuilt, unreadable
     /// file, ...).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     roots: Vec<PathBuf>,
     cache_mode: CacheMode,
     held_cache: HeldCache,
@@ -108,15 +109,14 @@ impl Corpus {
             CacheMode::Dir(dir) => match CacheStore::open(dir, &self.roots) {
                 Ok((store, report)) => {
                     if report.read_only {
-                        warnings.push(format!(
-                            "cannot lock cache {}; it is read but not updated",
-                            store.main_path().display()
-                        ));
+                        warnings.push(Warning::CacheNotLocked {
+                            path: store.main_path().to_owned(),
+                        });
                     }
                     Some(store)
                 }
                 Err(e) => {
-                    warnings.push(format!("cannot use cache: {e}"));
+                    warnings.push(Warning::CacheUnusable { error: Arc::new(e) });
                     None
                 }
             },
@@ -163,10 +163,9 @@ impl Corpus {
             .collect();
         drop(_span);
         if !unreadable_entries.is_empty() {
-            warnings.push(format!(
-                "{} cached files had unreadable entries; parsed them again",
-                unreadable_entries.len()
-            ));
+            warnings.push(Warning::EntriesReparsed {
+                files: unreadable_entries.len(),
+            });
             for i in unreadable_entries {
                 let f = &files[i];
                 let found = FoundFile {
@@ -197,7 +196,7 @@ impl Corpus {
                     self.held_cache = HeldCache::default();
                     raws = vec![None; files.len()];
                 }
-                Err(e) => warnings.push(format!("cannot write cache: {e}")),
+                Err(e) => warnings.push(Warning::CacheNotWritten { error: Arc::new(e) }),
             }
         }
         self.held_cache.ranges = raws;
@@ -212,7 +211,7 @@ impl Corpus {
         &mut self,
         store: Option<&CacheStore>,
         read: Option<Result<Option<std::result::Result<cache::Decoded, CacheProblem>>>>,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<Warning>,
     ) -> Previous {
         let mut previous = Previous {
             files: Vec::new(),
@@ -248,18 +247,14 @@ impl Corpus {
                 previous.ranges = ranges.into_iter().map(Some).collect();
             }
             Ok(Some(Err(problem))) => {
-                let why = match problem {
-                    CacheProblem::ForeignVersion => "is from another version",
-                    CacheProblem::Corrupt => "is corrupt",
-                };
-                warnings.push(format!(
-                    "cache {} {why}; rebuilding it",
-                    store.main_path().display()
-                ));
+                warnings.push(Warning::CacheRebuilt {
+                    path: store.main_path().to_owned(),
+                    problem,
+                });
                 previous.cache_dirty = true;
             }
             Err(e) => {
-                warnings.push(format!("cannot read cache ({e}); rebuilding it"));
+                warnings.push(Warning::CacheUnreadable { error: Arc::new(e) });
                 previous.cache_dirty = true;
             }
         }
@@ -308,7 +303,7 @@ struct Diff {
 
 /// Matches the files found with the previous ones (both sorted by path) and reads
 /// what changed.
-fn diff(found: Vec<FoundFile>, previous: Previous, warnings: &mut Vec<String>) -> Diff {
+fn diff(found: Vec<FoundFile>, previous: Previous, warnings: &mut Vec<Warning>) -> Diff {
     let Previous {
         files: prev,
         ranges: prev_ranges,
@@ -398,11 +393,11 @@ fn diff(found: Vec<FoundFile>, previous: Previous, warnings: &mut Vec<String>) -
     let (files, mut raws): (Vec<CachedFile>, Vec<Option<(usize, usize)>>) = if same_list {
         let mut raws = prev_ranges;
         let mut files = prev;
-        for (at, d) in parsed {
+        for (at, mut d) in parsed {
             kinds[at] = Some(d.kind);
             // (a read record is encoded anew)
             raws[at] = None;
-            account(&mut stats, warnings, &d);
+            account(&mut stats, warnings, &mut d);
             files[at] = d.file;
         }
         (files, raws)
@@ -413,9 +408,9 @@ fn diff(found: Vec<FoundFile>, previous: Previous, warnings: &mut Vec<String>) -
         let mut raws = Vec::with_capacity(n);
         for (at, job) in jobs.iter().enumerate() {
             if parsed.peek().is_some_and(|(p, _)| *p == at) {
-                if let Some((_, d)) = parsed.next() {
+                if let Some((_, mut d)) = parsed.next() {
                     kinds[at] = Some(d.kind);
-                    account(&mut stats, warnings, &d);
+                    account(&mut stats, warnings, &mut d);
                     files.push(d.file);
                     raws.push(None);
                 }
@@ -457,7 +452,7 @@ fn diff(found: Vec<FoundFile>, previous: Previous, warnings: &mut Vec<String>) -
 }
 
 /// Adds a read file's counts.
-fn account(stats: &mut LoadStats, warnings: &mut Vec<String>, d: &Done) {
+fn account(stats: &mut LoadStats, warnings: &mut Vec<Warning>, d: &mut Done) {
     match d.kind {
         ReadKind::Appended => stats.appended += 1,
         ReadKind::Whole => stats.parsed += 1,
@@ -466,8 +461,8 @@ fn account(stats: &mut LoadStats, warnings: &mut Vec<String>, d: &Done) {
     if d.pending_tail {
         stats.incomplete_tails += 1;
     }
-    if let Some(e) = &d.error {
+    if let Some(e) = d.error.take() {
         stats.unreadable += 1;
-        warnings.push(e.clone());
+        warnings.push(Warning::UnreadableFile { error: Arc::new(e) });
     }
 }

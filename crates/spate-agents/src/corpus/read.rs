@@ -26,7 +26,7 @@ pub(super) struct Done {
     pub(super) kind: ReadKind,
     pub(super) bytes: u64,
     pub(super) pending_tail: bool,
-    pub(super) error: Option<String>,
+    pub(super) error: Option<Error>,
 }
 
 /// Parses a file: the appended bytes on top of its cached record `old`, or whole.
@@ -54,7 +54,7 @@ fn unreadable(found: FoundFile, e: Error) -> Done {
         kind: ReadKind::Whole,
         bytes: 0,
         pending_tail: false,
-        error: Some(format!("skipped unreadable file: {e}")),
+        error: Some(e),
     }
 }
 

@@ -13,7 +13,7 @@ use spate_agents::load::CacheMode;
 use spate_agents::pricing::PriceTable;
 use spate_agents::report::Period;
 use spate_agents::usage::{CostMode, Query};
-use spate_agents::{delegations, discover, load, render, report, usage};
+use spate_agents::{delegations, discover, load, render, report, report_json, usage};
 
 use crate::exit::InvalidData;
 
@@ -170,7 +170,7 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
         CacheMode::Off
     };
     let corpus = load::load(&roots, &cache)?;
-    warnings.extend(corpus.warnings.iter().cloned());
+    warnings.extend(corpus.warnings.iter().map(ToString::to_string));
     let query = Query {
         tz,
         since,
@@ -244,7 +244,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
             let loaded = load_usage(&a.common)?;
             let rep = delegations::build(&loaded.usage, a.marathon);
             if a.common.json {
-                emit(&render::delegations_json(&rep).to_pretty())?;
+                emit(&report_json::to_pretty(&rep)?)?;
             } else {
                 emit(&render::delegations_table(&rep, style))?;
             }
@@ -265,9 +265,7 @@ fn report_cmd(period: Period, a: ReportArgs, style: render::Style) -> anyhow::Re
     let rep = report::build(&loaded.usage, period, a.order == Order::Desc);
     spate_agents::timer_lap("report built");
     if a.common.json {
-        let j = render::report_json(&rep);
-        spate_agents::timer_lap("json built");
-        let text = j.to_pretty();
+        let text = report_json::to_pretty(&rep)?;
         spate_agents::timer_lap("json text");
         emit(&text)?;
     } else {
