@@ -48,12 +48,14 @@ pub mod report;
 pub mod report_json;
 pub mod strings;
 pub mod time;
+mod trace;
 pub mod usage;
 mod warning;
 
 pub use error::{Error, Result};
 /// The date and time zone crate used in [`usage::Query`].
 pub use jiff;
+pub use trace::{timer_lap, timer_start};
 pub use warning::Warning;
 
 use pricing::group_thousands;
@@ -96,35 +98,4 @@ pub fn summary_line(u: &usage::Summary) -> String {
 /// lines without timestamp, incomplete last lines, unreadable files).
 pub fn anything_skipped(u: &usage::Summary) -> bool {
     u.skips.skipped() > 0 || u.unreadable > 0
-}
-
-/// Phase timings on stderr when `SPATE_AGENTS_TIMINGS` is set (for profiling).
-#[derive(Debug)]
-pub(crate) struct Timer(Option<std::time::Instant>);
-
-static T0: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-
-/// Starts the phase clock (profiling aid).
-pub fn timer_start() {
-    T0.get_or_init(std::time::Instant::now);
-}
-
-/// Prints a phase time since [`timer_start`] when timings are on (profiling aid).
-pub fn timer_lap(what: &str) {
-    Timer::start().lap(what);
-}
-
-impl Timer {
-    pub(crate) fn start() -> Self {
-        Timer(
-            std::env::var_os("SPATE_AGENTS_TIMINGS")
-                .map(|_| *T0.get_or_init(std::time::Instant::now)),
-        )
-    }
-
-    pub(crate) fn lap(&self, what: &str) {
-        if let Some(t) = self.0 {
-            eprintln!("timing: {what}: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
-        }
-    }
 }

@@ -49,7 +49,7 @@ impl CacheStore {
 
     /// [`CacheStore::open`] for the main cache file `main`.
     pub fn open_at(main: PathBuf) -> Result<(CacheStore, OpenReport)> {
-        let _span = tracing::debug_span!("lock cache").entered();
+        let _span = crate::trace::phase("lock cache");
         let dir = main.parent().unwrap_or(Path::new(".")).to_owned();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let lock_path = main.with_extension("lock");
@@ -87,7 +87,7 @@ impl CacheStore {
 
     /// Reads the cache: `Ok(None)` when there is none yet (see [`super::read`]).
     pub fn read(&self) -> Result<Option<std::result::Result<Decoded, CacheProblem>>> {
-        let _span = tracing::debug_span!("read cache").entered();
+        let _span = crate::trace::phase("read cache");
         super::read(&self.main)
     }
 
@@ -101,7 +101,7 @@ impl CacheStore {
         if !self.writable() {
             return Ok(None);
         }
-        let _span = tracing::debug_span!("write cache").entered();
+        let _span = crate::trace::phase("write cache");
         write_reusing(&self.main, files, raw, old).map(Some)
     }
 }

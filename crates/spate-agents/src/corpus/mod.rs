@@ -101,7 +101,7 @@ impl Corpus {
     }
 
     fn sync(&mut self, first: bool) -> Result<()> {
-        let _span = tracing::debug_span!("corpus sync", first).entered();
+        let _span = crate::trace::phase("corpus sync");
         let mut warnings = Vec::new();
         // locked until the end: reading, parsing and writing the cache is one step
         let store = match &self.cache_mode {
@@ -126,7 +126,7 @@ impl Corpus {
         let roots = &self.roots;
         let (found, cache_read) = rayon::join(
             || {
-                let _span = tracing::debug_span!("find files").entered();
+                let _span = crate::trace::phase("find files");
                 discover::find_files(roots)
             },
             || store.as_ref().filter(|_| first).map(CacheStore::read),
@@ -146,7 +146,7 @@ impl Corpus {
             full_share_check,
             mut cache_dirty,
         } = diff(found, previous, &mut warnings);
-        let _span = tracing::debug_span!("shared requests").entered();
+        let _span = crate::trace::phase("shared requests");
         let kinds_ok = stats.parsed == 0 && stats.unreadable == 0;
         if store.is_none() || (cache_dirty && (full_share_check || deleted > 0 || !kinds_ok)) {
             mark_shared(&mut files);
@@ -319,7 +319,7 @@ fn diff(found: Vec<FoundFile>, previous: Previous, warnings: &mut Vec<Warning>) 
     // the files to read, with their place in `found` (the others are reused in place)
     let mut work: Vec<(usize, Option<usize>, FoundFile)> = Vec::new();
     {
-        let _span = tracing::debug_span!("plan").entered();
+        let _span = crate::trace::phase("plan");
         for (at, f) in found.into_iter().enumerate() {
             let mut old = None;
             while let Some(c) = prev.get(next_prev) {
@@ -371,7 +371,7 @@ fn diff(found: Vec<FoundFile>, previous: Previous, warnings: &mut Vec<Warning>) 
         cache_dirty = true;
     }
     let parsed: Vec<(usize, Done)> = {
-        let _span = tracing::debug_span!("read files", count = work.len()).entered();
+        let _span = crate::trace::phase("read files");
         work.into_par_iter()
             .map(|(at, old, found)| (at, parse_job(old.and_then(|i| prev.get(i)), found)))
             .collect()

@@ -238,6 +238,8 @@ fn finish(loaded: &Loaded, strict: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
+    // phase timings with SPATE_LOG=spate_agents=debug
+    super::inputs::init_logging();
     let style = render::Style { color: use_color() };
     match args.report {
         ReportCommand::Delegations(a) => {
@@ -266,7 +268,7 @@ fn report_cmd(period: Period, a: ReportArgs, style: render::Style) -> anyhow::Re
     spate_agents::timer_lap("report built");
     if a.common.json {
         let text = report_json::to_pretty(&rep)?;
-        spate_agents::timer_lap("json text");
+        spate_agents::timer_lap("json built");
         emit(&text)?;
     } else {
         emit(&render::report_table(&rep, a.breakdown, style))?;
