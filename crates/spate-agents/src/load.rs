@@ -39,9 +39,13 @@ pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     Corpus::open(roots, cache_mode)
 }
 
-/// Parses one file's bytes (for tests and tools): the record and whether a tail is pending.
+/// Parses one file (for tests and tools): the record and whether a tail is pending.
 pub fn parse_file(path: &Path) -> Result<(FileRecord, bool)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let (rec, outcome) = crate::parse::parse_all(&bytes);
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut rec = FileRecord::default();
+    let mut parser = crate::parse::LineParser::new(&mut rec);
+    let (outcome, _) = parser.read(file, Vec::new());
+    let outcome = outcome.map_err(|e| Error::io(path, e))?;
+    parser.finish();
     Ok((rec, outcome.pending_tail))
 }

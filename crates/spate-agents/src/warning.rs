@@ -46,6 +46,17 @@ pub enum Warning {
         /// Why.
         error: Arc<Error>,
     },
+    /// A line longer than the limit was skipped (counted as malformed).
+    LineTooLong {
+        /// The transcript.
+        path: PathBuf,
+        /// Its line number, from 1.
+        line: u64,
+        /// Byte offset of the line.
+        offset: u64,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// Files sharing requests with others had entries the cache could not give back: they
     /// were read again.
     EntriesReparsed {
@@ -65,6 +76,7 @@ impl Warning {
             Warning::CacheUnreadable { .. } => "cache-unreadable",
             Warning::CacheNotWritten { .. } => "cache-not-written",
             Warning::EntriesReparsed { .. } => "entries-reparsed",
+            Warning::LineTooLong { .. } => "line-too-long",
         }
     }
 }
@@ -90,6 +102,17 @@ impl fmt::Display for Warning {
                 write!(f, "cannot read cache ({error}); rebuilding it")
             }
             Warning::CacheNotWritten { error } => write!(f, "cannot write cache: {error}"),
+            Warning::LineTooLong {
+                path,
+                line,
+                offset,
+                limit,
+            } => write!(
+                f,
+                "{}:{line} (byte {offset}): line longer than {} MiB, skipped",
+                path.display(),
+                limit >> 20
+            ),
             Warning::EntriesReparsed { files } => write!(
                 f,
                 "{files} cached files had unreadable entries; parsed them again"

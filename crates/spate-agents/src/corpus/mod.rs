@@ -465,4 +465,5 @@ fn account(stats: &mut LoadStats, warnings: &mut Vec<Warning>, d: &mut Done) {
         stats.unreadable += 1;
         warnings.push(Warning::UnreadableFile { error: Arc::new(e) });
     }
+    warnings.append(&mut d.warnings);
 }

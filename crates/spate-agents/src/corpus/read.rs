@@ -9,7 +9,8 @@ use crate::cache::CachedFile;
 use crate::discover::FoundFile;
 use crate::error::{Error, Result};
 use crate::model::FileRecord;
-use crate::parse::{fnv64, LineParser, TAIL_HASH_LEN};
+use crate::parse::{fnv64, LineParser, MAX_LINE, TAIL_HASH_LEN};
+use crate::warning::Warning;
 
 /// How a file was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub(super) struct Done {
     pub(super) bytes: u64,
     pub(super) pending_tail: bool,
     pub(super) error: Option<Error>,
+    /// Lines skipped as too long.
+    pub(super) warnings: Vec<Warning>,
 }
 
 /// Parses a file: the appended bytes on top of its cached record `old`, or whole.
@@ -55,55 +58,79 @@ fn unreadable(found: FoundFile, e: Error) -> Done {
         bytes: 0,
         pending_tail: false,
         error: Some(e),
+        warnings: Vec::new(),
     }
 }
 
 thread_local! {
-    /// One read buffer per worker thread, reused from file to file: a fresh allocation per
-    /// file would be zero-filled and page-faulted anew each time.
+    /// One line-reader buffer per worker thread, reused from file to file: a fresh
+    /// allocation per file would be zero-filled and page-faulted anew each time.
     static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    buf.clear();
-    let mut f = File::open(path)?;
-    if let Ok(md) = f.metadata() {
-        buf.reserve(usize::try_from(md.len()).unwrap_or(0).saturating_add(1));
-    }
-    f.read_to_end(buf)?;
-    Ok(())
-}
-
-pub(super) fn parse_full(found: FoundFile) -> Done {
+/// Parses `file` from the record's parsed offset with this thread's buffer.
+fn parse_with_buffer(
+    parser: &mut LineParser<'_>,
+    file: File,
+) -> std::io::Result<crate::parse::FeedOutcome> {
     READ_BUF.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => parse_full_with(found, &mut buf),
-        Err(_) => parse_full_with(found, &mut Vec::new()),
+        Ok(mut buf) => {
+            let (outcome, back) = parser.read(file, std::mem::take(&mut *buf));
+            *buf = back;
+            outcome
+        }
+        Err(_) => parser.read(file, Vec::new()).0,
     })
 }
 
-fn parse_full_with(found: FoundFile, bytes: &mut Vec<u8>) -> Done {
-    if let Err(e) = read_into(&found.path, bytes) {
-        let err = Error::io(&found.path, e);
-        return unreadable(found, err);
-    }
-    let bytes: &[u8] = bytes;
+/// A line too long to read, as a warning.
+fn too_long_warnings(path: &Path, outcome: &crate::parse::FeedOutcome) -> Vec<Warning> {
+    outcome
+        .too_long
+        .iter()
+        .map(|&(line, offset)| Warning::LineTooLong {
+            path: path.to_owned(),
+            line,
+            offset,
+            limit: MAX_LINE,
+        })
+        .collect()
+}
+
+pub(super) fn parse_full(found: FoundFile) -> Done {
+    let file = match File::open(&found.path) {
+        Ok(file) => file,
+        Err(e) => {
+            let err = Error::io(&found.path, e);
+            return unreadable(found, err);
+        }
+    };
     let mut record = FileRecord::default();
     let mut parser = LineParser::new(&mut record);
-    let outcome = parser.feed(bytes);
-    parser.finish(bytes, 0);
+    let outcome = match parse_with_buffer(&mut parser, file) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            drop(parser);
+            let err = Error::io(&found.path, e);
+            return unreadable(found, err);
+        }
+    };
+    parser.finish();
+    let warnings = too_long_warnings(&found.path, &outcome);
     Done {
         file: CachedFile {
             path: found.path,
-            size: bytes.len() as u64,
+            size: outcome.end,
             mtime_ns: found.mtime_ns,
             shared: false,
             meta: found.meta,
             record,
         },
         kind: ReadKind::Whole,
-        bytes: bytes.len() as u64,
+        bytes: outcome.end,
         pending_tail: outcome.pending_tail,
         error: None,
+        warnings,
     }
 }
 
@@ -111,35 +138,40 @@ fn parse_full_with(found: FoundFile, bytes: &mut Vec<u8>) -> Done {
 fn parse_appended(old: &CachedFile, found: &FoundFile) -> Result<Option<Done>> {
     let offset = old.record.parsed_offset;
     let base = offset.saturating_sub(TAIL_HASH_LEN);
-    let mut f = File::open(&found.path).map_err(|e| Error::io(&found.path, e))?;
-    f.seek(SeekFrom::Start(base))
-        .map_err(|e| Error::io(&found.path, e))?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf)
-        .map_err(|e| Error::io(&found.path, e))?;
-    let prefix = (offset - base) as usize;
-    if buf.len() < prefix || fnv64(&buf[..prefix]) != old.record.tail_hash {
+    let io = |e| Error::io(&found.path, e);
+    let mut f = File::open(&found.path).map_err(io)?;
+    f.seek(SeekFrom::Start(base)).map_err(io)?;
+    let mut before = [0u8; TAIL_HASH_LEN as usize];
+    let before = &mut before[..(offset - base) as usize];
+    match f.read_exact(before) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(io(e)),
+    }
+    if fnv64(before) != old.record.tail_hash {
         return Ok(None);
     }
     let mut record = old.record.clone();
     if record.make_entries_mut().is_none() {
         return Ok(None);
     }
-    let mut parser = LineParser::new(&mut record);
-    let outcome = parser.feed(&buf[prefix..]);
-    parser.finish(&buf, base);
+    let mut parser = LineParser::continuing(&mut record, before);
+    let outcome = parse_with_buffer(&mut parser, f).map_err(io)?;
+    parser.finish();
+    let warnings = too_long_warnings(&found.path, &outcome);
     Ok(Some(Done {
         file: CachedFile {
             path: found.path.clone(),
-            size: base + buf.len() as u64,
+            size: outcome.end,
             mtime_ns: found.mtime_ns,
             shared: false,
             meta: found.meta.clone(),
             record,
         },
         kind: ReadKind::Appended,
-        bytes: (buf.len() - prefix) as u64,
+        bytes: outcome.end - offset,
         pending_tail: outcome.pending_tail,
         error: None,
+        warnings,
     }))
 }
