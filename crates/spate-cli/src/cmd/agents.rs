@@ -155,7 +155,13 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
         prices = prices.with_litellm_file(file)?;
     }
     let env = std::env::var("CLAUDE_CONFIG_DIR").ok();
-    let roots = discover::resolve_roots(&c.path, env.as_deref())?;
+    let roots = discover::resolve_roots(&c.path, env.as_deref()).map_err(|e| match e {
+        // the library names no flag: the hint is the command line's
+        spate_agents::Error::NoTranscripts { .. } => {
+            anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
+        }
+        e => e.into(),
+    })?;
     let mut warnings = Vec::new();
     let cache = if c.no_cache {
         CacheMode::Off
