@@ -83,8 +83,29 @@ fn refresh_follows_the_tree(cache: Option<&Path>) {
     assert_eq!(answer(&corpus), fresh(&tree));
     assert_eq!(corpus.stats.parsed, 4);
 
-    // nothing changed: nothing is read
+    // nothing changed: nothing is read, and the cache is not written
+    // (each file's bytes and, where there are inodes, which file it is: a file replaced by
+    // an identical one is a write)
+    let cache_files = || -> Vec<(PathBuf, Vec<u8>, u64)> {
+        let Some(dir) = cache else { return Vec::new() };
+        let mut v: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let p = e.unwrap().path();
+                let bytes = fs::read(&p).unwrap();
+                #[cfg(unix)]
+                let id = std::os::unix::fs::MetadataExt::ino(&fs::metadata(&p).unwrap());
+                #[cfg(not(unix))]
+                let id = 0;
+                (p, bytes, id)
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = cache_files();
     corpus.refresh().unwrap();
+    assert_eq!(cache_files(), before);
     assert_eq!(
         (
             corpus.stats.reused,

@@ -50,6 +50,9 @@ struct HeldCache {
     bytes: Arc<Vec<u8>>,
     base: Option<Base>,
     ranges: Vec<Option<(usize, usize)>>,
+    /// The checksum of the main file as last read or written by this corpus: when the
+    /// main file on disk has another, another process replaced it.
+    main_sum: Option<u64>,
 }
 
 /// What to do with one file found on disk (records reused stay where they are: a record
@@ -192,11 +195,19 @@ impl Corpus {
                 // the main file as read is still the base of the next delta
                 Ok(Some(Written::Delta)) => {}
                 // records are no longer where they were read: the next write starts anew
-                Ok(_) => {
-                    self.held_cache = HeldCache::default();
+                Ok(Some(Written::Main)) => {
+                    self.held_cache = HeldCache {
+                        main_sum: cache::main_checksum(store.main_path()),
+                        ..HeldCache::default()
+                    };
                     raws = vec![None; files.len()];
                 }
-                Err(e) => warnings.push(Warning::CacheNotWritten { error: Arc::new(e) }),
+                Ok(None) => {}
+                Err(e) => {
+                    // written again next time
+                    self.held_cache.main_sum = None;
+                    warnings.push(Warning::CacheNotWritten { error: Arc::new(e) });
+                }
             }
         }
         self.held_cache.ranges = raws;
@@ -225,6 +236,7 @@ impl Corpus {
             Ok(None) => previous.cache_dirty = true,
             Ok(Some(Ok(decoded))) => {
                 self.held_cache = HeldCache {
+                    main_sum: Some(decoded.base.main_sum),
                     bytes: decoded.bytes,
                     base: Some(decoded.base),
                     ranges: Vec::new(),
@@ -267,8 +279,9 @@ impl Corpus {
         let mut cache_dirty = false;
         if let Some(store) = store {
             let current = cache::main_checksum(store.main_path());
-            let held = self.held_cache.base.as_ref().map(|b| b.main_sum);
-            if current.is_none() || current != held {
+            if current.is_none() || current != self.held_cache.main_sum {
+                // replaced (or removed) by another process: rewritten whole from what
+                // this corpus holds
                 self.held_cache = HeldCache::default();
                 cache_dirty = true;
             }
