@@ -3,12 +3,17 @@
 //! Claude Code writes one JSON Lines transcript per session under
 //! `<config>/projects/<project>/<session>.jsonl` (sub-agents under
 //! `<session>/subagents/agent-<id>.jsonl`). This crate finds them ([`discover`]), parses the
-//! usage lines and delegations ([`parse`]), keeps an incremental cache ([`cache`], [`load`]),
-//! de-duplicates and prices the requests exactly ([`usage`], [`pricing`]) and builds reports
-//! ([`report`], [`delegations`]) that [`render`] writes as JSON or tables.
+//! usage lines and delegations through spate's bounded line reader ([`parse`]), holds them
+//! in a [`corpus::Corpus`] that a long-running process refreshes in place, keeps an
+//! incremental cache used under a lock ([`cache`]), de-duplicates and prices the requests
+//! exactly ([`usage`], [`pricing`]) and builds reports ([`report`], [`delegations`]) that
+//! serialize to JSON through serde ([`report_json`]) and that [`render`] draws as tables.
+//! Problems that do not stop a load are [`Warning`]s; phases are `tracing` spans.
 //!
 //! ```
-//! use spate_agents::{load, report, usage};
+//! use spate_agents::corpus::Corpus;
+//! use spate_agents::load::CacheMode;
+//! use spate_agents::{report, usage};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let project = dir.path().join("projects").join("-home-me-app");
@@ -24,13 +29,17 @@
 //! )
 //! .unwrap();
 //! let roots = spate_agents::discover::resolve_roots(&[dir.path().to_owned()], None).unwrap();
-//! let corpus = load::load(&roots, &load::CacheMode::Off).unwrap();
+//! let mut corpus = Corpus::open(&roots, &CacheMode::Off).unwrap();
 //! let usage = usage::analyze(&corpus, usage::Query::default());
 //! let daily = report::build(&usage, report::Period::Daily, false);
 //! assert_eq!(daily.groups[0].label, "2025-05-06");
 //! assert_eq!(daily.totals.tokens.total(), 1100);
-//! // 1000 × $3/M + 100 × $15/M = $0.0045, exactly
-//! assert_eq!(spate_agents::pricing::format_usd_exact(daily.totals.cost), "0.0045");
+//! // 1000 × $3/M + 100 × $15/M = $0.0045, exactly, in JSON too
+//! let json = serde_json::to_value(&daily).unwrap();
+//! assert_eq!(json["totals"]["totalCost"].to_string(), "0.0045");
+//! // a long-running process refreshes the corpus in place (here: nothing changed)
+//! corpus.refresh().unwrap();
+//! assert_eq!(corpus.stats.reused, 1);
 //! ```
 
 pub mod cache;

@@ -26,6 +26,14 @@
 //! The main and delta files are written to a temporary file in the same folder and renamed
 //! over the old one (after the entries file was extended), so a reader never sees a
 //! half-written cache.
+//!
+//! The files are used through a [`CacheStore`], which holds an exclusive lock on the
+//! `.lock` file beside them from reading the cache to writing it back: two processes never
+//! interleave their writes (see the `store` module).
+//!
+//! Modules: `varint` (the byte codec and checksum), `record` (one transcript's record),
+//! `entries` (the entries file), `main_file` (reading and encoding the main file), `delta`
+//! (the delta file), `write` (when to write what), `store` (the lock and leftovers).
 
 mod delta;
 mod entries;
