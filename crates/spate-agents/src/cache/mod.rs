@@ -53,7 +53,7 @@ pub use entries::EntryStore;
 pub use main_file::{decode, main_checksum, read, Base, Decoded};
 pub(crate) use record::decode_buckets;
 pub use store::{CacheStore, OpenReport};
-pub use write::{write, write_reusing, Written};
+pub use write::{remove_temp_files_in_progress, write, write_reusing, Written};
 
 const MAGIC: &[u8; 8] = b"SPATEAGC";
 const ENTRIES_MAGIC: &[u8; 8] = b"SPATEAGE";

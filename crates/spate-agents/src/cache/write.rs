@@ -21,9 +21,73 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .prefix(&super::store::temp_prefix(path))
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
+    let _pending = PendingTemp::new(tmp.path());
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// Temporary files being written, for [`remove_temp_files_in_progress`].
+static IN_PROGRESS: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A temporary file listed in [`IN_PROGRESS`] while it lives (it is renamed or removed by
+/// the time this is dropped).
+struct PendingTemp(std::path::PathBuf);
+
+impl PendingTemp {
+    fn new(path: &Path) -> Self {
+        if let Ok(mut list) = IN_PROGRESS.lock() {
+            list.push(path.to_owned());
+        }
+        PendingTemp(path.to_owned())
+    }
+}
+
+impl Drop for PendingTemp {
+    fn drop(&mut self) {
+        if let Ok(mut list) = IN_PROGRESS.lock() {
+            list.retain(|p| *p != self.0);
+        }
+    }
+}
+
+/// Removes the temporary files of cache writes in progress in this process: for a front
+/// end's interrupt handler, just before it exits (a process killed outright leaves them;
+/// they are then removed when the cache is next opened). Returns how many were removed.
+pub fn remove_temp_files_in_progress() -> usize {
+    let Ok(list) = IN_PROGRESS.lock() else {
+        return 0;
+    };
+    list.iter()
+        .filter(|p| std::fs::remove_file(p).is_ok())
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_files_in_progress_can_be_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("agents-00.bin.tmpXYZ");
+        std::fs::write(&tmp, b"half").unwrap();
+        let pending = PendingTemp::new(&tmp);
+        assert!(remove_temp_files_in_progress() >= 1);
+        assert!(!tmp.exists());
+        drop(pending);
+        assert!(!IN_PROGRESS.lock().unwrap().contains(&tmp));
+        // a finished write leaves nothing listed
+        let main = dir.path().join("agents-00.bin");
+        write_atomically(&main, b"data").unwrap();
+        assert_eq!(std::fs::read(&main).unwrap(), b"data");
+        // (other tests may be writing caches of their own at the same time)
+        assert!(!IN_PROGRESS
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| p.starts_with(dir.path())));
+    }
 }
 
 /// Writes the cache: new entries are appended to the entries file (rewritten whole when more
