@@ -27,7 +27,8 @@ const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 pub struct CacheStore {
     main: PathBuf,
     /// Held (and locked) until the store is dropped; `None` where the file system cannot
-    /// lock files: the cache is then read but never written.
+    /// lock files or the folder cannot be written: the cache is then read but never
+    /// written.
     lock: Option<File>,
 }
 
@@ -36,7 +37,8 @@ pub struct CacheStore {
 pub struct OpenReport {
     /// Leftover temporary files removed.
     pub removed_temp_files: usize,
-    /// The file system cannot lock files: the cache is read-only for this process.
+    /// The cache cannot be locked (the file system cannot lock files, or the folder is
+    /// read-only): it is read-only for this process.
     pub read_only: bool,
 }
 
@@ -53,22 +55,33 @@ impl CacheStore {
         let dir = main.parent().unwrap_or(Path::new(".")).to_owned();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let lock_path = main.with_extension("lock");
-        let file = OpenOptions::new()
+        let opened = OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io(&lock_path, e))?;
+            .open(&lock_path);
         let mut report = OpenReport::default();
-        let lock = match file.lock() {
-            Ok(()) => Some(file),
-            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
-                report.read_only = true;
+        let lock = match opened {
+            Ok(file) => match file.lock() {
+                Ok(()) => Some(file),
+                Err(e) if e.kind() == std::io::ErrorKind::Unsupported => None,
+                Err(e) => return Err(Error::io(&lock_path, e)),
+            },
+            // a cache folder that cannot be written is still read
+            Err(e)
+                if main.exists()
+                    && matches!(
+                        e.kind(),
+                        std::io::ErrorKind::PermissionDenied
+                            | std::io::ErrorKind::ReadOnlyFilesystem
+                    ) =>
+            {
                 None
             }
             Err(e) => return Err(Error::io(&lock_path, e)),
         };
+        report.read_only = lock.is_none();
         if lock.is_some() {
             report.removed_temp_files = remove_stale_temp_files(&dir, &main);
         }

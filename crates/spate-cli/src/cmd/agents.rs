@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use spate_agents::corpus::Corpus;
 use spate_agents::load::CacheMode;
 use spate_agents::pricing::PriceTable;
 use spate_agents::report::Period;
 use spate_agents::usage::{CostMode, Query};
-use spate_agents::{delegations, discover, load, render, report, report_json, usage};
+use spate_agents::{delegations, discover, render, report, report_json, usage};
 
 use crate::exit::InvalidData;
 
@@ -175,7 +176,7 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
         warnings.push(String::from("no user cache folder; running without cache"));
         CacheMode::Off
     };
-    let corpus = load::load(&roots, &cache)?;
+    let corpus = Corpus::open(&roots, &cache)?;
     warnings.extend(corpus.warnings.iter().map(ToString::to_string));
     let query = Query {
         tz,
