@@ -16,12 +16,12 @@ pub enum Error {
         source: io::Error,
     },
     /// None of the transcript folders exists.
-    #[error("no Claude Code transcript folder found (looked in: {looked_in}); pass --path DIR or set CLAUDE_CONFIG_DIR")]
+    #[error("no Claude Code transcript folder found (looked in: {looked_in})")]
     NoTranscripts {
         /// The folders that were tried, comma separated.
         looked_in: String,
     },
-    /// A `--pricing` file is not LiteLLM-style JSON.
+    /// A pricing file is not LiteLLM-style JSON.
     #[error("pricing file {}: {message}", path.display())]
     Pricing {
         /// The pricing file.

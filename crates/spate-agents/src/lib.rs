@@ -3,12 +3,17 @@
 //! Claude Code writes one JSON Lines transcript per session under
 //! `<config>/projects/<project>/<session>.jsonl` (sub-agents under
 //! `<session>/subagents/agent-<id>.jsonl`). This crate finds them ([`discover`]), parses the
-//! usage lines and delegations ([`parse`]), keeps an incremental cache ([`cache`], [`load`]),
-//! de-duplicates and prices the requests exactly ([`usage`], [`pricing`]) and builds reports
-//! ([`report`], [`delegations`]) that [`render`] writes as JSON or tables.
+//! usage lines and delegations through spate's bounded line reader ([`parse`]), holds them
+//! in a [`corpus::Corpus`] that a long-running process refreshes in place, keeps an
+//! incremental cache used under a lock ([`cache`]), de-duplicates and prices the requests
+//! exactly ([`usage`], [`pricing`]) and builds reports ([`report`], [`delegations`]) that
+//! serialize to JSON through serde ([`report_json`]) and that [`render`] draws as tables.
+//! Problems that do not stop a load are [`Warning`]s; phases are `tracing` spans.
 //!
 //! ```
-//! use spate_agents::{load, report, usage};
+//! use spate_agents::corpus::Corpus;
+//! use spate_agents::load::CacheMode;
+//! use spate_agents::{report, usage};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let project = dir.path().join("projects").join("-home-me-app");
@@ -24,20 +29,24 @@
 //! )
 //! .unwrap();
 //! let roots = spate_agents::discover::resolve_roots(&[dir.path().to_owned()], None).unwrap();
-//! let corpus = load::load(&roots, &load::CacheMode::Off).unwrap();
+//! let mut corpus = Corpus::open(&roots, &CacheMode::Off).unwrap();
 //! let usage = usage::analyze(&corpus, usage::Query::default());
 //! let daily = report::build(&usage, report::Period::Daily, false);
 //! assert_eq!(daily.groups[0].label, "2025-05-06");
 //! assert_eq!(daily.totals.tokens.total(), 1100);
-//! // 1000 × $3/M + 100 × $15/M = $0.0045, exactly
-//! assert_eq!(spate_agents::pricing::format_usd_exact(daily.totals.cost), "0.0045");
+//! // 1000 × $3/M + 100 × $15/M = $0.0045, exactly, in JSON too
+//! let json = serde_json::to_value(&daily).unwrap();
+//! assert_eq!(json["totals"]["totalCost"].to_string(), "0.0045");
+//! // a long-running process refreshes the corpus in place (here: nothing changed)
+//! corpus.refresh().unwrap();
+//! assert_eq!(corpus.stats.reused, 1);
 //! ```
 
 pub mod cache;
+pub mod corpus;
 pub mod delegations;
 pub mod discover;
 mod error;
-pub mod json;
 mod lenient;
 pub mod load;
 pub mod model;
@@ -45,13 +54,18 @@ pub mod parse;
 pub mod pricing;
 pub mod render;
 pub mod report;
+pub mod report_json;
 pub mod strings;
 pub mod time;
+mod trace;
 pub mod usage;
+mod warning;
 
 pub use error::{Error, Result};
 /// The date and time zone crate used in [`usage::Query`].
 pub use jiff;
+pub use trace::{timer_lap, timer_start};
+pub use warning::Warning;
 
 use pricing::group_thousands;
 
@@ -93,35 +107,4 @@ pub fn summary_line(u: &usage::Summary) -> String {
 /// lines without timestamp, incomplete last lines, unreadable files).
 pub fn anything_skipped(u: &usage::Summary) -> bool {
     u.skips.skipped() > 0 || u.unreadable > 0
-}
-
-/// Phase timings on stderr when `SPATE_AGENTS_TIMINGS` is set (for profiling).
-#[derive(Debug)]
-pub(crate) struct Timer(Option<std::time::Instant>);
-
-static T0: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-
-/// Starts the phase clock (profiling aid).
-pub fn timer_start() {
-    T0.get_or_init(std::time::Instant::now);
-}
-
-/// Prints a phase time since [`timer_start`] when timings are on (profiling aid).
-pub fn timer_lap(what: &str) {
-    Timer::start().lap(what);
-}
-
-impl Timer {
-    pub(crate) fn start() -> Self {
-        Timer(
-            std::env::var_os("SPATE_AGENTS_TIMINGS")
-                .map(|_| *T0.get_or_init(std::time::Instant::now)),
-        )
-    }
-
-    pub(crate) fn lap(&self, what: &str) {
-        if let Some(t) = self.0 {
-            eprintln!("timing: {what}: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
-        }
-    }
 }

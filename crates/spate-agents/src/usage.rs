@@ -384,7 +384,7 @@ impl RowContext<'_> {
 /// from its individual entries; then the entry rows are de-duplicated across files in path
 /// order.
 pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
-    let timer = crate::Timer::start();
+    let phase = crate::trace::phase("analyze: ids and keys");
     let mut names = Names::default();
     let mut summary = Summary {
         files: corpus.files.len(),
@@ -436,7 +436,8 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
         }
         ids.push(fid);
     }
-    timer.lap("analyze: ids and keys");
+    drop(phase);
+    let phase = crate::trace::phase("analyze: rows");
 
     // Pass 2 (parallel over files): dated, attributed, priced rows.
     let ctx = RowContext {
@@ -550,7 +551,8 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
         })
         .collect();
 
-    timer.lap("analyze: rows");
+    drop(phase);
+    let _phase = crate::trace::phase("analyze: de-duplicate");
     // Pass 3 (sequential, path order): de-duplication of the entry rows across files.
     let n_rows: usize = parts.iter().map(|p| p.rows.len() + p.keyed.len()).sum();
     let mut rows: Vec<Row> = Vec::with_capacity(n_rows);

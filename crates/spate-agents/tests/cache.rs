@@ -7,10 +7,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use spate_agents::cache::CacheProblem;
 use spate_agents::load::{self, CacheMode, Corpus};
 use spate_agents::report::{self, Period};
 use spate_agents::usage::{self, Query};
-use spate_agents::{delegations, discover, render, summary_line};
+use spate_agents::{delegations, discover, report_json, summary_line, Warning};
 
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
@@ -65,9 +66,9 @@ fn answer_with(corpus: &Corpus, per_request: bool) -> String {
         Period::Model,
         Period::Project,
     ] {
-        out.push_str(&render::report_json(&report::build(&u, p, false)).to_pretty());
+        out.push_str(&report_json::to_pretty(&report::build(&u, p, false)).unwrap());
     }
-    out.push_str(&render::delegations_json(&delegations::build(&u, 1)).to_pretty());
+    out.push_str(&report_json::to_pretty(&delegations::build(&u, 1)).unwrap());
     out.push_str(&summary_line(&u.summary));
     out
 }
@@ -118,8 +119,8 @@ fn cache_follows_every_change() {
     assert_eq!(first.stats.parsed, 4);
     assert_eq!(
         fs::read_dir(&cache).unwrap().count(),
-        2,
-        "main and entries files"
+        3,
+        "main, entries and lock files"
     );
     let second = check_same(&tree, &cache);
     assert_eq!((second.stats.reused, second.stats.parsed), (4, 0));
@@ -191,7 +192,13 @@ fn damaged_cache_is_rebuilt_with_a_warning() {
     fs::write(&file, &corrupt).unwrap();
     let again = run(&tree, Some(&cache));
     assert!(
-        again.warnings.iter().any(|w| w.contains("corrupt")),
+        again.warnings.iter().any(|w| matches!(
+            w,
+            Warning::CacheRebuilt {
+                problem: CacheProblem::Corrupt,
+                ..
+            }
+        ) && w.to_string().contains("corrupt")),
         "{:?}",
         again.warnings
     );
@@ -204,7 +211,13 @@ fn damaged_cache_is_rebuilt_with_a_warning() {
     foreign[8..12].copy_from_slice(&999u32.to_le_bytes());
     fs::write(&file, &foreign).unwrap();
     let again = run(&tree, Some(&cache));
-    assert!(again.warnings.iter().any(|w| w.contains("another version")));
+    assert!(again.warnings.iter().any(|w| matches!(
+        w,
+        Warning::CacheRebuilt {
+            problem: CacheProblem::ForeignVersion,
+            ..
+        }
+    ) && w.to_string().contains("another version")));
     assert_eq!(answer(&again), answer(&good));
 
     fs::write(&file, b"").unwrap();
@@ -225,7 +238,7 @@ fn damaged_cache_is_rebuilt_with_a_warning() {
         again
             .warnings
             .iter()
-            .any(|w| w.contains("unreadable entries")),
+            .any(|w| matches!(w, Warning::EntriesReparsed { files: 1.. })),
         "{:?}",
         again.warnings
     );
@@ -259,7 +272,13 @@ fn damaged_or_stale_delta_file() {
     fs::write(&delta, &corrupt).unwrap();
     let again = run(&tree, Some(&cache));
     assert!(
-        again.warnings.iter().any(|w| w.contains("corrupt")),
+        again.warnings.iter().any(|w| matches!(
+            w,
+            Warning::CacheRebuilt {
+                problem: CacheProblem::Corrupt,
+                ..
+            }
+        ) && w.to_string().contains("corrupt")),
         "{:?}",
         again.warnings
     );

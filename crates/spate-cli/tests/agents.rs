@@ -1,5 +1,6 @@
 //! `spate agents` end to end, on the hand-written tree in `testdata/agents/tree`.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use assert_cmd::Command;
@@ -278,6 +279,167 @@ fn cached_runs_match_uncached() {
         assert!(out.status.success());
         assert_eq!(out.stdout, uncached);
     }
-    // the main file and the entries file
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    // the main file, the entries file and the lock file
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+}
+
+/// One assistant line with its own request (or, with the same `i`/`j`, a copy of one).
+fn usage_line(i: usize, j: usize) -> String {
+    format!(
+        concat!(
+            r#"{{"type":"assistant","timestamp":"2025-05-{:02}T{:02}:{:02}:00Z","sessionId":"s{}","#,
+            r#""requestId":"r{}-{}","message":{{"id":"m{}-{}","model":"claude-sonnet-4-5-20250929","#,
+            r#""usage":{{"input_tokens":{},"output_tokens":{},"cache_read_input_tokens":{}}}}}}}"#,
+            "\n"
+        ),
+        1 + (i + j) % 28,
+        j % 24,
+        (i * 7 + j) % 60,
+        i,
+        i,
+        j,
+        i,
+        j,
+        100 + i * 31 + j,
+        10 + j,
+        1000 * (j % 5),
+    )
+}
+
+/// A tree big enough that two runs overlap: 120 sessions of 60 requests, every tenth
+/// session also holding copies of the previous one's first requests (a resumed session,
+/// so that the entries file is read).
+fn generated_tree(root: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for i in 0..120 {
+        let project = root.join("projects").join(format!("-home-me-p{}", i % 6));
+        std::fs::create_dir_all(&project).unwrap();
+        let mut text = String::new();
+        if i % 10 == 9 {
+            for j in 0..5 {
+                text.push_str(&usage_line(i - 1, j));
+            }
+        }
+        for j in 0..60 {
+            text.push_str(&usage_line(i, j));
+        }
+        let path = project.join(format!("s{i}.jsonl"));
+        std::fs::write(&path, text).unwrap();
+        files.push(path);
+    }
+    files
+}
+
+/// Every record of the cache in `dir` decodes and names a readable, matching section of
+/// the entries file (wrong offsets would be caught by a checksum and parsed again, silently).
+fn assert_valid_cache(dir: &std::path::Path, round: usize) {
+    let main: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bin"))
+        .collect();
+    assert_eq!(main.len(), 1, "round {round}: one main cache file");
+    let decoded = spate_agents::cache::read(&main[0])
+        .unwrap()
+        .expect("a cache was written")
+        .expect("the cache decodes");
+    assert_eq!(decoded.files.len(), 120, "round {round}");
+    for f in &decoded.files {
+        assert!(
+            f.record.entries().is_some(),
+            "round {round}: entries of {} unreadable",
+            f.path.display()
+        );
+    }
+}
+
+#[test]
+fn concurrent_runs_share_one_cache_safely() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    let cache = dir.path().join("cache");
+    let files = generated_tree(&tree);
+    let run = |cached: bool| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("spate"));
+        // (a debug build's hook: a pause inside the cache write, so that two unlocked
+        // writers would overlap)
+        cmd.env_remove("CLAUDE_CONFIG_DIR")
+            .env("SPATE_AGENTS_TEST_WRITE_DELAY_MS", "40")
+            .args(["agents", "daily", "--json", "--timezone", "UTC", "--path"])
+            .arg(&tree)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if cached {
+            cmd.arg("--cache-dir").arg(&cache);
+        } else {
+            cmd.arg("--no-cache");
+        }
+        cmd
+    };
+    let check = |out: std::process::Output, expected: &[u8], round: usize| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "round {round}: {stderr}");
+        // a cache written with wrong offsets shows as "rebuilding it" or "parsed them again"
+        assert!(!stderr.contains("cache"), "round {round}: {stderr}");
+        assert!(
+            out.stdout == expected,
+            "round {round}: output differs from an uncached run"
+        );
+    };
+    let append = |at: &PathBuf, line: &str| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(at)
+            .unwrap()
+            .write_all(line.as_bytes())
+            .unwrap();
+    };
+    for round in 0..20 {
+        // Two runs on the same tree, something to write each round: a request appended to
+        // one file, every third round a copy of another file's request (the two files then
+        // share it); round 0 starts without any cache.
+        let at = &files[(round * 7) % files.len()];
+        let mut line = usage_line(1000 + round, 0);
+        if round % 3 == 2 {
+            line.push_str(&usage_line((round * 13) % 120, 3));
+        }
+        append(at, &line);
+        let expected = run(false).output().unwrap().stdout;
+        let a = run(true).spawn().unwrap();
+        let b = run(true).spawn().unwrap();
+        check(a.wait_with_output().unwrap(), &expected, round);
+        check(b.wait_with_output().unwrap(), &expected, round);
+        assert_valid_cache(&cache, round);
+        // Two runs that write different things: a file grows while the first runs, so the
+        // second has one more section to append (unlocked, its sections would land after
+        // the first's while its main file names the offsets it saw).
+        append(
+            &files[(round * 11 + 3) % files.len()],
+            &usage_line(2000 + round, 0),
+        );
+        let before = run(false).output().unwrap().stdout;
+        let a = run(true).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        append(
+            &files[(round * 5 + 1) % files.len()],
+            &usage_line(3000 + round, 0),
+        );
+        let b = run(true).spawn().unwrap();
+        let after = run(false).output().unwrap().stdout;
+        let a = a.wait_with_output().unwrap();
+        let a_saw = if a.stdout == before { &before } else { &after };
+        check(a, a_saw, round);
+        check(b.wait_with_output().unwrap(), &after, round);
+        assert_valid_cache(&cache, round);
+        // and a third run uses the cache left behind without complaint
+        check(run(true).output().unwrap(), &after, round);
+    }
+    let left: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.iter().all(|n| !n.contains(".tmp")),
+        "no temporary file is left behind: {left:?}"
+    );
 }

@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use spate_agents::corpus::Corpus;
 use spate_agents::load::CacheMode;
 use spate_agents::pricing::PriceTable;
 use spate_agents::report::Period;
 use spate_agents::usage::{CostMode, Query};
-use spate_agents::{delegations, discover, load, render, report, usage};
+use spate_agents::{delegations, discover, render, report, report_json, usage};
 
 use crate::exit::InvalidData;
 
@@ -155,7 +156,13 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
         prices = prices.with_litellm_file(file)?;
     }
     let env = std::env::var("CLAUDE_CONFIG_DIR").ok();
-    let roots = discover::resolve_roots(&c.path, env.as_deref())?;
+    let roots = discover::resolve_roots(&c.path, env.as_deref()).map_err(|e| match e {
+        // the library names no flag: the hint is the command line's
+        spate_agents::Error::NoTranscripts { .. } => {
+            anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
+        }
+        e => e.into(),
+    })?;
     let mut warnings = Vec::new();
     let cache = if c.no_cache {
         CacheMode::Off
@@ -169,8 +176,8 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
         warnings.push(String::from("no user cache folder; running without cache"));
         CacheMode::Off
     };
-    let corpus = load::load(&roots, &cache)?;
-    warnings.extend(corpus.warnings.iter().cloned());
+    let corpus = Corpus::open(&roots, &cache)?;
+    warnings.extend(corpus.warnings.iter().map(ToString::to_string));
     let query = Query {
         tz,
         since,
@@ -238,13 +245,15 @@ fn finish(loaded: &Loaded, strict: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
+    // phase timings with SPATE_LOG=spate_agents=debug
+    super::inputs::init_logging();
     let style = render::Style { color: use_color() };
     match args.report {
         ReportCommand::Delegations(a) => {
             let loaded = load_usage(&a.common)?;
             let rep = delegations::build(&loaded.usage, a.marathon);
             if a.common.json {
-                emit(&render::delegations_json(&rep).to_pretty())?;
+                emit(&report_json::to_pretty(&rep)?)?;
             } else {
                 emit(&render::delegations_table(&rep, style))?;
             }
@@ -265,10 +274,8 @@ fn report_cmd(period: Period, a: ReportArgs, style: render::Style) -> anyhow::Re
     let rep = report::build(&loaded.usage, period, a.order == Order::Desc);
     spate_agents::timer_lap("report built");
     if a.common.json {
-        let j = render::report_json(&rep);
+        let text = report_json::to_pretty(&rep)?;
         spate_agents::timer_lap("json built");
-        let text = j.to_pretty();
-        spate_agents::timer_lap("json text");
         emit(&text)?;
     } else {
         emit(&render::report_table(&rep, a.breakdown, style))?;

@@ -1,19 +1,27 @@
 //! Line parsing: turns the bytes of a transcript into a [`FileRecord`].
 //!
-//! Lines are split with `memchr`; a line that mentions none of `"usage"`, `"tool_use"` or
+//! Lines come from spate's bounded line reader ([`spate::jsonl::Lines`]): a transcript is
+//! read in windows, never whole, and a line longer than [`MAX_LINE`] is skipped (counted as
+//! malformed and reported), so memory is bounded by that limit. A line that mentions none of
+//! `"usage"`, `"tool_use"` or
 //! `"agentId"` cannot contribute and is only checked for shape (it must look like `{...}`).
 //! The others are decoded into borrowed typed structs, everything not needed is skipped by
 //! serde without being built.
 
 use std::borrow::Cow;
+use std::io::Read;
 
 use memchr::memmem;
 use serde::Deserialize;
+use spate::jsonl::{Lines, LinesOptions};
 
 use crate::lenient::{Keep, Lenient, LenientSeq};
 use crate::model::{AgentLink, Delegation, Entries, FileRecord, StrIdx, Tokens, UsageEntry, NONE};
 use crate::strings::Interner;
 use crate::time::parse_timestamp_ms;
+use stream::{Consumed, ReadState, TailWindow, Tracked};
+
+mod stream;
 
 #[derive(Deserialize)]
 struct RawLine<'a> {
@@ -153,6 +161,11 @@ fn usd_to_pico(usd: f64) -> Option<u64> {
     }
 }
 
+/// The longest line read (64 MiB; Claude Code's longest lines carry pasted images of a few
+/// megabytes). A longer line is skipped, counted as malformed and reported, so that a
+/// transcript's memory is bounded by this limit whatever its size.
+pub const MAX_LINE: usize = 64 << 20;
+
 /// Parses transcript bytes into a [`FileRecord`], possibly continuing an earlier one.
 #[derive(Debug)]
 pub struct LineParser<'r> {
@@ -162,14 +175,22 @@ pub struct LineParser<'r> {
     usage: memmem::Finder<'static>,
     tool_use: memmem::Finder<'static>,
     agent_id: memmem::Finder<'static>,
+    /// The bytes before `parsed_offset`, for its fingerprint.
+    tail: TailWindow,
+    /// Longer lines are skipped ([`MAX_LINE`] unless set).
+    max_line: usize,
 }
 
-/// What [`LineParser::feed`] left unparsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What [`LineParser::read`] left unparsed or skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FeedOutcome {
     /// A non-blank last line without newline that is not complete JSON (a session being
     /// written); its bytes stay unparsed, to be read again next time.
     pub pending_tail: bool,
+    /// Lines longer than [`MAX_LINE`], skipped: (line number, byte offset).
+    pub too_long: Vec<(u64, u64)>,
+    /// Absolute offset of the end of what was read (the file's size as read).
+    pub end: u64,
 }
 
 impl<'r> LineParser<'r> {
@@ -186,7 +207,23 @@ impl<'r> LineParser<'r> {
             usage: memmem::Finder::new(b"\"usage\""),
             tool_use: memmem::Finder::new(b"\"tool_use\""),
             agent_id: memmem::Finder::new(b"\"agentId\""),
+            tail: TailWindow::default(),
+            max_line: MAX_LINE,
         }
+    }
+
+    /// Skips lines longer than `max_line` bytes instead of [`MAX_LINE`].
+    pub fn with_max_line(mut self, max_line: usize) -> Self {
+        self.max_line = max_line;
+        self
+    }
+
+    /// A parser continuing `rec`, whose parsed offset is preceded by `before` (up to
+    /// [`TAIL_HASH_LEN`] bytes, checked against the record's fingerprint by the caller).
+    pub fn continuing(rec: &'r mut FileRecord, before: &[u8]) -> Self {
+        let mut p = Self::new(rec);
+        p.tail.push(before);
+        p
     }
 
     fn intern(&mut self, s: &str) -> StrIdx {
@@ -207,36 +244,118 @@ impl<'r> LineParser<'r> {
         }
     }
 
-    /// Parses `buf`, which starts at byte `rec.parsed_offset` of the file and runs to the
-    /// file's current end. Advances `parsed_offset` past every complete line, and past a
-    /// last line without newline when that line is complete JSON.
-    pub fn feed(&mut self, buf: &[u8]) -> FeedOutcome {
+    /// Parses `bytes`, which start at byte `rec.parsed_offset` of the file and run to the
+    /// file's current end (see [`LineParser::read`]).
+    pub fn feed(&mut self, bytes: &[u8]) -> FeedOutcome {
+        let (outcome, _) = self.read(bytes, Vec::new());
+        // reading from memory cannot fail
+        outcome.unwrap_or_default()
+    }
+
+    /// Parses what `reader` gives, which starts at byte `rec.parsed_offset` of the file and
+    /// runs to the file's current end, through the bounded line reader (with `buf` as its
+    /// buffer, given back for the next file). Advances `parsed_offset` past every complete
+    /// line, and past a last line without newline when that line is complete JSON.
+    pub fn read<R: Read>(
+        &mut self,
+        reader: R,
+        buf: Vec<u8>,
+    ) -> (std::io::Result<FeedOutcome>, Vec<u8>) {
         let start = self.rec.parsed_offset;
-        let mut pos = 0usize;
-        while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
-            let line = &buf[pos..pos + nl];
-            self.rec.lines += 1;
-            self.line(line);
-            pos += nl + 1;
-        }
-        let mut outcome = FeedOutcome {
-            pending_tail: false,
+        let state = ReadState::default();
+        let options = LinesOptions {
+            max_line: self.max_line,
+            offset: start,
+            ..LinesOptions::default()
         };
-        let tail = &buf[pos..];
-        if !tail.is_empty() {
-            let trimmed = tail.trim_ascii();
-            if trimmed.is_empty() {
-                pos = buf.len();
-            } else if serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok() {
-                self.rec.lines += 1;
-                self.line(tail);
-                pos = buf.len();
-            } else {
-                outcome.pending_tail = true;
+        let mut lines = Lines::with_buffer(
+            Tracked {
+                inner: reader,
+                state: &state,
+            },
+            options,
+            buf,
+        );
+        let mut outcome = FeedOutcome::default();
+        let mut last: Option<Consumed> = None;
+        let result = loop {
+            let line = match lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
+            // the previous line ends where this one starts
+            if let Some(prev) = last.take() {
+                self.consumed(&prev, line.offset);
             }
+            let text_end = line.offset + line.text.len() as u64;
+            let data_end = start + state.total.get();
+            let unterminated =
+                state.eof.get() && text_end + 1 >= data_end && state.last.get() != Some(b'\n');
+            // (the line reader hands over a longer line when it fits in what was read at
+            // once: skipped all the same, so that the limit does not depend on buffering)
+            if !line.complete || line.text.len() > self.max_line {
+                self.rec.lines += 1;
+                self.rec.skips.malformed += 1;
+                outcome.too_long.push((self.rec.lines, line.offset));
+                last = Some(Consumed {
+                    text_end,
+                    unterminated,
+                    skipped: true,
+                });
+                continue;
+            }
+            if unterminated {
+                let trimmed = line.text.trim_ascii();
+                if !trimmed.is_empty() {
+                    if serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_err() {
+                        outcome.pending_tail = true;
+                        break Ok(());
+                    }
+                    self.rec.lines += 1;
+                    self.line(line.text);
+                }
+            } else {
+                self.rec.lines += 1;
+                self.line(line.text);
+            }
+            self.tail_text(line.text);
+            last = Some(Consumed {
+                text_end,
+                unterminated,
+                skipped: false,
+            });
+        };
+        if let Some(prev) = last.take() {
+            let end = start + lines.line_bytes();
+            self.consumed(&prev, end);
         }
-        self.rec.parsed_offset = start + pos as u64;
-        outcome
+        let buf = lines.into_buffer();
+        outcome.end = start + state.total.get();
+        (result.map(|()| outcome), buf)
+    }
+
+    /// Keeps the end of a consumed line's text for the fingerprint.
+    fn tail_text(&mut self, text: &[u8]) {
+        let cap = TAIL_HASH_LEN as usize;
+        self.tail.push(&text[text.len().saturating_sub(cap)..]);
+    }
+
+    /// A consumed line that ends at `end`: its line end goes into the fingerprint, and the
+    /// parsed offset moves past it.
+    fn consumed(&mut self, line: &Consumed, end: u64) {
+        if line.skipped {
+            self.tail.forget();
+        } else {
+            let ending: &[u8] = match (end.saturating_sub(line.text_end), line.unterminated) {
+                (0, _) => b"",
+                (1, true) => b"\r",
+                (1, false) => b"\n",
+                _ => b"\r\n",
+            };
+            self.tail.push(ending);
+        }
+        self.rec.parsed_offset = end;
     }
 
     fn line(&mut self, line: &[u8]) {
@@ -365,15 +484,10 @@ impl<'r> LineParser<'r> {
         }
     }
 
-    /// Records the fingerprint of the bytes before `parsed_offset`; `file_bytes` is the
-    /// whole file as far as it was read (from offset `base`).
-    pub fn finish(mut self, file_bytes: &[u8], base: u64) {
+    /// Records the fingerprint of the bytes before `parsed_offset` and sums the record.
+    pub fn finish(mut self) {
         self.restore_strings();
-        let end = self.rec.parsed_offset;
-        let from = end.saturating_sub(TAIL_HASH_LEN).max(base);
-        let lo = (from - base) as usize;
-        let hi = (end - base) as usize;
-        self.rec.tail_hash = fnv64(file_bytes.get(lo..hi).unwrap_or(&[]));
+        self.rec.tail_hash = self.tail.hash();
         self.rec.summarize();
     }
 }
@@ -389,7 +503,7 @@ pub fn parse_all(bytes: &[u8]) -> (FileRecord, FeedOutcome) {
     let mut rec = FileRecord::default();
     let mut parser = LineParser::new(&mut rec);
     let outcome = parser.feed(bytes);
-    parser.finish(bytes, 0);
+    parser.finish();
     (rec, outcome)
 }
 
@@ -441,7 +555,83 @@ mod tests {
         assert_eq!((rec.entries.len(), rec.skips.malformed), (0, 1));
     }
 
+    /// A reader that gives at most `step` bytes at a time.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_skipped_and_reported() {
+        let long = format!(r#"{{"pad":"{}","usage":1}}"#, "x".repeat(500));
+        let text = format!("{LINE}\n{long}\n{}\n", LINE.replace("m1", "m2"));
+        let mut rec = FileRecord::default();
+        let mut p = LineParser::new(&mut rec).with_max_line(400);
+        let (out, _) = p.read(text.as_bytes(), Vec::new());
+        p.finish();
+        let out = out.unwrap();
+        assert_eq!(out.too_long, vec![(2, LINE.len() as u64 + 1)]);
+        assert_eq!(
+            (rec.entries.len(), rec.skips.malformed, rec.lines),
+            (2, 1, 3)
+        );
+        assert_eq!(rec.parsed_offset, text.len() as u64);
+        // the fingerprint covers the last line's bytes only: it is known again
+        let before = &text.as_bytes()[text.len() - TAIL_HASH_LEN as usize..];
+        assert_eq!(rec.tail_hash, fnv64(before));
+        // when the skipped line is within the last 64 bytes, it is unknown (never matches)
+        let text = format!("{LINE}\n{long}\n");
+        let mut rec = FileRecord::default();
+        let mut p = LineParser::new(&mut rec).with_max_line(400);
+        let _ = p.read(text.as_bytes(), Vec::new());
+        p.finish();
+        let before = &text.as_bytes()[text.len() - TAIL_HASH_LEN as usize..];
+        assert_ne!(rec.tail_hash, fnv64(before));
+        assert_eq!(rec.parsed_offset, text.len() as u64);
+    }
+
     proptest::proptest! {
+        #[test]
+        fn any_read_size_gives_the_same_record(
+            parts in proptest::collection::vec(0usize..6, 0..8),
+            step in 1usize..9,
+        ) {
+            // lines of every kind (LF, CRLF, blank, malformed, a last line with or without
+            // newline, complete or not), read a few bytes at a time
+            let pieces = [
+                format!("{LINE}\n"),
+                format!("{}\r\n", LINE.replace("m1", "m3")),
+                String::from("  \n"),
+                String::from("{\"usage\": [}\n"),
+                LINE[..50].to_owned(),
+                String::from("\r"),
+            ];
+            let text: String = parts.iter().map(|&i| pieces[i].as_str()).collect();
+            let (whole, out) = parse_all(text.as_bytes());
+            let mut rec = FileRecord::default();
+            let mut p = LineParser::new(&mut rec);
+            let (trickled, _) = p.read(Trickle { bytes: text.as_bytes(), step }, Vec::new());
+            p.finish();
+            proptest::prop_assert_eq!(trickled.unwrap(), out);
+            proptest::prop_assert_eq!(rec.parsed_offset, whole.parsed_offset);
+            proptest::prop_assert_eq!(rec.lines, whole.lines);
+            proptest::prop_assert_eq!(rec.skips, whole.skips);
+            proptest::prop_assert_eq!(rec.tail_hash, whole.tail_hash);
+            // the fingerprint is that of the bytes before the parsed offset
+            let off = whole.parsed_offset as usize;
+            let before = &text.as_bytes()[off.saturating_sub(TAIL_HASH_LEN as usize)..off];
+            proptest::prop_assert_eq!(whole.tail_hash, fnv64(before));
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
             let (rec, _) = parse_all(&bytes);
@@ -457,11 +647,14 @@ mod tests {
             let mut rec = FileRecord::default();
             let mut p = LineParser::new(&mut rec);
             p.feed(&text.as_bytes()[..cut]);
-            p.finish(text.as_bytes(), 0);
+            p.finish();
             let offset = rec.parsed_offset as usize;
-            let mut p = LineParser::new(&mut rec);
+            let before = &text.as_bytes()[offset.saturating_sub(TAIL_HASH_LEN as usize)..offset];
+            proptest::prop_assert_eq!(rec.tail_hash, fnv64(before));
+            let mut p = LineParser::continuing(&mut rec, before);
             p.feed(&text.as_bytes()[offset..]);
-            p.finish(text.as_bytes(), 0);
+            p.finish();
+            proptest::prop_assert_eq!(rec.tail_hash, whole.tail_hash);
             proptest::prop_assert_eq!(rec.entries.len(), whole.entries.len());
             proptest::prop_assert_eq!(rec.buckets, whole.buckets);
             proptest::prop_assert_eq!(rec.parsed_offset, whole.parsed_offset);
