@@ -8,6 +8,8 @@
 
 use std::collections::VecDeque;
 
+use crate::eval::{Evaluator, Tree};
+use crate::jsonpath::{Choice, Logical, Segment};
 use crate::path::{Path, Step};
 use crate::scanner::{Flow, Handler, Member, Watch};
 
@@ -27,10 +29,12 @@ pub struct Span {
 
 #[derive(Debug, Clone, Copy)]
 struct Frame {
-    /// Paths that continue below this container.
+    /// Paths that continue below this container (step index = depth).
     alive: u64,
     /// Index of the next element (arrays).
     next_index: u64,
+    /// How many entries at the top of [`Selector::extra`] belong to this frame.
+    extra: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -42,23 +46,152 @@ struct Open {
     retain: bool,
 }
 
-/// Selects the values at a set of paths. See the module docs.
+/// How one streamed step matches a child.
 #[derive(Debug, Clone)]
+enum Matcher {
+    Step(Step),
+    /// A slice with a positive step and non-negative bounds (`end` `u64::MAX`: none).
+    Slice {
+        start: u64,
+        end: u64,
+        step: u64,
+    },
+}
+
+/// The part of a JSONPath decided on a held value: the value at the end of the streamed
+/// steps is held whole (bounded by the caller's item size limit), then evaluated.
+#[derive(Debug, Clone)]
+struct Tail {
+    /// A filter the held value itself must pass (it is a candidate child of a filter
+    /// selector, held until it is read).
+    filter: Option<Logical>,
+    /// Segments applied to the held value (when it passes).
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone)]
+struct Plan {
+    matchers: Vec<Matcher>,
+    tail: Option<Tail>,
+}
+
+impl Plan {
+    fn new(path: &Path) -> Plan {
+        let Some(query) = path.query() else {
+            return Plan {
+                matchers: path.steps().iter().cloned().map(Matcher::Step).collect(),
+                tail: None,
+            };
+        };
+        let segments = &query.segments;
+        if query.has_absolute_filter() {
+            // `$` inside a filter may name a value anywhere: hold the whole document.
+            return Plan {
+                matchers: Vec::new(),
+                tail: Some(Tail {
+                    filter: None,
+                    segments: segments.clone(),
+                }),
+            };
+        }
+        let mut matchers = Vec::new();
+        for segment in segments {
+            let matcher = match (segment.descendant, &segment.selectors[..]) {
+                (false, [Choice::Name(n)]) => Matcher::Step(Step::Key(n.as_bytes().to_vec())),
+                (false, [Choice::Wildcard]) => Matcher::Step(Step::Any),
+                (false, [Choice::Index(i)]) if *i >= 0 => Matcher::Step(Step::Index(*i as u64)),
+                (false, [Choice::Slice { start, end, step }])
+                    if start.unwrap_or(0) >= 0
+                        && end.unwrap_or(0) >= 0
+                        && step.unwrap_or(1) > 0 =>
+                {
+                    Matcher::Slice {
+                        start: start.unwrap_or(0) as u64,
+                        end: end.map_or(u64::MAX, |e| e as u64),
+                        step: step.unwrap_or(1) as u64,
+                    }
+                }
+                _ => break,
+            };
+            matchers.push(matcher);
+        }
+        let j = matchers.len();
+        if j == segments.len() {
+            return Plan {
+                matchers,
+                tail: None,
+            };
+        }
+        let tail = match (segments[j].descendant, &segments[j].selectors[..]) {
+            (false, [Choice::Filter(l)]) => {
+                // Each child is a candidate: hold one child at a time.
+                matchers.push(Matcher::Step(Step::Any));
+                Tail {
+                    filter: Some(l.clone()),
+                    segments: segments[j + 1..].to_vec(),
+                }
+            }
+            _ => Tail {
+                filter: None,
+                segments: segments[j..].to_vec(),
+            },
+        };
+        Plan {
+            matchers,
+            tail: Some(tail),
+        }
+    }
+}
+
+/// Selects the values at a set of paths. See the module docs.
+#[derive(Debug)]
 pub struct Selector {
     paths: Vec<Path>,
+    plans: Vec<Plan>,
     /// One frame per watched open container.
     frames: Vec<Frame>,
     /// Selected values that began and have not ended yet (nested when paths nest).
     open: Vec<Open>,
     /// Selected values that ended and were not taken yet.
     ready: VecDeque<Span>,
+    /// Results of the last held value evaluated, not taken yet (they come before `ready`).
+    expanded: VecDeque<Span>,
     /// Paths that selected at least one value.
     matched: u64,
     all: u64,
     /// Paths whose values are only marked (start and end), never kept: used to learn
     /// where an enclosing value ends without holding its bytes.
     markers: u64,
+    /// Paths whose values at the end of the streamed steps are held and evaluated.
+    held: u64,
+    /// ijson prefixes (matched by dot-joined text).
+    ijson: u64,
+    /// ijson states whose step index differs from the depth (a member name containing a
+    /// dot consumed several steps): `(path, steps consumed)`, grouped by frame.
+    extra: Vec<(u32, u32)>,
+    evaluator: Evaluator,
     scratch: Vec<u8>,
+}
+
+impl Clone for Selector {
+    fn clone(&self) -> Self {
+        Selector {
+            paths: self.paths.clone(),
+            plans: self.plans.clone(),
+            frames: self.frames.clone(),
+            open: self.open.clone(),
+            ready: self.ready.clone(),
+            expanded: self.expanded.clone(),
+            matched: self.matched,
+            all: self.all,
+            markers: self.markers,
+            held: self.held,
+            ijson: self.ijson,
+            extra: self.extra.clone(),
+            evaluator: Evaluator::default(),
+            scratch: Vec::new(),
+        }
+    }
 }
 
 impl Selector {
@@ -74,14 +207,31 @@ impl Selector {
         } else {
             (1u64 << paths.len()) - 1
         };
+        let plans: Vec<Plan> = paths.iter().map(Plan::new).collect();
+        let mut held = 0;
+        let mut ijson = 0;
+        for (i, (path, plan)) in paths.iter().zip(&plans).enumerate() {
+            if plan.tail.is_some() {
+                held |= 1 << i;
+            }
+            if path.is_ijson() {
+                ijson |= 1 << i;
+            }
+        }
         Selector {
             paths,
+            plans,
             frames: Vec::new(),
             open: Vec::new(),
             ready: VecDeque::new(),
+            expanded: VecDeque::new(),
             matched: 0,
             all,
             markers: 0,
+            held,
+            ijson,
+            extra: Vec::new(),
+            evaluator: Evaluator::default(),
             scratch: Vec::new(),
         }
     }
@@ -90,7 +240,7 @@ impl Selector {
     /// their values begin and end: their bytes are not kept (see [`Selector::retain_from`]).
     pub fn with_markers(paths: Vec<Path>, markers: u64) -> Self {
         let mut selector = Selector::new(paths);
-        selector.markers = markers & selector.all;
+        selector.markers = markers & selector.all & !selector.held;
         selector
     }
 
@@ -105,6 +255,8 @@ impl Selector {
         self.frames.clear();
         self.open.clear();
         self.ready.clear();
+        self.expanded.clear();
+        self.extra.clear();
     }
 
     /// The paths, in the order given.
@@ -112,9 +264,62 @@ impl Selector {
         &self.paths
     }
 
-    /// Takes the next selected value that has ended, in order of their ends.
+    /// Takes the next selected value that has ended, in order of their ends. Returns `None`
+    /// also when a held value must be evaluated first: see [`Selector::held`].
     pub fn take(&mut self) -> Option<Span> {
-        self.ready.pop_front()
+        if let Some(span) = self.expanded.pop_front() {
+            return Some(span);
+        }
+        match self.ready.front() {
+            Some(span) if self.held >> span.path & 1 == 1 => None,
+            _ => self.ready.pop_front(),
+        }
+    }
+
+    /// A held value (for a JSONPath whose rest is decided on the whole value: a filter's
+    /// candidate, a union, a negative index, a descendant segment...) that has ended and
+    /// must be evaluated before more items can be taken: pass its bytes to
+    /// [`Selector::expand`]. Its size is the caller's to bound.
+    pub fn held(&self) -> Option<Span> {
+        if !self.expanded.is_empty() {
+            return None;
+        }
+        match self.ready.front() {
+            Some(span) if self.held >> span.path & 1 == 1 => Some(*span),
+            _ => None,
+        }
+    }
+
+    /// Evaluates the held value [`Selector::held`] returned, given its bytes (exactly
+    /// `span.start..span.end` of the input); its results are taken next, in the order
+    /// RFC 9535 gives them.
+    ///
+    /// # Panics
+    /// If no value is held.
+    pub fn expand(&mut self, bytes: &[u8]) {
+        let span = self.held().expect("a held value");
+        self.ready.pop_front();
+        let tail = self.plans[span.path].tail.as_ref().expect("held path");
+        let tree = Tree::parse(bytes);
+        let pass = match &tail.filter {
+            Some(l) => self.evaluator.test(&tree, 0, 0, l),
+            None => true,
+        };
+        if !pass {
+            return;
+        }
+        let nodes = self.evaluator.select(&tree, 0, 0, &tail.segments);
+        if !nodes.is_empty() {
+            self.matched |= 1 << span.path;
+        }
+        for n in nodes {
+            let (s, e) = tree.span(n);
+            self.expanded.push_back(Span {
+                start: span.start + s as u64,
+                end: span.start + e as u64,
+                path: span.path,
+            });
+        }
     }
 
     /// Offset of the first byte that must be kept: the start of the outermost selected value
@@ -124,6 +329,7 @@ impl Selector {
         let ready = self
             .ready
             .iter()
+            .chain(self.expanded.iter())
             .filter(|s| !self.is_marker(s.path))
             .map(|s| s.start)
             .min();
@@ -137,24 +343,52 @@ impl Selector {
     pub fn path_matched(&self, i: usize) -> bool {
         self.matched >> i & 1 == 1
     }
+
+    /// ijson: the steps a member name consumes from step `from` of path `p` when its
+    /// dot-joined text continues the prefix (`None` when it does not).
+    fn dotted(&mut self, p: usize, from: usize, raw: &[u8]) -> Option<usize> {
+        let name: &[u8] = if raw.contains(&b'\\') {
+            self.scratch.clear();
+            unescape(raw, &mut self.scratch);
+            &self.scratch
+        } else {
+            raw
+        };
+        let steps = self.paths[p].steps();
+        let mut at = from;
+        for part in name.split(|&b| b == b'.') {
+            let ok = match steps.get(at) {
+                Some(Step::Key(k)) => k[..] == *part,
+                Some(Step::Item) => part == b"item",
+                _ => false,
+            };
+            if !ok {
+                return None;
+            }
+            at += 1;
+        }
+        Some(at)
+    }
 }
 
 impl Handler for Selector {
     #[inline]
     fn begin(&mut self, depth: u32, offset: u64, member: Member<'_>, container: bool) -> Watch {
         debug_assert_eq!(self.frames.len(), depth as usize);
-        let (candidates, index) = match self.frames.last_mut() {
-            None => (self.all, 0),
+        let (candidates, index, parent_extra) = match self.frames.last_mut() {
+            None => (self.all, 0, 0),
             Some(frame) => {
                 let index = frame.next_index;
                 if member == Member::Element {
                     frame.next_index += 1;
                 }
-                (frame.alive, index)
+                (frame.alive, index, frame.extra as usize)
             }
         };
         let d = depth as usize;
         let mut here = 0u64;
+        let mut emit = 0u64;
+        let extra_base = self.extra.len();
         let mut rest = candidates;
         while rest != 0 {
             let p = rest.trailing_zeros() as usize;
@@ -162,8 +396,8 @@ impl Handler for Selector {
             let matches = if d == 0 {
                 true
             } else {
-                step_matches(
-                    &self.paths[p].steps()[d - 1],
+                matcher_matches(
+                    &self.plans[p].matchers[d - 1],
                     member,
                     index,
                     &mut self.scratch,
@@ -171,22 +405,45 @@ impl Handler for Selector {
             };
             if matches {
                 here |= 1 << p;
+            } else if self.ijson >> p & 1 == 1 {
+                if let Member::Key(raw) = member {
+                    if memchr::memchr2(b'.', b'\\', raw).is_some() {
+                        if let Some(at) = self.dotted(p, d - 1, raw) {
+                            self.misaligned(p, at, &mut emit, container);
+                        }
+                    }
+                }
             }
         }
-        let mut emit = 0u64;
+        if parent_extra != 0 {
+            for k in extra_base - parent_extra..extra_base {
+                let (p, from) = self.extra[k];
+                let (p, from) = (p as usize, from as usize);
+                let at = match member {
+                    Member::Element => {
+                        (self.paths[p].steps().get(from) == Some(&Step::Item)).then_some(from + 1)
+                    }
+                    Member::Key(raw) => self.dotted(p, from, raw),
+                    Member::Root => None,
+                };
+                if let Some(at) = at {
+                    self.misaligned(p, at, &mut emit, container);
+                }
+            }
+        }
         let mut deeper = 0u64;
         let mut rest = here;
         while rest != 0 {
             let p = rest.trailing_zeros() as usize;
             rest &= rest - 1;
-            if self.paths[p].steps().len() == d {
+            if self.plans[p].matchers.len() == d {
                 emit |= 1 << p;
             } else {
                 deeper |= 1 << p;
             }
         }
         if emit != 0 {
-            self.matched |= emit;
+            self.matched |= emit & !self.held;
             self.open.push(Open {
                 depth,
                 start: offset,
@@ -194,13 +451,16 @@ impl Handler for Selector {
                 retain: emit & !self.markers != 0,
             });
         }
-        if container && deeper != 0 {
+        let extra = self.extra.len() - extra_base;
+        if container && (deeper != 0 || extra != 0) {
             self.frames.push(Frame {
                 alive: deeper,
                 next_index: 0,
+                extra: extra as u32,
             });
             Watch::Children
         } else {
+            self.extra.truncate(extra_base);
             Watch::Quiet
         }
     }
@@ -208,7 +468,11 @@ impl Handler for Selector {
     #[inline]
     fn end(&mut self, depth: u32, end: u64) -> Flow {
         if self.frames.len() > depth as usize {
-            self.frames.pop();
+            let frame = self.frames.pop().expect("checked");
+            if frame.extra != 0 {
+                let keep = self.extra.len() - frame.extra as usize;
+                self.extra.truncate(keep);
+            }
         }
         match self.open.last() {
             Some(open) if open.depth == depth => {
@@ -226,6 +490,31 @@ impl Handler for Selector {
                 Flow::Pause
             }
             _ => Flow::Continue,
+        }
+    }
+}
+
+impl Selector {
+    /// An ijson state that consumed `at` steps of path `p` at a value: selected when the
+    /// prefix is used up, else followed into the value's children.
+    fn misaligned(&mut self, p: usize, at: usize, emit: &mut u64, container: bool) {
+        if at == self.paths[p].steps().len() {
+            *emit |= 1 << p;
+        } else if container {
+            self.extra.push((p as u32, at as u32));
+        }
+    }
+}
+
+#[inline]
+fn matcher_matches(m: &Matcher, member: Member<'_>, index: u64, scratch: &mut Vec<u8>) -> bool {
+    match m {
+        Matcher::Step(step) => step_matches(step, member, index, scratch),
+        Matcher::Slice { start, end, step } => {
+            member == Member::Element
+                && index >= *start
+                && index < *end
+                && (index - start).is_multiple_of(*step)
         }
     }
 }

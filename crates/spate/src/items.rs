@@ -250,6 +250,21 @@ impl<R: Read> Items<R> {
             if let Some(span) = self.selector.take() {
                 break span;
             }
+            if let Some(held) = self.selector.held() {
+                // A JSONPath decided on a whole value (filter candidate, union, descendant
+                // segment...): the value is in the window; evaluate it.
+                if (held.end - held.start) as usize > self.options.max_item_size {
+                    self.finished = true;
+                    return Err(Error::ItemTooLarge {
+                        location: self.location(held.start),
+                        limit: self.options.max_item_size,
+                    });
+                }
+                let start = (held.start - self.buf_offset) as usize;
+                let end = (held.end - self.buf_offset) as usize;
+                self.selector.expand(&self.buf[start..end]);
+                continue;
+            }
             if self.finished {
                 return Ok(None);
             }
