@@ -125,10 +125,7 @@ fn query_text(q: &Query) -> String {
 
 fn operand_text(o: &Operand) -> String {
     match o {
-        Operand::Lit(v) => {
-            let s = serde_json::to_string(v).unwrap();
-            s
-        }
+        Operand::Lit(v) => serde_json::to_string(v).unwrap(),
         Operand::Query(q) => query_text(q),
         Operand::Length(q) => format!("length({})", query_text(q)),
         Operand::Count(q) => format!("count({})", query_text(q)),
