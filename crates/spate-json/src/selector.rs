@@ -407,7 +407,7 @@ impl Handler for Selector {
                 here |= 1 << p;
             } else if self.ijson >> p & 1 == 1 {
                 if let Member::Key(raw) = member {
-                    if memchr::memchr2(b'.', b'\\', raw).is_some() {
+                    if may_continue_dotted(&self.plans[p].matchers[d - 1], raw) {
                         if let Some(at) = self.dotted(p, d - 1, raw) {
                             self.misaligned(p, at, &mut emit, container);
                         }
@@ -503,6 +503,27 @@ impl Selector {
         } else if container {
             self.extra.push((p as u32, at as u32));
         }
+    }
+}
+
+/// Cheap test before [`Selector::dotted`]: can the member name `raw` (as written) be the
+/// step's name followed by a dot? Where `raw` first differs from the name it must hold a
+/// dot just after the whole name, or an escape; most names are out after a byte or two.
+#[inline]
+fn may_continue_dotted(m: &Matcher, raw: &[u8]) -> bool {
+    let k: &[u8] = match m {
+        Matcher::Step(Step::Key(k)) => k,
+        Matcher::Step(Step::Item) => b"item",
+        _ => return false,
+    };
+    if raw.len() <= k.len() {
+        return false;
+    }
+    let common = raw.iter().zip(k).take_while(|(a, b)| a == b).count();
+    match raw[common] {
+        b'\\' => true,
+        b'.' => common == k.len(),
+        _ => false,
     }
 }
 

@@ -532,3 +532,21 @@ fn held_values_are_bounded_by_the_item_size_limit() {
     .unwrap();
     assert_eq!(n, 200);
 }
+
+#[test]
+fn queries_over_held_paths_read_fields_from_the_selected_items() {
+    // Fields of a filtered path are read from the items the filter keeps (not by extending
+    // the streamed steps, which stop before the filter).
+    let doc = br#"{"a": [{"x": 1}, {"x": 5}, {"x": 7}]}"#;
+    let report = spate::query::Query::new("$.a[?@.x > 1]")
+        .unwrap()
+        .sum(".x")
+        .unwrap()
+        .aggregate(&doc[..])
+        .unwrap();
+    assert_eq!(report.to_json_lines(), "{\"sum(.x)\":12}\n");
+    assert!(spate::query::Query::new("$.a[?@.x > 1]")
+        .unwrap()
+        .with("n", "$.b")
+        .is_err());
+}
