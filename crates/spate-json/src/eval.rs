@@ -6,6 +6,7 @@
 //! results are spans of the input, as streamed items are. The evaluation is the RFC's
 //! definition applied directly, so its result order is the RFC's.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::jsonpath::{Arg, Call, Choice, CmpOp, FilterQuery, Function, Literal, Logical};
@@ -20,32 +21,45 @@ struct Node {
     kind: Kind,
 }
 
+/// A string of the held bytes: decoded only when a filter looks at it.
+#[derive(Debug, Clone, Copy)]
+struct Str {
+    start: usize,
+    end: usize,
+    escaped: bool,
+}
+
 #[derive(Debug)]
 enum Kind {
     Null,
     Bool(bool),
     Number(f64),
-    String(String),
+    String(Str),
     Array(Vec<usize>),
-    Object(Vec<(String, usize)>),
+    Object(Vec<(Str, usize)>),
 }
 
 /// A held JSON value (already validated by the scanner) as a tree of byte ranges.
 #[derive(Debug)]
-pub(crate) struct Tree {
+pub(crate) struct Tree<'b> {
+    bytes: &'b [u8],
     nodes: Vec<Node>,
 }
 
-impl Tree {
+impl<'b> Tree<'b> {
     /// Parses `bytes`, one valid JSON value (the scanner has validated it).
-    pub(crate) fn parse(bytes: &[u8]) -> Tree {
-        let mut tree = Tree { nodes: Vec::new() };
+    pub(crate) fn parse(bytes: &'b [u8]) -> Tree<'b> {
+        let mut tree = Tree {
+            bytes,
+            nodes: Vec::new(),
+        };
         let mut at = 0;
-        tree.value(bytes, &mut at);
+        tree.value(&mut at);
         tree
     }
 
-    fn value(&mut self, b: &[u8], at: &mut usize) -> usize {
+    fn value(&mut self, at: &mut usize) -> usize {
+        let b = self.bytes;
         skip_blank(b, at);
         let start = *at;
         let id = self.nodes.len();
@@ -71,7 +85,7 @@ impl Tree {
                     let key = string(b, at);
                     skip_blank(b, at);
                     *at += 1; // ':'
-                    let child = self.value(b, at);
+                    let child = self.value(at);
                     members.push((key, child));
                 }
                 Kind::Object(members)
@@ -89,7 +103,7 @@ impl Tree {
                         *at += 1;
                         continue;
                     }
-                    elements.push(self.value(b, at));
+                    elements.push(self.value(at));
                 }
                 Kind::Array(elements)
             }
@@ -127,11 +141,59 @@ impl Tree {
         (self.nodes[id].start, self.nodes[id].end)
     }
 
-    fn children(&self, id: usize) -> Vec<usize> {
+    /// The children of node `id`, in order.
+    fn children(&self, id: usize) -> Children<'_> {
         match &self.nodes[id].kind {
-            Kind::Array(v) => v.clone(),
-            Kind::Object(m) => m.iter().map(|(_, c)| *c).collect(),
-            _ => Vec::new(),
+            Kind::Array(v) => Children::Array(v.iter()),
+            Kind::Object(m) => Children::Object(m.iter()),
+            _ => Children::Array([].iter()),
+        }
+    }
+
+    /// A string decoded (borrowed from the held bytes when it has no escapes).
+    fn text(&self, s: Str) -> Cow<'b, str> {
+        let raw = &self.bytes[s.start..s.end];
+        if s.escaped {
+            let mut out = Vec::new();
+            unescape(raw, &mut out);
+            Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+        } else {
+            String::from_utf8_lossy(raw)
+        }
+    }
+
+    /// True when the string is `name`.
+    fn is(&self, s: Str, name: &str) -> bool {
+        if s.escaped {
+            self.text(s) == name
+        } else {
+            &self.bytes[s.start..s.end] == name.as_bytes()
+        }
+    }
+}
+
+/// The children of a node, without allocating.
+enum Children<'t> {
+    Array(std::slice::Iter<'t, usize>),
+    Object(std::slice::Iter<'t, (Str, usize)>),
+}
+
+impl DoubleEndedIterator for Children<'_> {
+    fn next_back(&mut self) -> Option<usize> {
+        match self {
+            Children::Array(i) => i.next_back().copied(),
+            Children::Object(i) => i.next_back().map(|(_, c)| *c),
+        }
+    }
+}
+
+impl Iterator for Children<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            Children::Array(i) => i.next().copied(),
+            Children::Object(i) => i.next().map(|(_, c)| *c),
         }
     }
 }
@@ -142,23 +204,37 @@ fn skip_blank(b: &[u8], at: &mut usize) {
     }
 }
 
-/// A string at `at` (on its opening quote), decoded; `at` moves past the closing quote.
-fn string(b: &[u8], at: &mut usize) -> String {
-    let s = *at + 1;
-    let mut i = s;
-    while b[i] != b'"' {
-        i += if b[i] == b'\\' { 2 } else { 1 };
+/// A string at `at` (on its opening quote); `at` moves past the closing quote.
+fn string(b: &[u8], at: &mut usize) -> Str {
+    let start = *at + 1;
+    let mut i = start;
+    let mut escaped = false;
+    loop {
+        match memchr::memchr2(b'"', b'\\', &b[i..]) {
+            Some(k) if b[i + k] == b'"' => {
+                i += k;
+                break;
+            }
+            Some(k) => {
+                escaped = true;
+                i += k + 2;
+            }
+            None => {
+                i = b.len();
+                break;
+            }
+        }
     }
     *at = i + 1;
-    let raw = &b[s..i];
-    if raw.contains(&b'\\') {
-        let mut out = Vec::new();
-        unescape(raw, &mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    } else {
-        String::from_utf8_lossy(raw).into_owned()
+    Str {
+        start,
+        end: i,
+        escaped,
     }
 }
+
+/// Compiled patterns kept per function (`match`, `search`).
+const MAX_CACHED_PATTERNS: usize = 64;
 
 /// A value in a filter: a node, a literal, a computed number, or Nothing.
 #[derive(Debug, Clone, Copy)]
@@ -172,7 +248,8 @@ enum Val<'q> {
 /// Evaluates segments on a held tree; caches the compiled regular expressions.
 #[derive(Debug, Default)]
 pub(crate) struct Evaluator {
-    regexes: HashMap<(String, bool), Option<regex::Regex>>,
+    /// Compiled patterns of `match` (anchored) and of `search`, by pattern text.
+    regexes: [HashMap<String, Option<regex::Regex>>; 2],
 }
 
 impl Evaluator {
@@ -236,8 +313,7 @@ impl Evaluator {
             for choice in &segment.selectors {
                 self.choice(tree, root, n, choice, out);
             }
-            let children = tree.children(n);
-            stack.extend(children.into_iter().rev());
+            stack.extend(tree.children(n).rev());
         }
     }
 
@@ -253,7 +329,12 @@ impl Evaluator {
         match choice {
             Choice::Name(name) => {
                 if let Kind::Object(members) = kind {
-                    out.extend(members.iter().filter(|(k, _)| k == name).map(|(_, c)| *c));
+                    out.extend(
+                        members
+                            .iter()
+                            .filter(|(k, _)| tree.is(*k, name))
+                            .map(|(_, c)| *c),
+                    );
                 }
             }
             Choice::Wildcard => out.extend(tree.children(node)),
@@ -313,7 +394,7 @@ impl Evaluator {
         match c.function {
             Function::Length => match self.arg_value(tree, root, at, &c.args[0]) {
                 Val::Node(n) => match &tree.nodes[n].kind {
-                    Kind::String(s) => Val::Number(s.chars().count() as f64),
+                    Kind::String(s) => Val::Number(tree.text(*s).chars().count() as f64),
                     Kind::Array(v) => Val::Number(v.len() as f64),
                     Kind::Object(m) => Val::Number(m.len() as f64),
                     _ => Val::Nothing,
@@ -337,21 +418,27 @@ impl Evaluator {
             return false;
         };
         let whole = c.function == Function::Match;
-        let regex = self
-            .regexes
-            .entry((pattern.to_owned(), whole))
-            .or_insert_with(|| iregexp(pattern, whole));
-        regex.as_ref().is_some_and(|r| r.is_match(text))
+        let cache = &mut self.regexes[usize::from(whole)];
+        if !cache.contains_key(pattern.as_ref()) {
+            if cache.len() >= MAX_CACHED_PATTERNS {
+                // Patterns taken from the data could be endless: keep the cache bounded.
+                cache.clear();
+            }
+            cache.insert(pattern.clone().into_owned(), iregexp(&pattern, whole));
+        }
+        cache[pattern.as_ref()]
+            .as_ref()
+            .is_some_and(|r| r.is_match(&text))
     }
 }
 
-fn as_str<'a>(tree: &'a Tree, v: Val<'a>) -> Option<&'a str> {
+fn as_str<'a>(tree: &Tree<'a>, v: Val<'a>) -> Option<Cow<'a, str>> {
     match v {
         Val::Node(n) => match &tree.nodes[n].kind {
-            Kind::String(s) => Some(s),
+            Kind::String(s) => Some(tree.text(*s)),
             _ => None,
         },
-        Val::Literal(Literal::String(s)) => Some(s),
+        Val::Literal(Literal::String(s)) => Some(Cow::Borrowed(s)),
         _ => None,
     }
 }
@@ -435,7 +522,7 @@ enum Scalar<'a> {
     Null,
     Bool(bool),
     Number(f64),
-    String(&'a str),
+    String(Cow<'a, str>),
     Node(usize),
 }
 
@@ -447,13 +534,13 @@ fn scalar<'a>(tree: &'a Tree, v: Val<'a>) -> Scalar<'a> {
             Literal::Null => Scalar::Null,
             Literal::Bool(b) => Scalar::Bool(*b),
             Literal::Number(n) => Scalar::Number(*n),
-            Literal::String(s) => Scalar::String(s),
+            Literal::String(s) => Scalar::String(Cow::Borrowed(s)),
         },
         Val::Node(n) => match &tree.nodes[n].kind {
             Kind::Null => Scalar::Null,
             Kind::Bool(b) => Scalar::Bool(*b),
             Kind::Number(x) => Scalar::Number(*x),
-            Kind::String(s) => Scalar::String(s),
+            Kind::String(s) => Scalar::String(tree.text(*s)),
             _ => Scalar::Node(n),
         },
     }
@@ -478,8 +565,9 @@ fn nodes_equal(tree: &Tree, x: usize, y: usize) -> bool {
         (Kind::Object(a), Kind::Object(b)) => {
             a.len() == b.len()
                 && a.iter().all(|(k, v)| {
-                    b.iter()
-                        .any(|(k2, v2)| k == k2 && nodes_equal(tree, *v, *v2))
+                    b.iter().any(|(k2, v2)| {
+                        tree.text(*k) == tree.text(*k2) && nodes_equal(tree, *v, *v2)
+                    })
                 })
         }
         (Kind::Array(_) | Kind::Object(_), _) | (_, Kind::Array(_) | Kind::Object(_)) => false,
