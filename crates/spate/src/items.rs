@@ -154,7 +154,8 @@ impl Item {
 
 /// The items at one or more paths of a JSON input, read once, in bounded memory, validating
 /// every byte. Items come out in the order they end in the input (document order for items
-/// of one path).
+/// of one path; for a JSONPath that holds a value — filter, union, descendant... — that
+/// value's results come when it ends, in RFC 9535 order).
 ///
 /// ```
 /// let doc = br#"{"sessions": [{"id": "a", "n": 3}, {"id": "b", "n": 5}]}"#;
