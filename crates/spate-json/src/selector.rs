@@ -44,6 +44,20 @@ struct Open {
     paths: u64,
     /// Whether a capturing (non-marker) path selected the value: its bytes must be kept.
     retain: bool,
+    /// Paths for which the value is only a candidate: an element that a negative index may
+    /// select, known when its array ends.
+    tentative: u64,
+}
+
+/// The last elements of an array a negative index (`[-n]`) may select: the candidate for
+/// `[-n]` is the oldest once the array ends with `n` of them kept.
+#[derive(Debug, Clone)]
+struct Ring {
+    /// Depth of the array.
+    depth: u32,
+    path: usize,
+    n: u64,
+    spans: VecDeque<Span>,
 }
 
 /// How one streamed step matches a child.
@@ -56,6 +70,9 @@ enum Matcher {
         end: u64,
         step: u64,
     },
+    /// A negative index `[-n]`: every element is a candidate until the array ends; the last
+    /// `n` are kept. Always the last streamed step.
+    FromEnd(u64),
 }
 
 /// The part of a JSONPath decided on a held value: the value at the end of the streamed
@@ -111,11 +128,23 @@ impl Plan {
                         step: step.unwrap_or(1) as u64,
                     }
                 }
+                (false, [Choice::Index(i)]) => {
+                    matchers.push(Matcher::FromEnd(i.unsigned_abs()));
+                    break;
+                }
                 _ => break,
             };
             matchers.push(matcher);
         }
         let j = matchers.len();
+        if let Some(Matcher::FromEnd(_)) = matchers.last() {
+            // What follows the chosen element is evaluated on it, held.
+            let tail = (j < segments.len()).then(|| Tail {
+                filter: None,
+                segments: segments[j..].to_vec(),
+            });
+            return Plan { matchers, tail };
+        }
         if j == segments.len() {
             return Plan {
                 matchers,
@@ -166,6 +195,14 @@ pub struct Selector {
     held: u64,
     /// ijson prefixes (matched by dot-joined text).
     ijson: u64,
+    /// Paths ending their streamed steps with a negative index.
+    from_end: u64,
+    /// Candidates of negative indexes, per open array and path.
+    rings: Vec<Ring>,
+    /// Most bytes the candidates of one negative index may span.
+    hold_limit: u64,
+    /// Start of the candidates that went over `hold_limit`.
+    over_limit: Option<u64>,
     /// ijson states whose step index differs from the depth (a member name containing a
     /// dot consumed several steps): `(path, steps consumed)`, grouped by frame.
     extra: Vec<(u32, u32)>,
@@ -187,6 +224,10 @@ impl Clone for Selector {
             markers: self.markers,
             held: self.held,
             ijson: self.ijson,
+            from_end: self.from_end,
+            rings: self.rings.clone(),
+            hold_limit: self.hold_limit,
+            over_limit: self.over_limit,
             extra: self.extra.clone(),
             evaluator: Evaluator::default(),
             scratch: Vec::new(),
@@ -210,12 +251,16 @@ impl Selector {
         let plans: Vec<Plan> = paths.iter().map(Plan::new).collect();
         let mut held = 0;
         let mut ijson = 0;
+        let mut from_end = 0;
         for (i, (path, plan)) in paths.iter().zip(&plans).enumerate() {
             if plan.tail.is_some() {
                 held |= 1 << i;
             }
             if path.is_ijson() {
                 ijson |= 1 << i;
+            }
+            if let Some(Matcher::FromEnd(_)) = plan.matchers.last() {
+                from_end |= 1 << i;
             }
         }
         Selector {
@@ -230,6 +275,10 @@ impl Selector {
             markers: 0,
             held,
             ijson,
+            from_end,
+            rings: Vec::new(),
+            hold_limit: u64::MAX,
+            over_limit: None,
             extra: Vec::new(),
             evaluator: Evaluator::default(),
             scratch: Vec::new(),
@@ -242,6 +291,18 @@ impl Selector {
         let mut selector = Selector::new(paths);
         selector.markers = markers & selector.all & !selector.held;
         selector
+    }
+
+    /// Sets the most bytes the elements a negative index keeps (`[-n]` keeps the last `n`)
+    /// may span; see [`Selector::hold_exceeded`]. No limit by default.
+    pub fn set_hold_limit(&mut self, limit: u64) {
+        self.hold_limit = limit;
+    }
+
+    /// The offset where the elements kept for a negative index begin, once they span more
+    /// than the hold limit: the caller reports it (the selector goes on keeping them).
+    pub fn hold_exceeded(&self) -> Option<u64> {
+        self.over_limit
     }
 
     /// True when path `i` is a marker path.
@@ -257,6 +318,8 @@ impl Selector {
         self.ready.clear();
         self.expanded.clear();
         self.extra.clear();
+        self.rings.clear();
+        self.over_limit = None;
     }
 
     /// The paths, in the order given.
@@ -332,6 +395,11 @@ impl Selector {
             .chain(self.expanded.iter())
             .filter(|s| !self.is_marker(s.path))
             .map(|s| s.start)
+            .chain(
+                self.rings
+                    .iter()
+                    .filter_map(|r| r.spans.front().map(|s| s.start)),
+            )
             .min();
         match (open, ready) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -443,12 +511,18 @@ impl Handler for Selector {
             }
         }
         if emit != 0 {
-            self.matched |= emit & !self.held;
+            let tentative = if emit & self.from_end != 0 {
+                self.tentative(emit, d)
+            } else {
+                0
+            };
+            self.matched |= emit & !self.held & !tentative;
             self.open.push(Open {
                 depth,
                 start: offset,
                 paths: emit,
                 retain: emit & !self.markers != 0,
+                tentative,
             });
         }
         let extra = self.extra.len() - extra_base;
@@ -473,6 +547,9 @@ impl Handler for Selector {
                 let keep = self.extra.len() - frame.extra as usize;
                 self.extra.truncate(keep);
             }
+            if !self.rings.is_empty() {
+                self.array_ended(depth);
+            }
         }
         match self.open.last() {
             Some(open) if open.depth == depth => {
@@ -481,11 +558,16 @@ impl Handler for Selector {
                 while rest != 0 {
                     let p = rest.trailing_zeros() as usize;
                     rest &= rest - 1;
-                    self.ready.push_back(Span {
+                    let span = Span {
                         start: open.start,
                         end,
                         path: p,
-                    });
+                    };
+                    if open.tentative >> p & 1 == 1 {
+                        self.keep_candidate(depth - 1, span);
+                    } else {
+                        self.ready.push_back(span);
+                    }
                 }
                 Flow::Pause
             }
@@ -495,6 +577,73 @@ impl Handler for Selector {
 }
 
 impl Selector {
+    /// Which of the paths selecting a value at depth `d` only make it a candidate of a
+    /// negative index.
+    fn tentative(&self, emit: u64, d: usize) -> u64 {
+        let mut out = 0;
+        let mut rest = emit & self.from_end;
+        while rest != 0 {
+            let p = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            if d > 0 && matches!(self.plans[p].matchers.get(d - 1), Some(Matcher::FromEnd(_))) {
+                out |= 1 << p;
+            }
+        }
+        out
+    }
+
+    /// Keeps a negative index's candidate (an element of the array at `depth`), dropping the
+    /// ones too far from the end to be chosen.
+    fn keep_candidate(&mut self, depth: u32, span: Span) {
+        let at = match self
+            .rings
+            .iter()
+            .position(|r| r.depth == depth && r.path == span.path)
+        {
+            Some(at) => at,
+            None => {
+                let Some(Matcher::FromEnd(n)) = self.plans[span.path].matchers.last() else {
+                    unreachable!("a candidate's path ends with a negative index");
+                };
+                self.rings.push(Ring {
+                    depth,
+                    path: span.path,
+                    n: *n,
+                    spans: VecDeque::new(),
+                });
+                self.rings.len() - 1
+            }
+        };
+        let ring = &mut self.rings[at];
+        ring.spans.push_back(span);
+        if ring.spans.len() as u64 > ring.n {
+            ring.spans.pop_front();
+        }
+        let first = ring.spans[0].start;
+        if span.end - first > self.hold_limit && self.over_limit.is_none() {
+            self.over_limit = Some(first);
+        }
+    }
+
+    /// The array at `depth` ended: its negative indexes choose their element.
+    fn array_ended(&mut self, depth: u32) {
+        let mut i = 0;
+        while i < self.rings.len() {
+            if self.rings[i].depth != depth {
+                i += 1;
+                continue;
+            }
+            let ring = self.rings.swap_remove(i);
+            if ring.spans.len() as u64 == ring.n {
+                let span = ring.spans[0];
+                if self.held >> span.path & 1 == 0 {
+                    self.matched |= 1 << span.path;
+                }
+                self.ready.push_back(span);
+            }
+        }
+    }
+
     /// An ijson state that consumed `at` steps of path `p` at a value: selected when the
     /// prefix is used up, else followed into the value's children.
     fn misaligned(&mut self, p: usize, at: usize, emit: &mut u64, container: bool) {
@@ -531,6 +680,7 @@ fn may_continue_dotted(m: &Matcher, raw: &[u8]) -> bool {
 fn matcher_matches(m: &Matcher, member: Member<'_>, index: u64, scratch: &mut Vec<u8>) -> bool {
     match m {
         Matcher::Step(step) => step_matches(step, member, index, scratch),
+        Matcher::FromEnd(_) => member == Member::Element,
         Matcher::Slice { start, end, step } => {
             member == Member::Element
                 && index >= *start

@@ -228,11 +228,13 @@ impl<R: Read> Items<R> {
             max_depth: options.max_depth,
             multiple_values: options.multiple_values,
         });
+        let mut selector = Selector::with_markers(paths, markers);
+        selector.set_hold_limit(options.max_item_size as u64);
         Ok(Items {
             reader,
             name: name.to_owned(),
             scanner,
-            selector: Selector::with_markers(paths, markers),
+            selector,
             options,
             buf: Vec::new(),
             buf_offset: 0,
@@ -277,6 +279,14 @@ impl<R: Read> Items<R> {
                     Ok(Scanned::NeedInput) => self.scanned = self.filled,
                     Ok(Scanned::Paused(used)) => self.scanned += used,
                     Err(e) => return Err(self.syntax_error(e)),
+                }
+                if let Some(start) = self.selector.hold_exceeded() {
+                    // The last elements a negative index keeps outgrew the limit.
+                    self.finished = true;
+                    return Err(Error::ItemTooLarge {
+                        location: self.location(start),
+                        limit: self.options.max_item_size,
+                    });
                 }
                 continue;
             }

@@ -495,7 +495,9 @@ fn ijson_prefixes_match_dotted_names_as_ijson_does() {
 #[test]
 fn held_values_are_bounded_by_the_item_size_limit() {
     let doc = format!(r#"{{"a": [{}], "b": 1}}"#, vec!["1"; 200].join(","));
-    for path in ["$..b", "$.a[-1]", "$[?@.b]"] {
+    // `[-150]` keeps the last 150 elements (300 bytes); `..` and a filter on the root's
+    // children hold the document or the array.
+    for path in ["$..b", "$.a[-150]", "$[?@.b]"] {
         let options = ItemsOptions {
             max_item_size: 100,
             ..Default::default()
@@ -516,7 +518,21 @@ fn held_values_are_bounded_by_the_item_size_limit() {
         };
         assert!(err.to_string().contains("100-byte limit"), "{path}: {err}");
     }
-    // A plain path holds nothing more than its items.
+    // `[-1]` keeps one element; a plain path holds nothing more than its items.
+    let options = ItemsOptions {
+        max_item_size: 100,
+        ..Default::default()
+    };
+    let got: Vec<_> = Items::with_options(
+        doc.as_bytes(),
+        "doc",
+        vec![Path::parse("$.a[-1]").unwrap()],
+        options,
+    )
+    .unwrap()
+    .map(|i| i.unwrap().raw().to_vec())
+    .collect();
+    assert_eq!(got, [b"1".to_vec()]);
     let options = ItemsOptions {
         max_item_size: 100,
         ..Default::default()
