@@ -414,6 +414,8 @@ impl Selector {
 
     /// ijson: the steps a member name consumes from step `from` of path `p` when its
     /// dot-joined text continues the prefix (`None` when it does not).
+    #[cold]
+    #[inline(never)]
     fn dotted(&mut self, p: usize, from: usize, raw: &[u8]) -> Option<usize> {
         let name: &[u8] = if raw.contains(&b'\\') {
             self.scratch.clear();
@@ -541,6 +543,19 @@ impl Handler for Selector {
 
     #[inline]
     fn end(&mut self, depth: u32, end: u64) -> Flow {
+        if self.frames.len() <= depth as usize && self.open.last().is_none_or(|o| o.depth != depth)
+        {
+            // Neither a watched container nor a selected value ends here (most ends).
+            return Flow::Continue;
+        }
+        self.end_watched(depth, end)
+    }
+}
+
+impl Selector {
+    /// [`Handler::end`] of a watched container or a selected value.
+    #[inline(never)]
+    fn end_watched(&mut self, depth: u32, end: u64) -> Flow {
         if self.frames.len() > depth as usize {
             let frame = self.frames.pop().expect("checked");
             if frame.extra != 0 {
@@ -579,6 +594,8 @@ impl Handler for Selector {
 impl Selector {
     /// Which of the paths selecting a value at depth `d` only make it a candidate of a
     /// negative index.
+    #[cold]
+    #[inline(never)]
     fn tentative(&self, emit: u64, d: usize) -> u64 {
         let mut out = 0;
         let mut rest = emit & self.from_end;
@@ -594,6 +611,8 @@ impl Selector {
 
     /// Keeps a negative index's candidate (an element of the array at `depth`), dropping the
     /// ones too far from the end to be chosen.
+    #[cold]
+    #[inline(never)]
     fn keep_candidate(&mut self, depth: u32, span: Span) {
         let at = match self
             .rings
@@ -626,6 +645,8 @@ impl Selector {
     }
 
     /// The array at `depth` ended: its negative indexes choose their element.
+    #[cold]
+    #[inline(never)]
     fn array_ended(&mut self, depth: u32) {
         let mut i = 0;
         while i < self.rings.len() {
@@ -646,6 +667,8 @@ impl Selector {
 
     /// An ijson state that consumed `at` steps of path `p` at a value: selected when the
     /// prefix is used up, else followed into the value's children.
+    #[cold]
+    #[inline(never)]
     fn misaligned(&mut self, p: usize, at: usize, emit: &mut u64, container: bool) {
         if at == self.paths[p].steps().len() {
             *emit |= 1 << p;
