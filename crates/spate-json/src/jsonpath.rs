@@ -376,7 +376,13 @@ impl Parser<'_> {
                 return Ok(selectors);
             }
             if !self.eat(',') {
-                return Err(self.err("',' or ']' after a selector"));
+                return Err(self.err(match selectors.last() {
+                    Some(Choice::Filter(_)) => {
+                        "an operator ('==', '!=', '<', '<=', '>', '>=', '&&', '||'), ',' or ']' \
+                         in a filter"
+                    }
+                    _ => "',' or ']' after a selector",
+                }));
             }
         }
     }
