@@ -298,11 +298,11 @@ fn usage_and_io_errors_exit_2() {
         .assert()
         .code(2);
     spate()
-        .args(["items", "$..a"])
+        .args(["items", "$[01]"])
         .arg(sample())
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("recursive descent"));
+        .stderr(predicate::str::contains("leading zeros"));
     spate()
         .args(["items", "item", "--max-item-size", "lots"])
         .assert()

@@ -24,6 +24,8 @@
 
 pub mod compact;
 pub mod error;
+mod eval;
+pub mod jsonpath;
 pub mod path;
 pub mod scanner;
 pub mod selector;

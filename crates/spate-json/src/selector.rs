@@ -8,6 +8,8 @@
 
 use std::collections::VecDeque;
 
+use crate::eval::{Evaluator, Tree};
+use crate::jsonpath::{Choice, Logical, Segment};
 use crate::path::{Path, Step};
 use crate::scanner::{Flow, Handler, Member, Watch};
 
@@ -27,10 +29,12 @@ pub struct Span {
 
 #[derive(Debug, Clone, Copy)]
 struct Frame {
-    /// Paths that continue below this container.
+    /// Paths that continue below this container (step index = depth).
     alive: u64,
     /// Index of the next element (arrays).
     next_index: u64,
+    /// How many entries at the top of [`Selector::extra`] belong to this frame.
+    extra: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -40,25 +44,195 @@ struct Open {
     paths: u64,
     /// Whether a capturing (non-marker) path selected the value: its bytes must be kept.
     retain: bool,
+    /// Paths for which the value is only a candidate: an element that a negative index may
+    /// select, known when its array ends.
+    tentative: u64,
+}
+
+/// The last elements of an array a negative index (`[-n]`) may select: the candidate for
+/// `[-n]` is the oldest once the array ends with `n` of them kept.
+#[derive(Debug, Clone)]
+struct Ring {
+    /// Depth of the array.
+    depth: u32,
+    path: usize,
+    n: u64,
+    spans: VecDeque<Span>,
+}
+
+/// How one streamed step matches a child.
+#[derive(Debug, Clone)]
+enum Matcher {
+    Step(Step),
+    /// A slice with a positive step and non-negative bounds (`end` `u64::MAX`: none).
+    Slice {
+        start: u64,
+        end: u64,
+        step: u64,
+    },
+    /// A negative index `[-n]`: every element is a candidate until the array ends; the last
+    /// `n` are kept. Always the last streamed step.
+    FromEnd(u64),
+}
+
+/// The part of a JSONPath decided on a held value: the value at the end of the streamed
+/// steps is held whole (bounded by the caller's item size limit), then evaluated.
+#[derive(Debug, Clone)]
+struct Tail {
+    /// A filter the held value itself must pass (it is a candidate child of a filter
+    /// selector, held until it is read).
+    filter: Option<Logical>,
+    /// Segments applied to the held value (when it passes).
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone)]
+struct Plan {
+    matchers: Vec<Matcher>,
+    tail: Option<Tail>,
+}
+
+impl Plan {
+    fn new(path: &Path) -> Plan {
+        let Some(query) = path.query() else {
+            return Plan {
+                matchers: path.steps().iter().cloned().map(Matcher::Step).collect(),
+                tail: None,
+            };
+        };
+        let segments = &query.segments;
+        if query.has_absolute_filter() {
+            // `$` inside a filter may name a value anywhere: hold the whole document.
+            return Plan {
+                matchers: Vec::new(),
+                tail: Some(Tail {
+                    filter: None,
+                    segments: segments.clone(),
+                }),
+            };
+        }
+        let mut matchers = Vec::new();
+        for segment in segments {
+            let matcher = match (segment.descendant, &segment.selectors[..]) {
+                (false, [Choice::Name(n)]) => Matcher::Step(Step::Key(n.as_bytes().to_vec())),
+                (false, [Choice::Wildcard]) => Matcher::Step(Step::Any),
+                (false, [Choice::Index(i)]) if *i >= 0 => Matcher::Step(Step::Index(*i as u64)),
+                (false, [Choice::Slice { start, end, step }])
+                    if start.unwrap_or(0) >= 0
+                        && end.unwrap_or(0) >= 0
+                        && step.unwrap_or(1) > 0 =>
+                {
+                    Matcher::Slice {
+                        start: start.unwrap_or(0) as u64,
+                        end: end.map_or(u64::MAX, |e| e as u64),
+                        step: step.unwrap_or(1) as u64,
+                    }
+                }
+                (false, [Choice::Index(i)]) => {
+                    matchers.push(Matcher::FromEnd(i.unsigned_abs()));
+                    break;
+                }
+                _ => break,
+            };
+            matchers.push(matcher);
+        }
+        let j = matchers.len();
+        if let Some(Matcher::FromEnd(_)) = matchers.last() {
+            // What follows the chosen element is evaluated on it, held.
+            let tail = (j < segments.len()).then(|| Tail {
+                filter: None,
+                segments: segments[j..].to_vec(),
+            });
+            return Plan { matchers, tail };
+        }
+        if j == segments.len() {
+            return Plan {
+                matchers,
+                tail: None,
+            };
+        }
+        let tail = match (segments[j].descendant, &segments[j].selectors[..]) {
+            (false, [Choice::Filter(l)]) => {
+                // Each child is a candidate: hold one child at a time.
+                matchers.push(Matcher::Step(Step::Any));
+                Tail {
+                    filter: Some(l.clone()),
+                    segments: segments[j + 1..].to_vec(),
+                }
+            }
+            _ => Tail {
+                filter: None,
+                segments: segments[j..].to_vec(),
+            },
+        };
+        Plan {
+            matchers,
+            tail: Some(tail),
+        }
+    }
 }
 
 /// Selects the values at a set of paths. See the module docs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Selector {
     paths: Vec<Path>,
+    plans: Vec<Plan>,
     /// One frame per watched open container.
     frames: Vec<Frame>,
     /// Selected values that began and have not ended yet (nested when paths nest).
     open: Vec<Open>,
     /// Selected values that ended and were not taken yet.
     ready: VecDeque<Span>,
+    /// Results of the last held value evaluated, not taken yet (they come before `ready`).
+    expanded: VecDeque<Span>,
     /// Paths that selected at least one value.
     matched: u64,
     all: u64,
     /// Paths whose values are only marked (start and end), never kept: used to learn
     /// where an enclosing value ends without holding its bytes.
     markers: u64,
+    /// Paths whose values at the end of the streamed steps are held and evaluated.
+    held: u64,
+    /// ijson prefixes (matched by dot-joined text).
+    ijson: u64,
+    /// Paths ending their streamed steps with a negative index.
+    from_end: u64,
+    /// Candidates of negative indexes, per open array and path.
+    rings: Vec<Ring>,
+    /// Most bytes the candidates of one negative index may span.
+    hold_limit: u64,
+    /// Start of the candidates that went over `hold_limit`.
+    over_limit: Option<u64>,
+    /// ijson states whose step index differs from the depth (a member name containing a
+    /// dot consumed several steps): `(path, steps consumed)`, grouped by frame.
+    extra: Vec<(u32, u32)>,
+    evaluator: Evaluator,
     scratch: Vec<u8>,
+}
+
+impl Clone for Selector {
+    fn clone(&self) -> Self {
+        Selector {
+            paths: self.paths.clone(),
+            plans: self.plans.clone(),
+            frames: self.frames.clone(),
+            open: self.open.clone(),
+            ready: self.ready.clone(),
+            expanded: self.expanded.clone(),
+            matched: self.matched,
+            all: self.all,
+            markers: self.markers,
+            held: self.held,
+            ijson: self.ijson,
+            from_end: self.from_end,
+            rings: self.rings.clone(),
+            hold_limit: self.hold_limit,
+            over_limit: self.over_limit,
+            extra: self.extra.clone(),
+            evaluator: Evaluator::default(),
+            scratch: Vec::new(),
+        }
+    }
 }
 
 impl Selector {
@@ -74,14 +248,39 @@ impl Selector {
         } else {
             (1u64 << paths.len()) - 1
         };
+        let plans: Vec<Plan> = paths.iter().map(Plan::new).collect();
+        let mut held = 0;
+        let mut ijson = 0;
+        let mut from_end = 0;
+        for (i, (path, plan)) in paths.iter().zip(&plans).enumerate() {
+            if plan.tail.is_some() {
+                held |= 1 << i;
+            }
+            if path.is_ijson() {
+                ijson |= 1 << i;
+            }
+            if let Some(Matcher::FromEnd(_)) = plan.matchers.last() {
+                from_end |= 1 << i;
+            }
+        }
         Selector {
             paths,
+            plans,
             frames: Vec::new(),
             open: Vec::new(),
             ready: VecDeque::new(),
+            expanded: VecDeque::new(),
             matched: 0,
             all,
             markers: 0,
+            held,
+            ijson,
+            from_end,
+            rings: Vec::new(),
+            hold_limit: u64::MAX,
+            over_limit: None,
+            extra: Vec::new(),
+            evaluator: Evaluator::default(),
             scratch: Vec::new(),
         }
     }
@@ -90,8 +289,20 @@ impl Selector {
     /// their values begin and end: their bytes are not kept (see [`Selector::retain_from`]).
     pub fn with_markers(paths: Vec<Path>, markers: u64) -> Self {
         let mut selector = Selector::new(paths);
-        selector.markers = markers & selector.all;
+        selector.markers = markers & selector.all & !selector.held;
         selector
+    }
+
+    /// Sets the most bytes the elements a negative index keeps (`[-n]` keeps the last `n`)
+    /// may span; see [`Selector::hold_exceeded`]. No limit by default.
+    pub fn set_hold_limit(&mut self, limit: u64) {
+        self.hold_limit = limit;
+    }
+
+    /// The offset where the elements kept for a negative index begin, once they span more
+    /// than the hold limit: the caller reports it (the selector goes on keeping them).
+    pub fn hold_exceeded(&self) -> Option<u64> {
+        self.over_limit
     }
 
     /// True when path `i` is a marker path.
@@ -105,6 +316,10 @@ impl Selector {
         self.frames.clear();
         self.open.clear();
         self.ready.clear();
+        self.expanded.clear();
+        self.extra.clear();
+        self.rings.clear();
+        self.over_limit = None;
     }
 
     /// The paths, in the order given.
@@ -112,9 +327,62 @@ impl Selector {
         &self.paths
     }
 
-    /// Takes the next selected value that has ended, in order of their ends.
+    /// Takes the next selected value that has ended, in order of their ends. Returns `None`
+    /// also when a held value must be evaluated first: see [`Selector::held`].
     pub fn take(&mut self) -> Option<Span> {
-        self.ready.pop_front()
+        if let Some(span) = self.expanded.pop_front() {
+            return Some(span);
+        }
+        match self.ready.front() {
+            Some(span) if self.held >> span.path & 1 == 1 => None,
+            _ => self.ready.pop_front(),
+        }
+    }
+
+    /// A held value (for a JSONPath whose rest is decided on the whole value: a filter's
+    /// candidate, a union, a negative index, a descendant segment...) that has ended and
+    /// must be evaluated before more items can be taken: pass its bytes to
+    /// [`Selector::expand`]. Its size is the caller's to bound.
+    pub fn held(&self) -> Option<Span> {
+        if !self.expanded.is_empty() {
+            return None;
+        }
+        match self.ready.front() {
+            Some(span) if self.held >> span.path & 1 == 1 => Some(*span),
+            _ => None,
+        }
+    }
+
+    /// Evaluates the held value [`Selector::held`] returned, given its bytes (exactly
+    /// `span.start..span.end` of the input); its results are taken next, in the order
+    /// RFC 9535 gives them.
+    ///
+    /// # Panics
+    /// If no value is held.
+    pub fn expand(&mut self, bytes: &[u8]) {
+        let span = self.held().expect("a held value");
+        self.ready.pop_front();
+        let tail = self.plans[span.path].tail.as_ref().expect("held path");
+        let tree = Tree::parse(bytes);
+        let pass = match &tail.filter {
+            Some(l) => self.evaluator.test(&tree, 0, 0, l),
+            None => true,
+        };
+        if !pass {
+            return;
+        }
+        let nodes = self.evaluator.select(&tree, 0, 0, &tail.segments);
+        if !nodes.is_empty() {
+            self.matched |= 1 << span.path;
+        }
+        for n in nodes {
+            let (s, e) = tree.span(n);
+            self.expanded.push_back(Span {
+                start: span.start + s as u64,
+                end: span.start + e as u64,
+                path: span.path,
+            });
+        }
     }
 
     /// Offset of the first byte that must be kept: the start of the outermost selected value
@@ -124,8 +392,14 @@ impl Selector {
         let ready = self
             .ready
             .iter()
+            .chain(self.expanded.iter())
             .filter(|s| !self.is_marker(s.path))
             .map(|s| s.start)
+            .chain(
+                self.rings
+                    .iter()
+                    .filter_map(|r| r.spans.front().map(|s| s.start)),
+            )
             .min();
         match (open, ready) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -137,24 +411,54 @@ impl Selector {
     pub fn path_matched(&self, i: usize) -> bool {
         self.matched >> i & 1 == 1
     }
+
+    /// ijson: the steps a member name consumes from step `from` of path `p` when its
+    /// dot-joined text continues the prefix (`None` when it does not).
+    #[cold]
+    #[inline(never)]
+    fn dotted(&mut self, p: usize, from: usize, raw: &[u8]) -> Option<usize> {
+        let name: &[u8] = if raw.contains(&b'\\') {
+            self.scratch.clear();
+            unescape(raw, &mut self.scratch);
+            &self.scratch
+        } else {
+            raw
+        };
+        let steps = self.paths[p].steps();
+        let mut at = from;
+        for part in name.split(|&b| b == b'.') {
+            let ok = match steps.get(at) {
+                Some(Step::Key(k)) => k[..] == *part,
+                Some(Step::Item) => part == b"item",
+                _ => false,
+            };
+            if !ok {
+                return None;
+            }
+            at += 1;
+        }
+        Some(at)
+    }
 }
 
 impl Handler for Selector {
     #[inline]
     fn begin(&mut self, depth: u32, offset: u64, member: Member<'_>, container: bool) -> Watch {
         debug_assert_eq!(self.frames.len(), depth as usize);
-        let (candidates, index) = match self.frames.last_mut() {
-            None => (self.all, 0),
+        let (candidates, index, parent_extra) = match self.frames.last_mut() {
+            None => (self.all, 0, 0),
             Some(frame) => {
                 let index = frame.next_index;
                 if member == Member::Element {
                     frame.next_index += 1;
                 }
-                (frame.alive, index)
+                (frame.alive, index, frame.extra as usize)
             }
         };
         let d = depth as usize;
         let mut here = 0u64;
+        let mut emit = 0u64;
+        let extra_base = self.extra.len();
         let mut rest = candidates;
         while rest != 0 {
             let p = rest.trailing_zeros() as usize;
@@ -162,8 +466,8 @@ impl Handler for Selector {
             let matches = if d == 0 {
                 true
             } else {
-                step_matches(
-                    &self.paths[p].steps()[d - 1],
+                matcher_matches(
+                    &self.plans[p].matchers[d - 1],
                     member,
                     index,
                     &mut self.scratch,
@@ -171,44 +475,96 @@ impl Handler for Selector {
             };
             if matches {
                 here |= 1 << p;
+            } else if self.ijson >> p & 1 == 1 {
+                if let Member::Key(raw) = member {
+                    if may_continue_dotted(&self.plans[p].matchers[d - 1], raw) {
+                        if let Some(at) = self.dotted(p, d - 1, raw) {
+                            self.misaligned(p, at, &mut emit, container);
+                        }
+                    }
+                }
             }
         }
-        let mut emit = 0u64;
+        if parent_extra != 0 {
+            for k in extra_base - parent_extra..extra_base {
+                let (p, from) = self.extra[k];
+                let (p, from) = (p as usize, from as usize);
+                let at = match member {
+                    Member::Element => {
+                        (self.paths[p].steps().get(from) == Some(&Step::Item)).then_some(from + 1)
+                    }
+                    Member::Key(raw) => self.dotted(p, from, raw),
+                    Member::Root => None,
+                };
+                if let Some(at) = at {
+                    self.misaligned(p, at, &mut emit, container);
+                }
+            }
+        }
         let mut deeper = 0u64;
         let mut rest = here;
         while rest != 0 {
             let p = rest.trailing_zeros() as usize;
             rest &= rest - 1;
-            if self.paths[p].steps().len() == d {
+            if self.plans[p].matchers.len() == d {
                 emit |= 1 << p;
             } else {
                 deeper |= 1 << p;
             }
         }
         if emit != 0 {
-            self.matched |= emit;
+            let tentative = if emit & self.from_end != 0 {
+                self.tentative(emit, d)
+            } else {
+                0
+            };
+            self.matched |= emit & !self.held & !tentative;
             self.open.push(Open {
                 depth,
                 start: offset,
                 paths: emit,
                 retain: emit & !self.markers != 0,
+                tentative,
             });
         }
-        if container && deeper != 0 {
+        let extra = self.extra.len() - extra_base;
+        if container && (deeper != 0 || extra != 0) {
             self.frames.push(Frame {
                 alive: deeper,
                 next_index: 0,
+                extra: extra as u32,
             });
             Watch::Children
         } else {
+            self.extra.truncate(extra_base);
             Watch::Quiet
         }
     }
 
     #[inline]
     fn end(&mut self, depth: u32, end: u64) -> Flow {
+        if self.frames.len() <= depth as usize && self.open.last().is_none_or(|o| o.depth != depth)
+        {
+            // Neither a watched container nor a selected value ends here (most ends).
+            return Flow::Continue;
+        }
+        self.end_watched(depth, end)
+    }
+}
+
+impl Selector {
+    /// [`Handler::end`] of a watched container or a selected value.
+    #[inline(never)]
+    fn end_watched(&mut self, depth: u32, end: u64) -> Flow {
         if self.frames.len() > depth as usize {
-            self.frames.pop();
+            let frame = self.frames.pop().expect("checked");
+            if frame.extra != 0 {
+                let keep = self.extra.len() - frame.extra as usize;
+                self.extra.truncate(keep);
+            }
+            if !self.rings.is_empty() {
+                self.array_ended(depth);
+            }
         }
         match self.open.last() {
             Some(open) if open.depth == depth => {
@@ -217,15 +573,142 @@ impl Handler for Selector {
                 while rest != 0 {
                     let p = rest.trailing_zeros() as usize;
                     rest &= rest - 1;
-                    self.ready.push_back(Span {
+                    let span = Span {
                         start: open.start,
                         end,
                         path: p,
-                    });
+                    };
+                    if open.tentative >> p & 1 == 1 {
+                        self.keep_candidate(depth - 1, span);
+                    } else {
+                        self.ready.push_back(span);
+                    }
                 }
                 Flow::Pause
             }
             _ => Flow::Continue,
+        }
+    }
+}
+
+impl Selector {
+    /// Which of the paths selecting a value at depth `d` only make it a candidate of a
+    /// negative index.
+    #[cold]
+    #[inline(never)]
+    fn tentative(&self, emit: u64, d: usize) -> u64 {
+        let mut out = 0;
+        let mut rest = emit & self.from_end;
+        while rest != 0 {
+            let p = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            if d > 0 && matches!(self.plans[p].matchers.get(d - 1), Some(Matcher::FromEnd(_))) {
+                out |= 1 << p;
+            }
+        }
+        out
+    }
+
+    /// Keeps a negative index's candidate (an element of the array at `depth`), dropping the
+    /// ones too far from the end to be chosen.
+    #[cold]
+    #[inline(never)]
+    fn keep_candidate(&mut self, depth: u32, span: Span) {
+        let at = match self
+            .rings
+            .iter()
+            .position(|r| r.depth == depth && r.path == span.path)
+        {
+            Some(at) => at,
+            None => {
+                let Some(Matcher::FromEnd(n)) = self.plans[span.path].matchers.last() else {
+                    unreachable!("a candidate's path ends with a negative index");
+                };
+                self.rings.push(Ring {
+                    depth,
+                    path: span.path,
+                    n: *n,
+                    spans: VecDeque::new(),
+                });
+                self.rings.len() - 1
+            }
+        };
+        let ring = &mut self.rings[at];
+        ring.spans.push_back(span);
+        if ring.spans.len() as u64 > ring.n {
+            ring.spans.pop_front();
+        }
+        let first = ring.spans[0].start;
+        if span.end - first > self.hold_limit && self.over_limit.is_none() {
+            self.over_limit = Some(first);
+        }
+    }
+
+    /// The array at `depth` ended: its negative indexes choose their element.
+    #[cold]
+    #[inline(never)]
+    fn array_ended(&mut self, depth: u32) {
+        let mut i = 0;
+        while i < self.rings.len() {
+            if self.rings[i].depth != depth {
+                i += 1;
+                continue;
+            }
+            let ring = self.rings.swap_remove(i);
+            if ring.spans.len() as u64 == ring.n {
+                let span = ring.spans[0];
+                if self.held >> span.path & 1 == 0 {
+                    self.matched |= 1 << span.path;
+                }
+                self.ready.push_back(span);
+            }
+        }
+    }
+
+    /// An ijson state that consumed `at` steps of path `p` at a value: selected when the
+    /// prefix is used up, else followed into the value's children.
+    #[cold]
+    #[inline(never)]
+    fn misaligned(&mut self, p: usize, at: usize, emit: &mut u64, container: bool) {
+        if at == self.paths[p].steps().len() {
+            *emit |= 1 << p;
+        } else if container {
+            self.extra.push((p as u32, at as u32));
+        }
+    }
+}
+
+/// Cheap test before [`Selector::dotted`]: can the member name `raw` (as written) be the
+/// step's name followed by a dot? Where `raw` first differs from the name it must hold a
+/// dot just after the whole name, or an escape; most names are out after a byte or two.
+#[inline]
+fn may_continue_dotted(m: &Matcher, raw: &[u8]) -> bool {
+    let k: &[u8] = match m {
+        Matcher::Step(Step::Key(k)) => k,
+        Matcher::Step(Step::Item) => b"item",
+        _ => return false,
+    };
+    if raw.len() <= k.len() {
+        return false;
+    }
+    let common = raw.iter().zip(k).take_while(|(a, b)| a == b).count();
+    match raw[common] {
+        b'\\' => true,
+        b'.' => common == k.len(),
+        _ => false,
+    }
+}
+
+#[inline]
+fn matcher_matches(m: &Matcher, member: Member<'_>, index: u64, scratch: &mut Vec<u8>) -> bool {
+    match m {
+        Matcher::Step(step) => step_matches(step, member, index, scratch),
+        Matcher::FromEnd(_) => member == Member::Element,
+        Matcher::Slice { start, end, step } => {
+            member == Member::Element
+                && index >= *start
+                && index < *end
+                && (index - start).is_multiple_of(*step)
         }
     }
 }

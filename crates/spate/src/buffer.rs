@@ -83,11 +83,8 @@ impl BufferSelector {
         let mut pos = 0;
         loop {
             let step = self.scanner.scan(&text[pos..], &mut self.selector)?;
-            while let Some(span) = self.selector.take() {
-                let item = self.item(text, span);
-                if f(item).is_break() {
-                    return Ok(true);
-                }
+            if self.drain(text, &mut f) {
+                return Ok(true);
             }
             match step {
                 Scanned::Paused(used) => pos += used,
@@ -95,13 +92,31 @@ impl BufferSelector {
             }
         }
         self.scanner.finish(&mut self.selector)?;
-        while let Some(span) = self.selector.take() {
-            let item = self.item(text, span);
-            if f(item).is_break() {
-                return Ok(true);
-            }
+        if self.drain(text, &mut f) {
+            return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Hands every item ready so far to `f` (evaluating held values first); true when `f`
+    /// asked to stop.
+    fn drain<F>(&mut self, text: &[u8], f: &mut F) -> bool
+    where
+        F: FnMut(ItemRef<'_>) -> ControlFlow<()>,
+    {
+        loop {
+            if let Some(span) = self.selector.take() {
+                let item = self.item(text, span);
+                if f(item).is_break() {
+                    return true;
+                }
+            } else if let Some(held) = self.selector.held() {
+                self.selector
+                    .expand(&text[held.start as usize..held.end as usize]);
+            } else {
+                return false;
+            }
+        }
     }
 
     fn item<'t>(&self, text: &'t [u8], span: Span) -> ItemRef<'t> {

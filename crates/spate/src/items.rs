@@ -154,7 +154,8 @@ impl Item {
 
 /// The items at one or more paths of a JSON input, read once, in bounded memory, validating
 /// every byte. Items come out in the order they end in the input (document order for items
-/// of one path).
+/// of one path; for a JSONPath that holds a value — filter, union, descendant... — that
+/// value's results come when it ends, in RFC 9535 order).
 ///
 /// ```
 /// let doc = br#"{"sessions": [{"id": "a", "n": 3}, {"id": "b", "n": 5}]}"#;
@@ -227,11 +228,13 @@ impl<R: Read> Items<R> {
             max_depth: options.max_depth,
             multiple_values: options.multiple_values,
         });
+        let mut selector = Selector::with_markers(paths, markers);
+        selector.set_hold_limit(options.max_item_size as u64);
         Ok(Items {
             reader,
             name: name.to_owned(),
             scanner,
-            selector: Selector::with_markers(paths, markers),
+            selector,
             options,
             buf: Vec::new(),
             buf_offset: 0,
@@ -250,6 +253,21 @@ impl<R: Read> Items<R> {
             if let Some(span) = self.selector.take() {
                 break span;
             }
+            if let Some(held) = self.selector.held() {
+                // A JSONPath decided on a whole value (filter candidate, union, descendant
+                // segment...): the value is in the window; evaluate it.
+                if (held.end - held.start) as usize > self.options.max_item_size {
+                    self.finished = true;
+                    return Err(Error::ItemTooLarge {
+                        location: self.location(held.start),
+                        limit: self.options.max_item_size,
+                    });
+                }
+                let start = (held.start - self.buf_offset) as usize;
+                let end = (held.end - self.buf_offset) as usize;
+                self.selector.expand(&self.buf[start..end]);
+                continue;
+            }
             if self.finished {
                 return Ok(None);
             }
@@ -261,6 +279,14 @@ impl<R: Read> Items<R> {
                     Ok(Scanned::NeedInput) => self.scanned = self.filled,
                     Ok(Scanned::Paused(used)) => self.scanned += used,
                     Err(e) => return Err(self.syntax_error(e)),
+                }
+                if let Some(start) = self.selector.hold_exceeded() {
+                    // The last elements a negative index keeps outgrew the limit.
+                    self.finished = true;
+                    return Err(Error::ItemTooLarge {
+                        location: self.location(start),
+                        limit: self.options.max_item_size,
+                    });
                 }
                 continue;
             }

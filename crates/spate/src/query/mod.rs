@@ -173,6 +173,13 @@ impl Query {
     /// the items wait (bounded by [`Query::max_held`]) until it is read.
     pub fn with(mut self, name: &str, path: &str) -> Result<Query, Error> {
         let path = Path::parse(path)?;
+        if !self.items.is_simple() || !path.is_simple() {
+            return Err(Error::Usage(format!(
+                "--with {name}={path}: the items' path and the field's path must be made of \
+                 names, wildcards and indexes (filters, unions, slices and '..' are not \
+                 supported here)"
+            )));
+        }
         let common = common_prefix(self.items.steps(), path.steps());
         if path.steps()[common..]
             .iter()
@@ -486,7 +493,9 @@ impl Plan {
             };
             with.push((index, marker));
         }
-        let fast = q.filter.is_none() && q.predicate.is_none();
+        // Fields read by their own paths extend the items' steps: only when those are the
+        // whole path (a JSONPath with filters, unions, slices or '..' reads fields by jq).
+        let fast = q.filter.is_none() && q.predicate.is_none() && q.items.is_simple();
         let mut fields = Vec::new();
         let exprs = q
             .group_by
