@@ -282,7 +282,11 @@ fn json_items_at_a_path_and_json_lines() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("<stdin>, line 2: invalid JSON"));
+    // The form `validate` and `items` use: FILE:LINE:COL (byte N), message, excerpt.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "spate: <stdin>:2:7 (byte 15): expected a JSON value, found '}'\n  {\"a\": }\n        ^\n"
+    );
 }
 
 #[test]

@@ -28,6 +28,7 @@ pub use items::{
 pub use spate_json::{Path, PathError, Position, SyntaxError};
 pub mod inputs;
 pub mod jsonl;
+pub mod magic;
 pub mod parallel;
 pub mod query;
 pub use inputs::{Format, InputFile, Inputs};
