@@ -410,3 +410,74 @@ fn compressed_input_gives_the_same_schema() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["fields"], plain["fields"]);
 }
+
+/// `cat pretty.json | spate schema` reads a pretty-printed document (an object, or an array
+/// of rows) as a document; the same rows in a file give the same schema.
+#[test]
+fn pretty_printed_json_on_stdin_is_a_document() {
+    let doc = "{\n  \"id\": 7,\n  \"tags\": [\"a\",\n    \"b\"],\n  \"when\": \"2024-01-01\"\n}\n";
+    let out = spate()
+        .args(["schema", "--json"])
+        .write_stdin(doc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["spate"]["rows"], 1);
+    assert_eq!(v["spate"]["jsonPath"], "$");
+    let types: Vec<&str> = v["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["spate"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["integer", "array", "date"]);
+
+    let rows = "[\n  {\"a\": 1},\n  {\"a\": 2.5, \"b\": null}\n]\n";
+    let out = spate()
+        .args(["schema", "--json"])
+        .write_stdin(rows)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let from_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_stdin["spate"]["rows"], 2);
+    assert_eq!(from_stdin["fields"][0]["spate"]["type"], "float");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rows.json");
+    std::fs::write(&file, rows).unwrap();
+    let mut from_file = schema_json(&[file.to_str().unwrap()]);
+    let mut from_stdin = from_stdin;
+    from_stdin["spate"].as_object_mut().unwrap().remove("file");
+    from_file["spate"].as_object_mut().unwrap().remove("file");
+    assert_eq!(from_file, from_stdin);
+}
+
+/// A bad line of a JSON Lines file: the form `validate` uses, whatever the thread count.
+#[test]
+fn bad_json_lines_file_is_reported_like_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    let mut text = String::new();
+    for i in 0..500 {
+        text.push_str(&format!("{{\"a\": {i}, \"b\": \"x\"}}\n"));
+    }
+    let offset = text.len() + 9;
+    text.push_str("{\"a\": tru}\n{\"a\": 1}\n");
+    std::fs::write(&bad, &text).unwrap();
+    let name = bad.to_str().unwrap();
+    for j in ["-j1", "-j3"] {
+        let out = spate().args(["schema", j, name]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("spate: {name}:501:10 (byte {offset}): expected the literal 'true', found '}}'\n  {{\"a\": tru}}\n           ^\n")
+        );
+        let validate = spate().args(["validate", name]).output().unwrap();
+        assert_eq!(validate.stderr, out.stderr);
+    }
+}

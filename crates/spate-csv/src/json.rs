@@ -66,15 +66,12 @@ impl Flattener {
         path.clear();
         bases.clear();
         let mut w = Walker::new(raw);
-        match w.peek() {
+        match w.next() {
             None => return,
-            Some(b'{') => {
-                w.next();
-                bases.push(0);
-            }
-            Some(_) => {
+            Some(Event::BeginObject) => bases.push(0),
+            Some(first) => {
                 path.extend_from_slice(TOP_LEVEL_FIELD.as_bytes());
-                member_value(&mut w, path, text, visitor);
+                leaf(first, &mut w, path, text, visitor);
                 return;
             }
         }
@@ -82,17 +79,27 @@ impl Flattener {
             match w.next() {
                 Some(Event::Key(key)) => {
                     let base = bases.last().copied().unwrap_or(0);
+                    let value = w.next();
+                    if base == 0 && !key.has_escapes() && value != Some(Event::BeginObject) {
+                        // A top-level member whose value is a leaf: its name is its path,
+                        // as written (the common case; no copy).
+                        if let Some(value) = value {
+                            leaf(value, &mut w, key.raw(), text, visitor);
+                        }
+                        continue;
+                    }
                     path.truncate(base);
                     if base > 0 {
                         path.push(b'.');
                     }
                     path.extend_from_slice(key.decode(text));
-                    if w.peek() == Some(b'{') && bases.len() - 1 < MAX_FLATTEN_DEPTH {
-                        w.next();
-                        visitor.object(path);
-                        bases.push(path.len());
-                    } else {
-                        member_value(&mut w, path, text, visitor);
+                    match value {
+                        Some(Event::BeginObject) if bases.len() - 1 < MAX_FLATTEN_DEPTH => {
+                            visitor.object(path);
+                            bases.push(path.len());
+                        }
+                        Some(value) => leaf(value, &mut w, path, text, visitor),
+                        None => return,
                     }
                 }
                 Some(Event::EndObject) => {
@@ -108,27 +115,26 @@ impl Flattener {
     }
 }
 
-/// Hands the value that comes next (a scalar, an array, or an object kept whole) to the
-/// visitor as one leaf.
+/// Hands a value that began with `event` (a scalar, an array, or an object kept whole) to
+/// the visitor as one leaf.
 #[inline]
-fn member_value<V: JsonVisitor>(
+fn leaf<V: JsonVisitor>(
+    event: Event<'_>,
     w: &mut Walker<'_>,
     path: &[u8],
     text: &mut Vec<u8>,
     visitor: &mut V,
 ) {
-    if matches!(w.peek(), Some(b'[' | b'{')) {
-        if let Some(raw) = w.skip_value() {
-            visitor.leaf(path, Leaf::Array(raw));
-        }
-        return;
-    }
-    let leaf = match w.next() {
-        Some(Event::String(s)) => Leaf::String(s.decode(text)),
-        Some(Event::Number(n)) => Leaf::Number(n),
-        Some(Event::Bool(b)) => Leaf::Bool(b),
-        Some(Event::Null) => Leaf::Null,
-        _ => return,
+    let leaf = match event {
+        Event::String(s) => Leaf::String(s.decode(text)),
+        Event::Number(n) => Leaf::Number(n),
+        Event::Bool(b) => Leaf::Bool(b),
+        Event::Null => Leaf::Null,
+        Event::BeginArray | Event::BeginObject => match w.skip_container() {
+            Some(raw) => Leaf::Array(raw),
+            None => return,
+        },
+        Event::Key(_) | Event::EndArray | Event::EndObject => return,
     };
     visitor.leaf(path, leaf);
 }

@@ -33,7 +33,7 @@
 //! assert_eq!(w.next(), None);
 //! ```
 
-use crate::strings::skip_whitespace;
+use crate::strings::{find_special, skip_whitespace};
 
 pub use crate::compact::compact_into;
 
@@ -105,6 +105,10 @@ pub struct Walker<'a> {
     depth: usize,
     /// The next string is a member name (just after `{` or after `,` in an object).
     expect_key: bool,
+    /// Where the token of the last event began.
+    last_start: usize,
+    /// The innermost open container is an object (the top bit of `kinds`, kept at hand).
+    innermost_object: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -116,6 +120,8 @@ impl<'a> Walker<'a> {
             kinds: Vec::new(),
             depth: 0,
             expect_key: false,
+            last_start: 0,
+            innermost_object: false,
         }
     }
 
@@ -129,11 +135,22 @@ impl<'a> Walker<'a> {
         self.pos
     }
 
+    #[inline]
     fn in_object(&self) -> bool {
-        self.depth > 0 && {
+        self.innermost_object
+    }
+
+    /// Closes the innermost container; returns whether it was an object.
+    #[inline]
+    fn pop(&mut self) -> bool {
+        let was_object = self.innermost_object;
+        self.depth -= 1;
+        self.innermost_object = self.depth > 0 && {
             let d = self.depth - 1;
             self.kinds[d / 64] >> (d % 64) & 1 == 1
-        }
+        };
+        self.expect_key = false;
+        was_object
     }
 
     fn push(&mut self, object: bool) {
@@ -148,6 +165,7 @@ impl<'a> Walker<'a> {
             self.kinds[d / 64] &= !bit;
         }
         self.depth += 1;
+        self.innermost_object = object;
     }
 
     /// Skips whitespace and a separating comma; returns where the next token starts.
@@ -172,6 +190,7 @@ impl<'a> Walker<'a> {
             self.pos = b.len();
             return None;
         };
+        self.last_start = i;
         match c {
             b'"' => {
                 let (s, end) = string_at(b, i);
@@ -198,9 +217,7 @@ impl<'a> Walker<'a> {
                 Some(Event::BeginArray)
             }
             b'}' | b']' if self.depth > 0 => {
-                let object = self.in_object();
-                self.depth -= 1;
-                self.expect_key = false;
+                let object = self.pop();
                 self.pos = i + 1;
                 Some(if object {
                     Event::EndObject
@@ -236,6 +253,23 @@ impl<'a> Walker<'a> {
         let i = self.token_start();
         self.pos = i;
         self.bytes.get(i).copied()
+    }
+
+    /// Right after [`Event::BeginObject`] or [`Event::BeginArray`]: steps to the end of that
+    /// container and returns all of its bytes, brackets included (as [`Walker::skip_value`]
+    /// would have before it began). `None`, without moving, anywhere else.
+    pub fn skip_container(&mut self) -> Option<&'a [u8]> {
+        let open = self.last_start;
+        if self.depth == 0
+            || self.pos != open + 1
+            || !matches!(self.bytes.get(open), Some(b'{' | b'['))
+        {
+            return None;
+        }
+        let end = container_end(self.bytes, open);
+        self.pop();
+        self.pos = end;
+        Some(&self.bytes[open..end])
     }
 
     /// Steps over the next value (a scalar or a whole container, however deep) and returns
@@ -275,34 +309,35 @@ fn string_at(b: &[u8], open: usize) -> (JsonStr<'_>, usize) {
     let start = open + 1;
     let mut i = start;
     let mut escaped = false;
-    loop {
-        match memchr::memchr2(b'"', b'\\', &b[i.min(b.len())..]) {
-            Some(k) if b[i + k] == b'\\' => {
+    while i < b.len() {
+        i += find_special(&b[i..]);
+        match b.get(i) {
+            Some(b'"') => {
+                return (
+                    JsonStr {
+                        raw: &b[start..i],
+                        escaped,
+                    },
+                    i + 1,
+                );
+            }
+            Some(b'\\') => {
                 escaped = true;
-                i += k + 2;
+                i += 2;
             }
-            Some(k) => {
-                let end = i + k;
-                return (
-                    JsonStr {
-                        raw: &b[start..end],
-                        escaped,
-                    },
-                    end + 1,
-                );
-            }
-            None => {
-                // Unterminated (not valid JSON): the rest of the input.
-                return (
-                    JsonStr {
-                        raw: &b[start.min(b.len())..],
-                        escaped,
-                    },
-                    b.len(),
-                );
-            }
+            // A control character (not valid JSON): part of the string.
+            Some(_) => i += 1,
+            None => break,
         }
     }
+    // Unterminated (not valid JSON): the rest of the input.
+    (
+        JsonStr {
+            raw: &b[start.min(b.len())..],
+            escaped,
+        },
+        b.len(),
+    )
 }
 
 #[inline]

@@ -206,7 +206,7 @@ pub fn run(args: SchemaArgs) -> anyhow::Result<ExitCode> {
                     file.display().to_string()
                 };
                 if args.json {
-                    let mut v = schema.to_frictionless();
+                    let mut v = serde_json::to_value(&schema)?;
                     v["spate"]["file"] = serde_json::Value::String(name);
                     if several {
                         serde_json::to_writer(&mut out, &v)?;

@@ -229,3 +229,23 @@ fn deep_nesting_does_not_overflow_the_stack() {
     let mut w = Walker::new(&text);
     assert_eq!(w.skip_value().map(<[u8]>::len), Some(text.len()));
 }
+
+#[test]
+fn skip_container_after_its_begin() {
+    let text = b"{\"a\": [1, {\"b\": \"]}\"}], \"c\": {\"d\": 2}, \"e\": 3}";
+    let mut w = Walker::new(text);
+    assert_eq!(w.skip_container(), None);
+    assert_eq!(w.next(), Some(Event::BeginObject));
+    assert!(matches!(w.next(), Some(Event::Key(_))));
+    assert_eq!(w.skip_container(), None);
+    assert_eq!(w.next(), Some(Event::BeginArray));
+    assert_eq!(w.skip_container(), Some(&b"[1, {\"b\": \"]}\"}]"[..]));
+    assert_eq!(w.skip_container(), None);
+    assert!(matches!(w.next(), Some(Event::Key(k)) if k.raw() == b"c"));
+    assert_eq!(w.next(), Some(Event::BeginObject));
+    assert_eq!(w.skip_container(), Some(&b"{\"d\": 2}"[..]));
+    assert!(matches!(w.next(), Some(Event::Key(k)) if k.raw() == b"e"));
+    assert_eq!(w.next(), Some(Event::Number(b"3")));
+    assert_eq!(w.next(), Some(Event::EndObject));
+    assert_eq!(w.depth(), 0);
+}
