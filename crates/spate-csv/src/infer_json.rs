@@ -17,6 +17,10 @@ use crate::error::{Error, ErrorKind};
 use crate::json::JsonState;
 use crate::schema::{Format, Schema};
 
+/// A big JSON Lines file is cut into at most about this many ranges per thread (enough for
+/// the threads to share the work evenly).
+const RANGES_PER_THREAD: u64 = 8;
+
 /// Settings of JSON inference.
 #[derive(Debug, Clone)]
 pub struct JsonOptions {
@@ -24,8 +28,8 @@ pub struct JsonOptions {
     pub sample: Option<u64>,
     /// Worker threads for one big JSON Lines file; 0: one per core.
     pub threads: usize,
-    /// Size of the byte ranges a big JSON Lines file is cut into (see
-    /// [`spate::parallel::RunOptions::range_size`]).
+    /// Smallest size of the byte ranges a big JSON Lines file is cut into (see
+    /// [`spate::parallel::RunOptions::range_size`]); larger files get larger ranges.
     pub range_size: u64,
     /// Line and item size and nesting limits.
     pub items: ItemsOptions,
@@ -105,9 +109,19 @@ pub fn infer_jsonl_file(path: &Path, name: &str, options: &JsonOptions) -> Resul
     if let Some(file) = inputs.files.first_mut() {
         file.name = name.to_owned();
     }
+    // Each range keeps its own partial state until the end, so a huge file is cut into a
+    // number of ranges that depends on the threads, not on its size (memory stays bounded).
+    let workers = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    } as u64;
+    let len = inputs.files.first().and_then(|f| f.len).unwrap_or(0);
     let run_options = RunOptions {
         threads: options.threads,
-        range_size: options.range_size.max(1),
+        range_size: options
+            .range_size
+            .max(len.div_ceil(workers * RANGES_PER_THREAD))
+            .max(1),
         items: options.items,
         ..RunOptions::default()
     };
@@ -119,9 +133,9 @@ pub fn infer_jsonl_file(path: &Path, name: &str, options: &JsonOptions) -> Resul
         || Segments::new(segment),
         &mut std::io::sink(),
     )
-    .map_err(run_error)?;
+    .map_err(|e| named(run_error(e), path, name))?;
     if let Some(e) = summary.errors.into_iter().next() {
-        return Err(run_error(e));
+        return Err(named(run_error(e), path, name));
     }
     let mut parts: Vec<Part> = visitors.into_iter().flat_map(|v| v.parts).collect();
     parts.sort_by_key(|p| p.first);
@@ -178,6 +192,24 @@ fn spate_io(name: &str, source: std::io::Error) -> Error {
         input: name.to_owned(),
         source,
     })
+}
+
+/// Names the input `name` where the executor named it by its path (a spooled copy of
+/// standard input is `<stdin>` to the user).
+fn named(mut e: Error, path: &Path, name: &str) -> Error {
+    let shown = path.display().to_string();
+    if let ErrorKind::Json(inner) = &mut e.kind {
+        match inner.as_mut() {
+            spate::Error::Syntax { location, .. } | spate::Error::ItemTooLarge { location, .. }
+                if location.input == shown =>
+            {
+                location.input = name.to_owned();
+            }
+            spate::Error::Io { input, .. } if *input == shown => *input = name.to_owned(),
+            _ => {}
+        }
+    }
+    e
 }
 
 /// An executor error as ours (the visitor never fails, so it is an input or output error).
