@@ -481,3 +481,52 @@ fn bad_json_lines_file_is_reported_like_validate() {
         assert_eq!(validate.stderr, out.stderr);
     }
 }
+
+/// A JSON Lines file big enough to be cut into ranges: every thread count gives the same
+/// schema, byte for byte.
+#[test]
+fn json_lines_schema_is_the_same_for_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.jsonl");
+    let mut text = String::with_capacity(20 << 20);
+    let mut i = 0u64;
+    while text.len() < (17 << 20) {
+        let row = match i % 4 {
+            0 => format!(
+                "{{\"id\": {i}, \"when\": \"2024-01-{:02}\", \"x\": {{\"y\": {}.5}}}}\n",
+                1 + i % 28,
+                i
+            ),
+            1 => format!(
+                "{{\"id\": {i}, \"tag{}\": true, \"when\": \"2024-02-01T10:00:0{}Z\"}}\n",
+                i % 13,
+                i % 10
+            ),
+            2 => "\n".to_string(),
+            _ => format!("{{\"x\": {{\"y\": null}}, \"id\": -{i}, \"note\": \"n\\u00e9 {i}\"}}\n"),
+        };
+        text.push_str(&row);
+        i += 1;
+    }
+    std::fs::write(&file, &text).unwrap();
+    let run = |j: &str| {
+        let out = spate()
+            .args(["schema", "--json", j])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let one = run("-j1");
+    let v: Value = serde_json::from_slice(&one).unwrap();
+    assert_eq!(v["spate"]["bytes"], text.len() as u64);
+    assert_eq!(v["fields"][0]["name"], "id");
+    for j in ["-j2", "-j3"] {
+        assert_eq!(run(j), one, "{j}");
+    }
+}
