@@ -161,7 +161,8 @@ pub(crate) fn csv_error(e: spate_csv::Error) -> anyhow::Error {
     if e.is_invalid_data() {
         anyhow::Error::new(InvalidData(e.to_string()))
     } else if let spate_csv::ErrorKind::Json(inner) = e.kind {
-        anyhow::Error::new(*inner)
+        // spate's message already ends with its cause: show it once, as `items` does.
+        anyhow::anyhow!("{inner}")
     } else {
         anyhow::Error::new(e)
     }
