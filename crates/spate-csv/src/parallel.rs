@@ -173,6 +173,11 @@ pub(crate) fn infer_parallel(
     };
     let mut header = None;
     let data_start = if dialect.header {
+        // The header is not read again by a range: its UTF-8 is checked here, and invalid
+        // text falls back to the general reader, which reports it with its line.
+        if simdutf8::basic::from_utf8(&prefix[..parsed.consumed]).is_err() {
+            return Ok(None);
+        }
         let mut sink = InferSink::new(opts, true, 0);
         let _ = parse_records(
             &prefix[..parsed.consumed],
