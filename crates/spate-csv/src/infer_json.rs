@@ -40,7 +40,7 @@ impl Default for JsonOptions {
         JsonOptions {
             sample: None,
             threads: 0,
-            range_size: spate::parallel::DEFAULT_RANGE_SIZE,
+            range_size: RunOptions::default().range_size,
             items: ItemsOptions::default(),
         }
     }
