@@ -273,3 +273,51 @@ fn stdin_is_spooled_for_inference() {
         "{\"a\":1.0,\"b\":\"x\"}\n{\"a\":2.5,\"b\":null}\n"
     );
 }
+
+/// A bad JSON Lines line is reported as `validate` reports it, for both passes of a
+/// conversion (the inference pass to CSV, and the copy to JSON), from a file or standard input.
+#[test]
+fn bad_json_lines_are_reported_like_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"a\":1}\n{\"a\": tru}\n").unwrap();
+    let name = bad.to_str().unwrap();
+    let expected = |input: &str| {
+        format!(
+            "spate: {input}:2:10 (byte 17): expected the literal 'true', found '}}'\n  {{\"a\": tru}}\n           ^\n"
+        )
+    };
+    for to in ["csv", "jsonl", "json"] {
+        let out = convert(&[name, "-", "--to", to]);
+        assert_eq!(out.status.code(), Some(1), "{to}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected(name), "{to}");
+        let out = spate()
+            .args(["convert", "-", "-", "--from", "jsonl", "--to", to])
+            .write_stdin("{\"a\":1}\n{\"a\": tru}\n")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{to}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            expected("<stdin>"),
+            "{to}"
+        );
+    }
+}
+
+/// A pretty-printed document on standard input is a document (its items are the rows), not
+/// JSON Lines.
+#[test]
+fn pretty_json_on_stdin_converts() {
+    let out = spate()
+        .args(["convert", "-", "-", "--to", "csv"])
+        .write_stdin("[\n  {\"a\": 1, \"b\": {\"c\": \"x\"}},\n  {\"a\": 2.5}\n]\n")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a,b.c\n1,x\n2.5,\n");
+}

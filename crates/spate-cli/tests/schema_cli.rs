@@ -282,7 +282,11 @@ fn json_items_at_a_path_and_json_lines() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("<stdin>, line 2: invalid JSON"));
+    // The form `validate` and `items` use: FILE:LINE:COL (byte N), message, excerpt.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "spate: <stdin>:2:7 (byte 15): expected a JSON value, found '}'\n  {\"a\": }\n        ^\n"
+    );
 }
 
 #[test]
@@ -405,4 +409,124 @@ fn compressed_input_gives_the_same_schema() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["fields"], plain["fields"]);
+}
+
+/// `cat pretty.json | spate schema` reads a pretty-printed document (an object, or an array
+/// of rows) as a document; the same rows in a file give the same schema.
+#[test]
+fn pretty_printed_json_on_stdin_is_a_document() {
+    let doc = "{\n  \"id\": 7,\n  \"tags\": [\"a\",\n    \"b\"],\n  \"when\": \"2024-01-01\"\n}\n";
+    let out = spate()
+        .args(["schema", "--json"])
+        .write_stdin(doc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["spate"]["rows"], 1);
+    assert_eq!(v["spate"]["jsonPath"], "$");
+    let types: Vec<&str> = v["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["spate"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["integer", "array", "date"]);
+
+    let rows = "[\n  {\"a\": 1},\n  {\"a\": 2.5, \"b\": null}\n]\n";
+    let out = spate()
+        .args(["schema", "--json"])
+        .write_stdin(rows)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let from_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_stdin["spate"]["rows"], 2);
+    assert_eq!(from_stdin["fields"][0]["spate"]["type"], "float");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rows.json");
+    std::fs::write(&file, rows).unwrap();
+    let mut from_file = schema_json(&[file.to_str().unwrap()]);
+    let mut from_stdin = from_stdin;
+    from_stdin["spate"].as_object_mut().unwrap().remove("file");
+    from_file["spate"].as_object_mut().unwrap().remove("file");
+    assert_eq!(from_file, from_stdin);
+}
+
+/// A bad line of a JSON Lines file: the form `validate` uses, whatever the thread count.
+#[test]
+fn bad_json_lines_file_is_reported_like_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    let mut text = String::new();
+    for i in 0..500 {
+        text.push_str(&format!("{{\"a\": {i}, \"b\": \"x\"}}\n"));
+    }
+    let offset = text.len() + 9;
+    text.push_str("{\"a\": tru}\n{\"a\": 1}\n");
+    std::fs::write(&bad, &text).unwrap();
+    let name = bad.to_str().unwrap();
+    for j in ["-j1", "-j3"] {
+        let out = spate().args(["schema", j, name]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("spate: {name}:501:10 (byte {offset}): expected the literal 'true', found '}}'\n  {{\"a\": tru}}\n           ^\n")
+        );
+        let validate = spate().args(["validate", name]).output().unwrap();
+        assert_eq!(validate.stderr, out.stderr);
+    }
+}
+
+/// A JSON Lines file big enough to be cut into ranges: every thread count gives the same
+/// schema, byte for byte.
+#[test]
+fn json_lines_schema_is_the_same_for_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.jsonl");
+    let mut text = String::with_capacity(20 << 20);
+    let mut i = 0u64;
+    while text.len() < (17 << 20) {
+        let row = match i % 4 {
+            0 => format!(
+                "{{\"id\": {i}, \"when\": \"2024-01-{:02}\", \"x\": {{\"y\": {}.5}}}}\n",
+                1 + i % 28,
+                i
+            ),
+            1 => format!(
+                "{{\"id\": {i}, \"tag{}\": true, \"when\": \"2024-02-01T10:00:0{}Z\"}}\n",
+                i % 13,
+                i % 10
+            ),
+            2 => "\n".to_string(),
+            _ => format!("{{\"x\": {{\"y\": null}}, \"id\": -{i}, \"note\": \"n\\u00e9 {i}\"}}\n"),
+        };
+        text.push_str(&row);
+        i += 1;
+    }
+    std::fs::write(&file, &text).unwrap();
+    let run = |j: &str| {
+        let out = spate()
+            .args(["schema", "--json", j])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let one = run("-j1");
+    let v: Value = serde_json::from_slice(&one).unwrap();
+    assert_eq!(v["spate"]["bytes"], text.len() as u64);
+    assert_eq!(v["fields"][0]["name"], "id");
+    for j in ["-j2", "-j3"] {
+        assert_eq!(run(j), one, "{j}");
+    }
 }

@@ -17,7 +17,10 @@ use std::io::{self, Write};
 use crate::dialect::{CsvOptions, Dialect};
 use crate::error::{Error, ErrorKind, Position};
 use crate::infer::{column_names, drive, read_prefix, strip_bom, SNIFF};
-use crate::json::{walk, JsonVisitor, Leaf};
+use crate::json::{Flattener, JsonVisitor, Leaf};
+use spate_json::compact::compact_into;
+
+pub use crate::pipeline::{convert as run, ConvertOptions, ConvertReport};
 use crate::split::{unescape, FieldRange, RecordSink};
 use crate::types::{classify, Type, Value};
 
@@ -63,14 +66,14 @@ pub struct TableWriter<W: Write> {
     types: Vec<Type>,
     /// `"name":` for each column, escaped.
     keys: Vec<Vec<u8>>,
-    index: std::collections::HashMap<String, usize>,
+    index: std::collections::HashMap<Box<[u8]>, usize>,
     nulls: crate::NullTokens,
     rows: u64,
     /// Per-column cell text for JSON→CSV rows.
     cells: Vec<Vec<u8>>,
     present: Vec<bool>,
     scratch: Vec<u8>,
-    path: String,
+    flattener: Flattener,
 }
 
 impl<W: Write> std::fmt::Debug for TableWriter<W> {
@@ -120,7 +123,7 @@ impl<W: Write> TableWriter<W> {
         let index = names
             .iter()
             .enumerate()
-            .map(|(i, n)| (n.clone(), i))
+            .map(|(i, n)| (n.as_bytes().into(), i))
             .collect();
         let mut w = TableWriter {
             sink,
@@ -134,7 +137,7 @@ impl<W: Write> TableWriter<W> {
             nulls,
             rows: 0,
             scratch: Vec::new(),
-            path: String::new(),
+            flattener: Flattener::default(),
         };
         match &mut w.sink {
             Sink::Csv(c) => {
@@ -215,7 +218,7 @@ impl<W: Write> TableWriter<W> {
                     }
                     out.push(b'\n');
                 }
-                compact_json(out, raw);
+                compact_into(raw, out);
                 if self.format == OutFormat::JsonLines {
                     out.push(b'\n');
                 }
@@ -226,7 +229,6 @@ impl<W: Write> TableWriter<W> {
                     c.clear();
                     *p = false;
                 }
-                let mut path = std::mem::take(&mut self.path);
                 let mut cells = CellFiller {
                     index: &self.index,
                     names: &self.names,
@@ -234,8 +236,7 @@ impl<W: Write> TableWriter<W> {
                     cells: &mut self.cells,
                     present: &mut self.present,
                 };
-                walk(raw, &mut cells, &mut path);
-                self.path = path;
+                self.flattener.flatten(raw, &mut cells);
                 let Sink::Csv(c) = &mut self.sink else {
                     unreachable!()
                 };
@@ -273,7 +274,7 @@ fn csv_io(e: csv::Error) -> io::Error {
 }
 
 struct CellFiller<'a> {
-    index: &'a std::collections::HashMap<String, usize>,
+    index: &'a std::collections::HashMap<Box<[u8]>, usize>,
     names: &'a [String],
     /// The column expected next (rows usually repeat the key order): one comparison instead of
     /// a hash lookup.
@@ -283,9 +284,9 @@ struct CellFiller<'a> {
 }
 
 impl JsonVisitor for CellFiller<'_> {
-    fn leaf(&mut self, path: &str, leaf: Leaf<'_>) {
+    fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>) {
         let i = match self.names.get(self.cursor) {
-            Some(n) if n == path => self.cursor,
+            Some(n) if n.as_bytes() == path => self.cursor,
             _ => match self.index.get(path) {
                 Some(&i) => i,
                 None => return,
@@ -299,33 +300,9 @@ impl JsonVisitor for CellFiller<'_> {
             Leaf::Null => {}
             Leaf::Bool(b) => cell.extend_from_slice(if b { b"true" } else { b"false" }),
             Leaf::Number(t) => cell.extend_from_slice(t),
-            Leaf::String(s) => cell.extend_from_slice(s.as_bytes()),
-            Leaf::Array(a) => compact_json(cell, a),
+            Leaf::String(s) => cell.extend_from_slice(s),
+            Leaf::Array(a) => compact_into(a, cell),
         }
-    }
-}
-
-/// Copies valid JSON without the whitespace outside strings.
-pub fn compact_json(out: &mut Vec<u8>, raw: &[u8]) {
-    let mut in_str = false;
-    let mut i = 0;
-    while i < raw.len() {
-        let b = raw[i];
-        if in_str {
-            out.push(b);
-            if b == b'\\' && i + 1 < raw.len() {
-                out.push(raw[i + 1]);
-                i += 1;
-            } else if b == b'"' {
-                in_str = false;
-            }
-        } else if b == b'"' {
-            in_str = true;
-            out.push(b);
-        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-            out.push(b);
-        }
-        i += 1;
     }
 }
 
@@ -573,16 +550,6 @@ mod tests {
         ));
         assert!(write_typed(&mut out, b"2.5", Type::Integer).is_err());
         assert!(write_typed(&mut out, b"2023-02-29", Type::Date).is_err());
-    }
-
-    #[test]
-    fn compacting() {
-        let mut out = Vec::new();
-        compact_json(
-            &mut out,
-            b" { \"a b\" : [1, 2],\n \"c\\\" d\": \"x\\\\\" } ",
-        );
-        assert_eq!(out, b"{\"a b\":[1,2],\"c\\\" d\":\"x\\\\\"}");
     }
 
     #[test]

@@ -43,9 +43,7 @@ impl fmt::Display for Position {
 pub enum ErrorKind {
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-    #[error(
-        "record has {found} fields, expected {expected} (use --flexible to accept ragged rows): {record}"
-    )]
+    #[error("record has {found} fields, expected {expected}: {record}")]
     Ragged {
         expected: usize,
         found: usize,
@@ -58,8 +56,10 @@ pub enum ErrorKind {
     InvalidUtf8,
     #[error("a record is larger than the {limit} byte limit")]
     RecordTooLarge { limit: usize },
-    #[error("invalid JSON: {0}")]
-    Json(String),
+    /// JSON input that spate could not read: invalid JSON (with its file, line, column,
+    /// byte and excerpt), a line or item over the size limit, or an unreadable input.
+    #[error(transparent)]
+    Json(Box<spate::Error>),
     #[error("value {value:?} is not a valid {expected}")]
     BadValue {
         value: String,
@@ -69,6 +69,9 @@ pub enum ErrorKind {
     Schema(String),
     #[error("{0}")]
     Usage(String),
+    /// The output could not be opened (the message says which and why).
+    #[error("{0}")]
+    Output(std::io::Error),
 }
 
 /// An error with its position.
@@ -100,9 +103,12 @@ impl Error {
 
     /// True when the input data is at fault (exit code 1), false for I/O and usage errors.
     pub fn is_invalid_data(&self) -> bool {
+        if let ErrorKind::Json(e) = &self.kind {
+            return e.is_invalid_data();
+        }
         !matches!(
             self.kind,
-            ErrorKind::Io(_) | ErrorKind::Usage(_) | ErrorKind::Schema(_)
+            ErrorKind::Io(_) | ErrorKind::Usage(_) | ErrorKind::Schema(_) | ErrorKind::Output(_)
         )
     }
 }
@@ -124,6 +130,12 @@ impl std::error::Error for Error {
             ErrorKind::Io(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl From<spate::Error> for Error {
+    fn from(e: spate::Error) -> Self {
+        Error::new(ErrorKind::Json(Box::new(e)))
     }
 }
 

@@ -5,8 +5,14 @@
 //! - [`column`](mod@column): per-column state (type, counts, min/max) with `merge`;
 //! - [`infer`] and [`parallel`]: whole-file inference, in parallel over byte ranges (quote
 //!   parity finds record boundaries) with a sequential fallback that is always right;
-//! - [`json`]: the same inference over JSON values (JSON Lines, items of a document);
-//! - [`convert`]: streaming conversion between CSV, TSV, JSON Lines and JSON arrays.
+//! - [`json`]: the same inference over JSON values, walked with spate-json's
+//!   [`walk`](spate_json::walk) after spate's scanner validated them; [`infer_json`] reads
+//!   JSON Lines (spate's executor and line reader) and the items of documents (spate's
+//!   [`Items`](spate::Items));
+//! - [`input`]: the kind of an input (spate's sniffer for JSON; CSV otherwise) and how to read
+//!   it (spate's source: files, standard input, gzip, zstd);
+//! - [`convert`]: streaming conversion between CSV, TSV, JSON Lines and JSON arrays, and
+//!   [`pipeline`]: the schema and conversion runs a front end calls.
 //!
 //! ```
 //! use spate_csv::{infer_csv_reader, CsvOptions, Type};
@@ -20,21 +26,25 @@
 
 pub mod column;
 pub mod convert;
-pub mod detect;
 pub mod dialect;
 pub mod error;
 mod fast;
 pub mod infer;
+pub mod infer_json;
+pub mod input;
 pub mod json;
 pub mod parallel;
+pub mod pipeline;
 pub mod schema;
 pub mod split;
 pub mod types;
 
 pub use column::{Bound, ColumnState, FieldSchema, Int};
-pub use detect::{detect, InputKind};
 pub use dialect::{CsvOptions, Dialect, NullTokens};
 pub use error::{Error, ErrorKind, Position};
 pub use infer::{infer_csv_path, infer_csv_reader, TableState};
+pub use infer_json::{infer_items, infer_jsonl_path, infer_jsonl_reader, JsonOptions};
+pub use input::{detect, InputKind, ReadOptions, TableInput};
+pub use pipeline::{infer, ConvertOptions, ConvertReport};
 pub use schema::{Format, GivenSchema, Schema};
 pub use types::{classify, Type};

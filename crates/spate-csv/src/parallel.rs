@@ -22,7 +22,6 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::FileExt;
 
 use rayon::prelude::*;
 
@@ -49,10 +48,32 @@ impl Read for RangeReader<'_> {
         if want == 0 {
             return Ok(0);
         }
-        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        let n = read_at(self.file, &mut buf[..want], self.pos)?;
         self.pos += n as u64;
         Ok(n)
     }
+}
+
+/// Reads at an offset without moving a cursor that other workers share (`pread`).
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, pos)
+}
+
+/// Reads at an offset (Windows moves the handle's cursor, but each call names its offset).
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, pos)
+}
+
+/// Elsewhere: seek, then read, one worker at a time (the cursor is shared).
+#[cfg(not(any(unix, windows)))]
+fn read_at(mut file: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+    use std::io::{Seek, SeekFrom};
+    static CURSOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = CURSOR.lock().unwrap_or_else(|e| e.into_inner());
+    file.seek(SeekFrom::Start(pos))?;
+    file.read(buf)
 }
 
 /// Number of worker threads to use.
@@ -152,6 +173,11 @@ pub(crate) fn infer_parallel(
     };
     let mut header = None;
     let data_start = if dialect.header {
+        // The header is not read again by a range: its UTF-8 is checked here, and invalid
+        // text falls back to the general reader, which reports it with its line.
+        if simdutf8::basic::from_utf8(&prefix[..parsed.consumed]).is_err() {
+            return Ok(None);
+        }
         let mut sink = InferSink::new(opts, true, 0);
         let _ = parse_records(
             &prefix[..parsed.consumed],

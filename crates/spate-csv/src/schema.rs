@@ -125,6 +125,14 @@ impl Schema {
     }
 }
 
+/// A schema serializes as its Frictionless Table Schema ([`Schema::to_frictionless`]), so that
+/// every front end (the CLI's `--json`, a server, a Python module) shows the same JSON.
+impl serde::Serialize for Schema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_frictionless().serialize(serializer)
+    }
+}
+
 /// A schema given by the user (`--schema FILE`): field names and types, read from a
 /// Frictionless Table Schema (ours or anyone's; `number` is float, `any` is string).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -31,6 +31,7 @@ pub mod scanner;
 pub mod selector;
 mod strings;
 mod utf8;
+pub mod walk;
 
 pub use error::{excerpt, ErrorKind, Expected, LineCounter, Position, SyntaxError};
 pub use path::{Path, PathError, Step};

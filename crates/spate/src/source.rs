@@ -43,6 +43,15 @@ pub fn compression_of(head: &[u8]) -> Compression {
     }
 }
 
+/// The compression of the file at `path`, by its first bytes: for readers that must know
+/// whether a file is plain before choosing how to read it (a plain file can be read in
+/// parallel byte ranges; a compressed one only as one stream through [`open_input`]).
+pub fn file_compression(path: &Path) -> io::Result<Compression> {
+    let mut head = Vec::with_capacity(4);
+    File::open(path)?.take(4).read_to_end(&mut head)?;
+    Ok(compression_of(&head))
+}
+
 /// An input opened by [`open_input`].
 pub struct Opened {
     /// The name used in messages.
@@ -235,5 +244,18 @@ mod tests {
             let mut r = decompress(Box::new(io::Cursor::new(bytes.to_vec())), "t").unwrap();
             assert_eq!(read_all(&mut r), bytes);
         }
+    }
+}
+
+#[cfg(test)]
+mod magic_tests {
+    use super::*;
+
+    #[test]
+    fn magic_bytes() {
+        assert_eq!(compression_of(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
+        assert_eq!(compression_of(&ZSTD_MAGIC), Compression::Zstd);
+        assert_eq!(compression_of(b"{\"a\""), Compression::None);
+        assert_eq!(compression_of(&[0x1f]), Compression::None);
     }
 }

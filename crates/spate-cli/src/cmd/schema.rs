@@ -1,12 +1,10 @@
 //! `spate schema`: the exact schema of CSV/TSV, JSON Lines, or the items of a JSON document.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-use spate_csv::json::{json_schema, JsonState};
-use spate_csv::{CsvOptions, Format, InputKind, NullTokens, Schema};
+use spate_csv::{CsvOptions, Format, InputKind, NullTokens, ReadOptions, Schema, TableInput};
 
 use super::common::stdout;
 use crate::exit::{self, InvalidData};
@@ -144,84 +142,30 @@ pub(crate) fn split_args(
     (path, files)
 }
 
-/// Turns a library error into anyhow, marking invalid data for exit code 1.
+/// Turns a library error into anyhow, marking invalid data for exit code 1 and adding the
+/// flag that helps, where one does.
 pub(crate) fn csv_error(e: spate_csv::Error) -> anyhow::Error {
+    if let spate_csv::ErrorKind::Ragged {
+        expected,
+        found,
+        record,
+    } = &e.kind
+    {
+        let at = e.position.to_string();
+        let at = if at.is_empty() { at } else { at + ": " };
+        return anyhow::Error::new(InvalidData(format!(
+            "{at}record has {found} fields, expected {expected} \
+             (use --flexible to accept ragged rows): {record}"
+        )));
+    }
     if e.is_invalid_data() {
         anyhow::Error::new(InvalidData(e.to_string()))
+    } else if let spate_csv::ErrorKind::Json(inner) = e.kind {
+        // spate's message already ends with its cause: show it once, as `items` does.
+        anyhow::anyhow!("{inner}")
     } else {
         anyhow::Error::new(e)
     }
-}
-
-/// An opened input: its kind, a plain file (for parallel reading) or a reader (stdin, or
-/// decompressed), and its first bytes.
-pub(crate) struct Opened {
-    pub kind: InputKind,
-    /// The JSON path for `InputKind::Json`.
-    pub json_path: Option<String>,
-    /// A plain, uncompressed file that can be read in parallel and more than once.
-    pub plain_file: bool,
-}
-
-const GZIP: &[u8] = &[0x1f, 0x8b];
-const ZSTD: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
-
-/// Looks at a file (not stdin): is it compressed, and which kind is it.
-pub(crate) fn inspect(
-    file: &Path,
-    explicit: Option<InputKind>,
-    path: Option<&str>,
-) -> anyhow::Result<Opened> {
-    let mut head = Vec::with_capacity(4096);
-    let plain_file = if file.as_os_str() == "-" {
-        false
-    } else {
-        let mut f =
-            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-        if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-            anyhow::bail!("{}: is a directory", file.display());
-        }
-        let mut magic = [0u8; 4];
-        let n = read_up_to(&mut f, &mut magic)?;
-        !(magic[..n].starts_with(GZIP) || magic[..n].starts_with(ZSTD))
-    };
-    if explicit.is_none() && path.is_none() && file.as_os_str() != "-" {
-        // Peek at the decompressed start for content detection.
-        let input = spate::source::open(file)?;
-        input
-            .reader
-            .take(4096)
-            .read_to_end(&mut head)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-    }
-    let name = file.to_string_lossy();
-    let kind = spate_csv::detect(explicit, &name, &head, path.is_some());
-    let json_path = match kind {
-        InputKind::Json => Some(path.map(str::to_string).unwrap_or_else(|| {
-            if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-                "$[*]".to_string()
-            } else {
-                "$".to_string()
-            }
-        })),
-        _ => None,
-    };
-    Ok(Opened {
-        kind,
-        json_path,
-        plain_file,
-    })
-}
-
-fn read_up_to(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 /// Infers the schema of one input.
@@ -232,114 +176,15 @@ pub(crate) fn infer(
     sample: Option<u64>,
     types_only: bool,
 ) -> anyhow::Result<Schema> {
-    let mut opened = inspect(file, read.from, path)?;
-    if file.as_os_str() == "-" && read.from.is_none() && path.is_none() {
-        // Standard input: detect the kind from its first bytes, then read on.
-        let mut stdin = spate::source::open(file)?.reader;
-        let mut head = Vec::new();
-        (&mut stdin).take(4096).read_to_end(&mut head)?;
-        let kind = spate_csv::detect(None, "-", &head, false);
-        let reader = std::io::Cursor::new(head).chain(stdin);
-        opened.kind = kind;
-        if kind == InputKind::Json {
-            let items = spate::Items::new(Box::new(reader) as Box<dyn Read + Send>, "$[*]")?;
-            return infer_items(items, "$[*]", sample);
-        }
-        return infer_reader(
-            Box::new(reader),
-            Some(Path::new(spate::source::STDIN_NAME)),
-            opened.kind,
-            read,
-            sample,
-            types_only,
-        );
-    }
+    let options = ReadOptions {
+        from: read.from,
+        json_path: path.map(str::to_string),
+    };
+    let mut input = TableInput::open(file, &options, false).map_err(csv_error)?;
     let mut opts = read.csv_options();
     opts.sample = sample;
     opts.types_only = types_only;
-    match opened.kind {
-        InputKind::Json => {
-            let p = opened.json_path.take().unwrap_or_else(|| "$[*]".into());
-            let items = spate::Items::open(file, &p)?;
-            infer_items(items, &p, sample)
-        }
-        InputKind::JsonLines if opened.plain_file => spate_csv::json::infer_jsonl_path(
-            file,
-            sample,
-            read.threads,
-            spate_csv::parallel::PARALLEL_MIN,
-        )
-        .map_err(csv_error),
-        InputKind::Csv | InputKind::Tsv if opened.plain_file => {
-            if opened.kind == InputKind::Tsv && opts.delimiter.is_none() {
-                opts.delimiter = Some(b'\t');
-            }
-            spate_csv::infer_csv_path(file, &opts).map_err(csv_error)
-        }
-        kind => {
-            let input = spate::source::open(file)?;
-            infer_reader(input.reader, Some(file), kind, read, sample, types_only)
-        }
-    }
-}
-
-fn infer_reader(
-    reader: Box<dyn Read + Send>,
-    file: Option<&Path>,
-    kind: InputKind,
-    read: &ReadArgs,
-    sample: Option<u64>,
-    types_only: bool,
-) -> anyhow::Result<Schema> {
-    let mut opts = read.csv_options();
-    opts.sample = sample;
-    opts.types_only = types_only;
-    match kind {
-        InputKind::JsonLines => spate_csv::json::infer_jsonl_reader(reader, sample)
-            .map_err(|e| match file {
-                Some(f) => e.in_file(f),
-                None => e,
-            })
-            .map_err(csv_error),
-        InputKind::Json => {
-            let items = spate::Items::new(reader, "$[*]")?;
-            infer_items(items, "$[*]", sample)
-        }
-        InputKind::Csv | InputKind::Tsv => {
-            if kind == InputKind::Tsv && opts.delimiter.is_none() {
-                opts.delimiter = Some(b'\t');
-            }
-            spate_csv::infer_csv_reader(reader, file, &opts).map_err(csv_error)
-        }
-    }
-}
-
-/// Infers over the items at a path of a JSON document (validated by spate's scanner).
-pub(crate) fn infer_items<R: Read>(
-    mut items: spate::Items<R>,
-    path: &str,
-    sample: Option<u64>,
-) -> anyhow::Result<Schema> {
-    let mut state = JsonState::default();
-    let mut scratch = String::new();
-    let mut complete = true;
-    while let Some(item) = items.next_item()? {
-        if sample.is_some_and(|n| state.rows >= n) {
-            complete = false;
-            break;
-        }
-        state.observe(item.raw(), &mut scratch);
-    }
-    let bytes = items.bytes_scanned();
-    Ok(json_schema(
-        &state,
-        Format::JsonItems {
-            path: path.to_string(),
-        },
-        sample,
-        complete,
-        bytes,
-    ))
+    spate_csv::infer(&mut input, &opts).map_err(csv_error)
 }
 
 pub fn run(args: SchemaArgs) -> anyhow::Result<ExitCode> {
@@ -362,7 +207,7 @@ pub fn run(args: SchemaArgs) -> anyhow::Result<ExitCode> {
                     file.display().to_string()
                 };
                 if args.json {
-                    let mut v = schema.to_frictionless();
+                    let mut v = serde_json::to_value(&schema)?;
                     v["spate"]["file"] = serde_json::Value::String(name);
                     if several {
                         serde_json::to_writer(&mut out, &v)?;
