@@ -120,14 +120,21 @@ impl Builder {
                 None => return Ok(value),
                 Some(Frame::List(list)) => list.append(value)?,
                 Some(Frame::Dict(dict, key)) => {
-                    let key = key.take().expect("validated JSON has a key before each value");
+                    let key = key
+                        .take()
+                        .expect("validated JSON has a key before each value");
                     dict.set_item(key, value)?;
                 }
             }
         }
     }
 
-    fn key<'py>(&mut self, py: Python<'py>, raw: &[u8], escaped: bool) -> PyResult<Bound<'py, PyString>> {
+    fn key<'py>(
+        &mut self,
+        py: Python<'py>,
+        raw: &[u8],
+        escaped: bool,
+    ) -> PyResult<Bound<'py, PyString>> {
         if escaped || raw.len() > MAX_KEPT_KEY {
             return self.string(py, raw, escaped);
         }
@@ -141,7 +148,12 @@ impl Builder {
         Ok(key)
     }
 
-    fn string<'py>(&mut self, py: Python<'py>, raw: &[u8], escaped: bool) -> PyResult<Bound<'py, PyString>> {
+    fn string<'py>(
+        &mut self,
+        py: Python<'py>,
+        raw: &[u8],
+        escaped: bool,
+    ) -> PyResult<Bound<'py, PyString>> {
         if !escaped {
             // SAFETY: the scanner validated the item as UTF-8 before it was handed out, and
             // a string's plain bytes end at a quote, so `raw` is whole characters.
@@ -158,7 +170,9 @@ impl Builder {
                 quoted.extend_from_slice(raw);
                 quoted.push(b'"');
                 let json = py.import("json")?;
-                Ok(json.call_method1("loads", (pyo3::types::PyBytes::new(py, &quoted),))?.cast_into()?)
+                Ok(json
+                    .call_method1("loads", (pyo3::types::PyBytes::new(py, &quoted),))?
+                    .cast_into()?)
             }
         }
     }
@@ -175,12 +189,19 @@ impl Builder {
             return py.get_type::<pyo3::types::PyInt>().call1((s,));
         }
         match self.floats {
-            Floats::Float => s.parse::<f64>().expect("validated number").into_bound_py_any(py),
+            Floats::Float => s
+                .parse::<f64>()
+                .expect("validated number")
+                .into_bound_py_any(py),
             Floats::Decimal => {
                 if self.decimal.is_none() {
                     self.decimal = Some(py.import("decimal")?.getattr("Decimal")?.unbind());
                 }
-                self.decimal.as_ref().expect("set above").bind(py).call1((s,))
+                self.decimal
+                    .as_ref()
+                    .expect("set above")
+                    .bind(py)
+                    .call1((s,))
             }
         }
     }

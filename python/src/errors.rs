@@ -5,7 +5,9 @@
 //! - a bad path or jq program: `ValueError` naming the position;
 //! - a missing file: `FileNotFoundError`; other I/O problems: `OSError` (with `errno`).
 
-use pyo3::exceptions::{PyFileNotFoundError, PyIsADirectoryError, PyOSError, PyPermissionError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyIsADirectoryError, PyOSError, PyPermissionError, PyValueError,
+};
 use pyo3::prelude::*;
 
 pyo3::create_exception!(

@@ -3,9 +3,10 @@
 //!
 //! The engine runs with the GIL released. Two things still need Python while it runs: a file
 //! object's `read`, and Ctrl-C (Python only runs its signal handler when the interpreter
-//! gets control). Both readers here take the GIL briefly once per read — a window of 64 KiB
-//! to 4 MiB — so a `KeyboardInterrupt` stops even a scan that yields nothing for seconds.
-//! A Python exception raised there is kept and re-raised as itself once the engine returns.
+//! gets control). [`FileObject`] and [`Interruptible`] take the GIL briefly once per read — a
+//! window of 64 KiB to 4 MiB — so a `KeyboardInterrupt` stops even a scan that yields nothing
+//! for seconds. A Python exception raised there is kept and re-raised as itself once the
+//! engine returns. Paths and bytes are read without the GIL.
 
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
@@ -49,13 +50,9 @@ pub fn open(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Source> {
         let input = py
             .detach(|| spate::source::open(&path))
             .map_err(crate::errors::to_py)?;
-        let reader = Box::new(Interruptible {
-            inner: input.reader,
-            pending: pending.clone(),
-        });
         return Ok(Source {
             name: input.name,
-            reader,
+            reader: input.reader,
             pending,
         });
     }
@@ -75,9 +72,8 @@ pub fn open(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Source> {
             file: obj.clone().unbind(),
             pending: pending.clone(),
         };
-        let reader = spate::source::decompress(Box::new(reader), &name).map_err(|e| {
-            pending.take().unwrap_or_else(|| crate::errors::to_py(e))
-        })?;
+        let reader = spate::source::decompress(Box::new(reader), &name)
+            .map_err(|e| pending.take().unwrap_or_else(|| crate::errors::to_py(e)))?;
         return Ok(Source {
             name,
             reader,
@@ -100,18 +96,17 @@ fn in_memory(bytes: Vec<u8>, pending: Pending) -> Source {
         .expect("an in-memory reader does not fail");
     Source {
         name,
-        reader: Box::new(Interruptible {
-            inner: reader,
-            pending: pending.clone(),
-        }),
+        reader,
         pending,
     }
 }
 
-/// A reader that gives Python a chance to raise `KeyboardInterrupt` before each read.
-struct Interruptible {
-    inner: Box<dyn Read + Send>,
-    pending: Pending,
+/// A reader that gives Python a chance to raise `KeyboardInterrupt` before each read: for
+/// work done on the calling (main) thread with the GIL released, such as `validate`. (The
+/// items iterator runs the engine on a thread of its own and watches for Ctrl-C itself.)
+pub struct Interruptible {
+    pub inner: Box<dyn Read + Send>,
+    pub pending: Pending,
 }
 
 impl Read for Interruptible {
