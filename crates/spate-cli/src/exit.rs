@@ -49,6 +49,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     let invalid = err.chain().any(|cause| {
         cause.is::<InvalidData>()
             || cause
+                .downcast_ref::<crate::cmd::inputs::RunFailure>()
+                .is_some_and(|f| f.error.is_invalid_data())
+            || cause
                 .downcast_ref::<spate::Error>()
                 .is_some_and(|e| e.is_invalid_data())
     });

@@ -248,3 +248,39 @@ fn filter_errors() {
         .code(2)
         .stderr(predicate::str::contains("not a field"));
 }
+
+/// `halt` and `halt_error` end the run, not the process from inside the library: the
+/// results before them are printed and the exit code is the one asked for, as with jq.
+#[test]
+fn halting_filters_print_what_came_before_and_exit_as_jq() {
+    for (program, code, out) in [
+        ("if . == 2 then halt_error else . end", 5, "1\n"),
+        ("if . == 3 then halt else . end", 0, "1\n2\n"),
+        (
+            "., (if . == 2 then halt_error(3) else empty end)",
+            3,
+            "1\n2\n",
+        ),
+    ] {
+        spate()
+            .args(["items", "item", "-f", program])
+            .write_stdin("[1,2,3]")
+            .assert()
+            .code(code)
+            .stdout(out);
+    }
+    // JSON output is closed.
+    spate()
+        .args([
+            "items",
+            "item",
+            "-o",
+            "json",
+            "-f",
+            "if . == 2 then halt else . end",
+        ])
+        .write_stdin("[1,2,3]")
+        .assert()
+        .code(0)
+        .stdout("[\n1\n]\n");
+}

@@ -52,10 +52,7 @@ pub enum Error {
         error: SyntaxErrorKindOnly,
     },
     /// A selected item is larger than the configured limit.
-    #[error(
-        "{location}: the item starting here is larger than the {limit}-byte limit \
-         (raise it with --max-item-size / ItemsOptions::max_item_size)"
-    )]
+    #[error("{location}: the item starting here is larger than the {limit}-byte limit")]
     ItemTooLarge {
         /// Where the item starts.
         location: Location,

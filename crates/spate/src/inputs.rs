@@ -21,6 +21,7 @@
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use spate_json::{Path, PathError};
@@ -51,7 +52,8 @@ impl Format {
     }
 }
 
-/// Compression of an input, as far as the name tells.
+/// Compression of an input: by its name, or by its magic bytes
+/// ([`crate::source::compression_of`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
     /// Plain bytes (as far as the name says; magic bytes are checked when the file is read).
@@ -62,7 +64,27 @@ pub enum Compression {
     Zstd,
 }
 
-/// One input of a run.
+/// Where an input's bytes come from when it is not the file (or standard input) named by
+/// [`InputFile::path`].
+#[derive(Clone)]
+pub enum InputData {
+    /// Bytes in memory (compressed or not).
+    Bytes(Arc<[u8]>),
+    /// A reader (a socket, a Python file object, ...), read once: the run that opens it
+    /// first takes it.
+    Reader(Arc<Mutex<Option<Box<dyn Read + Send>>>>),
+}
+
+impl std::fmt::Debug for InputData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputData::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            InputData::Reader(_) => f.write_str("Reader"),
+        }
+    }
+}
+
+/// One input of a run: a file, standard input, a reader or bytes in memory.
 #[derive(Debug, Clone)]
 pub struct InputFile {
     /// Where to read it; `-` is standard input.
@@ -75,12 +97,50 @@ pub struct InputFile {
     pub format: Option<Format>,
     /// Compression by extension.
     pub compression: Compression,
+    /// The bytes, when they do not come from `path` (a reader, or bytes in memory).
+    pub data: Option<InputData>,
 }
 
 impl InputFile {
     /// True for standard input.
     pub fn is_stdin(&self) -> bool {
-        self.path.as_os_str() == "-"
+        self.data.is_none() && self.path.as_os_str() == "-"
+    }
+
+    /// True for a file on disk (which can be read in byte ranges).
+    pub fn is_seekable_file(&self) -> bool {
+        self.data.is_none() && self.path.as_os_str() != "-"
+    }
+
+    /// An input of bytes in memory, named `name` in messages; `format`: `None` to decide
+    /// by name, then content. Compressed bytes are decompressed.
+    pub fn from_bytes(name: &str, bytes: impl Into<Arc<[u8]>>, format: Option<Format>) -> Self {
+        let bytes: Arc<[u8]> = bytes.into();
+        InputFile {
+            path: PathBuf::from(name),
+            name: name.to_owned(),
+            len: Some(bytes.len() as u64),
+            format: format.or_else(|| format_from_name(name)),
+            compression: Compression::None,
+            data: Some(InputData::Bytes(bytes)),
+        }
+    }
+
+    /// An input read from `reader` (once), named `name` in messages; `format`: `None` to
+    /// decide by name, then content. Compressed bytes are decompressed.
+    pub fn from_reader(
+        name: &str,
+        reader: Box<dyn Read + Send>,
+        format: Option<Format>,
+    ) -> InputFile {
+        InputFile {
+            path: PathBuf::from(name),
+            name: name.to_owned(),
+            len: None,
+            format: format.or_else(|| format_from_name(name)),
+            compression: Compression::None,
+            data: Some(InputData::Reader(Arc::new(Mutex::new(Some(reader))))),
+        }
     }
 }
 
@@ -108,6 +168,14 @@ impl Inputs {
                 input_file(p.to_path_buf(), format, len)
             })
             .collect();
+        Inputs {
+            files,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Inputs from a list of [`InputFile`]s (files, readers, bytes).
+    pub fn new(files: Vec<InputFile>) -> Inputs {
         Inputs {
             files,
             errors: Vec::new(),
@@ -175,7 +243,7 @@ fn build_globs(patterns: &[String]) -> Result<Option<GlobSet>, Error> {
             Error::Path(PathError {
                 path: p.clone(),
                 at: 0,
-                message: format!("invalid --glob pattern: {e}"),
+                message: format!("invalid glob pattern: {e}"),
             })
         })?;
         builder.add(glob);
@@ -184,7 +252,7 @@ fn build_globs(patterns: &[String]) -> Result<Option<GlobSet>, Error> {
         Error::Path(PathError {
             path: patterns.join(" "),
             at: 0,
-            message: format!("invalid --glob patterns: {e}"),
+            message: format!("invalid glob patterns: {e}"),
         })
     })
 }
@@ -228,7 +296,7 @@ fn walk(root: &FsPath, globs: Option<&GlobSet>, format: Option<Format>, inputs: 
     }
 }
 
-fn input_file(path: PathBuf, forced: Option<Format>, len: Option<u64>) -> InputFile {
+pub(crate) fn input_file(path: PathBuf, forced: Option<Format>, len: Option<u64>) -> InputFile {
     let (name, compression) = if path.as_os_str() == "-" {
         (STDIN_NAME.to_owned(), Compression::None)
     } else {
@@ -243,6 +311,7 @@ fn input_file(path: PathBuf, forced: Option<Format>, len: Option<u64>) -> InputF
         len,
         format,
         compression,
+        data: None,
     }
 }
 

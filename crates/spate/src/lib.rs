@@ -28,7 +28,8 @@ pub use items::{
 pub use spate_json::{Path, PathError, Position, SyntaxError};
 pub mod inputs;
 pub mod jsonl;
+pub mod output;
 pub mod parallel;
 pub mod query;
 pub use inputs::{Format, InputFile, Inputs};
-pub use parallel::{ItemVisitor, OnError, RunError, RunOptions, Summary};
+pub use parallel::{Cancel, ItemVisitor, OnError, RunError, RunOptions, Summary};

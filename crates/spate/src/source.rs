@@ -1,13 +1,16 @@
-//! Opening inputs: files, standard input, and transparently decompressed `.gz` / `.zst`.
+//! Opening inputs: files, standard input, readers and in-memory bytes, transparently
+//! decompressed when gzip or zstd, with their format decided.
 //!
-//! Compression is recognised by magic bytes (so a misnamed file still works), and by the
-//! extension when the file is too short to tell.
+//! This is the one place that knows the compression magic bytes ([`compression_of`]) and
+//! the one `open` of an input ([`open_input`]): it gives the name, the decompressed reader,
+//! the compression and the format ([`crate::inputs::sniff`]ed when not known).
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use crate::error::Error;
+use crate::inputs::{read_head, sniff, Compression, Format, InputData, InputFile};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
@@ -29,50 +32,133 @@ impl std::fmt::Debug for Input {
     }
 }
 
-/// Opens `path` (`-` means standard input), decompressing gzip and zstd transparently.
-pub fn open(path: &Path) -> Result<Input, Error> {
-    if path.as_os_str() == "-" {
-        return Ok(Input {
-            name: STDIN_NAME.to_owned(),
-            reader: decompress(Box::new(io::stdin()), STDIN_NAME)?,
-        });
+/// The compression the first bytes of an input show (4 bytes are enough).
+pub fn compression_of(head: &[u8]) -> Compression {
+    if head.starts_with(&GZIP_MAGIC) {
+        Compression::Gzip
+    } else if head.starts_with(&ZSTD_MAGIC) {
+        Compression::Zstd
+    } else {
+        Compression::None
     }
-    let name = path.display().to_string();
-    let file = File::open(path).map_err(|source| Error::Io {
-        input: name.clone(),
+}
+
+/// An input opened by [`open_input`].
+pub struct Opened {
+    /// The name used in messages.
+    pub name: String,
+    /// The decompressed bytes (from the start, the sniffed head included).
+    pub reader: Box<dyn Read + Send>,
+    /// The compression found by magic bytes.
+    pub compression: Compression,
+    /// The format: `known` when given, else the input's own, else sniffed.
+    pub format: Format,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("name", &self.name)
+            .field("compression", &self.compression)
+            .field("format", &self.format)
+            .finish()
+    }
+}
+
+/// Opens an input of a run, whatever its source (file, standard input, reader, bytes):
+/// decompresses it and decides its format (`known`, else [`InputFile::format`], else by
+/// sniffing the first bytes). A reader input can be opened once; opening it again is an
+/// I/O error.
+pub fn open_input(file: &InputFile, known: Option<Format>) -> Result<Opened, Error> {
+    let io_error = |source| Error::Io {
+        input: file.name.clone(),
         source,
-    })?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Error::Io {
-            input: name,
-            source: io::Error::new(io::ErrorKind::InvalidInput, "is a directory"),
-        });
-    }
-    let reader = decompress(Box::new(file), &name)?;
-    Ok(Input { name, reader })
+    };
+    let raw: Box<dyn Read + Send> = match &file.data {
+        Some(InputData::Bytes(bytes)) => Box::new(io::Cursor::new(bytes.clone())),
+        Some(InputData::Reader(slot)) => slot
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| {
+                io_error(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "this reader was read already",
+                ))
+            })?,
+        None if file.is_stdin() => Box::new(io::stdin()),
+        None => {
+            let f = File::open(&file.path).map_err(io_error)?;
+            if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                return Err(io_error(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "is a directory",
+                )));
+            }
+            Box::new(f)
+        }
+    };
+    let (mut reader, compression) = decompress_detect(raw, &file.name)?;
+    let format = match known.or(file.format) {
+        Some(f) => f,
+        None => {
+            let head = read_head(&mut reader).map_err(io_error)?;
+            let f = sniff(&head);
+            reader = Box::new(io::Cursor::new(head).chain(reader));
+            f
+        }
+    };
+    Ok(Opened {
+        name: file.name.clone(),
+        reader,
+        compression,
+        format,
+    })
+}
+
+/// Opens `path` (`-` means standard input), decompressing gzip and zstd transparently
+/// (the format is not sniffed: see [`open_input`]).
+pub fn open(path: &Path) -> Result<Input, Error> {
+    let file = crate::inputs::input_file(path.to_path_buf(), None, None);
+    // A known format: nothing is read ahead to sniff it.
+    let opened = open_input(&file, Some(Format::Json))?;
+    Ok(Input {
+        name: opened.name,
+        reader: opened.reader,
+    })
 }
 
 /// Wraps `inner` in a decompressor when its first bytes are a gzip or zstd header.
 pub fn decompress(inner: Box<dyn Read + Send>, name: &str) -> Result<Box<dyn Read + Send>, Error> {
+    decompress_detect(inner, name).map(|(reader, _)| reader)
+}
+
+/// [`decompress`], also saying which compression it found.
+pub fn decompress_detect(
+    inner: Box<dyn Read + Send>,
+    name: &str,
+) -> Result<(Box<dyn Read + Send>, Compression), Error> {
     let mut peek = Peeked::new(inner);
     let head = peek.fill(4).map_err(|source| Error::Io {
         input: name.to_owned(),
         source,
     })?;
-    if head.starts_with(&GZIP_MAGIC) {
+    let compression = compression_of(head);
+    let reader: Box<dyn Read + Send> = match compression {
         // Multi-member gzip (as made by `cat a.gz b.gz`) decodes as one stream.
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(
-            BufReader::with_capacity(1 << 16, peek),
-        )))
-    } else if head.starts_with(&ZSTD_MAGIC) {
-        let decoder = zstd::stream::read::Decoder::new(peek).map_err(|source| Error::Io {
-            input: name.to_owned(),
-            source,
-        })?;
-        Ok(Box::new(decoder))
-    } else {
-        Ok(Box::new(peek))
-    }
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 16,
+            peek,
+        ))),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(peek).map_err(
+            |source| Error::Io {
+                input: name.to_owned(),
+                source,
+            },
+        )?),
+        Compression::None => Box::new(peek),
+    };
+    Ok((reader, compression))
 }
 
 /// A reader that first returns a few bytes read ahead to look at the header.

@@ -196,7 +196,7 @@ fn context_fields_after_the_items_are_waited_for() {
         .max_held(10)
         .results(&doc[..])
         .unwrap_err();
-    assert!(err.to_string().contains("wait for a --with field"), "{err}");
+    assert!(err.to_string().contains("wait for a `with` field"), "{err}");
 }
 
 #[test]

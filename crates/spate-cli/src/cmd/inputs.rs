@@ -3,12 +3,16 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use indicatif::ProgressBar;
 
 use spate::inputs::{discover, DiscoverOptions, Inputs};
-use spate::parallel::{InputReport, Observer, RunError, RunOptions, Summary};
+use spate::parallel::{InputReport, Observer, Progress, ProgressFn, RunError, RunOptions, Summary};
+use spate::query::{QueryError, QueryErrorKind};
 use spate::Format;
 
-use crate::exit::{self, InvalidData};
+use crate::exit;
 
 /// Input and execution flags (flattened into a command's arguments).
 #[derive(Debug, Clone, clap::Args)]
@@ -109,23 +113,34 @@ impl InputArgs {
         Ok(inputs)
     }
 
-    /// Run options from these flags (the caller sets limit, errors and item limits).
-    pub fn run_options(&self) -> RunOptions {
-        let progress = if self.no_progress {
+    /// Run options from these flags (the caller sets limit, errors and item limits). With
+    /// a progress bar, the bar is returned too: clear it when the run is over.
+    pub fn run_options(&self) -> (RunOptions, Option<ProgressBar>) {
+        let draw = if self.no_progress {
             false
         } else {
             self.progress || std::io::stderr().is_terminal()
         };
+        let bar = draw.then(progress_bar);
         let mut options = RunOptions {
             threads: self.threads,
             ordered: !self.unordered,
-            progress,
+            progress: bar.as_ref().map(|bar| {
+                let bar = bar.clone();
+                Arc::new(move |p: Progress| {
+                    if bar.length() != Some(p.total_bytes) {
+                        bar.set_length(p.total_bytes);
+                    }
+                    bar.set_position(p.bytes);
+                    bar.set_message(format!("{} files", p.files));
+                }) as ProgressFn
+            }),
             ..RunOptions::default()
         };
         if let Some(size) = self.range_size {
             options.range_size = size.max(1) as u64;
         }
-        options
+        (options, bar)
     }
 
     /// Prints the summary when `--stats` was given.
@@ -134,6 +149,17 @@ impl InputArgs {
             eprintln!("spate: stats: {summary}");
         }
     }
+}
+
+/// The bar drawn on stderr while a run reports its progress.
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} {msg} [{elapsed}]",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
 }
 
 /// Turns on structured logs on stderr when `SPATE_LOG` is set (`SPATE_LOG=debug` times the
@@ -150,7 +176,7 @@ pub fn init_logging() {
 
 /// Prints errors on stderr as the run reports them (in input order) and keeps the worst
 /// exit code they call for.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Reporter {
     /// 0, 1 (invalid data) or 2 (I/O).
     pub worst: u8,
@@ -158,11 +184,40 @@ pub struct Reporter {
     pub data_errors: u64,
     /// Inputs that could not be read.
     pub io_errors: u64,
+    /// The flag that raises the item (or line) size limit, named in hints.
+    size_flag: &'static str,
+}
+
+impl Reporter {
+    /// A reporter whose hints name `size_flag` to raise the size limit.
+    pub fn new(size_flag: &'static str) -> Reporter {
+        Reporter {
+            worst: 0,
+            data_errors: 0,
+            io_errors: 0,
+            size_flag,
+        }
+    }
+
+    /// What to do about an error, naming the flag (the library names none).
+    fn hint(&self, error: &RunError) -> Option<String> {
+        match error {
+            RunError::Input(spate::Error::ItemTooLarge { .. }) => {
+                Some(format!("raise it with {}", self.size_flag))
+            }
+            RunError::Visit { source, .. } => match source.downcast_ref::<QueryError>()?.kind {
+                QueryErrorKind::TooMuchHeld { .. } => {
+                    Some(format!("raise the limit with {}", self.size_flag))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 impl Observer for Reporter {
     fn error(&mut self, error: RunError) {
-        eprintln!("spate: {error}");
         if error.is_invalid_data() {
             self.data_errors += 1;
             self.worst = self.worst.max(exit::INVALID_DATA);
@@ -170,17 +225,46 @@ impl Observer for Reporter {
             self.io_errors += 1;
             self.worst = self.worst.max(exit::USAGE_OR_IO);
         }
+        eprintln!("spate: {}", RunFailure::new(error, self));
     }
 
     fn input_done(&mut self, _report: &InputReport<'_>) {}
 }
 
+/// A run's error as the binary shows it: the library's message, then a hint naming the
+/// flag to use. The error itself is kept (exit codes are decided from it, see
+/// [`crate::exit::code_for`]).
+#[derive(Debug)]
+pub struct RunFailure {
+    /// The library's error.
+    pub error: RunError,
+    hint: Option<String>,
+}
+
+impl RunFailure {
+    fn new(error: RunError, reporter: &Reporter) -> RunFailure {
+        let hint = reporter.hint(&error);
+        RunFailure { error, hint }
+    }
+}
+
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The library's message says it all (its sources are part of it): no chain.
+        match &self.hint {
+            Some(hint) => write!(f, "{} ({hint})", self.error),
+            None => write!(f, "{}", self.error),
+        }
+    }
+}
+
+impl std::error::Error for RunFailure {}
+
 /// The error for the binary: keeps "invalid data" (exit 1), I/O (exit 2) and a closed
 /// output pipe (exit 0) apart.
-pub fn into_anyhow(error: RunError) -> anyhow::Error {
+pub fn into_anyhow(error: RunError, reporter: &Reporter) -> anyhow::Error {
     match error {
-        RunError::Input(e) => e.into(),
         RunError::Output(e) => anyhow::Error::new(e).context("writing to standard output"),
-        other => anyhow::Error::new(InvalidData(other.to_string())),
+        error => anyhow::Error::new(RunFailure::new(error, reporter)),
     }
 }

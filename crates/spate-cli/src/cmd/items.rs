@@ -4,17 +4,16 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
-use spate::parallel::{run_with, ItemVisitor, Summary, VisitError};
-use spate::query::{Aggregates, Query, QueryRunner, Report};
-use spate::OnError;
-use spate::{ItemRef, ItemsOptions, Path};
+use spate::output::{RawLines, ResultWriter, Written};
+use spate::parallel::{RunError, Summary};
+use spate::query::{execute, select_paths, PathsOutput, Query, QueryOutcome};
+use spate::{ItemsOptions, OnError};
 
 use super::common::{parse_size, stdout};
 use super::inputs::{init_logging, into_anyhow, InputArgs, Reporter};
-use super::output::{Format, ResultWriter};
+use super::output::Format;
 use crate::exit;
 
 #[derive(Debug, clap::Args)]
@@ -122,25 +121,30 @@ enum OnErrorArg {
     Skip,
 }
 
-/// What the command line asks for, checked and compiled.
-struct Job {
-    query: Query,
-    files: Vec<PathBuf>,
-    options: ItemsOptions,
+impl ItemsArgs {
+    fn aggregating(&self) -> bool {
+        !(self.group_by.is_empty()
+            && self.sum.is_empty()
+            && self.min.is_empty()
+            && self.max.is_empty()
+            && self.mean.is_empty())
+    }
+
     /// `--count` alone: print only the number of results.
-    count_only: bool,
-    /// `-r`: results are printed as they come (strings without quotes).
-    raw: bool,
-    limit: u64,
-    on_error: OnError,
+    fn count_only(&self) -> bool {
+        self.count && !self.aggregating()
+    }
+
+    fn on_error(&self) -> OnError {
+        match self.on_error {
+            OnErrorArg::Fail => OnError::Fail,
+            OnErrorArg::Skip => OnError::Skip,
+        }
+    }
 }
 
 pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
     init_logging();
-    let on_error = match args.on_error {
-        OnErrorArg::Fail => OnError::Fail,
-        OnErrorArg::Skip => OnError::Skip,
-    };
     let (path_texts, files) = if args.paths.is_empty() {
         let mut positional = args.args.clone().into_iter();
         let Some(path) = positional.next() else {
@@ -155,57 +159,119 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
     } else {
         files.into_iter().map(PathBuf::from).collect()
     };
-    let options = ItemsOptions {
+    let several = path_texts.len() > 1;
+    if several && (args.filter.is_some() || !args.with.is_empty() || args.aggregating()) {
+        anyhow::bail!(
+            "several -p paths select items only; -f, --with and aggregates take one PATH"
+        );
+    }
+    let query = if several {
+        None
+    } else {
+        Some(build_query(&args, &path_texts[0])?)
+    };
+    if args.raw_output && args.output != Format::Jsonl {
+        anyhow::bail!("-r/--raw-output prints lines; it goes with -o jsonl only");
+    }
+    let mut reporter = Reporter::new("--max-item-size");
+    let inputs = args.inputs.discover(&files, &mut reporter)?;
+    let (mut options, bar) = args.inputs.run_options();
+    options.items = ItemsOptions {
         max_item_size: args.max_item_size,
         max_depth: args.max_depth,
         ..ItemsOptions::default()
     };
-    let limit = args.limit.unwrap_or(u64::MAX);
-    if path_texts.len() > 1 {
-        let querying = !(args.filter.is_none()
-            && args.with.is_empty()
-            && args.group_by.is_empty()
-            && args.sum.is_empty()
-            && args.min.is_empty()
-            && args.max.is_empty()
-            && args.mean.is_empty());
-        if querying {
-            anyhow::bail!(
-                "several -p paths select items only; -f, --with and aggregates take one PATH"
-            );
-        }
+    options.limit = args.limit;
+    options.on_error = args.on_error();
+    let mut out = stdout();
+    let Some(query) = query else {
         let paths = path_texts
             .iter()
             .map(|p| spate::inputs::parse_path(p))
             .collect::<Result<Vec<_>, _>>()?;
-        return run_several_paths(
-            paths,
-            &files,
-            options,
-            args.count,
-            limit,
-            &args.inputs,
-            on_error,
+        let output = if args.count {
+            PathsOutput::Counts
+        } else {
+            PathsOutput::Labelled
+        };
+        // Several paths always print JSON Lines.
+        let mut sink = RawLines(&mut out);
+        let result = select_paths(&paths, &inputs, &options, output, &mut sink, &mut reporter);
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let outcome = result.map_err(|e| into_anyhow(e, &reporter))?;
+        for (path, n) in paths.iter().zip(outcome.counts.iter().flatten()) {
+            let p = serde_json::to_string(path.as_str())?;
+            writeln!(out, "{{\"path\":{p},\"count\":{n}}}")?;
+        }
+        out.flush().context("writing to standard output")?;
+        let summary = &outcome.summary;
+        if !summary.stopped_early {
+            for (path, matched) in paths.iter().zip(&summary.path_matched) {
+                if !matched {
+                    eprintln!("spate: warning: path {:?} matched nothing", path.as_str());
+                }
+            }
+        }
+        args.inputs.print_stats(summary);
+        return finish(&reporter, summary, 0);
+    };
+    let (result, written) = if args.raw_output {
+        let result = execute(
+            &query,
+            &inputs,
+            &options,
+            &mut RawLines(&mut out),
+            &mut reporter,
+        );
+        (result, Ok(Written::default()))
+    } else {
+        let mut writer = ResultWriter::new(&mut out, args.output.into());
+        let result = execute(&query, &inputs, &options, &mut writer, &mut reporter);
+        // A count-only query writes no result: the count is all there is.
+        let written = match (&result, args.count_only()) {
+            (Ok(_) | Err(RunError::Halted(_)), false) => writer.finish(),
+            _ => Ok(Written::default()),
+        };
+        (result, written)
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if let Err(RunError::Halted(halt)) = result {
+        // The filter halted (jq's `halt`, `halt_error`): what came before it is printed,
+        // and the exit code is the one it asked for, as with jq.
+        written.context("writing to standard output")?;
+        out.flush().context("writing to standard output")?;
+        return Ok(ExitCode::from(halt.code as u8));
+    }
+    let outcome: QueryOutcome = result.map_err(|e| into_anyhow(e, &reporter))?;
+    let written = written.context("writing to standard output")?;
+    if args.count_only() {
+        writeln!(out, "{}", outcome.results())?;
+    }
+    out.flush().context("writing to standard output")?;
+    if written.dropped_cells > 0 {
+        eprintln!(
+            "spate: warning: {} values were left out of the CSV because their member \
+             names are not in the header (taken from the first result); use -o jsonl or \
+             -o table to see them",
+            written.dropped_cells
         );
     }
-    let job = Job {
-        query: build_query(&args, &path_texts[0])?,
-        files,
-        options,
-        count_only: args.count
-            && args.group_by.is_empty()
-            && args.sum.is_empty()
-            && args.min.is_empty()
-            && args.max.is_empty()
-            && args.mean.is_empty(),
-        limit,
-        raw: args.raw_output,
-        on_error,
-    };
-    if job.raw && args.output != Format::Jsonl {
-        anyhow::bail!("-r/--raw-output prints lines; it goes with -o jsonl only");
+    if let Some(report) = &outcome.report {
+        warn_ignored(&report.columns, report);
     }
-    run_query(job, args.output, &args.inputs)
+    let summary = &outcome.summary;
+    if !summary.stopped_early && !summary.path_matched.first().copied().unwrap_or(true) {
+        eprintln!(
+            "spate: warning: path {:?} matched nothing",
+            query.path().as_str()
+        );
+    }
+    args.inputs.print_stats(summary);
+    finish(&reporter, summary, outcome.skipped_items)
 }
 
 fn build_query(args: &ItemsArgs, path: &str) -> anyhow::Result<Query> {
@@ -213,24 +279,14 @@ fn build_query(args: &ItemsArgs, path: &str) -> anyhow::Result<Query> {
     let path = if path == "." { "" } else { path };
     let mut q = Query::new(path)?
         .raw_output(args.raw_output)
-        .on_error(match args.on_error {
-            OnErrorArg::Fail => OnError::Fail,
-            OnErrorArg::Skip => OnError::Skip,
-        })
+        .on_error(args.on_error())
         .max_held(args.max_item_size)
-        .count_only(
-            args.count
-                && args.group_by.is_empty()
-                && args.sum.is_empty()
-                && args.min.is_empty()
-                && args.max.is_empty()
-                && args.mean.is_empty(),
-        );
+        .count_only(args.count_only());
     for w in &args.with {
         let Some((name, p)) = w.split_once('=') else {
             anyhow::bail!("--with {w:?}: expected NAME=PATH");
         };
-        q = q.with(name, p)?;
+        q = q.with(name, p).context("--with")?;
     }
     if let Some(f) = &args.filter {
         q = q.jq(f)?;
@@ -238,12 +294,7 @@ fn build_query(args: &ItemsArgs, path: &str) -> anyhow::Result<Query> {
     for g in &args.group_by {
         q = q.group_by(g)?;
     }
-    let aggregating = !(args.group_by.is_empty()
-        && args.sum.is_empty()
-        && args.min.is_empty()
-        && args.max.is_empty()
-        && args.mean.is_empty());
-    if args.count && aggregating {
+    if args.count && args.aggregating() {
         q = q.count();
     }
     for e in &args.sum {
@@ -259,162 +310,6 @@ fn build_query(args: &ItemsArgs, path: &str) -> anyhow::Result<Query> {
         q = q.mean(e)?;
     }
     Ok(q)
-}
-
-/// Adapts the executor's output (whole lines) to a [`ResultWriter`] for the formats that
-/// reshape results (`-o json|csv|table`).
-struct ResultLines<'w, W: Write> {
-    writer: &'w mut ResultWriter<W>,
-    partial: Vec<u8>,
-    /// `-r`: lines are raw strings, not JSON.
-    raw: bool,
-}
-
-impl<W: Write> ResultLines<'_, W> {
-    fn line(&mut self, line: &[u8]) -> std::io::Result<()> {
-        if self.raw {
-            self.writer.raw_line(line)
-        } else {
-            self.writer.result(line)
-        }
-    }
-}
-
-impl<W: Write> Write for ResultLines<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut rest = buf;
-        while let Some(i) = memchr_newline(rest) {
-            if self.partial.is_empty() {
-                self.line(&rest[..i])?;
-            } else {
-                self.partial.extend_from_slice(&rest[..i]);
-                let line = std::mem::take(&mut self.partial);
-                self.line(&line)?;
-            }
-            rest = &rest[i + 1..];
-        }
-        self.partial.extend_from_slice(rest);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
-}
-
-/// The query stage as the executor's per-worker visitor.
-struct QueryVisitor {
-    runner: QueryRunner,
-    /// Items the runner had seen when the current JSON text (document or line) began.
-    text_start: u64,
-}
-
-impl ItemVisitor for QueryVisitor {
-    fn visit(&mut self, item: ItemRef<'_>, out: &mut Vec<u8>) -> Result<u64, VisitError> {
-        // The runner counts items over everything its worker saw; the index in messages
-        // counts from the start of the document (or line), the same whatever the threads.
-        self.runner.span(item, out).map_err(|mut e| {
-            e.item = e.item.saturating_sub(self.text_start);
-            e.into()
-        })
-    }
-
-    fn end_text(&mut self, _out: &mut Vec<u8>) -> Result<u64, VisitError> {
-        self.text_start = self.runner.items();
-        Ok(0)
-    }
-}
-
-/// Runs a query over the inputs on every core; prints results in input order (or the
-/// count, or the merged report).
-fn run_query(job: Job, format: Format, input: &InputArgs) -> anyhow::Result<ExitCode> {
-    let plan = Arc::new(job.query.plan()?);
-    let mut reporter = Reporter::default();
-    let inputs = input.discover(&job.files, &mut reporter)?;
-    let mut options = input.run_options();
-    options.items = job.options;
-    options.markers = plan.markers;
-    options.limit = (job.limit < u64::MAX).then_some(job.limit);
-    options.on_error = job.on_error;
-    let make = || QueryVisitor {
-        runner: QueryRunner::new(job.query.clone(), plan.clone()),
-        text_start: 0,
-    };
-    let mut writer = ResultWriter::new(stdout(), format);
-    let result = if job.count_only {
-        run_with(
-            &inputs,
-            &plan.paths,
-            &options,
-            make,
-            &mut std::io::sink(),
-            &mut reporter,
-        )
-    } else if format == Format::Jsonl && !job.raw {
-        // Results are lines already: straight to standard output.
-        let mut out = stdout();
-        let r = run_with(
-            &inputs,
-            &plan.paths,
-            &options,
-            make,
-            &mut out,
-            &mut reporter,
-        );
-        out.flush().context("writing to standard output")?;
-        r
-    } else {
-        let mut lines = ResultLines {
-            writer: &mut writer,
-            partial: Vec::new(),
-            raw: job.raw,
-        };
-        run_with(
-            &inputs,
-            &plan.paths,
-            &options,
-            make,
-            &mut lines,
-            &mut reporter,
-        )
-    };
-    let (visitors, summary) = result.map_err(into_anyhow)?;
-    let mut skipped = 0u64;
-    let mut merged: Option<Aggregates> = None;
-    // Partials merge in worker order.
-    for QueryVisitor { runner, .. } in visitors {
-        skipped += runner.skipped();
-        if let Some(partial) = runner.into_aggregates() {
-            match &mut merged {
-                Some(m) => m.merge(partial),
-                None => merged = Some(partial),
-            }
-        }
-    }
-    if job.count_only {
-        let mut out = stdout();
-        writeln!(out, "{}", summary.output_lines)?;
-        out.flush()?;
-    } else if let Some(aggregates) = merged {
-        warn_ignored(&job.query, &aggregates);
-        let report = Report::new(&job.query, aggregates);
-        for row in report.aggregates.rows() {
-            writer.result(&report.row_json(&row))?;
-        }
-    }
-    writer.finish().context("writing to standard output")?;
-    if !summary.stopped_early && !summary.path_matched.first().copied().unwrap_or(true) {
-        eprintln!(
-            "spate: warning: path {:?} matched nothing",
-            job.query.path().as_str()
-        );
-    }
-    input.print_stats(&summary);
-    finish(&reporter, &summary, skipped)
 }
 
 /// The exit code after a run that did not fail outright: 2 when an input could not be
@@ -438,10 +333,11 @@ fn finish(reporter: &Reporter, summary: &Summary, skipped_items: u64) -> anyhow:
     Ok(ExitCode::from(code))
 }
 
-fn warn_ignored(query: &Query, aggregates: &Aggregates) {
-    let names = query.column_names();
-    let offset = names.len() - aggregates.ignored().len();
-    for (i, ignored) in aggregates.ignored().iter().enumerate() {
+/// Notes the values an aggregate did not count in (nulls, non-numbers).
+fn warn_ignored(names: &[String], report: &spate::query::Report) {
+    let ignored = report.aggregates.ignored();
+    let offset = names.len() - ignored.len();
+    for (i, ignored) in ignored.iter().enumerate() {
         if ignored.nulls > 0 || ignored.not_numbers > 0 {
             eprintln!(
                 "spate: note: {}: {} null or missing and {} non-numeric values were not counted in",
@@ -451,120 +347,4 @@ fn warn_ignored(query: &Query, aggregates: &Aggregates) {
             );
         }
     }
-}
-
-/// Labels each item with its path (or, to count, names its path index).
-struct Labelled {
-    labels: Arc<Vec<Vec<u8>>>,
-    count: bool,
-}
-
-/// Counts the path indexes [`Labelled`] writes when counting.
-struct PathCounts {
-    counts: Vec<u64>,
-    partial: Vec<u8>,
-}
-
-impl Write for PathCounts {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        for &b in buf {
-            if b == b'\n' {
-                let i: usize = std::str::from_utf8(&self.partial)
-                    .ok()
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(0);
-                if let Some(c) = self.counts.get_mut(i) {
-                    *c += 1;
-                }
-                self.partial.clear();
-            } else {
-                self.partial.push(b);
-            }
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl ItemVisitor for Labelled {
-    fn visit(&mut self, item: ItemRef<'_>, out: &mut Vec<u8>) -> Result<u64, VisitError> {
-        if self.count {
-            // One line per item naming its path: counted as written, so that a limit cuts
-            // the counts exactly where a sequential run would.
-            out.extend_from_slice(item.path_index().to_string().as_bytes());
-            out.push(b'\n');
-            return Ok(1);
-        }
-        out.extend_from_slice(b"{\"path\":");
-        out.extend_from_slice(&self.labels[item.path_index()]);
-        out.extend_from_slice(b",\"value\":");
-        item.compact_into(out);
-        out.extend_from_slice(b"}\n");
-        Ok(1)
-    }
-}
-
-/// Plain selection at several paths in one pass: labelled items, or counts per path.
-fn run_several_paths(
-    paths: Vec<Path>,
-    files: &[PathBuf],
-    options: ItemsOptions,
-    count: bool,
-    limit: u64,
-    input: &InputArgs,
-    on_error: OnError,
-) -> anyhow::Result<ExitCode> {
-    let mut reporter = Reporter::default();
-    let inputs = input.discover(files, &mut reporter)?;
-    let mut run_options = input.run_options();
-    run_options.items = options;
-    run_options.limit = (limit < u64::MAX).then_some(limit);
-    run_options.on_error = on_error;
-    let labels = Arc::new(
-        paths
-            .iter()
-            .map(|p| serde_json::to_vec(p.as_str()))
-            .collect::<Result<Vec<_>, _>>()?,
-    );
-    let make = || Labelled {
-        labels: labels.clone(),
-        count,
-    };
-    let mut out = stdout();
-    let mut counter = PathCounts {
-        counts: vec![0; paths.len()],
-        partial: Vec::new(),
-    };
-    let result = if count {
-        run_with(
-            &inputs,
-            &paths,
-            &run_options,
-            make,
-            &mut counter,
-            &mut reporter,
-        )
-    } else {
-        run_with(&inputs, &paths, &run_options, make, &mut out, &mut reporter)
-    };
-    let (_, summary) = result.map_err(into_anyhow)?;
-    if count {
-        for (path, n) in paths.iter().zip(&counter.counts) {
-            let p = serde_json::to_string(path.as_str())?;
-            writeln!(out, "{{\"path\":{p},\"count\":{n}}}")?;
-        }
-    }
-    out.flush().context("writing to standard output")?;
-    if !summary.stopped_early {
-        for (path, matched) in paths.iter().zip(&summary.path_matched) {
-            if !matched {
-                eprintln!("spate: warning: path {:?} matched nothing", path.as_str());
-            }
-        }
-    }
-    input.print_stats(&summary);
-    finish(&reporter, &summary, 0)
 }

@@ -96,11 +96,11 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let mut verdicts = Verdicts {
         out: stdout(),
         quiet: args.quiet,
-        reporter: Reporter::default(),
+        reporter: Reporter::new("--max-line-size"),
         written: Ok(()),
     };
     let inputs = args.inputs.discover(&args.files, &mut verdicts.reporter)?;
-    let mut options = args.inputs.run_options();
+    let (mut options, bar) = args.inputs.run_options();
     options.on_error = OnError::Skip;
     options.max_errors = (args.max_errors > 0).then_some(args.max_errors);
     options.items = ItemsOptions {
@@ -116,7 +116,10 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         &mut io::sink(),
         &mut verdicts,
     );
-    let (_, summary) = result.map_err(into_anyhow)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let (_, summary) = result.map_err(|e| into_anyhow(e, &verdicts.reporter))?;
     std::mem::replace(&mut verdicts.written, Ok(()))?;
     verdicts.out.flush()?;
     if summary.stopped_early {

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use jaq_core::load::{Arena, File, Loader};
-use jaq_core::{data, unwrap_valr, Compiler, Ctx, Vars};
+use jaq_core::{data, Compiler, Ctx, Vars};
 use jaq_json::Val;
 
 type Data = data::JustLut<Val>;
@@ -140,29 +140,72 @@ impl JqProgram {
     }
 
     /// Runs the program on `input`, calling `f` for each output; stops at the first error.
+    /// A program that halts (`halt`, `halt_error`) is an error here; [`JqProgram::run_halting`]
+    /// tells it apart.
     pub fn run(
         &self,
         input: Val,
-        mut f: impl FnMut(Val) -> Result<(), JqRuntimeError>,
+        f: impl FnMut(Val) -> Result<(), JqRuntimeError>,
     ) -> Result<(), JqRuntimeError> {
+        self.run_halting(input, f).map_err(|e| match e {
+            JqFailure::Error(e) => e,
+            JqFailure::Halt(code) => {
+                JqRuntimeError(format!("the program halted with exit code {code}"))
+            }
+        })
+    }
+
+    /// [`JqProgram::run`], saying when the program halted: the process is never ended from
+    /// here (the caller decides what a halt means).
+    pub fn run_halting(
+        &self,
+        input: Val,
+        mut f: impl FnMut(Val) -> Result<(), JqRuntimeError>,
+    ) -> Result<(), JqFailure> {
         let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
-        for out in self.filter.id.run((ctx, input)).map(unwrap_valr) {
+        for out in self.filter.id.run((ctx, input)) {
             match out {
-                Ok(v) => f(v)?,
-                Err(e) => return Err(JqRuntimeError(e.to_string())),
+                Ok(v) => f(v).map_err(JqFailure::Error)?,
+                Err(exn) => return Err(failure(exn)),
             }
         }
         Ok(())
     }
 
-    /// The first output of the program on `input` (`null` when there is none).
+    /// The first output of the program on `input` (`null` when there is none). A halt is
+    /// an error here.
     pub fn first(&self, input: Val) -> Result<Val, JqRuntimeError> {
         let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
-        match self.filter.id.run((ctx, input)).map(unwrap_valr).next() {
+        match self.filter.id.run((ctx, input)).next() {
             Some(Ok(v)) => Ok(v),
-            Some(Err(e)) => Err(JqRuntimeError(e.to_string())),
+            Some(Err(exn)) => Err(match failure(exn) {
+                JqFailure::Error(e) => e,
+                JqFailure::Halt(code) => {
+                    JqRuntimeError(format!("the program halted with exit code {code}"))
+                }
+            }),
             None => Ok(Val::Null),
         }
+    }
+}
+
+/// Why a program stopped before its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JqFailure {
+    /// A runtime error.
+    Error(JqRuntimeError),
+    /// `halt` / `halt_error`: the program asks to end with this exit code.
+    Halt(i32),
+}
+
+/// A jaq exception as a [`JqFailure`] (jaq's own helper would end the process on a halt).
+fn failure(exn: jaq_core::Exn<Val>) -> JqFailure {
+    match exn.get_err() {
+        Ok(e) => JqFailure::Error(JqRuntimeError(e.to_string())),
+        Err(exn) => match exn.get_halt() {
+            Ok(code) => JqFailure::Halt(code),
+            Err(_) => JqFailure::Error(JqRuntimeError("internal jq control flow escaped".into())),
+        },
     }
 }
 

@@ -25,7 +25,10 @@
 pub mod aggregate;
 pub mod decimal;
 pub mod jq;
+mod paths;
+mod pipeline;
 mod projection;
+mod pull;
 mod runner;
 mod val;
 
@@ -38,8 +41,11 @@ use spate_json::{Path, Step};
 /// What to do when a filter fails on one item: the executor's policy, shared.
 pub use crate::parallel::OnError;
 pub use aggregate::{AggregateKind, Aggregates, GroupRow, Ignored};
-pub use jq::{JqCompileError, JqProgram, JqRuntimeError};
-pub use runner::{QueryError, QueryRunner};
+pub use jq::{JqCompileError, JqFailure, JqProgram, JqRuntimeError};
+pub use paths::{select_paths, PathsOutcome, PathsOutput};
+pub use pipeline::{execute, QueryOutcome};
+pub use pull::{results, QueryResults};
+pub use runner::{QueryError, QueryErrorKind, QueryRunner};
 
 use crate::error::Error;
 use crate::items::{Items, ItemsOptions};
@@ -173,14 +179,14 @@ impl Query {
             .any(|s| !matches!(s, Step::Key(_) | Step::Index(_)))
         {
             return Err(Error::Usage(format!(
-                "--with {name}={path}: after the part it shares with the items' path ({}), \
+                "{name}={path}: after the part it shares with the items' path ({}), \
                  the path must name one value (no [*] or item steps)",
                 self.items
             )));
         }
         if path.steps().len() == common {
             return Err(Error::Usage(format!(
-                "--with {name}={path}: the path selects the items or a value holding them, \
+                "{name}={path}: the path selects the items or a value holding them, \
                  not a field"
             )));
         }
@@ -349,7 +355,8 @@ impl Query {
     }
 }
 
-/// The aggregated result of a query.
+/// The aggregated result of a query. Serializes as its rows: an array of objects, one per
+/// group sorted by key, with the numbers exactly as computed (sums of any size).
 #[derive(Debug, Clone)]
 pub struct Report {
     /// Output field names (group-by expressions, then aggregates).
@@ -397,6 +404,21 @@ impl Report {
         }
         out.push(b'}');
         out
+    }
+}
+
+impl serde::Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let rows = self.aggregates.rows();
+        let raw = rows
+            .iter()
+            .map(|row| {
+                let text = String::from_utf8(self.row_json(row)).map_err(S::Error::custom)?;
+                serde_json::value::RawValue::from_string(text).map_err(S::Error::custom)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        serializer.collect_seq(raw)
     }
 }
 

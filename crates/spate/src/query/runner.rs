@@ -15,7 +15,7 @@ use jaq_json::Val;
 
 use super::aggregate::Aggregates;
 use super::decimal::NumberError;
-use super::jq::{parse_with_need, JqRuntimeError};
+use super::jq::{parse_with_need, JqFailure, JqRuntimeError};
 use super::{FieldSource, OnError, Plan, Query};
 use crate::items::ItemRef;
 
@@ -28,6 +28,27 @@ pub struct QueryError {
     pub offset: u64,
     /// What went wrong.
     pub message: String,
+    /// Which kind of failure it is.
+    pub kind: QueryErrorKind,
+}
+
+/// The kinds of [`QueryError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QueryErrorKind {
+    /// The filter or an aggregate failed on the item (a jq error, a number that cannot be
+    /// summed).
+    Failed,
+    /// More bytes of items wait for a `with` field than [`super::Query::max_held`] allows.
+    TooMuchHeld {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The filter halted (`halt`, `halt_error`): the run ends whatever the error policy.
+    Halted {
+        /// The exit code the filter asked for.
+        code: i32,
+    },
 }
 
 impl fmt::Display for QueryError {
@@ -198,10 +219,13 @@ impl QueryRunner {
                             item: self.items - 1,
                             offset: span.offset(),
                             message: format!(
-                                "more than {} bytes of items wait for a --with field that comes \
-                                 after them in the document (raise --max-item-size)",
+                                "more than {} bytes of items wait for a `with` field that comes \
+                                 after them in the document",
                                 self.query.max_held
                             ),
+                            kind: QueryErrorKind::TooMuchHeld {
+                                limit: self.query.max_held,
+                            },
                         });
                     }
                     self.held.push_back(Held {
@@ -256,10 +280,11 @@ impl QueryRunner {
         let result = self.filtered(json, fields, with, at, out);
         match (result, self.query.on_error) {
             (Ok(()), _) => Ok(()),
-            (Err(_), OnError::Skip) => {
+            (Err(e), OnError::Skip) if !matches!(e.kind, QueryErrorKind::Halted { .. }) => {
                 self.skipped += 1;
                 Ok(())
             }
+            (Err(e), OnError::Skip) => Err(e),
             (Err(e), OnError::Fail) => Err(e),
         }
     }
@@ -276,6 +301,7 @@ impl QueryRunner {
             item,
             offset,
             message,
+            kind: QueryErrorKind::Failed,
         };
         if let Some(keep) = &self.query.predicate {
             let value: serde_json::Value =
@@ -289,14 +315,22 @@ impl QueryRunner {
                 let input = program.parse_input(json).map_err(|e| fail(e.0))?;
                 let mut failure = None;
                 program
-                    .run(input, |v| {
+                    .run_halting(input, |v| {
                         if let Err(e) = self.result_val(&v, out) {
                             failure = Some(e);
                             return Err(JqRuntimeError(String::new()));
                         }
                         Ok(())
                     })
-                    .map_err(|e| fail(failure.take().unwrap_or(e.0)))?;
+                    .map_err(|e| match e {
+                        JqFailure::Error(e) => fail(failure.take().unwrap_or(e.0)),
+                        JqFailure::Halt(code) => QueryError {
+                            item,
+                            offset,
+                            message: format!("the filter halted with exit code {code}"),
+                            kind: QueryErrorKind::Halted { code },
+                        },
+                    })?;
                 Ok(())
             }
             None => self.result_raw(json, fields, with, out).map_err(fail),

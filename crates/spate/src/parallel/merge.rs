@@ -1,0 +1,326 @@
+//! The merger: on the calling thread, writes the workers' output in input order (or as it
+//! comes), applies the output limit, and reports errors and finished inputs in order.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use super::worker::{Block, Msg, Shared, TaskError, TaskReport};
+use super::{InputReport, LineSink, Observer, Progress, RunError, Summary};
+use crate::inputs::Format;
+
+/// How often the merger looks at the cancel token and reports progress while no worker
+/// sends anything.
+const TICK: Duration = Duration::from_millis(50);
+
+/// Output of a task not written yet.
+#[derive(Default)]
+struct Pending {
+    blocks: VecDeque<Block>,
+    done: Option<(Block, TaskReport)>,
+}
+
+/// The current input's totals (an input may be cut into several tasks).
+#[derive(Default)]
+struct InputTotals {
+    bytes: u64,
+    items: u64,
+    errors: u64,
+    failed: bool,
+    format: Option<Format>,
+}
+
+/// How the merger ended the run.
+#[derive(Debug)]
+pub(super) struct Merged {
+    pub summary: Summary,
+    /// The error that ended the run (fail mode).
+    pub fatal: Option<RunError>,
+    /// The caller cancelled the run.
+    pub cancelled: bool,
+}
+
+/// Writes output in order (or as it comes), reports errors in order.
+pub(super) struct Merger<'m, 's, 'a> {
+    shared: &'s Shared<'a>,
+    out: &'m mut dyn LineSink,
+    observer: &'m mut dyn Observer,
+    /// Tasks in flight (started, not yet finished in order), by number.
+    pending: BTreeMap<usize, Pending>,
+    head: usize,
+    written: u64,
+    /// No more output is written (limit reached, or the run failed).
+    closed: bool,
+    /// The limit was reached in the output of the task at `head`.
+    limit_reached: bool,
+    /// Lines written before the task at `head`.
+    task_base: u64,
+    summary: Summary,
+    fatal: Option<RunError>,
+    cancelled: bool,
+    /// Lines of the current input in finished tasks (to make line numbers absolute).
+    input_lines: u64,
+    /// The current input's totals.
+    current: InputTotals,
+    data_errors: u64,
+    total_bytes: u64,
+}
+
+impl<'m, 's, 'a> Merger<'m, 's, 'a> {
+    pub fn new(
+        shared: &'s Shared<'a>,
+        out: &'m mut dyn LineSink,
+        observer: &'m mut dyn Observer,
+    ) -> Self {
+        Merger {
+            total_bytes: shared.inputs.total_len(),
+            shared,
+            out,
+            observer,
+            pending: BTreeMap::new(),
+            head: 0,
+            written: 0,
+            closed: false,
+            limit_reached: false,
+            task_base: 0,
+            summary: Summary::default(),
+            fatal: None,
+            cancelled: false,
+            input_lines: 0,
+            current: InputTotals::default(),
+            data_errors: 0,
+        }
+    }
+
+    fn report_progress(&self) {
+        if let Some(progress) = &self.shared.options.progress {
+            progress(Progress {
+                bytes: self.shared.bytes.load(Ordering::Relaxed),
+                total_bytes: self.total_bytes,
+                files: self.summary.files,
+            });
+        }
+    }
+
+    /// Stops the run when the caller cancelled it; true then.
+    fn check_cancel(&mut self) -> bool {
+        if self.shared.options.cancel.is_cancelled() && !self.cancelled {
+            self.cancelled = true;
+            self.closed = true;
+            self.summary.stopped_early = true;
+            self.shared.stop();
+        }
+        self.cancelled
+    }
+
+    pub fn run(&mut self, receiver: &Receiver<Msg>) -> Result<(), RunError> {
+        let ordered = self.shared.options.ordered;
+        loop {
+            if self.check_cancel() {
+                return Ok(());
+            }
+            let msg = match receiver.recv_timeout(TICK) {
+                Ok(msg) => msg,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.report_progress();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            match msg {
+                Msg::Block { task, block } => {
+                    if ordered {
+                        self.pending
+                            .entry(task)
+                            .or_default()
+                            .blocks
+                            .push_back(block);
+                    } else {
+                        self.emit_block(block)?;
+                    }
+                }
+                Msg::Done {
+                    task,
+                    block,
+                    report,
+                } => {
+                    if ordered {
+                        self.pending.entry(task).or_default().done = Some((block, report));
+                    } else {
+                        self.emit_block(block)?;
+                        self.pending.entry(task).or_default().done =
+                            Some((Block::default(), report));
+                    }
+                }
+            }
+            self.advance()?;
+            self.report_progress();
+        }
+        self.check_cancel();
+        Ok(())
+    }
+
+    /// Writes and finishes the tasks that can be, in order. Once the run is closed (limit,
+    /// failure, `max_errors`), later tasks are neither written nor reported: what a
+    /// sequential run would not have reached stays out, whatever the timing.
+    fn advance(&mut self) -> Result<(), RunError> {
+        while !self.closed {
+            let head = self.head;
+            let Some(pending) = self.pending.get_mut(&head) else {
+                return Ok(());
+            };
+            let blocks = std::mem::take(&mut pending.blocks);
+            let done = pending.done.take();
+            if done.is_some() {
+                self.pending.remove(&head);
+            }
+            for block in blocks {
+                self.emit_block(block)?;
+            }
+            let Some((block, report)) = done else {
+                return Ok(());
+            };
+            self.emit_block(block)?;
+            self.finish_task(head, report);
+            self.head += 1;
+            self.task_base = self.written;
+            self.shared.budget.advance(self.head);
+        }
+        Ok(())
+    }
+
+    /// Writes a block (as far as the limit allows) and gives its budget back.
+    fn emit_block(&mut self, block: Block) -> Result<(), RunError> {
+        let written = self.emit(&block.bytes, block.lines);
+        self.shared.budget.release(block.bytes.len());
+        written
+    }
+
+    fn emit(&mut self, bytes: &[u8], lines: u64) -> Result<(), RunError> {
+        if self.closed || bytes.is_empty() {
+            return Ok(());
+        }
+        let (bytes, lines) = match self.shared.options.limit {
+            Some(limit) if self.written + lines >= limit => {
+                let keep = limit - self.written;
+                let cut = memchr::memchr_iter(b'\n', bytes)
+                    .nth((keep as usize).saturating_sub(1))
+                    .map_or(bytes.len(), |i| i + 1);
+                self.closed = true;
+                self.limit_reached = true;
+                self.summary.stopped_early = true;
+                self.shared.stop();
+                (
+                    if keep == 0 {
+                        &bytes[..0]
+                    } else {
+                        &bytes[..cut]
+                    },
+                    keep,
+                )
+            }
+            _ => (bytes, lines),
+        };
+        self.written += lines;
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.out.write_lines(bytes, lines).map_err(|e| {
+            self.closed = true;
+            self.shared.stop();
+            RunError::Output(e)
+        })
+    }
+
+    fn finish_task(&mut self, t: usize, mut report: TaskReport) {
+        let task = &self.shared.tasks[t];
+        let s = &mut self.summary;
+        s.bytes += report.bytes;
+        s.lines += report.lines;
+        s.items += report.items;
+        s.skipped += report.skipped;
+        s.skipped_items += report.skipped_items;
+        if report.io_error {
+            s.io_errors += 1;
+        }
+        let c = &mut self.current;
+        c.bytes += report.bytes;
+        c.items += report.items;
+        c.format = c.format.or(report.format);
+        c.failed |= report.io_error || report.fatal.is_some();
+        // In the task where the limit was reached, only what came before the last line
+        // written counts (a worker may have gone further before it saw the stop).
+        let horizon = match self.shared.options.limit {
+            Some(limit) if self.limit_reached => limit - self.task_base,
+            _ => u64::MAX,
+        };
+        let max_errors = self.shared.options.max_errors;
+        for TaskError {
+            mut error,
+            after_lines,
+        } in std::mem::take(&mut report.errors)
+        {
+            let full = max_errors.is_some_and(|m| self.data_errors >= m);
+            if after_lines >= horizon || full {
+                // After the limit, or once `max_errors` were reported.
+                continue;
+            }
+            error.add_lines(self.input_lines);
+            self.current.errors += 1;
+            let data = error.is_invalid_data();
+            self.observer.error(error);
+            if data {
+                self.data_errors += 1;
+                if max_errors.is_some_and(|max| self.data_errors >= max) {
+                    self.summary.stopped_early = true;
+                    self.closed = true;
+                    self.shared.stop();
+                }
+            }
+        }
+        if let Some(TaskError { mut error, .. }) =
+            report.fatal.take().filter(|e| e.after_lines < horizon)
+        {
+            error.add_lines(self.input_lines);
+            self.current.errors += 1;
+            self.fatal = Some(error);
+            self.summary.stopped_early = true;
+            self.closed = true;
+            self.shared.stop();
+        }
+        self.input_lines += report.lines;
+        if report.cut {
+            self.summary.stopped_early = true;
+        }
+        if task.last_of_input || self.fatal.is_some() {
+            let c = std::mem::take(&mut self.current);
+            let name = &self.shared.inputs.files[task.input].name;
+            if !report.io_error {
+                self.summary.files += 1;
+            }
+            self.observer.input_done(&InputReport {
+                index: task.input,
+                name,
+                format: c.format,
+                bytes: c.bytes,
+                lines: self.input_lines,
+                items: c.items,
+                errors: c.errors,
+                failed: c.failed,
+            });
+            self.input_lines = 0;
+        }
+    }
+
+    pub fn finish(&mut self) -> Result<Merged, RunError> {
+        self.out.flush().map_err(RunError::Output)?;
+        self.summary.output_lines = self.written;
+        Ok(Merged {
+            summary: std::mem::take(&mut self.summary),
+            fatal: self.fatal.take(),
+            cancelled: self.cancelled,
+        })
+    }
+}

@@ -1,0 +1,583 @@
+//! The workers: each takes the next task, reads its JSON Lines lines or JSON document,
+//! hands every selected item to its visitor, and sends its output to the merger in blocks.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::Sender;
+use spate_json::{Path, ScanOptions};
+
+use super::budget::Budget;
+use super::plan::{ByteRange, Task};
+use super::{ItemVisitor, OnError, RunError, RunOptions, BLOCK};
+use crate::buffer::BufferSelector;
+use crate::error::Error;
+use crate::inputs::{Format, Inputs};
+use crate::items::{ItemRef, Items, ItemsOptions};
+use crate::jsonl::{self, Lines, LinesOptions};
+use crate::source;
+
+/// State shared by the workers and the merger.
+pub(super) struct Shared<'a> {
+    pub inputs: &'a Inputs,
+    pub tasks: &'a [Task],
+    pub paths: &'a [Path],
+    pub options: &'a RunOptions,
+    /// Next task to take.
+    pub next: AtomicUsize,
+    /// Tasks after this one are not needed (an error or the limit was reached in it).
+    pub cutoff: AtomicUsize,
+    /// Everything stops.
+    pub stop: AtomicBool,
+    /// Bytes read so far (for progress reports).
+    pub bytes: AtomicU64,
+    pub budget: Budget,
+}
+
+impl Shared<'_> {
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.budget.wake();
+    }
+
+    pub fn should_stop(&self, task: usize) -> bool {
+        self.stop.load(Ordering::Relaxed)
+            || task > self.cutoff.load(Ordering::Relaxed)
+            || self.options.cancel.is_cancelled()
+    }
+}
+
+/// Output lines of a task handed to the merger: whole lines, and how many.
+#[derive(Debug, Default)]
+pub(super) struct Block {
+    pub bytes: Vec<u8>,
+    pub lines: u64,
+}
+
+/// What workers send to the merger.
+pub(super) enum Msg {
+    /// A block of output lines of a task (more follow).
+    Block { task: usize, block: Block },
+    /// A task is over: its last output and its report.
+    Done {
+        task: usize,
+        block: Block,
+        report: TaskReport,
+    },
+}
+
+/// An error of a task, with the number of lines the task had output before it (to drop
+/// errors a sequential run would not have reached, past the limit).
+#[derive(Debug)]
+pub(super) struct TaskError {
+    pub error: RunError,
+    pub after_lines: u64,
+}
+
+/// What one task did. Line numbers in its errors count from the task's first line.
+#[derive(Debug, Default)]
+pub(super) struct TaskReport {
+    pub format: Option<Format>,
+    pub bytes: u64,
+    pub lines: u64,
+    pub items: u64,
+    pub skipped: u64,
+    pub skipped_items: u64,
+    /// Errors reported and gone past.
+    pub errors: Vec<TaskError>,
+    pub io_error: bool,
+    /// The error that ends the run (fail mode).
+    pub fatal: Option<TaskError>,
+    /// Stopped before its end (limit, stop).
+    pub cut: bool,
+}
+
+/// What became of one item (or the end of a JSON text) handed to the visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visited {
+    /// Go on.
+    Continue,
+    /// The task has output enough lines for the limit.
+    Enough,
+    /// The visitor failed and the error ends the run.
+    Fatal,
+}
+
+/// Where an item (or the end of a text) is, for error messages.
+#[derive(Debug, Clone, Copy)]
+struct At<'n> {
+    name: &'n str,
+    /// The line (JSON Lines only).
+    line: Option<u64>,
+    offset: u64,
+}
+
+/// Where an item sits in a validated JSON Lines line.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    len: usize,
+    path: usize,
+}
+
+/// One worker: its visitor, its selector and buffers, reused from task to task.
+pub(super) struct Worker<'s, 'a, V> {
+    shared: &'s Shared<'a>,
+    visitor: V,
+    sender: Sender<Msg>,
+    selector: Option<BufferSelector>,
+    buf: Vec<u8>,
+    out: Block,
+    /// Lines output by the current task.
+    task_lines: u64,
+    spans: Vec<Span>,
+    /// Bit per path: whether it selected anything.
+    matched: u64,
+    id: usize,
+}
+
+/// What a worker gives back when the run is over.
+pub(super) struct WorkerResult<V> {
+    pub visitor: V,
+    pub matched: u64,
+}
+
+impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
+    pub fn new(shared: &'s Shared<'a>, visitor: V, sender: Sender<Msg>, id: usize) -> Self {
+        Worker {
+            shared,
+            visitor,
+            sender,
+            selector: None,
+            buf: Vec::new(),
+            out: Block::default(),
+            task_lines: 0,
+            spans: Vec::new(),
+            matched: 0,
+            id,
+        }
+    }
+
+    pub fn run(mut self) -> WorkerResult<V> {
+        loop {
+            let t = self.shared.next.fetch_add(1, Ordering::Relaxed);
+            if t >= self.shared.tasks.len() || self.shared.should_stop(t) {
+                break;
+            }
+            let started = Instant::now();
+            self.task_lines = 0;
+            let report = self.run_task(t);
+            tracing::debug!(
+                worker = self.id,
+                task = t,
+                input = %self.shared.inputs.files[self.shared.tasks[t].input].name,
+                range = ?self.shared.tasks[t].range,
+                bytes = report.bytes,
+                lines = report.lines,
+                items = report.items,
+                micros = started.elapsed().as_micros() as u64,
+                "task done"
+            );
+            let block = std::mem::take(&mut self.out);
+            // The last output of a task counts against the budget too: thousands of small
+            // inputs done while the oldest one is still running must not pile up unbounded.
+            self.shared.budget.take(t, block.bytes.len());
+            let done = Msg::Done {
+                task: t,
+                block,
+                report,
+            };
+            if self.sender.send(done).is_err() {
+                break;
+            }
+        }
+        if let Some(sel) = &self.selector {
+            for i in 0..self.shared.paths.len() {
+                if sel.path_matched(i) {
+                    self.matched |= 1 << i;
+                }
+            }
+        }
+        WorkerResult {
+            visitor: self.visitor,
+            matched: self.matched,
+        }
+    }
+
+    /// Hands a full block of output to the merger.
+    fn flush(&mut self, task: usize) {
+        if self.out.bytes.len() < BLOCK {
+            return;
+        }
+        let block = std::mem::take(&mut self.out);
+        self.shared.budget.take(task, block.bytes.len());
+        // A closed channel means the merger is gone: the stop flag ends the task.
+        let _ = self.sender.send(Msg::Block { task, block });
+    }
+
+    /// Counts `n` output lines of task `t`; true when the task has output enough (the
+    /// limit is reached by this task alone, so no later task is needed either).
+    fn count_output(&mut self, t: usize, n: u64) -> bool {
+        self.out.lines += n;
+        self.task_lines += n;
+        match self.shared.options.limit {
+            Some(limit) if self.task_lines >= limit => {
+                if self.shared.options.ordered {
+                    self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Adds the bytes read since the last report to the shared count, once per MiB.
+    fn report_bytes(&self, read: u64, reported: &mut u64, force: bool) {
+        if force || read - *reported >= 1 << 20 {
+            self.shared
+                .bytes
+                .fetch_add(read.saturating_sub(*reported), Ordering::Relaxed);
+            *reported = read;
+        }
+    }
+
+    fn run_task(&mut self, t: usize) -> TaskReport {
+        let task = &self.shared.tasks[t];
+        let file = &self.shared.inputs.files[task.input];
+        let mut report = TaskReport {
+            format: task.format,
+            ..TaskReport::default()
+        };
+        let max_line = self.shared.options.items.max_item_size;
+        if let Some(ByteRange { start, end }) = task.range {
+            let from = start.saturating_sub(1);
+            let opened = File::open(&file.path).and_then(|mut f| {
+                f.seek(SeekFrom::Start(from))?;
+                Ok(f)
+            });
+            match opened {
+                Ok(f) => {
+                    let options = LinesOptions {
+                        offset: from,
+                        end,
+                        skip_partial_line: start > 0,
+                        max_line,
+                        ..LinesOptions::default()
+                    };
+                    self.lines(t, &file.name, f, options, &mut report);
+                }
+                Err(source) => self.error(
+                    RunError::Input(Error::Io {
+                        input: file.name.clone(),
+                        source,
+                    }),
+                    &mut report,
+                ),
+            }
+            return report;
+        }
+        match source::open_input(file, task.format) {
+            Ok(input) => {
+                report.format = Some(input.format);
+                match input.format {
+                    Format::Jsonl => {
+                        let options = LinesOptions {
+                            max_line,
+                            ..LinesOptions::default()
+                        };
+                        self.lines(t, &input.name, input.reader, options, &mut report);
+                    }
+                    Format::Json => self.document(t, &input.name, input.reader, &mut report),
+                }
+            }
+            Err(e) => self.error(RunError::Input(e), &mut report),
+        }
+        report
+    }
+
+    /// Records an input that cannot be read: reported, and the run goes on.
+    fn error(&self, error: RunError, report: &mut TaskReport) {
+        report.io_error = true;
+        report.errors.push(TaskError {
+            error,
+            after_lines: self.task_lines,
+        });
+    }
+
+    /// Records a data error: fatal in fail mode, counted and reported in skip mode.
+    fn data_error(&self, t: usize, error: RunError, report: &mut TaskReport) -> ControlFlow<()> {
+        let error = TaskError {
+            error,
+            after_lines: self.task_lines,
+        };
+        match self.shared.options.on_error {
+            OnError::Fail => {
+                self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
+                report.fatal = Some(error);
+                ControlFlow::Break(())
+            }
+            OnError::Skip => {
+                report.errors.push(error);
+                ControlFlow::Continue(())
+            }
+        }
+    }
+
+    /// The one item loop body: hands an item to the visitor and accounts for its output
+    /// or its error.
+    fn visit(
+        &mut self,
+        t: usize,
+        item: ItemRef<'_>,
+        at: At<'_>,
+        report: &mut TaskReport,
+    ) -> Visited {
+        report.items += 1;
+        match self.visitor.visit(item, &mut self.out.bytes) {
+            Ok(n) if self.count_output(t, n) => Visited::Enough,
+            Ok(_) => Visited::Continue,
+            Err(source) => self.visit_error(t, at, source, report, true),
+        }
+    }
+
+    /// Tells the visitor a JSON text (a line, a document) is over.
+    fn end_text(&mut self, t: usize, at: At<'_>, report: &mut TaskReport) -> Visited {
+        match self.visitor.end_text(&mut self.out.bytes) {
+            Ok(n) if self.count_output(t, n) => Visited::Enough,
+            Ok(_) => Visited::Continue,
+            Err(source) => self.visit_error(t, at, source, report, false),
+        }
+    }
+
+    fn visit_error(
+        &mut self,
+        t: usize,
+        at: At<'_>,
+        source: super::VisitError,
+        report: &mut TaskReport,
+        item: bool,
+    ) -> Visited {
+        if let Some(&halt) = source.downcast_ref::<super::Halt>() {
+            // Ends the run as a failure would, whatever the error policy.
+            self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
+            report.fatal = Some(TaskError {
+                error: RunError::Halted(halt),
+                after_lines: self.task_lines,
+            });
+            return Visited::Fatal;
+        }
+        let error = RunError::Visit {
+            input: at.name.to_owned(),
+            line: at.line,
+            offset: at.offset,
+            source,
+        };
+        if self.data_error(t, error, report).is_break() {
+            return Visited::Fatal;
+        }
+        if item {
+            report.skipped_items += 1;
+        }
+        Visited::Continue
+    }
+
+    fn lines<R: Read>(
+        &mut self,
+        t: usize,
+        name: &str,
+        reader: R,
+        options: LinesOptions,
+        report: &mut TaskReport,
+    ) {
+        let max_line = options.max_line;
+        let mut lines = Lines::with_buffer(reader, options, std::mem::take(&mut self.buf));
+        let mut selector = match self.selector.take() {
+            Some(s) => s,
+            None => match BufferSelector::with_markers(
+                self.shared.paths.to_vec(),
+                self.shared.options.markers,
+                ScanOptions {
+                    max_depth: self.shared.options.items.max_depth,
+                    multiple_values: false,
+                },
+            ) {
+                Ok(s) => s,
+                // Path count was checked before the run.
+                Err(e) => {
+                    report.fatal = Some(TaskError {
+                        error: RunError::Input(e),
+                        after_lines: 0,
+                    });
+                    return;
+                }
+            },
+        };
+        let mut reported = 0u64;
+        loop {
+            let line = match lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(source) => {
+                    let input = name.to_owned();
+                    self.error(RunError::Input(Error::Io { input, source }), report);
+                    break;
+                }
+            };
+            if self.shared.should_stop(t) {
+                report.cut = true;
+                break;
+            }
+            if line.is_blank() {
+                continue;
+            }
+            // Validate the whole line first: a bad line gives the visitor nothing.
+            self.spans.clear();
+            let spans = &mut self.spans;
+            let selected = jsonl::select_line(&mut selector, name, &line, max_line, |item| {
+                spans.push(Span {
+                    start: item.offset() as usize,
+                    len: item.raw().len(),
+                    path: item.path_index(),
+                });
+                ControlFlow::Continue(())
+            });
+            if let Err(e) = selected {
+                report.skipped += 1;
+                if self.data_error(t, RunError::Input(e), report).is_break() {
+                    break;
+                }
+                continue;
+            }
+            let mut visited = Visited::Continue;
+            for i in 0..self.spans.len() {
+                let Span { start, len, path } = self.spans[i];
+                let offset = line.offset + start as u64;
+                let item = ItemRef::new(&line.text[start..start + len], path, offset);
+                let at = At {
+                    name,
+                    line: Some(line.number),
+                    offset,
+                };
+                visited = self.visit(t, item, at, report);
+                if visited != Visited::Continue {
+                    break;
+                }
+            }
+            if report.fatal.is_none() {
+                let at = At {
+                    name,
+                    line: Some(line.number),
+                    offset: line.offset,
+                };
+                if self.end_text(t, at, report) != Visited::Continue {
+                    visited = Visited::Enough;
+                }
+            }
+            if visited != Visited::Continue || report.fatal.is_some() {
+                report.cut = report.fatal.is_none();
+                break;
+            }
+            self.report_bytes(lines.bytes_read(), &mut reported, false);
+            self.flush(t);
+        }
+        report.lines = lines.line_count();
+        report.bytes = lines.line_bytes();
+        self.report_bytes(lines.bytes_read(), &mut reported, true);
+        self.selector = Some(selector);
+        self.buf = lines.into_buffer();
+        if self.buf.capacity() > 4 * jsonl::DEFAULT_READ_SIZE {
+            // A long line grew it: do not keep that much for every later input.
+            self.buf = Vec::new();
+        }
+    }
+
+    fn document(
+        &mut self,
+        t: usize,
+        name: &str,
+        reader: Box<dyn Read + Send>,
+        report: &mut TaskReport,
+    ) {
+        let options = ItemsOptions {
+            multiple_values: false,
+            ..self.shared.options.items
+        };
+        let mut items = match Items::with_markers(
+            reader,
+            name,
+            self.shared.paths.to_vec(),
+            self.shared.options.markers,
+            options,
+        ) {
+            Ok(items) => items,
+            Err(e) => {
+                report.fatal = Some(TaskError {
+                    error: RunError::Input(e),
+                    after_lines: 0,
+                });
+                return;
+            }
+        };
+        let mut reported = 0u64;
+        // Whether the document was read to its end (then the visitor hears of it).
+        let mut ended = true;
+        loop {
+            if self.shared.should_stop(t) {
+                report.cut = true;
+                ended = false;
+                break;
+            }
+            let item = match items.next_item() {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(e) => {
+                    ended = false;
+                    if matches!(e, Error::Io { .. }) && !e.is_invalid_data() {
+                        self.error(RunError::Input(e), report);
+                    } else {
+                        report.skipped += 1;
+                        let _ = self.data_error(t, RunError::Input(e), report);
+                    }
+                    break;
+                }
+            };
+            let at = At {
+                name,
+                line: None,
+                offset: item.offset(),
+            };
+            match self.visit(t, item, at, report) {
+                Visited::Continue => {}
+                Visited::Enough => {
+                    report.cut = true;
+                    ended = false;
+                    break;
+                }
+                Visited::Fatal => {
+                    ended = false;
+                    break;
+                }
+            }
+            self.report_bytes(items.bytes_scanned(), &mut reported, false);
+            self.flush(t);
+        }
+        if ended {
+            let at = At {
+                name,
+                line: None,
+                offset: items.bytes_scanned(),
+            };
+            self.end_text(t, at, report);
+        }
+        report.bytes = items.bytes_scanned();
+        self.report_bytes(report.bytes, &mut reported, true);
+        for i in 0..self.shared.paths.len() {
+            if items.path_matched(i) {
+                self.matched |= 1 << i;
+            }
+        }
+    }
+}
