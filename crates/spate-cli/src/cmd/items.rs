@@ -252,7 +252,15 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "{}", outcome.results())?;
     }
     out.flush().context("writing to standard output")?;
-    if written.dropped_cells > 0 {
+    if written.dropped_cells > 0 && args.output == Format::Table {
+        eprintln!(
+            "spate: warning: {} values were left out of the table because their member \
+             names are not among its columns (taken from the first {} results); use -o jsonl \
+             to see them",
+            written.dropped_cells,
+            spate::output::SAMPLE_ROWS
+        );
+    } else if written.dropped_cells > 0 {
         eprintln!(
             "spate: warning: {} values were left out of the CSV because their member \
              names are not in the header (taken from the first result); use -o jsonl or \
