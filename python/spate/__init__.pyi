@@ -1,8 +1,10 @@
+import decimal
 import os
-from typing import IO, Any, Iterator, Union
+from typing import IO, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
-Source = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes]]
+Source = Union[str, os.PathLike, bytes, bytearray, IO[bytes]]
 JSON = Any
+Exprs = Union[str, Sequence[str], None]
 
 DEFAULT_MAX_DEPTH: int
 DEFAULT_MAX_ITEM_SIZE: int
@@ -15,12 +17,17 @@ class JSONError(ValueError):
     column: int
     excerpt: str
 
-class _ItemsIter(Iterator[JSON]):
+class Results(Iterator[JSON]):
     def __next__(self) -> JSON: ...
     def close(self) -> None: ...
-    @property
-    def bytes_scanned(self) -> int: ...
 
-def items(source: Source, path: str, *, max_depth: int = ..., max_item_size: int = ...,
-          limit: int | None = ..., json_lines: bool = ...) -> _ItemsIter: ...
+def items(source: Source, path: str, *, filter: Optional[str] = ...,
+          with_: Optional[Mapping[str, str]] = ..., max_depth: int = ...,
+          max_item_size: int = ..., limit: Optional[int] = ...,
+          json_lines: Optional[bool] = ..., threads: int = ...) -> Results: ...
+def aggregate(source: Source, path: str, *, group_by: Exprs = ..., count: bool = ...,
+              sum: Exprs = ..., min: Exprs = ..., max: Exprs = ..., mean: Exprs = ...,
+              filter: Optional[str] = ..., with_: Optional[Mapping[str, str]] = ...,
+              max_depth: int = ..., max_item_size: int = ..., json_lines: Optional[bool] = ...,
+              threads: int = ..., decimal: bool = ...) -> List[Dict[str, JSON]]: ...
 def validate(source: Source, *, max_depth: int = ..., json_lines: bool = ...) -> int: ...

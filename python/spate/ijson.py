@@ -17,7 +17,7 @@ What differs, and why:
 """
 
 from . import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ITEM_SIZE, JSONError
-from ._native import ItemsIter as _ItemsIter
+from . import _native
 
 __all__ = ["items", "JSONError"]
 
@@ -27,9 +27,9 @@ def items(source, prefix, map_type=None, buf_size=64 * 1024, use_float=False,
     """Yield the values at ``prefix`` of the JSON document ``source`` (a binary file object,
     ``bytes``, or a path), like ``ijson.items``."""
     del buf_size
-    values = _ItemsIter(source, prefix, max_depth=DEFAULT_MAX_DEPTH,
-                        max_item_size=DEFAULT_MAX_ITEM_SIZE, decimal=not use_float,
-                        multiple_values=multiple_values)
+    values = _native.items(source, prefix, max_depth=DEFAULT_MAX_DEPTH,
+                           max_item_size=DEFAULT_MAX_ITEM_SIZE, decimal=not use_float,
+                           multiple_values=multiple_values)
     if map_type is None or map_type is dict:
         return values
     return (_convert(v, map_type) for v in values)

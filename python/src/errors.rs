@@ -51,3 +51,14 @@ pub fn to_py(error: spate::Error) -> PyErr {
         _ => PyValueError::new_err(message),
     }
 }
+
+/// The Python exception for an error that ended a query run.
+pub fn run_error_to_py(error: spate::parallel::RunError) -> PyErr {
+    use spate::parallel::RunError;
+    match error {
+        RunError::Input(e) => to_py(e),
+        RunError::Output(e) => PyOSError::new_err(e.to_string()),
+        // A filter failing on an item, a halt with an error code, a cancelled run.
+        other => PyValueError::new_err(other.to_string()),
+    }
+}

@@ -2,8 +2,10 @@
 //! results and errors; the scanning, selecting and validating are the `spate` library's.
 
 mod build;
+mod engine;
 mod errors;
 mod items;
+mod query;
 mod source;
 
 use pyo3::prelude::*;
@@ -13,7 +15,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("JSONError", m.py().get_type::<errors::JSONError>())?;
     m.add("DEFAULT_MAX_ITEM_SIZE", spate::DEFAULT_MAX_ITEM_SIZE)?;
     m.add("DEFAULT_MAX_DEPTH", spate_json::DEFAULT_MAX_DEPTH)?;
-    m.add_class::<items::ItemsIter>()?;
+    m.add_class::<engine::Results>()?;
+    m.add_function(wrap_pyfunction!(items::items, m)?)?;
     m.add_function(wrap_pyfunction!(items::validate, m)?)?;
+    m.add_function(wrap_pyfunction!(query::query, m)?)?;
     Ok(())
 }

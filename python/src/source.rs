@@ -89,6 +89,54 @@ pub fn open(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Source> {
     )))
 }
 
+/// Opens `obj` as an input of spate's executor (for queries): a path stays a path, so that
+/// the executor picks the format by name and content and splits a big JSON Lines file
+/// between threads; bytes and file objects are read once.
+pub fn open_input(
+    obj: &Bound<'_, PyAny>,
+    format: Option<spate::Format>,
+) -> PyResult<(spate::InputFile, Pending)> {
+    let pending = Pending::default();
+    if obj.is_instance_of::<PyString>() || obj.hasattr("__fspath__")? {
+        let path: std::path::PathBuf = obj.extract()?;
+        if !path.exists() && path.as_os_str() != "-" {
+            return Err(pyo3::exceptions::PyFileNotFoundError::new_err((
+                2,
+                format!("{}: No such file or directory", path.display()),
+            )));
+        }
+        let mut inputs = spate::Inputs::from_files(&[path], format);
+        return Ok((inputs.files.remove(0), pending));
+    }
+    if let Ok(bytes) = obj.cast::<PyBytes>() {
+        let input = spate::InputFile::from_bytes("<bytes>", bytes.as_bytes().to_vec(), format);
+        return Ok((input, pending));
+    }
+    if let Ok(array) = obj.cast::<PyByteArray>() {
+        return Ok((
+            spate::InputFile::from_bytes("<bytes>", array.to_vec(), format),
+            pending,
+        ));
+    }
+    if obj.hasattr("read")? {
+        let name = obj
+            .getattr("name")
+            .ok()
+            .and_then(|n| n.extract::<String>().ok())
+            .unwrap_or_else(|| "<file object>".to_owned());
+        let reader = FileObject {
+            file: obj.clone().unbind(),
+            pending: pending.clone(),
+        };
+        let input = spate::InputFile::from_reader(&name, Box::new(reader), format);
+        return Ok((input, pending));
+    }
+    Err(PyTypeError::new_err(format!(
+        "expected a path, bytes or a binary file object, got {}",
+        obj.get_type().name()?
+    )))
+}
+
 fn in_memory(bytes: Vec<u8>, pending: Pending) -> Source {
     let name = "<bytes>".to_owned();
     // Reading a Cursor cannot fail, so neither can looking at its first bytes.
