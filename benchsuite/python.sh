@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The Python package against ijson (yajl2_c) and orjson on the sessions document, from Python,
+# answers checked first (every task's answer must equal ijson's before anything is timed).
+#
+#   benchsuite/python.sh [RUNS]      (default 3; data in $BENCH_DATA or ./benchdata;
+#                                     DOC=path overrides the document)
+# Builds the package into target/bench-venv (maturin, ijson, orjson from PyPI).
+source "$(dirname "$0")/lib.sh"
+RUNS=${1:-3}
+DOC=${DOC:-$DATA/s160.json}
+[ -f "$DOC" ] || python3 "$SHARED/bench/gen_data.py" sessions "$DOC" --scale 160
+VENV=$REPO/target/bench-venv
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check maturin ijson orjson
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$REPO/python"
+PY=$VENV/bin/python
+TASKS=$(mktemp)
+trap 'rm -f "$TASKS"' EXIT
+cat >"$TASKS" <<'PY'
+import collections, sys, time, resource
+import ijson, spate, spate.ijson
+
+def ijson_count(doc):
+    with open(doc, "rb") as f:
+        return sum(1 for _ in ijson.items(f, "sessions.item"))
+
+def spate_count(doc):
+    return sum(1 for _ in spate.items(doc, "sessions.item"))
+
+def spate_ijson_count(doc):
+    with open(doc, "rb") as f:
+        return sum(1 for _ in spate.ijson.items(f, "sessions.item"))
+
+def ijson_agents(doc):
+    c = collections.Counter()
+    with open(doc, "rb") as f:
+        for d in ijson.items(f, "sessions.item.delegations.item"):
+            c[d["agent_type"]] += 1
+    return dict(c)
+
+def spate_agents(doc):
+    return dict(collections.Counter(d["agent_type"] for d in spate.items(doc, "sessions.item.delegations.item")))
+
+def ijson_marathons(doc):
+    with open(doc, "rb") as f:
+        return [s["session_id"] for s in ijson.items(f, "sessions.item") if len(s["delegations"]) > 20]
+
+def spate_marathons(doc):
+    return [s["session_id"] for s in spate.items(doc, "sessions.item") if len(s["delegations"]) > 20]
+
+def orjson_whole(doc):
+    import orjson
+    with open(doc, "rb") as f:
+        return len(orjson.loads(f.read())["sessions"])
+
+TASKS = {name: f for name, f in globals().items() if callable(f) and "_" in name and not name.startswith("_")}
+if __name__ == "__main__":
+    name, doc = sys.argv[1], sys.argv[2]
+    t = time.perf_counter()
+    answer = TASKS[name](doc)
+    elapsed = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    import hashlib
+    print(f"{elapsed:.3f} {rss:.0f} {hashlib.md5(repr(answer).encode()).hexdigest()}")
+PY
+run() { "$PY" "$TASKS" "$1" "$DOC"; }
+# Answers first.
+for pair in "ijson_count spate_count" "ijson_count spate_ijson_count" "ijson_agents spate_agents" "ijson_marathons spate_marathons"; do
+  set -- $pair
+  a=$(run "$1" | cut -d' ' -f3); b=$(run "$2" | cut -d' ' -f3)
+  [ "$a" = "$b" ] || { echo "answers differ: $1 vs $2" >&2; exit 1; }
+done
+machine
+echo "Data: $DOC ($(stat -c %s "$DOC") bytes), median wall of $RUNS runs, largest peak RSS"
+echo
+echo "| task | median | peak RSS |"
+echo "|---|---|---|"
+for task in ijson_count spate_count spate_ijson_count ijson_agents spate_agents ijson_marathons spate_marathons ${ORJSON:+orjson_whole}; do
+  ts=() rss=0
+  for _ in $(seq "$RUNS"); do
+    read -r t m _ < <(run "$task")
+    ts+=("$t"); ((${m%.*} > rss)) && rss=${m%.*}
+  done
+  med=$(printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+  echo "| $task | $med s | $rss MB |"
+done

@@ -1,0 +1,99 @@
+"""spate: stream the items at a path of JSON documents of any size, validated, in
+constant memory — the engine of the `spate` command-line tool, from Python.
+
+    import spate
+    for session in spate.items("big.json", "sessions.item"):
+        ...
+
+Paths are ijson prefixes (``sessions.item``, ``item``, ``""`` for the whole document) or
+RFC 9535 JSONPath (``$.sessions[*]``). Inputs are a path (``str`` or ``os.PathLike``;
+``.gz``/``.zst`` are decompressed by content), ``bytes``, or a binary file object
+(``open(..., "rb")``, ``sys.stdin.buffer``, a socket's ``makefile("rb")``).
+"""
+
+from ._native import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ITEM_SIZE, JSONError
+from . import _native
+
+__all__ = ["items", "aggregate", "validate", "JSONError", "DEFAULT_MAX_DEPTH",
+           "DEFAULT_MAX_ITEM_SIZE"]
+
+
+def _list(x):
+    if x is None:
+        return []
+    return [x] if isinstance(x, str) else list(x)
+
+
+def items(source, path, *, filter=None, with_=None, max_depth=DEFAULT_MAX_DEPTH,
+          max_item_size=DEFAULT_MAX_ITEM_SIZE, limit=None, json_lines=None, threads=0):
+    """Yield the items at ``path`` of ``source``, one at a time.
+
+    Values are what ``json.loads`` gives: dict, list, str, int (any size), float
+    (``1E400`` is ``inf``), bool, None. Every byte of the input is validated as it is read
+    (up to the last item taken): invalid JSON raises :class:`JSONError` with its position.
+
+    ``filter``: a jq program run on each item in Rust (jq syntax and standard library);
+    its outputs are the results. ``with_``: ``{"name": "path"}`` adds the value at
+    ``path`` — a field of a value enclosing the items — to each item as member ``name``
+    (as ``spate items --with``). ``max_depth``: deeper nesting is a :class:`JSONError`.
+    ``max_item_size``: an item larger than this many bytes is a :class:`JSONError` naming
+    the limit (never an out-of-memory kill). ``limit``: stop after that many results (the
+    rest is not read). ``json_lines``: ``True`` for JSON Lines / concatenated JSON (the path
+    applies inside each value), ``False`` for one document, ``None`` to decide by name and
+    content. ``threads`` (with ``filter``/``with_``, for big JSON Lines files): workers, 0
+    for one per core.
+
+    The iteration is lazy: breaking out of the loop (or dropping the iterator) stops the
+    scan and closes the input. The GIL is released while the input is scanned.
+    """
+    plain = filter is None and not with_
+    if plain and (json_lines is not None or not _looks_like_lines(source)):
+        return _native.items(source, path, max_depth=max_depth, max_item_size=max_item_size,
+                             limit=limit, multiple_values=bool(json_lines))
+    return _native.query(source, path, filter=filter, with_=list((with_ or {}).items()),
+                         limit=limit, max_depth=max_depth, max_item_size=max_item_size,
+                         json_lines=json_lines, threads=threads)
+
+
+def _looks_like_lines(source):
+    """A path named like JSON Lines goes through the executor (which reads it by lines,
+    on every core)."""
+    import os
+    if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source).lower()
+        for ext in (".gz", ".zst"):
+            if name.endswith(ext):
+                name = name[: -len(ext)]
+        return name.endswith((".jsonl", ".ndjson"))
+    return False
+
+
+def aggregate(source, path, *, group_by=None, count=False, sum=None, min=None, max=None,
+              mean=None, filter=None, with_=None, max_depth=DEFAULT_MAX_DEPTH,
+              max_item_size=DEFAULT_MAX_ITEM_SIZE, json_lines=None, threads=0,
+              decimal=False):
+    """Group-by aggregates computed in Rust, as a list of dicts, one per group, sorted by
+    key in jq's order — the rows of ``spate items --group-by ... --count --sum ...``.
+
+    ``group_by``, ``sum``, ``min``, ``max``, ``mean``: a jq expression or a list of them
+    (``".agent_type"``, ``".usage.input_tokens"``). Each row has the group keys under
+    their expressions and ``count``, ``sum(EXPR)``, ``min(EXPR)``, ``max(EXPR)``,
+    ``mean(EXPR)``. Sums are exact: integers of any size are ``int``; decimal sums are
+    ``float``, or ``decimal.Decimal`` of their exact value with ``decimal=True``.
+    Without ``group_by`` all results are one group. ``filter`` and ``with_`` apply before
+    aggregating, as in :func:`items`.
+    """
+    if not (count or sum or min or max or mean):
+        raise ValueError("aggregate needs at least one of count, sum, min, max, mean")
+    return list(_native.query(
+        source, path, filter=filter, with_=list((with_ or {}).items()),
+        group_by=_list(group_by), count=count, sum=_list(sum), min=_list(min),
+        max=_list(max), mean=_list(mean), max_depth=max_depth, max_item_size=max_item_size,
+        json_lines=json_lines, threads=threads, decimal=decimal))
+
+
+def validate(source, *, max_depth=DEFAULT_MAX_DEPTH, json_lines=False):
+    """Validate the whole of ``source`` against RFC 8259 (structure, escapes, numbers,
+    UTF-8). Returns the number of bytes read; raises :class:`JSONError` at the first error,
+    with ``.file``, ``.offset``, ``.line``, ``.column`` and ``.excerpt``."""
+    return _native.validate(source, max_depth=max_depth, multiple_values=json_lines)

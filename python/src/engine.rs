@@ -1,0 +1,319 @@
+//! The engine on a thread of its own, ahead of Python, and `Results`: the lazy Python
+//! iterator that takes what it finds.
+//!
+//! The engine (an item stream, or a whole query run on every core) hands results over as
+//! bytes — compact JSON texts — in batches through a channel of two batches, while the
+//! Python thread builds values from the previous batch. Scanning (about half of the time on
+//! a typical document) thus overlaps with building Python objects (the other half), and the
+//! GIL is free while the engine works: other Python threads run, and two threads scanning
+//! two files use two cores.
+//!
+//! Memory stays bounded: at most two batches of about [`BATCH_BYTES`] (or one result, when a
+//! result is larger) wait in the channel, plus the engine's own bounded buffers. A batch is
+//! handed over early whenever the Python side is waiting, before the engine's next read, so
+//! the first item of a slow stream (a pipe, a socket) is not held back, while a fast input
+//! still goes over in whole batches. Dropping the iterator (a `break`, garbage collection) or
+//! `close()` stops the engine at its next read and closes the input.
+
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::build::Builder;
+use crate::errors::{run_error_to_py, to_py};
+use crate::source::Pending;
+
+/// A batch is handed over once it holds this many bytes of results...
+const BATCH_BYTES: usize = 1 << 20;
+/// ...or this many results.
+const BATCH_ITEMS: usize = 4096;
+/// How often a waiting Python thread looks for Ctrl-C.
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
+/// Results' bytes one after the other; `ends[i]` is where result `i` ends.
+#[derive(Default)]
+pub struct Batch {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+/// Why the engine stopped early.
+pub enum Failure {
+    Items(spate::Error),
+    Run(spate::parallel::RunError),
+}
+
+pub enum Message {
+    Results(Batch),
+    Failed(Failure),
+    /// Every result was sent. (The channel does not close by itself: the iterator keeps a
+    /// reference to the handoff, and so to its sender.)
+    Done,
+}
+
+/// What the engine thread and the Python side share.
+pub struct Handoff {
+    batch: Mutex<Batch>,
+    sender: SyncSender<Message>,
+    /// The Python side is done: stop at the next read.
+    cancel: AtomicBool,
+    /// The Python side is waiting for a batch: hand over what there is.
+    hungry: AtomicBool,
+    /// Cancels a query run (the executor's own token).
+    run_cancel: Option<spate::parallel::Cancel>,
+}
+
+impl Handoff {
+    /// Adds one result; false when the Python side is gone.
+    pub fn push(&self, result: &[u8]) -> bool {
+        let full = {
+            let mut batch = self.batch.lock().unwrap_or_else(|p| p.into_inner());
+            batch.bytes.extend_from_slice(result);
+            let end = batch.bytes.len();
+            batch.ends.push(end);
+            end >= BATCH_BYTES || batch.ends.len() >= BATCH_ITEMS
+        };
+        !full || self.flush()
+    }
+
+    /// Sends what the batch holds, if anything; false when the Python side is gone.
+    pub fn flush(&self) -> bool {
+        let batch = std::mem::take(&mut *self.batch.lock().unwrap_or_else(|p| p.into_inner()));
+        batch.ends.is_empty() || self.sender.send(Message::Results(batch)).is_ok()
+    }
+
+    /// Sends what the batch holds, then the failure.
+    pub fn fail(&self, failure: Failure) {
+        if self.flush() {
+            let _ = self.sender.send(Message::Failed(failure));
+        }
+    }
+
+    /// True once the Python side has gone away.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Before the engine may block on input: hands over what there is if Python waits.
+    fn before_read(&self) -> io::Result<()> {
+        // Not `ErrorKind::Interrupted`: readers retry those.
+        if self.cancelled() || (self.hungry.swap(false, Ordering::AcqRel) && !self.flush()) {
+            return Err(io::Error::other("the iteration was closed"));
+        }
+        Ok(())
+    }
+}
+
+/// The engine's reader: see [`Handoff::before_read`].
+pub struct EngineReader {
+    inner: Box<dyn Read + Send>,
+    handoff: Arc<Handoff>,
+}
+
+impl EngineReader {
+    pub fn new(inner: Box<dyn Read + Send>, handoff: Arc<Handoff>) -> Self {
+        EngineReader { inner, handoff }
+    }
+}
+
+impl Read for EngineReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.handoff.before_read()?;
+        self.inner.read(buf)
+    }
+}
+
+/// A handoff for a new engine and the receiving end for its iterator.
+pub fn handoff(run_cancel: Option<spate::parallel::Cancel>) -> (Arc<Handoff>, Receiver<Message>) {
+    let (sender, receiver) = sync_channel(2);
+    let handoff = Arc::new(Handoff {
+        batch: Mutex::new(Batch::default()),
+        sender,
+        cancel: AtomicBool::new(false),
+        hungry: AtomicBool::new(false),
+        run_cancel,
+    });
+    (handoff, receiver)
+}
+
+/// Starts `engine` on its own thread; when it returns, what it pushed is flushed and the
+/// iterator told that the results are over.
+pub fn start(
+    handoff: Arc<Handoff>,
+    receiver: Receiver<Message>,
+    builder: Builder,
+    pending: Pending,
+    engine: impl FnOnce(Arc<Handoff>) + Send + 'static,
+) -> PyResult<Results> {
+    let shared = handoff.clone();
+    let thread = std::thread::Builder::new()
+        .name("spate-engine".into())
+        .spawn(move || {
+            engine(handoff.clone());
+            // After a failure the iterator has stopped reading: this send then fails, or
+            // waits in the channel unread.
+            if handoff.flush() {
+                let _ = handoff.sender.send(Message::Done);
+            }
+        })
+        .map_err(|e| PyValueError::new_err(format!("cannot start the engine thread: {e}")))?;
+    Ok(Results {
+        state: Mutex::new(Some(State {
+            receiver,
+            thread: Some(thread),
+            handoff: shared,
+            builder,
+            batch: Batch::default(),
+            next: 0,
+        })),
+        pending,
+    })
+}
+
+struct State {
+    receiver: Receiver<Message>,
+    thread: Option<JoinHandle<()>>,
+    handoff: Arc<Handoff>,
+    builder: Builder,
+    batch: Batch,
+    next: usize,
+}
+
+impl State {
+    /// Stops the engine and waits for it (it closes the input on its way out).
+    fn stop(&mut self, py: Python<'_>) {
+        self.handoff.cancel.store(true, Ordering::Relaxed);
+        if let Some(cancel) = &self.handoff.run_cancel {
+            cancel.cancel();
+        }
+        // Dropping the receiver fails the engine's next send, should it wait on a full channel.
+        self.receiver = sync_channel(0).1;
+        if let Some(thread) = self.thread.take() {
+            // The engine may need the GIL for a Python file object's read.
+            py.detach(move || {
+                let _ = thread.join();
+            });
+        }
+    }
+}
+
+/// Results of spate's engine as Python values, one at a time.
+#[pyclass(module = "spate._native")]
+pub struct Results {
+    state: Mutex<Option<State>>,
+    pending: Pending,
+}
+
+#[pymethods]
+impl Results {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let mut guard = self
+            .state
+            .lock()
+            .map_err(|_| PyValueError::new_err("the iterator failed earlier"))?;
+        let Some(state) = guard.as_mut() else {
+            return Ok(None);
+        };
+        loop {
+            if state.next < state.batch.ends.len() {
+                let start = match state.next {
+                    0 => 0,
+                    n => state.batch.ends[n - 1],
+                };
+                let end = state.batch.ends[state.next];
+                state.next += 1;
+                return state
+                    .builder
+                    .build(py, &state.batch.bytes[start..end])
+                    .map(Some);
+            }
+            let next = match state.receiver.try_recv() {
+                Ok(message) => Next::Message(message),
+                Err(TryRecvError::Disconnected) => Next::Over,
+                Err(TryRecvError::Empty) => {
+                    state.handoff.hungry.store(true, Ordering::Release);
+                    wait(py, &mut state.receiver)
+                }
+            };
+            let err = match next {
+                Next::Message(Message::Results(batch)) => {
+                    state.batch = batch;
+                    state.next = 0;
+                    continue;
+                }
+                Next::Message(Message::Failed(failure)) => {
+                    self.pending.take().unwrap_or_else(|| match failure {
+                        Failure::Items(e) => to_py(e),
+                        Failure::Run(e) => run_error_to_py(e),
+                    })
+                }
+                Next::Message(Message::Done) | Next::Over => {
+                    finish(py, &mut guard);
+                    return Ok(None);
+                }
+                Next::Interrupted(err) => err,
+            };
+            finish(py, &mut guard);
+            return Err(err);
+        }
+    }
+
+    /// Stops the iteration and closes the input now (it is also closed when the iterator
+    /// is dropped).
+    fn close(&self, py: Python<'_>) {
+        if let Ok(mut guard) = self.state.lock() {
+            finish(py, &mut guard);
+        }
+    }
+}
+
+impl Drop for Results {
+    fn drop(&mut self) {
+        if let Ok(state) = self.state.get_mut() {
+            if let Some(mut state) = state.take() {
+                Python::attach(|py| state.stop(py));
+            }
+        }
+    }
+}
+
+fn finish(py: Python<'_>, state: &mut Option<State>) {
+    if let Some(mut s) = state.take() {
+        s.stop(py);
+    }
+}
+
+enum Next {
+    Message(Message),
+    /// The engine is done and every batch was taken.
+    Over,
+    /// A signal handler raised while waiting (Ctrl-C: `KeyboardInterrupt`).
+    Interrupted(PyErr),
+}
+
+/// Waits for the next message with the GIL released, looking for Ctrl-C every
+/// [`SIGNAL_CHECK`].
+fn wait(py: Python<'_>, receiver: &mut Receiver<Message>) -> Next {
+    loop {
+        let receiver = &mut *receiver;
+        match py.detach(move || receiver.recv_timeout(SIGNAL_CHECK)) {
+            Ok(message) => return Next::Message(message),
+            Err(RecvTimeoutError::Disconnected) => return Next::Over,
+            Err(RecvTimeoutError::Timeout) => {
+                if let Err(e) = py.check_signals() {
+                    return Next::Interrupted(e);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! `items`: the items at a path of one JSON document (or a sequence of JSON values), as a
+//! lazy iterator, and `validate`.
+
+use std::sync::Arc;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::build::{Builder, Floats};
+use crate::engine::{self, EngineReader, Failure, Handoff, Results};
+use crate::errors::to_py;
+use crate::source;
+
+pub fn parse_path(path: &str) -> PyResult<spate::Path> {
+    spate::inputs::parse_path(path)
+        .map_err(|e| PyValueError::new_err(format!("path {path:?}: {e}")))
+}
+
+/// The items at `path` of `source`, lazily.
+#[pyfunction]
+#[pyo3(signature = (source, path, *, max_depth, max_item_size, limit=None, decimal=false, multiple_values=false))]
+#[allow(clippy::too_many_arguments)]
+pub fn items(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    path: &str,
+    max_depth: u32,
+    max_item_size: usize,
+    limit: Option<u64>,
+    decimal: bool,
+    multiple_values: bool,
+) -> PyResult<Results> {
+    if max_item_size == 0 {
+        return Err(PyValueError::new_err("max_item_size must be at least 1"));
+    }
+    let path = parse_path(path)?;
+    let options = spate::ItemsOptions {
+        max_depth,
+        max_item_size,
+        multiple_values,
+        ..spate::ItemsOptions::default()
+    };
+    let source::Source {
+        name,
+        reader,
+        pending,
+    } = source::open(py, source)?;
+    let (handoff, receiver) = engine::handoff(None);
+    let reader = EngineReader::new(reader, handoff.clone());
+    let items = spate::Items::with_options(reader, &name, vec![path], options).map_err(to_py)?;
+    let floats = if decimal {
+        Floats::Decimal
+    } else {
+        Floats::Float
+    };
+    let limit = limit.unwrap_or(u64::MAX);
+    engine::start(handoff, receiver, Builder::new(floats), pending, move |h| {
+        produce(items, limit, h)
+    })
+}
+
+fn produce(mut items: spate::Items<EngineReader>, limit: u64, handoff: Arc<Handoff>) {
+    let mut left = limit;
+    while left > 0 {
+        match items.next_item() {
+            Ok(Some(item)) => {
+                left -= 1;
+                if !handoff.push(item.raw()) {
+                    return;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return handoff.fail(Failure::Items(e)),
+        }
+    }
+    handoff.flush();
+}
+
+/// Validates a whole input against RFC 8259; returns its size in bytes or raises
+/// `JSONError` at the first error.
+#[pyfunction]
+#[pyo3(signature = (source, *, max_depth, multiple_values=false))]
+pub fn validate(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    max_depth: u32,
+    multiple_values: bool,
+) -> PyResult<u64> {
+    let source::Source {
+        name,
+        reader,
+        pending,
+    } = source::open(py, source)?;
+    let reader = source::Interruptible {
+        inner: reader,
+        pending: pending.clone(),
+    };
+    let options = spate::ItemsOptions {
+        max_depth,
+        multiple_values,
+        ..spate::ItemsOptions::default()
+    };
+    py.detach(move || spate::validate_with(reader, &name, options))
+        .map_err(|e| pending.take().unwrap_or_else(|| to_py(e)))
+}

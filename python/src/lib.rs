@@ -1,0 +1,23 @@
+//! `spate._native`: the Rust half of the `spate` Python package. It converts arguments,
+//! results and errors; the scanning, selecting and validating are the `spate` library's.
+
+mod build;
+mod engine;
+mod errors;
+mod items;
+mod query;
+mod source;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("JSONError", m.py().get_type::<errors::JSONError>())?;
+    m.add("DEFAULT_MAX_ITEM_SIZE", spate::DEFAULT_MAX_ITEM_SIZE)?;
+    m.add("DEFAULT_MAX_DEPTH", spate_json::DEFAULT_MAX_DEPTH)?;
+    m.add_class::<engine::Results>()?;
+    m.add_function(wrap_pyfunction!(items::items, m)?)?;
+    m.add_function(wrap_pyfunction!(items::validate, m)?)?;
+    m.add_function(wrap_pyfunction!(query::query, m)?)?;
+    Ok(())
+}
