@@ -1,9 +1,10 @@
 //! Python objects built straight from an item's bytes.
 //!
 //! The bytes were validated by spate's scanner before they get here (RFC 8259 structure,
-//! escapes, UTF-8), so this builder only has to find where each token ends: it never
-//! re-validates and never goes through `serde_json::Value`. It keeps its own stack instead
-//! of recursing, so the nesting depth the scanner accepted cannot overflow the C stack.
+//! escapes, UTF-8), so this builder walks them with spate-json's [`Walker`], which trusts
+//! them: nothing is validated twice and nothing goes through `serde_json::Value`. It keeps
+//! its own stack instead of recursing, so the nesting depth the scanner accepted cannot
+//! overflow the C stack.
 //!
 //! Values come out as `json.loads` gives them: objects as `dict` (a repeated member keeps
 //! its last value), arrays as `list`, integers of any size as `int`, other numbers as
@@ -11,9 +12,11 @@
 
 use std::collections::HashMap;
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use pyo3::IntoPyObjectExt;
+use spate_json::walk::{Event, JsonStr, Walker};
 
 /// How numbers that are not integers become Python objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +33,7 @@ pub struct Builder {
     floats: Floats,
     keys: HashMap<Box<[u8]>, Py<PyString>>,
     decimal: Option<Py<PyAny>>,
-    scratch: String,
+    scratch: Vec<u8>,
 }
 
 /// Keys longer than this are not kept (they are rarely repeated).
@@ -49,72 +52,45 @@ impl Builder {
             floats,
             keys: HashMap::new(),
             decimal: None,
-            scratch: String::new(),
+            scratch: Vec::new(),
         }
     }
 
     /// The value of the JSON text `bytes` (one complete, validated value, whitespace allowed).
     pub fn build<'py>(&mut self, py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         let mut stack: Vec<Frame<'py>> = Vec::new();
-        let mut i = 0;
+        let mut walker = Walker::new(bytes);
         loop {
-            i = skip_ws(bytes, i);
-            let Some(&b) = bytes.get(i) else {
-                return Err(pyo3::exceptions::PyValueError::new_err(
+            let Some(event) = walker.next() else {
+                return Err(PyValueError::new_err(
                     "spate internal error: item ended early",
                 ));
             };
-            let value: Bound<'py, PyAny> = match b {
-                b'{' => {
+            let value: Bound<'py, PyAny> = match event {
+                Event::BeginObject => {
                     stack.push(Frame::Dict(PyDict::new(py), None));
-                    i += 1;
                     continue;
                 }
-                b'[' => {
+                Event::BeginArray => {
                     stack.push(Frame::List(PyList::empty(py)));
-                    i += 1;
                     continue;
                 }
-                b',' | b':' => {
-                    i += 1;
+                Event::EndObject | Event::EndArray => match stack.pop() {
+                    Some(Frame::List(list)) => list.into_any(),
+                    Some(Frame::Dict(dict, _)) => dict.into_any(),
+                    None => unreachable!("validated JSON has balanced brackets"),
+                },
+                Event::Key(name) => {
+                    let key = self.key(py, name)?;
+                    if let Some(Frame::Dict(_, pending)) = stack.last_mut() {
+                        *pending = Some(key);
+                    }
                     continue;
                 }
-                b'}' | b']' => {
-                    i += 1;
-                    match stack.pop() {
-                        Some(Frame::List(list)) => list.into_any(),
-                        Some(Frame::Dict(dict, _)) => dict.into_any(),
-                        None => unreachable!("validated JSON has balanced brackets"),
-                    }
-                }
-                b'"' => {
-                    let (end, escaped) = string_end(bytes, i + 1);
-                    let raw = &bytes[i + 1..end];
-                    i = end + 1;
-                    if let Some(Frame::Dict(_, key @ None)) = stack.last_mut() {
-                        *key = Some(self.key(py, raw, escaped)?);
-                        continue;
-                    }
-                    self.string(py, raw, escaped)?.into_any()
-                }
-                b't' => {
-                    i += 4;
-                    true.into_bound_py_any(py)?
-                }
-                b'f' => {
-                    i += 5;
-                    false.into_bound_py_any(py)?
-                }
-                b'n' => {
-                    i += 4;
-                    py.None().into_bound(py)
-                }
-                _ => {
-                    let end = number_end(bytes, i);
-                    let text = &bytes[i..end];
-                    i = end;
-                    self.number(py, text)?
-                }
+                Event::String(text) => self.string(py, text)?.into_any(),
+                Event::Number(text) => self.number(py, text)?,
+                Event::Bool(b) => b.into_bound_py_any(py)?,
+                Event::Null => py.None().into_bound(py),
             };
             match stack.last_mut() {
                 None => return Ok(value),
@@ -129,19 +105,15 @@ impl Builder {
         }
     }
 
-    fn key<'py>(
-        &mut self,
-        py: Python<'py>,
-        raw: &[u8],
-        escaped: bool,
-    ) -> PyResult<Bound<'py, PyString>> {
-        if escaped || raw.len() > MAX_KEPT_KEY {
-            return self.string(py, raw, escaped);
+    fn key<'py>(&mut self, py: Python<'py>, name: JsonStr<'_>) -> PyResult<Bound<'py, PyString>> {
+        let raw = name.raw();
+        if name.has_escapes() || raw.len() > MAX_KEPT_KEY {
+            return self.string(py, name);
         }
         if let Some(key) = self.keys.get(raw) {
             return Ok(key.bind(py).clone());
         }
-        let key = self.string(py, raw, false)?;
+        let key = self.string(py, name)?;
         if self.keys.len() < MAX_KEPT_KEYS {
             self.keys.insert(raw.into(), key.clone().unbind());
         }
@@ -151,30 +123,24 @@ impl Builder {
     fn string<'py>(
         &mut self,
         py: Python<'py>,
-        raw: &[u8],
-        escaped: bool,
+        text: JsonStr<'_>,
     ) -> PyResult<Bound<'py, PyString>> {
-        if !escaped {
-            // SAFETY: the scanner validated the item as UTF-8 before it was handed out, and
-            // a string's plain bytes end at a quote, so `raw` is whole characters.
-            let text = unsafe { std::str::from_utf8_unchecked(raw) };
-            return Ok(PyString::new(py, text));
+        let decoded = text.decode(&mut self.scratch);
+        // The walker decodes a lone surrogate escape (`"\ud800"`, valid JSON that UTF-8
+        // cannot hold) as U+FFFD; Python's own decoder makes the `str` `json.loads` makes.
+        if text.has_escapes() && memchr::memmem::find(decoded, "\u{fffd}".as_bytes()).is_some() {
+            let mut quoted = Vec::with_capacity(text.raw().len() + 2);
+            quoted.push(b'"');
+            quoted.extend_from_slice(text.raw());
+            quoted.push(b'"');
+            let json = py.import("json")?;
+            let value = json.call_method1("loads", (PyBytes::new(py, &quoted),))?;
+            return Ok(value.cast_into()?);
         }
-        match unescape(raw, &mut self.scratch) {
-            Ok(()) => Ok(PyString::new(py, &self.scratch)),
-            // A lone surrogate (`"\ud800"`) is valid JSON that a Rust string cannot hold;
-            // Python's own decoder makes the same `str` as `json.loads`.
-            Err(LoneSurrogate) => {
-                let mut quoted = Vec::with_capacity(raw.len() + 2);
-                quoted.push(b'"');
-                quoted.extend_from_slice(raw);
-                quoted.push(b'"');
-                let json = py.import("json")?;
-                Ok(json
-                    .call_method1("loads", (pyo3::types::PyBytes::new(py, &quoted),))?
-                    .cast_into()?)
-            }
-        }
+        // SAFETY: the scanner validated the item as UTF-8 before it was handed out, and the
+        // walker's decoding of escapes writes UTF-8.
+        let s = unsafe { std::str::from_utf8_unchecked(decoded) };
+        Ok(PyString::new(py, s))
     }
 
     fn number<'py>(&mut self, py: Python<'py>, text: &[u8]) -> PyResult<Bound<'py, PyAny>> {
@@ -205,99 +171,4 @@ impl Builder {
             }
         }
     }
-}
-
-#[inline]
-fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
-    while i < bytes.len() && matches!(bytes[i], b' ' | b'\n' | b'\r' | b'\t') {
-        i += 1;
-    }
-    i
-}
-
-/// Index of the closing quote of the string whose contents start at `i`, and whether the
-/// contents hold an escape.
-#[inline]
-fn string_end(bytes: &[u8], mut i: usize) -> (usize, bool) {
-    let mut escaped = false;
-    loop {
-        match memchr::memchr2(b'"', b'\\', &bytes[i..]) {
-            Some(k) if bytes[i + k] == b'"' => return (i + k, escaped),
-            Some(k) => {
-                escaped = true;
-                i += k + 2;
-            }
-            None => unreachable!("validated JSON closes its strings"),
-        }
-    }
-}
-
-#[inline]
-fn number_end(bytes: &[u8], mut i: usize) -> usize {
-    while i < bytes.len() && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
-        i += 1;
-    }
-    i
-}
-
-struct LoneSurrogate;
-
-/// Decodes the escapes of a validated string's contents into `out`.
-fn unescape(raw: &[u8], out: &mut String) -> Result<(), LoneSurrogate> {
-    out.clear();
-    let mut i = 0;
-    while i < raw.len() {
-        let plain = memchr::memchr(b'\\', &raw[i..]).map_or(raw.len(), |k| i + k);
-        // SAFETY: validated UTF-8, cut at ASCII backslashes.
-        out.push_str(unsafe { std::str::from_utf8_unchecked(&raw[i..plain]) });
-        if plain == raw.len() {
-            break;
-        }
-        let c = raw[plain + 1];
-        i = plain + 2;
-        let ch = match c {
-            b'n' => '\n',
-            b't' => '\t',
-            b'r' => '\r',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'u' => {
-                let hi = hex4(&raw[i..i + 4]);
-                i += 4;
-                match hi {
-                    0xD800..=0xDBFF => {
-                        if raw.get(i) == Some(&b'\\') && raw.get(i + 1) == Some(&b'u') {
-                            let lo = hex4(&raw[i + 2..i + 6]);
-                            if (0xDC00..=0xDFFF).contains(&lo) {
-                                i += 6;
-                                let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                                char::from_u32(code).ok_or(LoneSurrogate)?
-                            } else {
-                                return Err(LoneSurrogate);
-                            }
-                        } else {
-                            return Err(LoneSurrogate);
-                        }
-                    }
-                    0xDC00..=0xDFFF => return Err(LoneSurrogate),
-                    code => char::from_u32(code).ok_or(LoneSurrogate)?,
-                }
-            }
-            // `"`, `\`, `/`
-            other => other as char,
-        };
-        out.push(ch);
-    }
-    Ok(())
-}
-
-fn hex4(h: &[u8]) -> u32 {
-    h.iter().fold(0, |acc, &c| {
-        acc * 16
-            + match c {
-                b'0'..=b'9' => (c - b'0') as u32,
-                b'a'..=b'f' => (c - b'a' + 10) as u32,
-                _ => (c - b'A' + 10) as u32,
-            }
-    })
 }
