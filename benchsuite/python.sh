@@ -38,10 +38,18 @@ def ijson_agents(doc):
     with open(doc, "rb") as f:
         for d in ijson.items(f, "sessions.item.delegations.item"):
             c[d["agent_type"]] += 1
-    return dict(c)
+    return sorted(c.items())
 
 def spate_agents(doc):
-    return dict(collections.Counter(d["agent_type"] for d in spate.items(doc, "sessions.item.delegations.item")))
+    return sorted(collections.Counter(d["agent_type"] for d in spate.items(doc, "sessions.item.delegations.item")).items())
+
+def spate_agents_in_rust(doc):
+    rows = spate.aggregate(doc, "sessions.item.delegations.item", group_by=".agent_type", count=True)
+    return sorted((r[".agent_type"], r["count"]) for r in rows)
+
+def spate_marathons_in_rust(doc):
+    return list(spate.items(doc, "sessions.item",
+                            filter="select(.delegations | length > 20) | .session_id"))
 
 def ijson_marathons(doc):
     with open(doc, "rb") as f:
@@ -67,7 +75,8 @@ if __name__ == "__main__":
 PY
 run() { "$PY" "$TASKS" "$1" "$DOC"; }
 # Answers first.
-for pair in "ijson_count spate_count" "ijson_count spate_ijson_count" "ijson_agents spate_agents" "ijson_marathons spate_marathons"; do
+for pair in "ijson_count spate_count" "ijson_count spate_ijson_count" "ijson_agents spate_agents" \
+  "ijson_agents spate_agents_in_rust" "ijson_marathons spate_marathons" "ijson_marathons spate_marathons_in_rust"; do
   set -- $pair
   a=$(run "$1" | cut -d' ' -f3); b=$(run "$2" | cut -d' ' -f3)
   [ "$a" = "$b" ] || { echo "answers differ: $1 vs $2" >&2; exit 1; }
@@ -77,7 +86,8 @@ echo "Data: $DOC ($(stat -c %s "$DOC") bytes), median wall of $RUNS runs, larges
 echo
 echo "| task | median | peak RSS |"
 echo "|---|---|---|"
-for task in ijson_count spate_count spate_ijson_count ijson_agents spate_agents ijson_marathons spate_marathons ${ORJSON:+orjson_whole}; do
+for task in ijson_count spate_count spate_ijson_count ijson_agents spate_agents spate_agents_in_rust \
+  ijson_marathons spate_marathons spate_marathons_in_rust ${ORJSON:+orjson_whole}; do
   ts=() rss=0
   for _ in $(seq "$RUNS"); do
     read -r t m _ < <(run "$task")
