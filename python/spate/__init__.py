@@ -13,8 +13,9 @@ RFC 9535 JSONPath (``$.sessions[*]``). Inputs are a path (``str`` or ``os.PathLi
 
 from ._native import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ITEM_SIZE, JSONError
 from . import _native
+from . import agents  # noqa: E402  (spate.agents.daily(...))
 
-__all__ = ["items", "aggregate", "validate", "JSONError", "DEFAULT_MAX_DEPTH",
+__all__ = ["items", "aggregate", "schema", "validate", "agents", "JSONError", "DEFAULT_MAX_DEPTH",
            "DEFAULT_MAX_ITEM_SIZE"]
 
 
@@ -90,6 +91,23 @@ def aggregate(source, path, *, group_by=None, count=False, sum=None, min=None, m
         group_by=_list(group_by), count=count, sum=_list(sum), min=_list(min),
         max=_list(max), mean=_list(mean), max_depth=max_depth, max_item_size=max_item_size,
         json_lines=json_lines, threads=threads, decimal=decimal))
+
+
+def schema(path, *, json_path=None, sample=None, delimiter=None, header=None, threads=0):
+    """The exact schema of a CSV/TSV file, a JSON Lines file, or the items at ``json_path`` of
+    a JSON document, as a dict: the Frictionless Table Schema with spate's statistics that
+    ``spate schema --json`` prints (``fields`` with ``type``, ``constraints``, null counts,
+    min and max; ``spate`` with rows, bytes and the format). Every row is read (on every
+    core for a big file) unless ``sample`` is given.
+
+    ``path`` is a file path (``.gz``/``.zst`` decompressed; ``"-"`` for standard input).
+    ``delimiter`` and ``header`` override CSV sniffing. Invalid JSON raises
+    :class:`JSONError`; invalid CSV a ``ValueError`` naming the line and column.
+    """
+    import json
+    import os
+    return json.loads(_native.schema(os.fspath(path), json_path=json_path, sample=sample,
+                                     delimiter=delimiter, header=header, threads=threads))
 
 
 def validate(source, *, max_depth=DEFAULT_MAX_DEPTH, json_lines=False):

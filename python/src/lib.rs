@@ -1,11 +1,13 @@
 //! `spate._native`: the Rust half of the `spate` Python package. It converts arguments,
 //! results and errors; the scanning, selecting and validating are the `spate` library's.
 
+mod agents;
 mod build;
 mod engine;
 mod errors;
 mod items;
 mod query;
+mod schema;
 mod source;
 
 use pyo3::prelude::*;
@@ -19,5 +21,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(items::items, m)?)?;
     m.add_function(wrap_pyfunction!(items::validate, m)?)?;
     m.add_function(wrap_pyfunction!(query::query, m)?)?;
+    m.add_function(wrap_pyfunction!(schema::schema, m)?)?;
+    m.add_function(wrap_pyfunction!(agents::agents_report, m)?)?;
     Ok(())
 }

@@ -283,8 +283,6 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn build_query(args: &ItemsArgs, path: &str) -> anyhow::Result<Query> {
-    // `.` is the whole value, as `""` and `$` are.
-    let path = if path == "." { "" } else { path };
     let mut q = Query::new(path)?
         .raw_output(args.raw_output)
         .on_error(args.on_error())

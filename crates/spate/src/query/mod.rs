@@ -151,10 +151,10 @@ impl fmt::Debug for Query {
 }
 
 impl Query {
-    /// Items at `path` (ijson prefix or JSONPath).
+    /// Items at `path` (ijson prefix or JSONPath; `.` is the whole value, as `""` and `$`).
     pub fn new(path: &str) -> Result<Query, Error> {
         Ok(Query {
-            items: Path::parse(path)?,
+            items: crate::inputs::parse_path(path)?,
             with: Vec::new(),
             filter: None,
             predicate: None,

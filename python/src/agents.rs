@@ -1,0 +1,143 @@
+//! `agents`: the usage reports of Claude Code transcripts, as the CLI's `--json` prints them.
+
+use std::path::PathBuf;
+
+use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
+use pyo3::prelude::*;
+use spate_agents::corpus::Corpus;
+use spate_agents::jiff::civil::{Date, Weekday};
+use spate_agents::jiff::tz::TimeZone;
+use spate_agents::load::CacheMode;
+use spate_agents::pricing::PriceTable;
+use spate_agents::report::Period;
+use spate_agents::usage::{self, CostMode, Query};
+use spate_agents::{delegations, discover, report, report_json};
+
+fn date(name: &str, value: Option<&str>) -> PyResult<Option<Date>> {
+    value
+        .map(|s| {
+            spate_agents::time::parse_date(s).ok_or_else(|| {
+                PyValueError::new_err(format!("{name} {s:?}: expected a date as YYYY-MM-DD"))
+            })
+        })
+        .transpose()
+}
+
+fn agents_error(e: spate_agents::Error) -> PyErr {
+    match e {
+        spate_agents::Error::NoTranscripts { .. } => {
+            PyFileNotFoundError::new_err(format!("{e}; pass path=... or set CLAUDE_CONFIG_DIR"))
+        }
+        e => PyOSError::new_err(e.to_string()),
+    }
+}
+
+/// One report (`daily`, `weekly`, `monthly`, `session`, `model`, `project`,
+/// `delegations`) as the JSON text of `spate agents REPORT --json`, and the warnings.
+#[pyfunction]
+#[pyo3(signature = (report, *, path=Vec::new(), since=None, until=None, tz=None, mode="auto",
+                    cache=true, cache_dir=None, pricing=None, start_of_week="sunday",
+                    descending=false, marathon=20))]
+#[allow(clippy::too_many_arguments)]
+pub fn agents_report(
+    py: Python<'_>,
+    report: &str,
+    path: Vec<PathBuf>,
+    since: Option<&str>,
+    until: Option<&str>,
+    tz: Option<&str>,
+    mode: &str,
+    cache: bool,
+    cache_dir: Option<PathBuf>,
+    pricing: Option<PathBuf>,
+    start_of_week: &str,
+    descending: bool,
+    marathon: u64,
+) -> PyResult<(String, Vec<String>)> {
+    let period = match report {
+        "daily" => Some(Period::Daily),
+        "weekly" => Some(Period::Weekly),
+        "monthly" => Some(Period::Monthly),
+        "session" => Some(Period::Session),
+        "model" => Some(Period::Model),
+        "project" => Some(Period::Project),
+        "delegations" => None,
+        other => return Err(PyValueError::new_err(format!("unknown report {other:?}"))),
+    };
+    let tz = match tz {
+        None => spate_agents::time::system_time_zone(),
+        Some(name) => TimeZone::get(name).map_err(|_| {
+            PyValueError::new_err(format!(
+                "unknown time zone {name:?} (use an IANA name such as Europe/Paris)"
+            ))
+        })?,
+    };
+    let mode = match mode {
+        "auto" => CostMode::Auto,
+        "calculate" => CostMode::Calculate,
+        "display" => CostMode::Display,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "mode {other:?}: expected auto, calculate or display"
+            )))
+        }
+    };
+    let week_start = match start_of_week {
+        "sunday" => Weekday::Sunday,
+        "monday" => Weekday::Monday,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "start_of_week {other:?}: expected sunday or monday"
+            )))
+        }
+    };
+    let (since, until) = (date("since", since)?, date("until", until)?);
+    let mut prices = PriceTable::embedded();
+    if let Some(file) = &pricing {
+        prices = prices
+            .with_litellm_file(file)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    }
+    let env = std::env::var("CLAUDE_CONFIG_DIR").ok();
+    let roots = discover::resolve_roots(&path, env.as_deref()).map_err(agents_error)?;
+    let mut warnings = Vec::new();
+    let cache = match (
+        cache,
+        cache_dir.or_else(spate_agents::cache::default_cache_dir),
+    ) {
+        (true, Some(dir)) => CacheMode::Dir(dir),
+        (true, None) => {
+            warnings.push("no user cache folder; running without cache".to_owned());
+            CacheMode::Off
+        }
+        (false, _) => CacheMode::Off,
+    };
+    let query = Query {
+        tz,
+        since,
+        until,
+        mode,
+        prices,
+        week_start,
+        per_request: false,
+    };
+    let text = py.detach(|| -> PyResult<String> {
+        let corpus = Corpus::open(&roots, &cache).map_err(agents_error)?;
+        warnings.extend(corpus.warnings.iter().map(ToString::to_string));
+        let usage = usage::analyze(&corpus, query);
+        for (model, (requests, tokens)) in &usage.summary.unpriced {
+            warnings.push(format!(
+                "no price for model {model:?} ({requests} requests, {tokens} tokens): not counted in the cost"
+            ));
+        }
+        if spate_agents::anything_skipped(&usage.summary) {
+            warnings.push(spate_agents::summary_line(&usage.summary));
+        }
+        let text = match period {
+            Some(period) => report_json::to_pretty(&report::build(&usage, period, descending)),
+            None => report_json::to_pretty(&delegations::build(&usage, marathon)),
+        };
+        text.map_err(|e| PyValueError::new_err(format!("spate internal error: {e}")))
+    })?;
+    Ok((text, warnings))
+}
