@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use spate::output::{Align, Table};
 use spate_csv::{CsvOptions, Format, InputKind, NullTokens, ReadOptions, Schema, TableInput};
 
 use super::common::stdout;
@@ -283,50 +284,25 @@ pub(crate) fn write_table(
         writeln!(out, "stopped early: every column is a string after {} rows (--types-only); counts cover those rows", schema.rows)?;
     }
     let header = ["column", "type", "nullable", "nulls", "min", "max"];
-    let rows: Vec<[String; 6]> = schema
-        .fields
-        .iter()
-        .map(|f| {
-            let ty = if f.format != "default" && f.ty == spate_csv::Type::Datetime {
-                format!("{} ({})", f.ty, f.format)
-            } else {
-                f.ty.to_string()
-            };
-            [
-                f.name.clone(),
-                ty,
-                if f.nullable() {
-                    "yes".into()
-                } else {
-                    "no".into()
-                },
-                f.nulls.to_string(),
-                f.min.as_ref().map(|b| b.to_string()).unwrap_or_default(),
-                f.max.as_ref().map(|b| b.to_string()).unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
+    let mut table = Table::new(header.map(String::from).to_vec(), &mut *out);
+    table.set_align(vec![Align::Left; header.len()]);
+    table.set_rule(false);
+    for f in &schema.fields {
+        let ty = if f.format != "default" && f.ty == spate_csv::Type::Datetime {
+            format!("{} ({})", f.ty, f.format)
+        } else {
+            f.ty.to_string()
+        };
+        let nullable = if f.nullable() { "yes" } else { "no" };
+        table.row(vec![
+            f.name.clone(),
+            ty,
+            nullable.into(),
+            f.nulls.to_string(),
+            f.min.as_ref().map(|b| b.to_string()).unwrap_or_default(),
+            f.max.as_ref().map(|b| b.to_string()).unwrap_or_default(),
+        ])?;
     }
-    let line = |cells: &[String]| {
-        let mut s = String::new();
-        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(c);
-                s.push_str(&" ".repeat(w - c.chars().count() + 2));
-            }
-        }
-        s.trim_end().to_string()
-    };
-    writeln!(out, "{}", line(&header.map(String::from)))?;
-    for r in &rows {
-        writeln!(out, "{}", line(r))?;
-    }
+    table.finish()?;
     Ok(())
 }

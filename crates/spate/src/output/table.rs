@@ -45,6 +45,8 @@ pub struct Table<W: Write> {
     held: Option<Vec<Vec<String>>>,
     widths: Vec<usize>,
     right: Vec<bool>,
+    /// Draw a rule (`─`) under the headers.
+    rule: bool,
 }
 
 impl<W: Write> Table<W> {
@@ -58,7 +60,13 @@ impl<W: Write> Table<W> {
             held: Some(Vec::new()),
             widths: Vec::new(),
             right: Vec::new(),
+            rule: true,
         }
+    }
+
+    /// Whether a rule (`─`) is drawn under the headers (by default it is).
+    pub fn set_rule(&mut self, rule: bool) {
+        self.rule = rule;
     }
 
     /// Sets the alignment per column (missing columns are [`Align::Auto`]).
@@ -117,8 +125,10 @@ impl<W: Write> Table<W> {
         let headers = std::mem::take(&mut self.headers);
         self.line(&headers)?;
         self.headers = headers;
-        let rule: Vec<String> = self.widths.iter().map(|&w| "─".repeat(w)).collect();
-        writeln!(self.out, "{}", rule.join("  "))?;
+        if self.rule {
+            let rule: Vec<String> = self.widths.iter().map(|&w| "─".repeat(w)).collect();
+            writeln!(self.out, "{}", rule.join("  "))?;
+        }
         for row in &held {
             self.line(row)?;
         }
