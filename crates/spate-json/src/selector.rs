@@ -452,54 +452,35 @@ impl Handler for Selector {
                 if member == Member::Element {
                     frame.next_index += 1;
                 }
-                (frame.alive, index, frame.extra as usize)
+                (frame.alive, index, frame.extra)
             }
         };
         let d = depth as usize;
         let mut here = 0u64;
         let mut emit = 0u64;
         let extra_base = self.extra.len();
-        let mut rest = candidates;
-        while rest != 0 {
-            let p = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
-            let matches = if d == 0 {
-                true
-            } else {
-                matcher_matches(
-                    &self.plans[p].matchers[d - 1],
-                    member,
-                    index,
-                    &mut self.scratch,
-                )
-            };
-            if matches {
-                here |= 1 << p;
-            } else if self.ijson >> p & 1 == 1 {
+        if d == 0 {
+            here = candidates;
+        } else {
+            let mut unsure = 0u64;
+            let mut rest = candidates;
+            while rest != 0 {
+                let p = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                match test_member(&self.plans[p].matchers[d - 1], member, index) {
+                    Test::Hit => here |= 1 << p,
+                    Test::Miss => {}
+                    Test::Unsure => unsure |= 1 << p,
+                }
+            }
+            if unsure != 0 {
                 if let Member::Key(raw) = member {
-                    if may_continue_dotted(&self.plans[p].matchers[d - 1], raw) {
-                        if let Some(at) = self.dotted(p, d - 1, raw) {
-                            self.misaligned(p, at, &mut emit, container);
-                        }
-                    }
+                    self.unsure_members(unsure, d, raw, &mut here, &mut emit, container);
                 }
             }
         }
         if parent_extra != 0 {
-            for k in extra_base - parent_extra..extra_base {
-                let (p, from) = self.extra[k];
-                let (p, from) = (p as usize, from as usize);
-                let at = match member {
-                    Member::Element => {
-                        (self.paths[p].steps().get(from) == Some(&Step::Item)).then_some(from + 1)
-                    }
-                    Member::Key(raw) => self.dotted(p, from, raw),
-                    Member::Root => None,
-                };
-                if let Some(at) = at {
-                    self.misaligned(p, at, &mut emit, container);
-                }
-            }
+            self.continue_extra(parent_extra as usize, member, &mut emit, container);
         }
         let mut deeper = 0u64;
         let mut rest = here;
@@ -513,19 +494,7 @@ impl Handler for Selector {
             }
         }
         if emit != 0 {
-            let tentative = if emit & self.from_end != 0 {
-                self.tentative(emit, d)
-            } else {
-                0
-            };
-            self.matched |= emit & !self.held & !tentative;
-            self.open.push(Open {
-                depth,
-                start: offset,
-                paths: emit,
-                retain: emit & !self.markers != 0,
-                tentative,
-            });
+            self.open_selected(depth, offset, emit);
         }
         let extra = self.extra.len() - extra_base;
         if container && (deeper != 0 || extra != 0) {
@@ -536,7 +505,9 @@ impl Handler for Selector {
             });
             Watch::Children
         } else {
-            self.extra.truncate(extra_base);
+            if extra != 0 {
+                self.extra.truncate(extra_base);
+            }
             Watch::Quiet
         }
     }
@@ -592,6 +563,91 @@ impl Selector {
 }
 
 impl Selector {
+    /// Records a value selected by the paths in `emit` at `depth`.
+    #[inline(never)]
+    fn open_selected(&mut self, depth: u32, offset: u64, emit: u64) {
+        let tentative = if emit & self.from_end != 0 {
+            self.tentative(emit, depth as usize)
+        } else {
+            0
+        };
+        self.matched |= emit & !self.held & !tentative;
+        self.open.push(Open {
+            depth,
+            start: offset,
+            paths: emit,
+            retain: emit & !self.markers != 0,
+            tentative,
+        });
+    }
+
+    /// The paths in `unsure` whose step at depth `d` may or may not take the member name
+    /// `raw` (see [`Test::Unsure`]): decodes it to tell, and for ijson, follows a name that
+    /// continues the prefix with a dot-joined run of steps.
+    #[cold]
+    #[inline(never)]
+    fn unsure_members(
+        &mut self,
+        mut unsure: u64,
+        d: usize,
+        raw: &[u8],
+        here: &mut u64,
+        emit: &mut u64,
+        container: bool,
+    ) {
+        while unsure != 0 {
+            let p = unsure.trailing_zeros() as usize;
+            unsure &= unsure - 1;
+            let matcher = &self.plans[p].matchers[d - 1];
+            let name: &[u8] = match matcher {
+                Matcher::Step(Step::Key(k)) => k,
+                Matcher::Step(Step::Item) => b"item",
+                _ => continue,
+            };
+            if key_equals_escaped(raw, name, &mut self.scratch) {
+                *here |= 1 << p;
+                continue;
+            }
+            // One step left cannot take a dotted name (that needs two).
+            if self.ijson >> p & 1 == 1
+                && self.plans[p].matchers.len() > d
+                && may_continue_dotted(matcher, raw)
+            {
+                if let Some(at) = self.dotted(p, d - 1, raw) {
+                    self.misaligned(p, at, emit, container);
+                }
+            }
+        }
+    }
+
+    /// ijson: follows the parent frame's misaligned states (the `parent_extra` entries below
+    /// the top of [`Selector::extra`]) into the child `member`.
+    #[cold]
+    #[inline(never)]
+    fn continue_extra(
+        &mut self,
+        parent_extra: usize,
+        member: Member<'_>,
+        emit: &mut u64,
+        container: bool,
+    ) {
+        let extra_base = self.extra.len();
+        for k in extra_base - parent_extra..extra_base {
+            let (p, from) = self.extra[k];
+            let (p, from) = (p as usize, from as usize);
+            let at = match member {
+                Member::Element => {
+                    (self.paths[p].steps().get(from) == Some(&Step::Item)).then_some(from + 1)
+                }
+                Member::Key(raw) => self.dotted(p, from, raw),
+                Member::Root => None,
+            };
+            if let Some(at) = at {
+                self.misaligned(p, at, emit, container);
+            }
+        }
+    }
+
     /// Which of the paths selecting a value at depth `d` only make it a candidate of a
     /// negative index.
     #[cold]
@@ -699,36 +755,83 @@ fn may_continue_dotted(m: &Matcher, raw: &[u8]) -> bool {
     }
 }
 
+/// What [`test_member`] tells of a child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Test {
+    /// The step takes the child.
+    Hit,
+    /// The step does not take the child, nor (ijson) can its member name stand for this
+    /// step and more, dot-joined.
+    Miss,
+    /// The member name is longer than the step's name and starts like it (or with an
+    /// escape): it may equal it once decoded or, for ijson, continue it with a dot.
+    Unsure,
+}
+
+/// Tests one streamed step against a child, without decoding its member name: the rare
+/// names that need decoding come out [`Test::Unsure`].
 #[inline]
-fn matcher_matches(m: &Matcher, member: Member<'_>, index: u64, scratch: &mut Vec<u8>) -> bool {
+fn test_member(m: &Matcher, member: Member<'_>, index: u64) -> Test {
+    let hit = |b: bool| if b { Test::Hit } else { Test::Miss };
     match m {
-        Matcher::Step(step) => step_matches(step, member, index, scratch),
-        Matcher::FromEnd(_) => member == Member::Element,
-        Matcher::Slice { start, end, step } => {
-            member == Member::Element
-                && index >= *start
-                && index < *end
-                && (index - start).is_multiple_of(*step)
-        }
+        Matcher::Step(step) => match (step, member) {
+            (Step::Any, Member::Key(_) | Member::Element) => Test::Hit,
+            (Step::Item, Member::Element) => Test::Hit,
+            (Step::Index(n), Member::Element) => hit(*n == index),
+            (Step::Key(name), Member::Key(raw)) => test_name(raw, name),
+            (Step::Item, Member::Key(raw)) => test_name(raw, b"item"),
+            _ => Test::Miss,
+        },
+        Matcher::FromEnd(_) => hit(member == Member::Element),
+        Matcher::Slice { start, end, step } => hit(member == Member::Element
+            && index >= *start
+            && index < *end
+            && (index - start).is_multiple_of(*step)),
     }
 }
 
+/// Compares a raw member name (as written) with a decoded name as far as it can without
+/// decoding. An escape is longer than what it decodes to, so a raw name no longer than
+/// `name` equals it only byte for byte and without escapes, and a longer one only through an
+/// escape, its bytes before the first escape being the start of `name`; a dot-joined ijson
+/// name continuing `name` is longer too, and starts like it. Most names are out after
+/// comparing lengths or one byte.
 #[inline]
-fn step_matches(step: &Step, member: Member<'_>, index: u64, scratch: &mut Vec<u8>) -> bool {
-    match (step, member) {
-        (Step::Any, Member::Key(_) | Member::Element) => true,
-        (Step::Item, Member::Element) => true,
-        (Step::Index(n), Member::Element) => *n == index,
-        (Step::Key(name), Member::Key(raw)) => key_equals(raw, name, scratch),
-        (Step::Item, Member::Key(raw)) => key_equals(raw, b"item", scratch),
-        _ => false,
+fn test_name(raw: &[u8], name: &[u8]) -> Test {
+    if raw.len() <= name.len() {
+        return if raw == name && !raw.contains(&b'\\') {
+            Test::Hit
+        } else {
+            Test::Miss
+        };
+    }
+    let first = raw[0];
+    let alike = match name.first() {
+        Some(&b) => b == first,
+        None => first == b'.',
+    };
+    if alike || first == b'\\' {
+        Test::Unsure
+    } else {
+        Test::Miss
     }
 }
 
 /// Compares a raw member name (as written, escapes not decoded) with a decoded name.
+#[cfg(test)]
 fn key_equals(raw: &[u8], name: &[u8], scratch: &mut Vec<u8>) -> bool {
+    match test_name(raw, name) {
+        Test::Hit => true,
+        Test::Miss => false,
+        Test::Unsure => key_equals_escaped(raw, name, scratch),
+    }
+}
+
+/// Compares a raw member name longer than the decoded `name`: equal only when escapes
+/// shorten it.
+fn key_equals_escaped(raw: &[u8], name: &[u8], scratch: &mut Vec<u8>) -> bool {
     if !raw.contains(&b'\\') {
-        return raw == name;
+        return false;
     }
     scratch.clear();
     unescape(raw, scratch);
@@ -811,5 +914,25 @@ mod tests {
         assert!(key_equals(br"sess\u0069ons", b"sessions", &mut s));
         assert!(key_equals(b"sessions", b"sessions", &mut s));
         assert!(!key_equals(b"session", b"sessions", &mut s));
+        assert!(!key_equals(b"sessionsX", b"sessions", &mut s));
+        // Same bytes, but the raw name's escape decodes to a newline.
+        assert!(!key_equals(br"a\n", b"a\\n", &mut s));
+        assert!(key_equals(br"a\\n", b"a\\n", &mut s));
+        assert!(key_equals(br"\u0061", b"a", &mut s));
+        assert!(!key_equals(br"\u0062", b"a", &mut s));
+        assert!(key_equals(b"", b"", &mut s));
+        assert!(!key_equals(br"\u0061", b"", &mut s));
+    }
+
+    #[test]
+    fn names_out_early_stay_out() {
+        // A longer name starting unlike the step's name can neither equal it nor continue
+        // it with a dot; one starting alike, or with an escape, is left to decoding.
+        assert_eq!(test_name(b"parentUuid", b"message"), Test::Miss);
+        assert_eq!(test_name(b"messageId", b"message"), Test::Unsure);
+        assert_eq!(test_name(br"\u006dessage.x", b"message"), Test::Unsure);
+        assert_eq!(test_name(b".a", b""), Test::Unsure);
+        assert_eq!(test_name(b"a", b""), Test::Miss);
+        assert_eq!(test_name(b"message", b"message"), Test::Hit);
     }
 }
