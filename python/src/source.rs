@@ -63,11 +63,7 @@ pub fn open(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Source> {
         return Ok(in_memory(array.to_vec(), pending));
     }
     if obj.hasattr("read")? {
-        let name = obj
-            .getattr("name")
-            .ok()
-            .and_then(|n| n.extract::<String>().ok())
-            .unwrap_or_else(|| "<file object>".to_owned());
+        let name = file_object_name(obj);
         let reader = FileObject {
             file: obj.clone().unbind(),
             pending: pending.clone(),
@@ -119,11 +115,7 @@ pub fn open_input(
         ));
     }
     if obj.hasattr("read")? {
-        let name = obj
-            .getattr("name")
-            .ok()
-            .and_then(|n| n.extract::<String>().ok())
-            .unwrap_or_else(|| "<file object>".to_owned());
+        let name = file_object_name(obj);
         let reader = FileObject {
             file: obj.clone().unbind(),
             pending: pending.clone(),
@@ -135,6 +127,14 @@ pub fn open_input(
         "expected a path, bytes or a binary file object, got {}",
         obj.get_type().name()?
     )))
+}
+
+/// The name of a file object for messages: its `name` when it has one (as `open` gives).
+fn file_object_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.getattr("name")
+        .ok()
+        .and_then(|n| n.extract::<String>().ok())
+        .unwrap_or_else(|| "<file object>".to_owned())
 }
 
 fn in_memory(bytes: Vec<u8>, pending: Pending) -> Source {
