@@ -1,5 +1,7 @@
 //! Output: JSON in ccusage's shape and field names, and aligned tables for people.
 
+use spate::output::Align;
+
 use crate::delegations::DelegationReport;
 use crate::pricing::{format_usd_cents, group_thousands};
 use crate::report::{Period, Report, Totals};
@@ -19,7 +21,8 @@ enum Kind {
     Total,
 }
 
-/// A text table with multi-line cells.
+/// A report table: rows of multi-line cells (a cell's lines stand one under the other),
+/// drawn by spate's one table renderer ([`spate::output::Table`]).
 struct Table {
     headers: Vec<&'static str>,
     right: Vec<bool>,
@@ -40,69 +43,44 @@ impl Table {
     }
 
     fn render(&self, style: Style) -> String {
-        let n = self.headers.len();
-        let mut width: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
-        for (_, cells) in &self.rows {
-            for (i, cell) in cells.iter().enumerate().take(n) {
-                for line in cell {
-                    width[i] = width[i].max(line.chars().count());
-                }
-            }
-        }
-        let paint = |s: String, code: &str| {
-            if style.color && !code.is_empty() {
-                format!("\x1b[{code}m{s}\x1b[0m")
-            } else {
-                s
-            }
-        };
-        let fmt_line = |cells: Vec<&str>| -> String {
-            let mut parts = Vec::with_capacity(n);
-            for (i, c) in cells.iter().enumerate() {
-                let pad = width[i].saturating_sub(c.chars().count());
-                if self.right[i] {
-                    parts.push(format!("{}{}", " ".repeat(pad), c));
-                } else {
-                    parts.push(format!("{}{}", c, " ".repeat(pad)));
-                }
-            }
-            parts.join("  ").trim_end().to_owned()
-        };
-        let rule = width
-            .iter()
-            .map(|w| "─".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("  ");
-        let mut out = String::new();
-        out.push_str(&paint(fmt_line(self.headers.clone()), "1;36"));
-        out.push('\n');
-        out.push_str(&rule);
-        out.push('\n');
+        let paint = |code: &'static str| if style.color { code } else { "" };
+        let headers = self.headers.iter().map(|h| (*h).to_owned()).collect();
+        let mut table = spate::output::Table::new(headers, Vec::new());
+        table.set_align(
+            self.right
+                .iter()
+                .map(|&r| if r { Align::Right } else { Align::Left })
+                .collect(),
+        );
+        table.set_header_paint(paint("1;36"));
+        // The report is in memory already: measure every line (the totals are the widest).
+        table.set_sample(usize::MAX);
         for (kind, cells) in &self.rows {
+            let code = paint(match kind {
+                Kind::Normal => "",
+                Kind::Sub => "2",
+                Kind::Total => "1;33",
+            });
+            // Writing to memory does not fail.
             if *kind == Kind::Total {
-                out.push_str(&rule);
-                out.push('\n');
+                let _ = table.rule();
             }
             let height = cells.iter().map(Vec::len).max().unwrap_or(1).max(1);
             for li in 0..height {
-                let line: Vec<&str> = (0..n)
+                let line = (0..self.headers.len())
                     .map(|i| {
                         cells
                             .get(i)
                             .and_then(|c| c.get(li))
-                            .map_or("", String::as_str)
+                            .cloned()
+                            .unwrap_or_default()
                     })
                     .collect();
-                let code = match kind {
-                    Kind::Normal => "",
-                    Kind::Sub => "2",
-                    Kind::Total => "1;33",
-                };
-                out.push_str(&paint(fmt_line(line), code));
-                out.push('\n');
+                let _ = table.row_painted(line, code);
             }
         }
-        out
+        let out = table.finish().unwrap_or_default();
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
