@@ -4,14 +4,13 @@ use std::path::PathBuf;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
-use spate_agents::corpus::Corpus;
 use spate_agents::jiff::civil::{Date, Weekday};
 use spate_agents::jiff::tz::TimeZone;
-use spate_agents::load::CacheMode;
+use spate_agents::load::{load_usage, UsageRequest};
 use spate_agents::pricing::PriceTable;
 use spate_agents::report::Period;
-use spate_agents::usage::{self, CostMode, Query};
-use spate_agents::{delegations, discover, report, report_json};
+use spate_agents::usage::{CostMode, Query};
+use spate_agents::{delegations, report, report_json};
 
 fn date(name: &str, value: Option<&str>) -> PyResult<Option<Date>> {
     value
@@ -98,19 +97,11 @@ pub fn agents_report(
             .with_litellm_file(file)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
     }
-    let env = std::env::var("CLAUDE_CONFIG_DIR").ok();
-    let roots = discover::resolve_roots(&path, env.as_deref()).map_err(agents_error)?;
-    let mut warnings = Vec::new();
-    let cache = match (
+    let request = UsageRequest {
+        paths: path,
+        config_env: std::env::var("CLAUDE_CONFIG_DIR").ok(),
         cache,
-        cache_dir.or_else(spate_agents::cache::default_cache_dir),
-    ) {
-        (true, Some(dir)) => CacheMode::Dir(dir),
-        (true, None) => {
-            warnings.push("no user cache folder; running without cache".to_owned());
-            CacheMode::Off
-        }
-        (false, _) => CacheMode::Off,
+        cache_dir,
     };
     let query = Query {
         tz,
@@ -121,10 +112,10 @@ pub fn agents_report(
         week_start,
         per_request: false,
     };
-    let text = py.detach(|| -> PyResult<String> {
-        let corpus = Corpus::open(&roots, &cache).map_err(agents_error)?;
-        warnings.extend(corpus.warnings.iter().map(ToString::to_string));
-        let usage = usage::analyze(&corpus, query);
+    let (text, warnings) = py.detach(|| -> PyResult<(String, Vec<String>)> {
+        let loaded = load_usage(&request, query).map_err(agents_error)?;
+        let usage = &loaded.usage;
+        let mut warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
         for (model, (requests, tokens)) in &usage.summary.unpriced {
             warnings.push(format!(
                 "no price for model {model:?} ({requests} requests, {tokens} tokens): not counted in the cost"
@@ -134,10 +125,11 @@ pub fn agents_report(
             warnings.push(spate_agents::summary_line(&usage.summary));
         }
         let text = match period {
-            Some(period) => report_json::to_pretty(&report::build(&usage, period, descending)),
-            None => report_json::to_pretty(&delegations::build(&usage, marathon)),
+            Some(period) => report_json::to_pretty(&report::build(usage, period, descending)),
+            None => report_json::to_pretty(&delegations::build(usage, marathon)),
         };
-        text.map_err(|e| PyValueError::new_err(format!("spate internal error: {e}")))
+        let text = text.map_err(|e| PyValueError::new_err(format!("spate internal error: {e}")))?;
+        Ok((text, warnings))
     })?;
     Ok((text, warnings))
 }

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 pub use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::model::FileRecord;
+use crate::usage::{self, Query, Usage};
+use crate::warning::Warning;
 
 /// Where the cache lives, if anywhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,4 +50,59 @@ pub fn parse_file(path: &Path) -> Result<(FileRecord, bool)> {
     let outcome = outcome.map_err(|e| Error::io(path, e))?;
     parser.finish();
     Ok((rec, outcome.pending_tail))
+}
+
+/// Where a report's transcripts are and whether to use the cache: what every front end asks
+/// before a report (the command line from its flags, the Python package from its arguments).
+#[derive(Debug, Clone, Default)]
+pub struct UsageRequest {
+    /// Transcript folders given by the user; empty: `config_env`, then the default folders
+    /// ([`crate::discover::resolve_roots`]).
+    pub paths: Vec<PathBuf>,
+    /// The value of `CLAUDE_CONFIG_DIR`, when set.
+    pub config_env: Option<String>,
+    /// Read and update the incremental cache.
+    pub cache: bool,
+    /// The cache folder; `None`: the user cache folder's `spate/`.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The usage of a tree, analysed, and what a user should know about loading it.
+#[derive(Debug)]
+pub struct LoadedUsage {
+    /// Sums, entries and the summary of what was read and skipped.
+    pub usage: Usage,
+    /// Problems that did not stop the load.
+    pub warnings: Vec<Warning>,
+    /// The transcripts as loaded. Dropping it frees every file's record (tens of thousands
+    /// of small allocations on a big tree): a process about to exit may skip that with
+    /// `std::mem::forget`.
+    pub corpus: Corpus,
+}
+
+/// Finds the transcripts `request` names, loads them (through the cache when asked) and
+/// analyses them with `query`. A one-shot load: a long-running process holds a [`Corpus`]
+/// and refreshes it instead.
+pub fn load_usage(request: &UsageRequest, query: Query) -> Result<LoadedUsage> {
+    let roots = crate::discover::resolve_roots(&request.paths, request.config_env.as_deref())?;
+    let mut warnings = Vec::new();
+    let cache = match (request.cache, request.cache_dir.clone()) {
+        (false, _) => CacheMode::Off,
+        (true, Some(dir)) => CacheMode::Dir(dir),
+        (true, None) => match crate::cache::default_cache_dir() {
+            Some(dir) => CacheMode::Dir(dir),
+            None => {
+                warnings.push(Warning::NoCacheFolder);
+                CacheMode::Off
+            }
+        },
+    };
+    let corpus = Corpus::open(&roots, &cache)?;
+    warnings.extend(corpus.warnings.iter().cloned());
+    let usage = usage::analyze(&corpus, query);
+    Ok(LoadedUsage {
+        usage,
+        warnings,
+        corpus,
+    })
 }

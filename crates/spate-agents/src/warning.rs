@@ -63,6 +63,8 @@ pub enum Warning {
         /// How many files.
         files: usize,
     },
+    /// A cache was asked for but the user has no cache folder: the run goes on without it.
+    NoCacheFolder,
 }
 
 impl Warning {
@@ -77,6 +79,7 @@ impl Warning {
             Warning::CacheNotWritten { .. } => "cache-not-written",
             Warning::EntriesReparsed { .. } => "entries-reparsed",
             Warning::LineTooLong { .. } => "line-too-long",
+            Warning::NoCacheFolder => "no-cache-folder",
         }
     }
 }
@@ -117,6 +120,7 @@ impl fmt::Display for Warning {
                 f,
                 "{files} cached files had unreadable entries; parsed them again"
             ),
+            Warning::NoCacheFolder => write!(f, "no user cache folder; running without cache"),
         }
     }
 }

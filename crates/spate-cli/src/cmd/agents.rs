@@ -9,12 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use spate_agents::corpus::Corpus;
-use spate_agents::load::CacheMode;
+use spate_agents::load::{self, UsageRequest};
 use spate_agents::pricing::PriceTable;
 use spate_agents::report::Period;
 use spate_agents::usage::{CostMode, Query};
-use spate_agents::{delegations, discover, render, report, report_json, usage};
+use spate_agents::{delegations, render, report, report_json, usage};
 
 use crate::exit::InvalidData;
 
@@ -155,29 +154,12 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
     if let Some(file) = &c.pricing {
         prices = prices.with_litellm_file(file)?;
     }
-    let env = std::env::var("CLAUDE_CONFIG_DIR").ok();
-    let roots = discover::resolve_roots(&c.path, env.as_deref()).map_err(|e| match e {
-        // the library names no flag: the hint is the command line's
-        spate_agents::Error::NoTranscripts { .. } => {
-            anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
-        }
-        e => e.into(),
-    })?;
-    let mut warnings = Vec::new();
-    let cache = if c.no_cache {
-        CacheMode::Off
-    } else if let Some(dir) = c
-        .cache_dir
-        .clone()
-        .or_else(spate_agents::cache::default_cache_dir)
-    {
-        CacheMode::Dir(dir)
-    } else {
-        warnings.push(String::from("no user cache folder; running without cache"));
-        CacheMode::Off
+    let request = UsageRequest {
+        paths: c.path.clone(),
+        config_env: std::env::var("CLAUDE_CONFIG_DIR").ok(),
+        cache: !c.no_cache,
+        cache_dir: c.cache_dir.clone(),
     };
-    let corpus = Corpus::open(&roots, &cache)?;
-    warnings.extend(corpus.warnings.iter().map(ToString::to_string));
     let query = Query {
         tz,
         since,
@@ -194,11 +176,18 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
         },
         per_request: c.per_request,
     };
-    let usage = usage::analyze(&corpus, query);
-    // The corpus (every file's record: tens of thousands of small allocations) is not
-    // needed any more and the process ends after the report: freeing it piece by piece
-    // would cost more than the report itself.
-    std::mem::forget(corpus);
+    let loaded = load::load_usage(&request, query).map_err(|e| match e {
+        // the library names no flag: the hint is the command line's
+        spate_agents::Error::NoTranscripts { .. } => {
+            anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
+        }
+        e => e.into(),
+    })?;
+    // The process ends after the report: freeing every file's record piece by piece would
+    // cost more than the report itself.
+    std::mem::forget(loaded.corpus);
+    let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
+    let usage = loaded.usage;
     Ok(Loaded { usage, warnings })
 }
 
