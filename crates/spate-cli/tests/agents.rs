@@ -443,3 +443,53 @@ fn concurrent_runs_share_one_cache_safely() {
         "no temporary file is left behind: {left:?}"
     );
 }
+
+/// Issue 11 row 9: SIGINT in the middle of a cache write leaves no temporary file behind.
+#[cfg(unix)]
+#[test]
+fn interrupt_during_a_cache_write_removes_its_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let temps = |cache: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(cache)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.contains(".tmp"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // (a debug build's hook: the temporary file stays in place for 10 s)
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("spate"))
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env("SPATE_AGENTS_TEST_TEMP_DELAY_MS", "10000")
+        .args(["agents", "daily", "--json", "--timezone", "UTC", "--path"])
+        .arg(tree())
+        .arg("--cache-dir")
+        .arg(&cache)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while temps(&cache).is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no temporary cache file appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "the interrupt did not end the run promptly"
+    );
+    assert_eq!(temps(&cache), Vec::<String>::new());
+}

@@ -22,6 +22,15 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     let _pending = PendingTemp::new(tmp.path());
+    // test hook, debug builds only: keeps the temporary file in place for a while, so that
+    // a test can interrupt the process in the middle of a write
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("SPATE_AGENTS_TEST_TEMP_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())

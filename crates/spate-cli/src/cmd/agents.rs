@@ -236,6 +236,13 @@ fn finish(loaded: &Loaded, strict: bool) -> anyhow::Result<ExitCode> {
 pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     // phase timings with SPATE_LOG=spate_agents=debug
     super::inputs::init_logging();
+    // Ctrl-C or SIGTERM in the middle of a cache write: remove its temporary file, then end
+    // as an interrupted process does (130). Without a handler (it could not be installed)
+    // a leftover is removed when the cache is next opened.
+    let _ = ctrlc::set_handler(|| {
+        spate_agents::cache::remove_temp_files_in_progress();
+        std::process::exit(130);
+    });
     let style = render::Style { color: use_color() };
     match args.report {
         ReportCommand::Delegations(a) => {
