@@ -40,49 +40,19 @@ pub struct Source {
     pub pending: Pending,
 }
 
-/// Opens `obj`: `str`/`os.PathLike` (a file; `.gz`/`.zst` decompressed by content),
+/// Opens `obj` — `str`/`os.PathLike` (a file; `.gz`/`.zst` decompressed by content),
 /// `bytes`/`bytearray`/`memoryview` (the document itself), or an object with a `read`
-/// method returning bytes.
+/// method returning bytes — as one JSON document read through spate's one `open`.
 pub fn open(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Source> {
-    let pending = Pending::default();
-    if obj.is_instance_of::<PyString>() || obj.hasattr("__fspath__")? {
-        let path: std::path::PathBuf = obj.extract()?;
-        let input = py
-            .detach(|| spate::source::open(&path))
-            .map_err(crate::errors::to_py)?;
-        return Ok(Source {
-            name: input.name,
-            reader: input.reader,
-            pending,
-        });
-    }
-    if let Ok(bytes) = obj.cast::<PyBytes>() {
-        return Ok(in_memory(bytes.as_bytes().to_vec(), pending));
-    }
-    if let Ok(array) = obj.cast::<PyByteArray>() {
-        return Ok(in_memory(array.to_vec(), pending));
-    }
-    if obj.hasattr("read")? {
-        let name = file_object_name(obj);
-        let reader = FileObject {
-            file: obj.clone().unbind(),
-            pending: pending.clone(),
-        };
-        let reader = spate::source::decompress(Box::new(reader), &name)
-            .map_err(|e| pending.take().unwrap_or_else(|| crate::errors::to_py(e)))?;
-        return Ok(Source {
-            name,
-            reader,
-            pending,
-        });
-    }
-    if let Ok(view) = obj.extract::<Vec<u8>>() {
-        return Ok(in_memory(view, pending));
-    }
-    Err(PyTypeError::new_err(format!(
-        "expected a path, bytes or a binary file object, got {}",
-        obj.get_type().name()?
-    )))
+    let (input, pending) = open_input(obj, Some(spate::Format::Json))?;
+    let opened = py
+        .detach(|| spate::source::open_input(&input, Some(spate::Format::Json)))
+        .map_err(|e| pending.take().unwrap_or_else(|| crate::errors::to_py(e)))?;
+    Ok(Source {
+        name: opened.name,
+        reader: opened.reader,
+        pending,
+    })
 }
 
 /// Opens `obj` as an input of spate's executor (for queries): a path stays a path, so that
@@ -123,6 +93,12 @@ pub fn open_input(
         let input = spate::InputFile::from_reader(&name, Box::new(reader), format);
         return Ok((input, pending));
     }
+    if let Ok(view) = obj.extract::<Vec<u8>>() {
+        return Ok((
+            spate::InputFile::from_bytes("<bytes>", view, format),
+            pending,
+        ));
+    }
     Err(PyTypeError::new_err(format!(
         "expected a path, bytes or a binary file object, got {}",
         obj.get_type().name()?
@@ -135,18 +111,6 @@ fn file_object_name(obj: &Bound<'_, PyAny>) -> String {
         .ok()
         .and_then(|n| n.extract::<String>().ok())
         .unwrap_or_else(|| "<file object>".to_owned())
-}
-
-fn in_memory(bytes: Vec<u8>, pending: Pending) -> Source {
-    let name = "<bytes>".to_owned();
-    // Reading a Cursor cannot fail, so neither can looking at its first bytes.
-    let reader = spate::source::decompress(Box::new(io::Cursor::new(bytes)), &name)
-        .expect("an in-memory reader does not fail");
-    Source {
-        name,
-        reader,
-        pending,
-    }
 }
 
 /// A reader that gives Python a chance to raise `KeyboardInterrupt` before each read: for

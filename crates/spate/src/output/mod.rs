@@ -50,15 +50,14 @@ pub trait ResultSink {
     /// hands them over). The default takes them one by one.
     fn results(&mut self, lines: &[u8], count: u64) -> io::Result<()> {
         let _ = count;
-        for line in lines
-            .strip_suffix(b"\n")
-            .unwrap_or(lines)
-            .split(|&b| b == b'\n')
-        {
-            self.result(line)?;
-        }
-        Ok(())
+        each_line(lines, |line| self.result(line))
     }
+}
+
+/// Calls `f` on each line of a block of `\n`-terminated lines (without the `\n`).
+fn each_line(lines: &[u8], mut f: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+    let body = lines.strip_suffix(b"\n").unwrap_or(lines);
+    body.split(|&b| b == b'\n').try_for_each(|line| f(line))
 }
 
 /// What a [`ResultWriter`] wrote.
@@ -271,16 +270,7 @@ impl<W: Write> ResultSink for ResultWriter<W> {
                 self.written.results += count;
                 Ok(())
             }
-            _ => {
-                for line in lines
-                    .strip_suffix(b"\n")
-                    .unwrap_or(lines)
-                    .split(|&b| b == b'\n')
-                {
-                    self.result(line)?;
-                }
-                Ok(())
-            }
+            _ => each_line(lines, |line| self.result(line)),
         }
     }
 }
