@@ -55,9 +55,9 @@ pub trait ResultSink {
 }
 
 /// Calls `f` on each line of a block of `\n`-terminated lines (without the `\n`).
-fn each_line(lines: &[u8], mut f: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+fn each_line(lines: &[u8], f: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
     let body = lines.strip_suffix(b"\n").unwrap_or(lines);
-    body.split(|&b| b == b'\n').try_for_each(|line| f(line))
+    body.split(|&b| b == b'\n').try_for_each(f)
 }
 
 /// What a [`ResultWriter`] wrote.
@@ -241,10 +241,15 @@ impl<W: Write> ResultSink for ResultWriter<W> {
             }
             State::TableSample { out, mut rows } => {
                 rows.push(flatten(json));
-                if rows.len() >= SAMPLE_ROWS {
+                if rows.len() >= SAMPLE_ROWS && rows.iter().all(Vec::is_empty) {
+                    // Results with no member (`{}`) have no cell to show, as when fewer
+                    // than SAMPLE_ROWS of them make an empty table: keep sampling.
+                    rows.clear();
+                    self.state = State::TableSample { out, rows };
+                } else if rows.len() >= SAMPLE_ROWS {
                     match self.start_table(out, rows)? {
                         Some(table) => self.state = State::Table(table),
-                        None => unreachable!("sampled rows have at least one column"),
+                        None => unreachable!("a sampled row has a member"),
                     }
                 } else {
                     self.state = State::TableSample { out, rows };
@@ -339,6 +344,12 @@ mod tests {
         w.result(br#"{"a":2,"b":3}"#).unwrap();
         assert_eq!(w.finish().unwrap().dropped_cells, 1);
         assert_eq!(buf, b"a\n1\n2\n");
+    }
+
+    #[test]
+    fn a_long_table_of_empty_objects_prints_nothing() {
+        let rows = vec!["{}"; SAMPLE_ROWS + 5];
+        assert_eq!(render(OutputFormat::Table, &rows), "");
     }
 
     #[test]
