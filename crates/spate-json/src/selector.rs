@@ -838,63 +838,10 @@ fn key_equals_escaped(raw: &[u8], name: &[u8], scratch: &mut Vec<u8>) -> bool {
     scratch == name
 }
 
-/// Decodes the escapes of a validated JSON string body into UTF-8. Unpaired surrogates
-/// become U+FFFD.
+/// Decodes the escapes of a validated JSON string body into UTF-8, appending to `out`.
+/// Unpaired surrogates become U+FFFD. (The walker's decoder: one copy of the rules.)
 pub fn unescape(raw: &[u8], out: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < raw.len() {
-        let b = raw[i];
-        if b != b'\\' {
-            out.push(b);
-            i += 1;
-            continue;
-        }
-        let e = raw.get(i + 1).copied().unwrap_or(b'\\');
-        i += 2;
-        let simple = match e {
-            b'"' => Some(b'"'),
-            b'\\' => Some(b'\\'),
-            b'/' => Some(b'/'),
-            b'b' => Some(0x08),
-            b'f' => Some(0x0c),
-            b'n' => Some(b'\n'),
-            b'r' => Some(b'\r'),
-            b't' => Some(b'\t'),
-            _ => None,
-        };
-        if let Some(c) = simple {
-            out.push(c);
-            continue;
-        }
-        let hex = |at: usize| -> Option<u32> {
-            let digits = raw.get(at..at + 4)?;
-            u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
-        };
-        let Some(unit) = hex(i) else {
-            out.extend_from_slice("\u{fffd}".as_bytes());
-            continue;
-        };
-        i += 4;
-        let ch = if (0xd800..0xdc00).contains(&unit) {
-            let low = if raw.get(i) == Some(&b'\\') && raw.get(i + 1) == Some(&b'u') {
-                hex(i + 2).filter(|l| (0xdc00..0xe000).contains(l))
-            } else {
-                None
-            };
-            match low {
-                Some(low) => {
-                    i += 6;
-                    char::from_u32(0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00))
-                }
-                None => None,
-            }
-        } else {
-            char::from_u32(unit)
-        };
-        let ch = ch.unwrap_or('\u{fffd}');
-        let mut buf = [0u8; 4];
-        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-    }
+    crate::walk::unescape_into(raw, out);
 }
 
 #[cfg(test)]
