@@ -147,12 +147,7 @@ impl JqProgram {
         input: Val,
         f: impl FnMut(Val) -> Result<(), JqRuntimeError>,
     ) -> Result<(), JqRuntimeError> {
-        self.run_halting(input, f).map_err(|e| match e {
-            JqFailure::Error(e) => e,
-            JqFailure::Halt(code) => {
-                JqRuntimeError(format!("the program halted with exit code {code}"))
-            }
-        })
+        self.run_halting(input, f).map_err(JqRuntimeError::from)
     }
 
     /// [`JqProgram::run`], saying when the program halted: the process is never ended from
@@ -178,12 +173,7 @@ impl JqProgram {
         let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
         match self.filter.id.run((ctx, input)).next() {
             Some(Ok(v)) => Ok(v),
-            Some(Err(exn)) => Err(match failure(exn) {
-                JqFailure::Error(e) => e,
-                JqFailure::Halt(code) => {
-                    JqRuntimeError(format!("the program halted with exit code {code}"))
-                }
-            }),
+            Some(Err(exn)) => Err(failure(exn).into()),
             None => Ok(Val::Null),
         }
     }
@@ -196,6 +186,18 @@ pub enum JqFailure {
     Error(JqRuntimeError),
     /// `halt` / `halt_error`: the program asks to end with this exit code.
     Halt(i32),
+}
+
+/// Where a halt cannot end the run, it is an error of the item.
+impl From<JqFailure> for JqRuntimeError {
+    fn from(failure: JqFailure) -> Self {
+        match failure {
+            JqFailure::Error(e) => e,
+            JqFailure::Halt(code) => {
+                JqRuntimeError(format!("the program halted with exit code {code}"))
+            }
+        }
+    }
 }
 
 /// A jaq exception as a [`JqFailure`] (jaq's own helper would end the process on a halt).

@@ -11,6 +11,7 @@ use crate::items::ItemRef;
 use crate::output::ResultSink;
 use crate::parallel::{
     run_into, Halt, ItemVisitor, LineSink, Observer, RunError, RunOptions, Summary, VisitError,
+    WriteLines,
 };
 
 /// What a query run did, besides the results it pushed.
@@ -68,15 +69,6 @@ impl LineSink for SinkLines<'_> {
     }
 }
 
-/// Takes nothing (a count-only query's results are empty lines).
-struct Discard;
-
-impl LineSink for Discard {
-    fn write_lines(&mut self, _lines: &[u8], _count: u64) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Runs `query` over `inputs` on every core and pushes its results into `sink`, in input
 /// order unless `options.ordered` is false: the filter's outputs (or the items), or, when
 /// the query aggregates, one row per group once all inputs are read. A count-only query
@@ -102,7 +94,14 @@ pub fn execute(
         text_start: 0,
     };
     let (visitors, summary) = if query.count_only && !query.aggregates() {
-        run_into(inputs, &plan.paths, &options, make, &mut Discard, observer)?
+        run_into(
+            inputs,
+            &plan.paths,
+            &options,
+            make,
+            &mut WriteLines(io::sink()),
+            observer,
+        )?
     } else {
         run_into(
             inputs,
