@@ -1,10 +1,9 @@
 //! Loading a transcript tree in one call (see [`Corpus`] for a tree held and refreshed).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use crate::corpus::Corpus;
-use crate::error::{Error, Result};
-use crate::model::FileRecord;
+use crate::error::Result;
 use crate::usage::{self, Query, Usage};
 use crate::warning::Warning;
 
@@ -39,17 +38,6 @@ pub struct LoadStats {
 /// Loads every transcript under `roots` ([`Corpus::open`]).
 pub fn load(roots: &[PathBuf], cache_mode: &CacheMode) -> Result<Corpus> {
     Corpus::open(roots, cache_mode)
-}
-
-/// Parses one file (for tests and tools): the record and whether a tail is pending.
-pub fn parse_file(path: &Path) -> Result<(FileRecord, bool)> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut rec = FileRecord::default();
-    let mut parser = crate::parse::LineParser::new(&mut rec);
-    let (outcome, _) = parser.read(file, Vec::new());
-    let outcome = outcome.map_err(|e| Error::io(path, e))?;
-    parser.finish();
-    Ok((rec, outcome.pending_tail))
 }
 
 /// Where a report's transcripts are and whether to use the cache: what every front end asks
