@@ -88,6 +88,13 @@ impl Handoff {
         batch.ends.is_empty() || self.sender.send(Message::Results(batch)).is_ok()
     }
 
+    /// Sends what the batch holds if the Python side is waiting for it (an engine that
+    /// reads no input itself calls this after each block of results); false when the
+    /// Python side is gone.
+    pub fn flush_if_waiting(&self) -> bool {
+        !self.hungry.swap(false, Ordering::AcqRel) || self.flush()
+    }
+
     /// Sends what the batch holds, then the failure.
     pub fn fail(&self, failure: Failure) {
         if self.flush() {

@@ -73,7 +73,7 @@ fn produce(mut items: spate::Items<EngineReader>, limit: u64, handoff: Arc<Hando
             Err(e) => return handoff.fail(Failure::Items(e)),
         }
     }
-    handoff.flush();
+    // What is left in the batch is sent by `engine::start` when this returns.
 }
 
 /// Validates a whole input against RFC 8259; returns its size in bytes or raises

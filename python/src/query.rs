@@ -128,13 +128,24 @@ fn build_query(
 /// Pushes results into the handoff.
 struct Push(Arc<Handoff>);
 
+fn closed() -> io::Error {
+    io::Error::other("the iteration was closed")
+}
+
 impl ResultSink for Push {
     fn result(&mut self, result: &[u8]) -> io::Result<()> {
-        if self.0.push(result) {
-            Ok(())
-        } else {
-            Err(io::Error::other("the iteration was closed"))
+        self.0.push(result).then_some(()).ok_or_else(closed)
+    }
+
+    /// A block of results from the executor; a waiting Python side gets them at once (the
+    /// executor reads the input itself, so there is no read to hand them over before).
+    fn results(&mut self, lines: &[u8], _count: u64) -> io::Result<()> {
+        if let Some(body) = lines.strip_suffix(b"\n") {
+            for line in body.split(|&b| b == b'\n') {
+                self.result(line)?;
+            }
         }
+        self.0.flush_if_waiting().then_some(()).ok_or_else(closed)
     }
 }
 
@@ -152,18 +163,16 @@ fn run(query: &Query, inputs: &spate::Inputs, options: &spate::RunOptions, hando
     let mut sink = Push(handoff.clone());
     let mut reported = FirstError::default();
     match execute(query, inputs, options, &mut sink, &mut reported) {
-        Ok(_) => match reported.0 {
-            Some(e) => handoff.fail(Failure::Run(e)),
-            None => {
-                handoff.flush();
+        // What is left in the batch is sent by `engine::start` when this returns.
+        Ok(_) => {
+            if let Some(e) = reported.0 {
+                handoff.fail(Failure::Run(e));
             }
-        },
+        }
         // The Python side went away.
         Err(_) if handoff.cancelled() => {}
         // `halt` in the filter: the results so far, then the end.
-        Err(RunError::Halted(halt)) if halt.code == 0 => {
-            handoff.flush();
-        }
+        Err(RunError::Halted(halt)) if halt.code == 0 => {}
         Err(e) => handoff.fail(Failure::Run(e)),
     }
 }

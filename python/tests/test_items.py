@@ -279,11 +279,15 @@ def test_break_closes_the_file(tmp_path):
 def test_unfinished_generator_is_collected(tmp_path):
     p = tmp_path / "d.json"
     p.write_text(json.dumps(list(range(1000))))
+    fd_dir = "/proc/self/fd"
+    before = len(os.listdir(fd_dir)) if os.path.isdir(fd_dir) else None
     its = [spate.items(p, "item") for _ in range(50)]
     for it in its:
         next(it)
     del its
     gc.collect()
+    if before is not None:
+        assert len(os.listdir(fd_dir)) == before  # every input closed with its iterator
 
 
 def test_threads_scan_files_at_once(tmp_path):

@@ -3,6 +3,7 @@ oracle: json.load of the whole document, or the spate binary's --json output."""
 
 import collections
 import decimal
+import io
 import json
 import os
 import pathlib
@@ -106,10 +107,28 @@ def test_json_lines_query(tmp_path):
 
 def test_filter_iteration_can_stop_early(tmp_path):
     p = tmp_path / "big.jsonl"
-    p.write_text("".join(json.dumps({"i": i}) + "\n" for i in range(200_000)))
-    it = spate.items(p, "i", filter=". * 2")
-    assert [next(it) for _ in range(3)] == [0, 2, 4]
-    it.close()
+    p.write_text("".join(json.dumps({"i": i}) + "\n" for i in range(2_000_000)))
+    size = p.stat().st_size
+
+    class Counting(io.RawIOBase):
+        def __init__(self, f):
+            self.f, self.read_bytes = f, 0
+
+        def readable(self):
+            return True
+
+        def read(self, n=-1):
+            chunk = self.f.read(min(n, 64 * 1024))
+            self.read_bytes += len(chunk)
+            return chunk
+
+    with open(p, "rb") as f:
+        counting = Counting(f)
+        it = spate.items(counting, "i", filter=". * 2", json_lines=True)
+        assert [next(it) for _ in range(3)] == [0, 2, 4]
+        it.close()
+        # The run stopped: most of the file was never read.
+        assert counting.read_bytes < size // 2
 
 
 # --- schema --------------------------------------------------------------------------------
