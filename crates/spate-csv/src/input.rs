@@ -115,12 +115,7 @@ fn one_complete_line(head: &[u8]) -> bool {
     if memchr::memchr(b'\n', text).is_some() {
         return false;
     }
-    spate::BufferSelector::new(Vec::new())
-        .and_then(|mut s| {
-            s.select(text, |_| std::ops::ControlFlow::Continue(()))
-                .map_err(|_| spate::Error::Usage(String::new()))
-        })
-        .is_ok()
+    spate::validate(text).is_ok()
 }
 
 /// The default path of the items of a JSON document: the elements of a top-level array, or
