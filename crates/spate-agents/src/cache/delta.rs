@@ -44,10 +44,9 @@ pub(super) fn apply_delta(
         let start = r.pos;
         r.bytes(len)?;
         let f = decode_file(bytes, start, start + len, store)?;
-        if added
-            .last()
-            .is_some_and(|(p, _)| path_order(&p.path, &f.path) != std::cmp::Ordering::Less)
-        {
+        if added.last().is_some_and(|(p, _)| {
+            crate::discover::path_cmp(&p.path, &f.path) != std::cmp::Ordering::Less
+        }) {
             return None;
         }
         removed.insert(f.path.as_os_str().as_encoded_bytes().to_vec());
@@ -64,7 +63,7 @@ pub(super) fn apply_delta(
             .iter()
             .map(|(a, _)| {
                 files
-                    .binary_search_by(|f| path_order(&f.path, &a.path))
+                    .binary_search_by(|f| crate::discover::path_cmp(&f.path, &a.path))
                     .ok()
             })
             .collect();
@@ -85,7 +84,7 @@ pub(super) fn apply_delta(
             continue;
         }
         while let Some((a, _)) = add.peek() {
-            if path_order(&a.path, &f.path) == std::cmp::Ordering::Less {
+            if crate::discover::path_cmp(&a.path, &f.path) == std::cmp::Ordering::Less {
                 let (a, ar) = add.next()?;
                 out_files.push(a);
                 out_ranges.push(ar);
@@ -101,11 +100,6 @@ pub(super) fn apply_delta(
         out_ranges.push(ar);
     }
     Some((out_files, out_ranges))
-}
-
-/// [`Path`] order, from the bytes when that is safe (see [`crate::discover::fast_path_cmp`]).
-fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
-    crate::discover::path_cmp(a, b)
 }
 
 /// The delta file for `files` against the main file `base`, unless it would be large (then
