@@ -34,6 +34,8 @@ enum Command {
     Convert(cmd::convert::ConvertArgs),
     /// Usage, cost and delegation reports over Claude Code transcripts.
     Agents(cmd::agents::AgentsArgs),
+    /// A live usage daemon: HTTP API, event stream and web dashboard (see docs/serve.md).
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Schema(args) => cmd::schema::run(args),
         Command::Convert(args) => cmd::convert::run(args),
         Command::Agents(args) => cmd::agents::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     };
     exit::finish(outcome)
 }

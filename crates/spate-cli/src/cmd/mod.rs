@@ -7,4 +7,5 @@ pub mod inputs;
 pub mod items;
 mod output;
 pub mod schema;
+pub mod serve;
 pub mod validate;

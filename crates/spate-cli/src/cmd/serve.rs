@@ -1,0 +1,126 @@
+//! `spate serve`: the live usage daemon. Parses flags; the daemon is the `spate-serve`
+//! library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use spate_agents::load::UsageRequest;
+use spate_agents::pricing::PriceTable;
+use spate_serve::{ServeOptions, Server};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Anything but a loopback address requires --token or
+    /// --token-file.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7390")]
+    bind: SocketAddr,
+    /// Transcript folder: a Claude config folder with `projects/`, or a `projects/` folder
+    /// (repeatable). Default: CLAUDE_CONFIG_DIR (comma-separated), else ~/.config/claude and
+    /// ~/.claude.
+    #[arg(long, value_name = "DIR")]
+    path: Vec<PathBuf>,
+    /// IANA time zone of the reports when a request names none (default: the system's).
+    #[arg(long, short = 'z', value_name = "TZ")]
+    tz: Option<String>,
+    /// Secret that every API request must carry (`Authorization: Bearer SECRET`, or
+    /// `?token=SECRET`).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        conflicts_with = "token_file",
+        env = "SPATE_SERVE_TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
+    /// Read the secret from this file (its first line).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Seconds between re-scans of the tree where file watching is unavailable.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    rescan_interval: f64,
+    /// Most client connections open at once.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    max_connections: usize,
+    /// Prices from a LiteLLM-style JSON file, overriding the embedded table.
+    #[arg(long, value_name = "FILE")]
+    pricing: Option<PathBuf>,
+    /// Do not read or write the incremental cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Cache folder (default: the user cache folder's `spate/`).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("spate_serve=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let tz = match &args.tz {
+        Some(name) => spate_agents::jiff::tz::TimeZone::get(name).with_context(|| {
+            format!("unknown time zone {name:?} (use an IANA name such as Europe/Paris)")
+        })?,
+        None => spate_agents::time::system_time_zone(),
+    };
+    let token = match (&args.token, &args.token_file) {
+        (Some(t), _) => Some(t.clone()),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("--token-file {}", file.display()))?;
+            Some(text.lines().next().unwrap_or("").trim().to_owned())
+        }
+        (None, None) => None,
+    };
+    if !(args.rescan_interval.is_finite() && args.rescan_interval >= 0.05) {
+        anyhow::bail!("--rescan-interval must be at least 0.05 seconds");
+    }
+    let mut prices = PriceTable::embedded();
+    if let Some(file) = &args.pricing {
+        prices = prices.with_litellm_file(file)?;
+    }
+    let options = ServeOptions {
+        bind: args.bind,
+        request: UsageRequest {
+            paths: args.path,
+            config_env: std::env::var("CLAUDE_CONFIG_DIR").ok(),
+            cache: !args.no_cache,
+            cache_dir: args.cache_dir,
+        },
+        tz,
+        prices,
+        token,
+        rescan_interval: Duration::from_secs_f64(args.rescan_interval),
+        max_connections: args.max_connections,
+        ..ServeOptions::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(async {
+        let stop = spate_serve::shutdown_signal().context("cannot install signal handlers")?;
+        let server = Server::start(options).await.map_err(|e| match e {
+            spate_serve::ServeError::Load(e @ spate_agents::Error::NoTranscripts { .. }) => {
+                anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
+            }
+            spate_serve::ServeError::Config(m) if m.contains("requires a token") => {
+                anyhow::anyhow!("{m}: pass --token SECRET or --token-file FILE")
+            }
+            e => e.into(),
+        })?;
+        let addr = server.local_addr()?;
+        eprintln!("spate: serving http://{addr}/ (Ctrl-C to stop)");
+        server.run(stop, Duration::from_millis(800)).await?;
+        anyhow::Ok(())
+    })?;
+    // analyses still running in the pool are not waited for
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    eprintln!("spate: stopped");
+    Ok(ExitCode::SUCCESS)
+}
