@@ -55,6 +55,8 @@ pub struct ServeOptions {
     /// Period of the re-scan when watching is unavailable (and, ten times longer, the safety
     /// re-scan when it works).
     pub rescan_interval: Duration,
+    /// Watch the tree for file-system events (else re-scan only).
+    pub watch: bool,
     /// Most connections open at once; more wait in the kernel's backlog.
     pub max_connections: usize,
     /// Most parameterized reports computed at once (each analyses the whole corpus).
@@ -73,6 +75,7 @@ impl Default for ServeOptions {
             prices: PriceTable::embedded(),
             token: None,
             rescan_interval: Duration::from_secs(5),
+            watch: true,
             max_connections: 512,
             max_queries: 4,
         }
@@ -175,7 +178,7 @@ impl Server {
             refresher,
             options,
         } = self;
-        let refresh_thread = refresher.spawn(options.rescan_interval)?;
+        let refresh_thread = refresher.spawn(options.rescan_interval, options.watch)?;
         let app = api::router(shared.clone(), options.token.clone(), options.max_queries);
         let listener = limits::LimitedListener::new(listener, options.max_connections);
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);

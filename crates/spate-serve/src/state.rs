@@ -162,13 +162,17 @@ impl Refresher {
     }
 
     /// Starts watching the tree and the refresh thread.
-    pub fn spawn(self, rescan: Duration) -> std::io::Result<RefreshThread> {
+    pub fn spawn(self, rescan: Duration, watch: bool) -> std::io::Result<RefreshThread> {
         let (tx, rx) = mpsc::channel();
         let roots = {
             let c = self.shared.corpus.read().unwrap_or_else(|e| e.into_inner());
             c.roots().to_vec()
         };
-        let watcher = watch::start(&roots, tx.clone());
+        let watcher = if watch {
+            watch::start(&roots, tx.clone())
+        } else {
+            None
+        };
         let watching = watcher.is_some();
         self.shared.watching.store(watching, Ordering::Relaxed);
         // with events, a slow safety re-scan catches what a watcher can miss (a folder

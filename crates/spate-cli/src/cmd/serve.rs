@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Seconds between re-scans of the tree where file watching is unavailable.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     rescan_interval: f64,
+    /// Do not watch for file-system events; re-scan every --rescan-interval (for file
+    /// systems whose changes raise no events, such as some network mounts).
+    #[arg(long)]
+    no_watch: bool,
     /// Most client connections open at once.
     #[arg(long, value_name = "N", default_value_t = 512)]
     max_connections: usize,
@@ -97,6 +101,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         token,
         rescan_interval: Duration::from_secs_f64(args.rescan_interval),
         max_connections: args.max_connections,
+        watch: !args.no_watch,
         ..ServeOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
