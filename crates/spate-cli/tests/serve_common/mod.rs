@@ -215,9 +215,34 @@ pub fn request(
     req.push_str("\r\n");
     req.push_str(body);
     s.write_all(req.as_bytes()).unwrap();
+    // read the head, then the body by its length (some servers keep the connection open
+    // despite `Connection: close`), else to the end
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    parse_response(&raw)
+    let mut buf = [0u8; 16384];
+    loop {
+        let n = s.read(&mut buf).unwrap();
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse::<usize>().unwrap());
+            if let Some(len) = length {
+                while raw.len() < split + 4 + len {
+                    let n = s.read(&mut buf).unwrap();
+                    assert!(n > 0, "connection closed before the end of the body");
+                    raw.extend_from_slice(&buf[..n]);
+                }
+                return parse_response(&raw);
+            }
+            s.read_to_end(&mut raw).unwrap();
+            return parse_response(&raw);
+        }
+        if n == 0 {
+            return parse_response(&raw);
+        }
+    }
 }
 
 fn parse_response(raw: &[u8]) -> Response {
