@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# (includes spate serve's browser test, crates/spate-cli/tests/serve_browser.rs, which needs
+# chromium and chromedriver: .ci/run installs them; without them it says SKIPPED)
 cargo test --workspace
 
 venv=$(realpath -m "${SPATE_TEST_VENV:-target/test-venv}")

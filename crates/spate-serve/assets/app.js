@@ -144,13 +144,13 @@
   // Horizontal bars: rows of {label, value, text}.
   function bars(target, rows, colourOf) {
     if (!rows.length) return empty(target, "Nothing in this range");
-    const W = 460, row = 24, L = 175, R = 85;
+    const W = 470, row = 24, L = 190, R = 85;
     const H = rows.length * row + 6;
     const max = Math.max(...rows.map((r) => r.value), 1e-9);
     const s = svg(W, H);
     rows.forEach((r, i) => {
       const y = 3 + i * row;
-      const label = el("svg:text", { x: L - 6, y: y + 15, "text-anchor": "end" }, clip(r.label, 26));
+      const label = el("svg:text", { x: L - 6, y: y + 15, "text-anchor": "end" }, clip(r.label, 25));
       label.appendChild(el("svg:title", {}, r.label));
       s.appendChild(label);
       const w = Math.max(((W - L - R) * r.value) / max, 1);

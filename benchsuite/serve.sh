@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Load test of `spate serve` (issue 14), loopback only and bounded in time: 64 connections
+# for DURATION seconds (default 30) against /api/stats, then /api/daily, each while a writer
+# appends a usage line to a transcript every 100 ms and times the append-to-event delay on
+# /api/events. Before timing, the daemon's answers are checked against `spate agents --json`
+# on the same tree. Peers in the same run: the same report from the command line (warm
+# cache), which is what a client without the daemon would run.
+#
+#   benchsuite/serve.sh [DURATION] [CONNECTIONS]
+#
+# Data: the 2,354-file transcript tree (gen_data.py claude --scale 1), copied to a scratch
+# folder (the writer appends to the copy). Needs wrk (Debian package) and python3.
+source "$(dirname "$0")/lib.sh"
+DURATION=${1:-30}
+CONNS=${2:-64}
+have wrk || { echo "wrk is not installed (apt-get install wrk)"; exit 2; }
+build_spate
+TREE=$DATA/claude1
+[ -d "$TREE" ] || python3 "$SHARED/bench/gen_data.py" claude "$TREE" --scale 1
+WORK=$(mktemp -d)
+PID=
+cleanup() {
+  [ -n "$PID" ] && kill "$PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+cp -r "$TREE" "$WORK/tree"
+FILE=$(find "$WORK/tree" -name '*.jsonl' -not -path '*subagents*' | sort | head -1)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+ADDR=127.0.0.1:$PORT
+# the cache is warmed by a first report, as a user's would be
+"$SPATE" agents daily --json --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC >"$WORK/cli-daily.json"
+"$SPATE" serve --bind "$ADDR" --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC 2>"$WORK/serve.log" &
+PID=$!
+for _ in $(seq 200); do
+  curl -sf "http://$ADDR/healthz" >/dev/null 2>&1 && break
+  sleep 0.05
+done
+curl -sf "http://$ADDR/api/daily" >"$WORK/api-daily.json"
+cmp -s "$WORK/cli-daily.json" "$WORK/api-daily.json" || { echo "FAIL: /api/daily differs from agents daily --json"; exit 1; }
+for r in session project delegations; do
+  "$SPATE" agents "$r" --json --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC >"$WORK/cli.json"
+  curl -sf "http://$ADDR/api/$r" | cmp -s - "$WORK/cli.json" || { echo "FAIL: /api/$r differs"; exit 1; }
+done
+echo "answers checked: /api/daily, session, project, delegations equal agents --json"
+
+cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+HZ=$(getconf CLK_TCK)
+# idle: no client, no writer
+c0=$(cpu)
+sleep 10
+c1=$(cpu)
+echo "idle CPU over 10 s: $(awk -v a="$c0" -v b="$c1" -v hz="$HZ" 'BEGIN {printf "%.0f ms", (b - a) * 1000 / hz}')"
+
+machine
+echo
+echo "| endpoint | requests/s | p50 | p99 | errors | append→event p50 / p99 / max | daemon CPU |"
+echo "|---|---|---|---|---|---|---|"
+for ep in stats daily; do
+  python3 "$(dirname "$0")/serve_sse.py" "$ADDR" "$FILE" "$DURATION" 0.1 >"$WORK/sse.json" &
+  WRITER=$!
+  c0=$(cpu)
+  wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "http://$ADDR/api/$ep" >"$WORK/wrk.txt"
+  c1=$(cpu)
+  wait "$WRITER"
+  rps=$(awk '/^Requests\/sec/ {print $2}' "$WORK/wrk.txt")
+  p50=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.txt")
+  p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.txt")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$WORK/wrk.txt")
+  sock=$(awk -F'[ ,]+' '/Socket errors/ {print $5 + $7 + $9 + $11}' "$WORK/wrk.txt")
+  errors=$((${non2xx:-0} + ${sock:-0}))
+  sse=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%s / %s / %s ms (%d events)" % (d["p50_ms"], d["p99_ms"], d["max_ms"], d["events"]))' "$WORK/sse.json")
+  cpus=$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" 'BEGIN {printf "%.1f s", (b - a) / hz}')
+  echo "| /api/$ep | $rps | $p50 | $p99 | $errors | $sse | $cpus |"
+done
+echo
+echo "peak RSS of the daemon: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$PID/status")"
+# the peer: the same reports without the daemon (a process per request, warm cache)
+measure "peer: agents daily --json (warm cache, one process per request)" 5 \
+  "$SPATE" agents daily --json --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC
+# the daemon still agrees after the writes
+"$SPATE" agents daily --json --path "$WORK/tree" --cache-dir "$WORK/cache2" -z UTC >"$WORK/cli-daily.json"
+curl -sf "http://$ADDR/api/daily" | cmp -s - "$WORK/cli-daily.json" || { echo "FAIL: /api/daily differs after the writes"; exit 1; }
+echo "after the writes: /api/daily equals agents daily --json (fresh cache)"
+kill -TERM "$PID"
+wait "$PID" && echo "daemon stopped: exit 0"
+PID=
