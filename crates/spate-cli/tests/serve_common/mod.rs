@@ -80,7 +80,7 @@ impl Daemon {
             .arg("--cache-dir")
             .arg(cache.path())
             .args(["-z", "UTC"]);
-        if !extra.iter().any(|a| *a == "--bind") {
+        if !extra.contains(&"--bind") {
             cmd.args(["--bind", "127.0.0.1:0"]);
         }
         let mut child = cmd
