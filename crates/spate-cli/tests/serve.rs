@@ -463,3 +463,22 @@ fn without_watching_the_periodic_rescan_still_follows_appends() {
     log.push_str(&rest);
     assert!(log.contains("re-scanning the tree every 200ms"), "{log}");
 }
+
+#[test]
+fn connections_beyond_the_limit_wait_until_one_closes() {
+    let d = Daemon::start(&fixture_tree(), &["--max-connections", "2"]);
+    let a = d.events();
+    let b = d.events();
+    a.next("hello", Duration::from_secs(10)).unwrap();
+    b.next("hello", Duration::from_secs(10)).unwrap();
+    // a third client is not served while two streams hold the connections
+    let addr = d.addr;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(get(addr, "/healthz", &[]).status);
+    });
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
+    // ... and is as soon as one closes
+    drop(a);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 200);
+}

@@ -372,6 +372,13 @@ impl EventStream {
     }
 }
 
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        // (the reader thread holds a duplicate of the socket: close the connection itself)
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+}
+
 /// `spate agents <args> --json --path tree --no-cache -z UTC`'s output.
 pub fn cli_json(tree: &Path, args: &[&str]) -> String {
     let out = spate()
