@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cp -r "$TREE" "$WORK/tree"
-FILE=$(find "$WORK/tree" -name '*.jsonl' -not -path '*subagents*' | sort | head -1)
+FILE=$(find "$WORK/tree" -name '*.jsonl' -not -path '*subagents*' | sort | awk 'NR == 1')
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ADDR=127.0.0.1:$PORT
 # the cache is warmed by a first report, as a user's would be

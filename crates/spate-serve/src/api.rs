@@ -37,7 +37,8 @@ pub enum Endpoint {
     Delegations,
     // INTEGRATION POINT (issue 13, 5-hour blocks): add `Blocks` here (with its path in
     // `path`, its place in `ALL`, and its body in `render`, from spate-agents' blocks
-    // report); the snapshot, the routes and the tests pick it up from `ALL`.
+    // report); the routes and the snapshot (`state::Snapshot::build` renders any endpoint
+    // it does not build itself) pick it up from `ALL`, and the tests' REPORTS list.
 }
 
 impl Endpoint {

@@ -25,7 +25,8 @@ pub fn refuse<B>(req: &Request<B>) -> Option<(StatusCode, &'static str)> {
             "the API is read-only: GET only",
         ));
     }
-    if req.uri().to_string().len() > MAX_URI {
+    let uri = req.uri();
+    if uri.path().len() + uri.query().map_or(0, str::len) > MAX_URI {
         return Some((
             StatusCode::URI_TOO_LONG,
             "request URI longer than 4096 bytes",

@@ -23,11 +23,14 @@ use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use spate_agents::corpus::Corpus;
 use spate_agents::load::{self, LoadedUsage};
+use spate_agents::report::{self, Period};
 use spate_agents::usage::{self, Query, Usage};
+use spate_agents::{delegations, report_json};
 
 use crate::api::Endpoint;
 use crate::metrics::Metrics;
 use crate::params::Shape;
+use crate::stats::Stats;
 use crate::watch::{self, Wake};
 use crate::{ServeError, ServeOptions};
 
@@ -50,14 +53,51 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Builds every default body from `usage`.
+    /// Builds every default body from `usage`: each report once, in parallel (this is
+    /// most of a refresh's time on a big tree), `/api/stats` from those reports.
     pub fn build(generation: u64, usage: &Usage) -> Result<Snapshot, serde_json::Error> {
+        use rayon::prelude::*;
+        const PERIODS: [Period; 6] = [
+            Period::Daily,
+            Period::Weekly,
+            Period::Monthly,
+            Period::Session,
+            Period::Model,
+            Period::Project,
+        ];
         let shape = Shape::default();
-        let bodies = Endpoint::ALL
-            .iter()
-            .map(|e| crate::api::render(*e, usage, &shape).map(Bytes::from))
-            .collect::<Result<Vec<_>, _>>()?;
-        let stats_line = serde_json::to_string(&crate::stats::Stats::of(usage)?)?;
+        let (reports, dels) = rayon::join(
+            || {
+                PERIODS
+                    .par_iter()
+                    .map(|p| report::build(usage, *p, shape.descending))
+                    .collect::<Vec<_>>()
+            },
+            || delegations::build(usage, shape.marathon),
+        );
+        let stats = Stats::from_reports(usage, &reports[0], &reports[3], &reports[5], &reports[4])?;
+        let (texts, dels_text) = rayon::join(
+            || {
+                reports
+                    .par_iter()
+                    .map(report_json::to_pretty)
+                    .collect::<Result<Vec<_>, _>>()
+            },
+            || report_json::to_pretty(&dels),
+        );
+        let mut bodies = vec![Bytes::new(); Endpoint::ALL.len()];
+        bodies[Endpoint::Stats.index()] = report_json::to_pretty(&stats)?.into();
+        bodies[Endpoint::Delegations.index()] = dels_text?.into();
+        for (r, text) in reports.iter().zip(texts?) {
+            bodies[Endpoint::Report(r.period).index()] = text.into();
+        }
+        // an endpoint not built above (one added later) is rendered on its own
+        for (i, e) in Endpoint::ALL.iter().enumerate() {
+            if bodies[i].is_empty() {
+                bodies[i] = crate::api::render(*e, usage, &shape)?.into();
+            }
+        }
+        let stats_line = serde_json::to_string(&stats)?;
         let k = &usage.summary.skips;
         Ok(Snapshot {
             generation,
@@ -274,9 +314,17 @@ pub fn refresh_once(shared: &Shared) {
         shared.metrics.record_refresh(started.elapsed(), true);
         return;
     }
+    let refreshed = started.elapsed();
     let usage = shared.analyze(shared.default_query.clone());
+    let analyzed = started.elapsed();
     let generation = shared.snapshot.load().generation + 1;
-    match Snapshot::build(generation, &usage) {
+    let built = Snapshot::build(generation, &usage);
+    tracing::debug!(
+        "refresh {generation}: corpus {refreshed:.1?}, analysis {:.1?}, reports {:.1?}",
+        analyzed - refreshed,
+        started.elapsed() - analyzed
+    );
+    match built {
         Ok(snapshot) => {
             let notice = format!(
                 r#"{{"generation":{generation},"files":{files},"filesBefore":{before},"appended":{appended},"readWhole":{parsed},"stats":{}}}"#,

@@ -36,18 +36,33 @@ pub struct Stats {
 impl Stats {
     /// The totals of `usage`.
     pub fn of(usage: &Usage) -> serde_json::Result<Stats> {
-        let daily = report::build(usage, Period::Daily, false);
-        let sessions = report::build(usage, Period::Session, false);
-        let count = |p: Period| report::build(usage, p, false).groups.len();
-        let totals = daily_totals(&daily)?;
+        let build = |p: Period| report::build(usage, p, false);
+        let (daily, sessions) = (build(Period::Daily), build(Period::Session));
+        Stats::from_reports(
+            usage,
+            &daily,
+            &sessions,
+            &build(Period::Project),
+            &build(Period::Model),
+        )
+    }
+
+    /// The totals from the daily, session, project and model reports of `usage`.
+    pub fn from_reports(
+        usage: &Usage,
+        daily: &Report,
+        sessions: &Report,
+        projects: &Report,
+        models: &Report,
+    ) -> serde_json::Result<Stats> {
         Ok(Stats {
             requests: daily.totals.requests,
-            totals,
+            totals: daily_totals(daily)?,
             sessions: sessions.groups.len(),
-            projects: count(Period::Project),
-            models: count(Period::Model),
-            first_activity: activity(&sessions, |g| g.first_ms, Iterator::min),
-            last_activity: activity(&sessions, |g| g.last_ms, Iterator::max),
+            projects: projects.groups.len(),
+            models: models.groups.len(),
+            first_activity: activity(sessions, |g| g.first_ms, Iterator::min),
+            last_activity: activity(sessions, |g| g.last_ms, Iterator::max),
             files: usage.summary.files,
             skipped_lines: usage.summary.skips.skipped(),
         })
