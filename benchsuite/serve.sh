@@ -53,6 +53,10 @@ c1=$(cpu)
 echo "idle CPU over 10 s: $(awk -v a="$c0" -v b="$c1" -v hz="$HZ" 'BEGIN {printf "%.0f ms", (b - a) * 1000 / hz}')"
 
 machine
+echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+# the append-to-event delay alone (no HTTP load)
+python3 "$(dirname "$0")/serve_sse.py" "$ADDR" "$FILE" 10 0.1 >"$WORK/sse.json"
+echo "append→event without load: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("p50 %s / p99 %s / max %s ms (%d events)" % (d["p50_ms"], d["p99_ms"], d["max_ms"], d["events"]))' "$WORK/sse.json")"
 echo
 echo "| endpoint | requests/s | p50 | p99 | errors | append→event p50 / p99 / max | daemon CPU |"
 echo "|---|---|---|---|---|---|---|"
