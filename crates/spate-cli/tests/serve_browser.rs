@@ -36,6 +36,8 @@ struct Driver {
     child: Child,
     addr: SocketAddr,
     session: String,
+    /// The browser's process id (from the session's capabilities).
+    browser: Option<u64>,
     _profile: tempfile::TempDir,
 }
 
@@ -95,10 +97,12 @@ impl Driver {
             child,
             addr,
             session: String::new(),
+            browser: None,
             _profile: profile,
         };
         let v = d.call("POST", "/session", &caps);
         d.session = v["sessionId"].as_str().expect("session id").to_owned();
+        d.browser = v["capabilities"]["goog:processID"].as_u64();
         d
     }
 
@@ -158,6 +162,19 @@ impl Drop for Driver {
     fn drop(&mut self) {
         if !self.session.is_empty() {
             let _ = request(self.addr, "DELETE", &self.s(""), &[], "");
+        }
+        // the browser ends with its session; make sure it did before chromedriver goes
+        if let Some(pid) = self.browser {
+            let proc = PathBuf::from(format!("/proc/{pid}"));
+            let t0 = Instant::now();
+            while proc.exists() && t0.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if proc.exists() {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
