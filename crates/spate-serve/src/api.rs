@@ -231,11 +231,9 @@ fn bad_parameter(ctx: &Ctx, e: &ParamError) -> Response {
 async fn report_route(ctx: Ctx, endpoint: Endpoint, query: Option<String>) -> Response {
     let pairs = match query.as_deref() {
         None | Some("") => Vec::new(),
-        Some(q) => match axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-            &format!("/?{q}").parse().unwrap_or_default(),
-        ) {
-            Ok(p) => p.0,
-            Err(_) => {
+        Some(q) => match params::decode_query(q) {
+            Some(p) => p,
+            None => {
                 let e = ParamError {
                     parameter: String::from("query"),
                     error: String::from("not a URL-encoded query string"),

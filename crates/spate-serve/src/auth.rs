@@ -22,8 +22,8 @@ pub fn authorized(expected: &str, headers: &HeaderMap, query: Option<&str>) -> b
     let Some(query) = query else {
         return false;
     };
-    let pairs: Vec<(String, String)> = serde_urlencoded_pairs(query);
-    pairs
+    crate::params::decode_query(query)
+        .unwrap_or_default()
         .iter()
         .find(|(k, _)| k == "token")
         .is_some_and(|(_, v)| same(expected, v))
@@ -32,15 +32,6 @@ pub fn authorized(expected: &str, headers: &HeaderMap, query: Option<&str>) -> b
 /// Constant-time equality (the length is not secret).
 pub fn same(expected: &str, given: &str) -> bool {
     bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
-}
-
-/// The decoded pairs of a query string.
-pub fn serde_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
-    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-        &format!("/?{query}").parse().unwrap_or_default(),
-    )
-    .map(|q| q.0)
-    .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -158,6 +158,15 @@ pub fn parse(pairs: &[(String, String)], default: &Query) -> Result<Parsed, Para
     })
 }
 
+/// The decoded `name=value` pairs of a URL query string; `None` when it is not
+/// URL-encoded.
+pub fn decode_query(query: &str) -> Option<Vec<(String, String)>> {
+    let uri: axum::http::Uri = format!("/?{query}").parse().ok()?;
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .ok()
+        .map(|q| q.0)
+}
+
 /// Keeps only the usage and delegations of `projects` (all when empty).
 ///
 /// INTEGRATION POINT (issue 13): spate-agents is gaining a `--project` filter in its
