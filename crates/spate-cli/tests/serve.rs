@@ -488,3 +488,30 @@ fn connections_beyond_the_limit_wait_until_one_closes() {
     drop(a);
     assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 200);
 }
+
+#[test]
+fn a_client_that_sends_nothing_is_dropped_after_the_idle_timeout() {
+    use std::io::{Read, Write};
+    let d = Daemon::start(
+        &fixture_tree(),
+        &["--max-connections", "1", "--idle-timeout", "0.5"],
+    );
+    // half a request line, then silence: holds the only connection ...
+    let mut slow = std::net::TcpStream::connect(d.addr).unwrap();
+    slow.write_all(b"GET /api/stats HTTP/1.1\r\nHost: x")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let t0 = Instant::now();
+    let mut buf = [0u8; 64];
+    // ... until the daemon closes it
+    let n = slow.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "expected a close");
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    // and its place is free again
+    assert_eq!(d.get("/healthz").status, 200);
+}

@@ -59,6 +59,8 @@ pub struct ServeOptions {
     pub watch: bool,
     /// Most connections open at once; more wait in the kernel's backlog.
     pub max_connections: usize,
+    /// A connection on which nothing moves for this long is closed.
+    pub idle_timeout: Duration,
     /// Most parameterized reports computed at once (each analyses the whole corpus).
     pub max_queries: usize,
 }
@@ -77,6 +79,7 @@ impl Default for ServeOptions {
             rescan_interval: Duration::from_secs(5),
             watch: true,
             max_connections: 512,
+            idle_timeout: Duration::from_secs(60),
             max_queries: 4,
         }
     }
@@ -180,7 +183,8 @@ impl Server {
         } = self;
         let refresh_thread = refresher.spawn(options.rescan_interval, options.watch)?;
         let app = api::router(shared.clone(), options.token.clone(), options.max_queries);
-        let listener = limits::LimitedListener::new(listener, options.max_connections);
+        let listener =
+            limits::LimitedListener::new(listener, options.max_connections, options.idle_timeout);
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         let stopping = shared.clone();
         tokio::spawn(async move {

@@ -4,15 +4,18 @@
 //! or HEAD, or a URI longer than [`MAX_URI`] is refused before any work. hyper bounds the
 //! header block itself.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::http::{header, Method, Request, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Sleep;
 
 /// The longest request URI accepted (path and query).
 pub const MAX_URI: usize = 4096;
@@ -43,19 +46,23 @@ pub fn refuse<B>(req: &Request<B>) -> Option<(StatusCode, &'static str)> {
 }
 
 /// A TCP listener that holds at most `max` connections open: the next `accept` waits until
-/// one closes (further clients wait in the kernel's backlog).
+/// one closes (further clients wait in the kernel's backlog). A connection on which nothing
+/// is read or written for `idle` is closed, so that clients that connect and send nothing
+/// cannot hold the places (an event stream writes a keep-alive every 15 s).
 #[derive(Debug)]
 pub struct LimitedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
+    idle: Duration,
 }
 
 impl LimitedListener {
     /// Wraps `inner`.
-    pub fn new(inner: TcpListener, max: usize) -> Self {
+    pub fn new(inner: TcpListener, max: usize, idle: Duration) -> Self {
         LimitedListener {
             inner,
             permits: Arc::new(Semaphore::new(max.max(1))),
+            idle,
         }
     }
 }
@@ -80,6 +87,8 @@ impl axum::serve::Listener for LimitedListener {
                         LimitedStream {
                             stream,
                             _permit: permit,
+                            idle: self.idle,
+                            deadline: Box::pin(tokio::time::sleep(self.idle)),
                         },
                         addr,
                     );
@@ -103,6 +112,25 @@ impl axum::serve::Listener for LimitedListener {
 pub struct LimitedStream {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
+    idle: Duration,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl LimitedStream {
+    /// Some bytes moved: the idle time starts again.
+    fn active(&mut self) {
+        let at = tokio::time::Instant::now() + self.idle;
+        self.deadline.as_mut().reset(at);
+    }
+
+    /// Whether the connection has been idle too long (registers the waker otherwise).
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        self.deadline.as_mut().poll(cx).is_ready()
+    }
+}
+
+fn idle_error() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "connection idle too long")
 }
 
 impl AsyncRead for LimitedStream {
@@ -111,7 +139,17 @@ impl AsyncRead for LimitedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        match Pin::new(&mut self.stream).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    self.active();
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending if self.expired(cx) => Poll::Ready(Err(idle_error())),
+            other => other,
+        }
     }
 }
 
@@ -121,7 +159,11 @@ impl AsyncWrite for LimitedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let r = Pin::new(&mut self.stream).poll_write(cx, buf);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.active();
+        }
+        r
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -137,7 +179,11 @@ impl AsyncWrite for LimitedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let r = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.active();
+        }
+        r
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -48,6 +48,9 @@ pub struct ServeArgs {
     /// Most client connections open at once.
     #[arg(long, value_name = "N", default_value_t = 512)]
     max_connections: usize,
+    /// Close a connection on which nothing is read or written for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    idle_timeout: f64,
     /// Prices from a LiteLLM-style JSON file, overriding the embedded table.
     #[arg(long, value_name = "FILE")]
     pricing: Option<PathBuf>,
@@ -84,6 +87,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if !(args.rescan_interval.is_finite() && args.rescan_interval >= 0.05) {
         anyhow::bail!("--rescan-interval must be at least 0.05 seconds");
     }
+    if !(args.idle_timeout.is_finite() && args.idle_timeout >= 0.1) {
+        anyhow::bail!("--idle-timeout must be at least 0.1 seconds");
+    }
     let mut prices = PriceTable::embedded();
     if let Some(file) = &args.pricing {
         prices = prices.with_litellm_file(file)?;
@@ -102,6 +108,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rescan_interval: Duration::from_secs_f64(args.rescan_interval),
         max_connections: args.max_connections,
         watch: !args.no_watch,
+        idle_timeout: Duration::from_secs_f64(args.idle_timeout),
         ..ServeOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
