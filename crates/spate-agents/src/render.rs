@@ -217,6 +217,60 @@ pub fn report_table(report: &Report, breakdown: bool, style: Style) -> String {
     out
 }
 
+/// The price table in use, in US dollars per million tokens, with where it comes from.
+pub fn prices_table(prices: &crate::pricing::PriceTable, style: Style) -> String {
+    let per_m = |pico: u64| {
+        format!(
+            "${}",
+            crate::pricing::format_usd_exact(u128::from(pico) * 1_000_000)
+        )
+    };
+    let mut out = String::from(
+        "Prices in USD per million tokens
+",
+    );
+    for s in prices.sources() {
+        out.push_str(&format!("  {s}\n"));
+    }
+    out.push('\n');
+    let mut t = Table::new(&[
+        ("Model", false),
+        ("Input", true),
+        ("Output", true),
+        ("Write 5m", true),
+        ("Write 1h", true),
+        ("Read", true),
+        ("Long Context", false),
+    ]);
+    for e in prices.entries() {
+        let r = &e.price.rates;
+        let long = match e.price.long_context {
+            Some(l) => format!(
+                ">{}k: {} / {}",
+                e.price.threshold() / 1000,
+                per_m(l.input),
+                per_m(l.output)
+            ),
+            None => String::new(),
+        };
+        t.row(
+            Kind::Normal,
+            vec![
+                vec![e.model],
+                vec![per_m(r.input)],
+                vec![per_m(r.output)],
+                vec![per_m(r.cache_write_5m)],
+                vec![per_m(r.cache_write_1h)],
+                vec![per_m(r.cache_read)],
+                vec![long],
+            ],
+        );
+    }
+    out.push_str(&t.render(style));
+    out.push_str("Model ids are looked up without provider prefix and date suffix (claude-opus-4-7-20260416 is claude-opus-4-7).\nLong context: a request whose prompt exceeds the threshold is billed entirely at those input / output rates.\n");
+    out
+}
+
 /// The delegations report as tables.
 pub fn delegations_table(r: &DelegationReport, style: Style) -> String {
     let mut out = String::from("Delegations by agent type\n\n");

@@ -273,6 +273,44 @@ pub fn to_pretty(value: &impl Serialize) -> serde_json::Result<String> {
     Ok(out)
 }
 
+/// The price table in use as JSON: `{"sources": [...], "models": [{"model", "origin",
+/// "input", "output", "cacheWrite5m", "cacheWrite1h", "cacheRead", "longContext"}]}`, prices
+/// in USD per million tokens (exact decimals).
+pub fn prices_json(prices: &crate::pricing::PriceTable) -> serde_json::Value {
+    let per_m = |pico: u64| -> serde_json::Value {
+        let text = crate::pricing::format_usd_exact(u128::from(pico) * 1_000_000);
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    };
+    let rates = |r: &crate::pricing::Rates| {
+        serde_json::json!({
+            "input": per_m(r.input),
+            "output": per_m(r.output),
+            "cacheWrite5m": per_m(r.cache_write_5m),
+            "cacheWrite1h": per_m(r.cache_write_1h),
+            "cacheRead": per_m(r.cache_read),
+        })
+    };
+    let models: Vec<serde_json::Value> = prices
+        .entries()
+        .iter()
+        .map(|e| {
+            let mut v = rates(&e.price.rates);
+            v["model"] = e.model.clone().into();
+            v["origin"] = e.origin.clone().into();
+            v["longContext"] = match &e.price.long_context {
+                Some(l) => {
+                    let mut lv = rates(l);
+                    lv["aboveTokens"] = e.price.threshold().into();
+                    lv
+                }
+                None => serde_json::Value::Null,
+            };
+            v
+        })
+        .collect();
+    serde_json::json!({ "unit": "USD per million tokens", "sources": prices.sources(), "models": models })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use crate::load::Corpus;
 use crate::model::{SkipCounts, StrIdx, Tokens};
 use crate::pricing::{ModelPrice, PriceTable, LONG_CONTEXT_THRESHOLD};
+
 use crate::time::LocalDates;
 
 /// Which cost to use for a request (as ccusage's `--mode`).
@@ -320,6 +321,17 @@ struct RowInput<'a> {
 }
 
 impl RowContext<'_> {
+    /// The long-context threshold of a model of the file.
+    fn threshold(&self, fid: &FileIds, model: StrIdx) -> u64 {
+        let model = fid.get(model).unwrap_or(self.unknown_model);
+        self.prices
+            .get(model as usize)
+            .copied()
+            .flatten()
+            .flatten()
+            .map_or(LONG_CONTEXT_THRESHOLD, |p| p.threshold())
+    }
+
     fn row(
         &self,
         fid: &FileIds,
@@ -464,7 +476,20 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                 duplicates: 0,
                 undecodable: false,
             };
-            let entries = if is_shared || query.per_request {
+            // a model whose long-context threshold is not the one the buckets were split at
+            // is priced request by request
+            let other_threshold = rec.models.iter().any(|&m| {
+                let model = fid.get(m).unwrap_or(unknown_model) as usize;
+                prices
+                    .get(model)
+                    .copied()
+                    .flatten()
+                    .flatten()
+                    .is_some_and(|p| {
+                        p.long_context.is_some() && p.threshold() != LONG_CONTEXT_THRESHOLD
+                    })
+            });
+            let entries = if is_shared || query.per_request || other_threshold {
                 rec.entries()
             } else {
                 None
@@ -484,7 +509,7 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                             sidechain: e.sidechain,
                             prev_delegation: e.prev_delegation,
                             tokens: &e.tokens,
-                            long_prompt: e.tokens.prompt() > LONG_CONTEXT_THRESHOLD,
+                            long_prompt: e.tokens.prompt() > ctx.threshold(fid, e.model),
                             cost_usd: e.cost_usd.map(u128::from),
                         };
                         match (ctx.row(fid, rec, &mut dates, input), e.dedup_key) {

@@ -39,6 +39,18 @@ enum ReportCommand {
     Project(ReportArgs),
     /// Delegations to sub-agents: per agent type, per month, and marathon sessions.
     Delegations(DelegationArgs),
+    /// The price table in use and where it comes from.
+    Prices(PricesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PricesArgs {
+    /// Prices from a LiteLLM-style JSON file, overriding the embedded table.
+    #[arg(long, value_name = "FILE")]
+    pricing: Option<PathBuf>,
+    /// Write JSON instead of a table.
+    #[arg(long, short = 'j')]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -150,10 +162,7 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
     };
     let since = date("--since", &c.since)?;
     let until = date("--until", &c.until)?;
-    let mut prices = PriceTable::embedded();
-    if let Some(file) = &c.pricing {
-        prices = prices.with_litellm_file(file)?;
-    }
+    let prices = price_table(c.pricing.as_deref())?;
     let request = UsageRequest {
         paths: c.path.clone(),
         config_env: std::env::var("CLAUDE_CONFIG_DIR").ok(),
@@ -191,6 +200,14 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
     Ok(Loaded { usage, warnings })
 }
 
+fn price_table(file: Option<&std::path::Path>) -> anyhow::Result<PriceTable> {
+    let prices = PriceTable::embedded();
+    Ok(match file {
+        Some(file) => prices.with_litellm_file(file)?,
+        None => prices,
+    })
+}
+
 fn use_color() -> bool {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     !no_color && std::io::stdout().is_terminal()
@@ -212,7 +229,7 @@ fn finish(loaded: &Loaded, strict: bool) -> anyhow::Result<ExitCode> {
     let s = &loaded.usage.summary;
     for (model, (requests, tokens)) in &s.unpriced {
         eprintln!(
-            "spate: warning: no price for model {model:?} ({requests} requests, {tokens} tokens): not counted in the cost; pass --pricing FILE"
+            "spate: warning: no price for model {model:?} ({requests} requests, {tokens} tokens): not counted in the cost (`spate agents prices` lists the known models; pass --pricing FILE with a LiteLLM model_prices_and_context_window.json to add it)"
         );
     }
     if s.undecodable_cache_files > 0 {
@@ -245,6 +262,15 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     });
     let style = render::Style { color: use_color() };
     match args.report {
+        ReportCommand::Prices(a) => {
+            let prices = price_table(a.pricing.as_deref())?;
+            if a.json {
+                emit(&report_json::to_pretty(&report_json::prices_json(&prices))?)?;
+            } else {
+                emit(&render::prices_table(&prices, style))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         ReportCommand::Delegations(a) => {
             let loaded = load_usage(&a.common)?;
             let rep = delegations::build(&loaded.usage, a.marathon);
