@@ -2,8 +2,11 @@
 //!
 //! De-duplication rule: usage lines with the same `message.id` and `requestId` are one API
 //! response written several times; it counts once, as the copy with the largest token total
-//! (on a tie, the first copy in path order, then line order). Lines missing either id are
-//! never merged.
+//! (on a tie, the first copy in path order, then line order). A line with a `message.id` but
+//! no `requestId` is merged the same way with the other such lines of that message id and
+//! timestamp, in the same file or another (a session file and its `subagents/` files), as
+//! ccusage 20 does.
+//! Lines without `message.id` are never merged.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
