@@ -121,6 +121,11 @@ impl Names {
     pub fn get(&self, id: u32) -> &str {
         self.0.get(id)
     }
+
+    /// The id of `s`, if it is known.
+    pub fn find(&self, s: &str) -> Option<u32> {
+        self.0.find(s)
+    }
 }
 
 /// De-duplicated API responses that agree on everything a report groups by: one response,
@@ -238,6 +243,43 @@ pub struct Usage {
     pub summary: Summary,
     /// Query used.
     pub query: Query,
+}
+
+/// Keeps only the rows and delegations of the projects named in `names`: a project folder
+/// name (`-home-me-app`) or its last part (`app`). Summary counts are left as they were.
+pub fn retain_projects(usage: &mut Usage, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    let matches = |folder: &str| {
+        names
+            .iter()
+            .any(|n| folder == n || folder.ends_with(&format!("-{}", n.trim_start_matches('-'))))
+    };
+    let mut keep: FastMap<u32, bool> = FastMap::default();
+    let names_ref = &usage.names;
+    let mut ok = |p: u32| *keep.entry(p).or_insert_with(|| matches(names_ref.get(p)));
+    usage.rows.retain(|r| ok(r.project));
+    usage.delegations.retain(|d| ok(d.project));
+}
+
+/// Keeps only the rows and delegations of the sessions named in `ids` (exact session ids,
+/// or a unique prefix of at least 4 characters).
+pub fn retain_sessions(usage: &mut Usage, ids: &[String]) {
+    if ids.is_empty() {
+        return;
+    }
+    let mut keep: FastMap<u32, bool> = FastMap::default();
+    let names_ref = &usage.names;
+    let mut ok = |s: u32| {
+        *keep.entry(s).or_insert_with(|| {
+            let name = names_ref.get(s);
+            ids.iter()
+                .any(|id| name == id || (id.len() >= 4 && name.starts_with(id.as_str())))
+        })
+    };
+    usage.rows.retain(|r| ok(r.session));
+    usage.delegations.retain(|d| ok(d.session));
 }
 
 /// Label for sub-agent usage that cannot be tied to an agent type.

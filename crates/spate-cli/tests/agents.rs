@@ -51,6 +51,7 @@ fn daily_json_has_ccusage_shape_and_exact_numbers() {
     assert_eq!(
         keys(day),
         [
+            "agentBreakdowns",
             "cacheCreationTokens",
             "cacheReadTokens",
             "date",
@@ -58,6 +59,9 @@ fn daily_json_has_ccusage_shape_and_exact_numbers() {
             "modelBreakdowns",
             "modelsUsed",
             "outputTokens",
+            "subagentCost",
+            "subagentRequests",
+            "subagentTokens",
             "totalCost",
             "totalTokens"
         ]
@@ -130,7 +134,11 @@ fn table_is_aligned_with_totals_and_no_colour_off_a_terminal() {
     let header = lines.iter().position(|l| l.starts_with("Date")).unwrap();
     let cost_end = lines[header].len();
     let total = lines.iter().find(|l| l.starts_with("Total")).unwrap();
-    assert!(total.ends_with("$1.81*"), "{total}");
+    assert!(total.contains(" $1.81*  "), "{total}");
+    assert!(
+        total.ends_with(" 1.5%"),
+        "sub-agents' share of the cost: {total}"
+    );
     assert_eq!(
         total.chars().count(),
         cost_end,
