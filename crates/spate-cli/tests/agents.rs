@@ -84,11 +84,16 @@ fn daily_json_has_ccusage_shape_and_exact_numbers() {
             "cacheReadTokens",
             "inputTokens",
             "outputTokens",
+            "subagentCost",
+            "subagentRequests",
+            "subagentTokens",
             "totalCost",
             "totalTokens",
             "unpricedModels"
         ]
     );
+    assert_eq!(v["totals"]["subagentTokens"], 12_500);
+    assert_eq!(v["totals"]["subagentCost"].to_string(), "0.028");
     assert_eq!(v["totals"]["unpricedModels"][0], "claude-opus-9-20300101");
     let priced = json_of(&["daily", "--json", "--until", "2025-05-31"]);
     assert!(priced["totals"].get("unpricedModels").is_none());
