@@ -200,7 +200,14 @@ fn report_table_layout(report: &Report, by: Breakdown, style: Style, compact: bo
         if !compact {
             cols.push(("Project", false));
         }
-        cols.push(("Last Activity", false));
+        cols.push((
+            if compact {
+                "Last Used"
+            } else {
+                "Last Activity"
+            },
+            false,
+        ));
     }
     if report.period == Period::Model {
         cols.push(("Requests", true));
