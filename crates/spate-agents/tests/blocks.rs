@@ -192,14 +192,14 @@ fn active_block_burn_rate_projection_and_limits() {
     );
     assert_eq!(TokenLimit::parse("lots"), None);
 
-    let json = serde_json::to_value(&blocks::build(
+    let limited = blocks::build(
         &u,
         &BlockOptions {
             token_limit: Some(TokenLimit::Tokens(2_400)),
             ..opts(now)
         },
-    ))
-    .unwrap();
+    );
+    let json = serde_json::to_value(limited).unwrap();
     let b = &json["blocks"][3];
     assert_eq!(b["isActive"], true);
     assert_eq!(b["projection"]["totalTokens"], 2_420);
