@@ -196,3 +196,18 @@ fn statusline_never_fails() {
     let l = String::from_utf8(out.stdout).unwrap();
     assert!(l.starts_with("Sonnet | usage unavailable: "), "{l}");
 }
+
+#[test]
+fn the_missing_tree_error_names_each_folder_once() {
+    let home = tempfile::tempdir().unwrap();
+    let out = spate()
+        .args(["agents", "daily", "--no-cache"])
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let config = home.path().join(".config/claude").display().to_string();
+    assert_eq!(err.matches(&config).count(), 1, "{err}");
+}
