@@ -232,6 +232,83 @@ pub fn figures(
     }
 }
 
+/// Opens the transcripts `request` names, through the cache as the reports do.
+pub fn open_corpus(
+    request: &crate::load::UsageRequest,
+) -> crate::Result<(crate::load::Corpus, Vec<crate::Warning>)> {
+    let roots = crate::discover::resolve_roots(&request.paths, request.config_env.as_deref())?;
+    let mut warnings = Vec::new();
+    let cache = match (request.cache, request.cache_dir.clone()) {
+        (false, _) => crate::load::CacheMode::Off,
+        (true, Some(dir)) => crate::load::CacheMode::Dir(dir),
+        (true, None) => match crate::cache::default_cache_dir() {
+            Some(dir) => crate::load::CacheMode::Dir(dir),
+            None => {
+                warnings.push(crate::Warning::NoCacheFolder);
+                crate::load::CacheMode::Off
+            }
+        },
+    };
+    let corpus = crate::load::Corpus::open(&roots, &cache)?;
+    Ok((corpus, warnings))
+}
+
+/// How far back the status line looks first: files modified in the last day (and since the
+/// local midnight when that is earlier).
+pub const RECENT_MS: i64 = 24 * 3_600_000;
+
+/// The figures of the line at `now_ms`. Only the files modified in the last [`RECENT_MS`]
+/// (or since local midnight) are read request by request: a request of the active block,
+/// of today or of the running session is in such a file. The active block is exact when a
+/// gap (a pause of more than 5 hours) precedes it among those requests; otherwise (more than
+/// a day of uninterrupted activity) every file is read.
+pub fn compute(
+    input: &StatusInput,
+    corpus: &crate::load::Corpus,
+    query: crate::usage::Query,
+    now_ms: i64,
+) -> StatusFigures {
+    let query = crate::usage::Query {
+        per_request: true,
+        since: None,
+        until: None,
+        ..query
+    };
+    let midnight_ms = jiff::Timestamp::from_millisecond(now_ms)
+        .ok()
+        .and_then(|t| t.to_zoned(query.tz.clone()).start_of_day().ok())
+        .map_or(now_ms - RECENT_MS, |z| z.timestamp().as_millisecond());
+    let opts = crate::blocks::BlockOptions {
+        now_ms,
+        ..crate::blocks::BlockOptions::default()
+    };
+    let cutoff_ms = (now_ms - RECENT_MS).min(midnight_ms);
+    let usage = crate::usage::analyze_where(corpus, query.clone(), |f| {
+        f.mtime_ns >= i128::from(cutoff_ms) * 1_000_000
+    });
+    let rep = crate::blocks::build(&usage, &opts);
+    // the files left out hold requests before the cutoff only: the chain of blocks restarts
+    // within the window when its first request is more than a block length after the cutoff
+    // or when a gap precedes the active block
+    let first = usage.rows.iter().map(|r| r.first_ms).min();
+    let exact = match rep.active() {
+        None => true,
+        Some(a) => {
+            first.is_some_and(|f| f - cutoff_ms > opts.session_ms)
+                || rep
+                    .blocks
+                    .iter()
+                    .any(|b| b.is_gap && b.end_ms <= a.start_ms)
+        }
+    };
+    if exact {
+        return figures(input, &usage, &rep);
+    }
+    let usage = crate::usage::analyze(corpus, query);
+    let rep = crate::blocks::build(&usage, &opts);
+    figures(input, &usage, &rep)
+}
+
 /// The status line.
 pub fn line(input: &StatusInput, f: &StatusFigures) -> String {
     let mut parts = vec![input.model_label()];

@@ -441,10 +441,21 @@ impl RowContext<'_> {
 /// from its individual entries; then the entry rows are de-duplicated across files in path
 /// order.
 pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
+    analyze_where(corpus, query, |_| true)
+}
+
+/// [`analyze`] over the files `keep` accepts only (the summary counts those files too). A
+/// request that also appears in a file left out counts once, as the copy in the files kept.
+pub fn analyze_where(
+    corpus: &Corpus,
+    query: Query,
+    keep: impl Fn(&crate::cache::CachedFile) -> bool,
+) -> Usage {
+    let files: Vec<&crate::cache::CachedFile> = corpus.files.iter().filter(|f| keep(f)).collect();
     let phase = crate::trace::phase("analyze: ids and keys");
     let mut names = Names::default();
     let mut summary = Summary {
-        files: corpus.files.len(),
+        files: files.len(),
         unreadable: corpus.stats.unreadable,
         ..Summary::default()
     };
@@ -457,8 +468,8 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
     let mut tool_use_type: FastMap<u32, u32> = FastMap::default();
     let mut agent_tool_use: FastMap<u32, u32> = FastMap::default();
     let mut prices: Vec<Option<Option<ModelPrice>>> = Vec::new();
-    let mut ids: Vec<FileIds> = Vec::with_capacity(corpus.files.len());
-    for file in &corpus.files {
+    let mut ids: Vec<FileIds> = Vec::with_capacity(files.len());
+    for file in &files {
         let rec = &file.record;
         summary.lines += rec.lines;
         summary.skips.add(&rec.skips);
@@ -505,8 +516,7 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
         unattributed,
         unknown_model,
     };
-    let parts: Vec<FilePart> = corpus
-        .files
+    let parts: Vec<FilePart> = files
         .par_iter()
         .zip(ids.par_iter())
         .map(|(file, fid)| {

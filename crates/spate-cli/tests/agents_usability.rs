@@ -164,10 +164,31 @@ fn blocks_json_and_table() {
     assert!(err.contains("not one"), "{err}");
 }
 
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
 #[test]
 fn statusline_never_fails() {
+    // a fresh copy: the status line reads the files modified in the last day
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&tree(), dir.path());
     let line = |stdin: &str| {
-        let out = agents(&["statusline"]).write_stdin(stdin).output().unwrap();
+        let out = spate()
+            .args(["agents", "statusline", "--no-cache", "--path"])
+            .arg(dir.path())
+            .write_stdin(stdin)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(0), "{stdin}");
         String::from_utf8(out.stdout).unwrap()
     };

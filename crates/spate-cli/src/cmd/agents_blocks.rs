@@ -162,31 +162,21 @@ fn status_figures(
     a: &StatuslineArgs,
     input: &StatusInput,
 ) -> anyhow::Result<statusline::StatusFigures> {
-    let common = super::CommonArgs {
-        path: a.path.clone(),
-        json: false,
-        since: None,
-        until: None,
-        timezone: a.timezone.clone(),
-        project: Vec::new(),
-        mode: super::Mode::Auto,
-        pricing: a.pricing.clone(),
-        no_cache: a.no_cache,
+    let request = spate_agents::load::UsageRequest {
+        paths: a.path.clone(),
+        config_env: std::env::var("CLAUDE_CONFIG_DIR").ok(),
+        cache: !a.no_cache,
         cache_dir: a.cache_dir.clone(),
-        per_request: false,
-        strict: false,
     };
-    let need = Need {
-        blocks: true,
-        ..Need::default()
+    let query = spate_agents::usage::Query {
+        tz: time_zone(a.timezone.as_deref())?,
+        prices: super::price_table(a.pricing.as_deref())?,
+        ..spate_agents::usage::Query::default()
     };
-    let loaded = load_usage(&common, need)?;
-    let rep = blocks::build(
-        &loaded.usage,
-        &BlockOptions {
-            now_ms: now_ms(),
-            ..BlockOptions::default()
-        },
-    );
-    Ok(statusline::figures(input, &loaded.usage, &rep))
+    let (corpus, _warnings) =
+        statusline::open_corpus(&request).map_err(super::no_transcripts_hint)?;
+    let figures = statusline::compute(input, &corpus, query, now_ms());
+    // the process ends now: freeing the corpus piece by piece would cost more than the line
+    std::mem::forget(corpus);
+    Ok(figures)
 }
