@@ -202,7 +202,15 @@ echo "| command | wall (median) | CPU user+sys (median) | peak RSS |"
 echo "| --- | ---: | ---: | ---: |"
 cpu "spate agents blocks --json, warm" "$spate" agents blocks --json --cache-dir "$work/bcache" --path "$data"
 cpu "spate agents blocks --json --no-cache" "$spate" agents blocks --json --no-cache --path "$data"
-cpu_in="$work/status.json" cpu "spate agents statusline, warm" "$spate" agents statusline --cache-dir "$work/bcache" --path "$data"
+cpu_in="$work/status.json" cpu "spate agents statusline, warm, every file modified today" "$spate" agents statusline --cache-dir "$work/bcache" --path "$data"
+# as on a real machine: the history is days old, one session is being written
+cp -r "$data" "$work/aged"
+find "$work/aged" -name '*.jsonl' -exec touch -d '3 days ago' {} +
+aged_session="$work/aged/${session_file#"$data"/}"
+touch "$aged_session"
+sed "s#$session_file#$aged_session#" "$work/status.json" >"$work/status-aged.json"
+"$spate" agents statusline --cache-dir "$work/acache" --path "$work/aged" <"$work/status-aged.json" >/dev/null
+cpu_in="$work/status-aged.json" cpu "spate agents statusline, warm, one file modified today" "$spate" agents statusline --cache-dir "$work/acache" --path "$work/aged"
 if [ -n "$ccusage" ]; then
     cpu "ccusage claude blocks --offline --json" env CLAUDE_CONFIG_DIR="$data" "$ccusage" claude blocks --offline --json
     # its own output cache off: the figures computed, as spate does
