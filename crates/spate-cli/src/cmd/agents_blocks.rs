@@ -124,7 +124,7 @@ fn live(
                 frame.push_str(&format!("last refresh failed: {p}\n"));
             }
             // home, clear below, the frame (lines end with "clear to end of line")
-            let body = frame.replace('\n', "\x1b[K\r\n");
+            let body = frame.replace('\n', "\x1b[K\n");
             write!(out, "\x1b[H\x1b[J{body}")?;
             out.flush()?;
             let until = std::time::Instant::now() + Duration::from_secs_f64(a.interval);
