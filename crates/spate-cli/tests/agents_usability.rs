@@ -145,6 +145,23 @@ fn prices_list_the_table_and_its_source() {
     assert_eq!(sonnet["input"].to_string(), "3");
     assert_eq!(sonnet["cacheWrite1h"].to_string(), "6");
     assert_eq!(sonnet["longContext"]["aboveTokens"], 200_000);
+
+    // an override file comes first, named as the source
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prices.json");
+    std::fs::write(
+        &file,
+        r#"{"claude-opus-9": {"input_cost_per_token": 1e-05, "output_cost_per_token": 5e-05}}"#,
+    )
+    .unwrap();
+    let v = json(
+        spate()
+            .args(["agents", "prices", "--json", "--pricing"])
+            .arg(&file),
+    );
+    assert_eq!(v["models"][0]["model"], "claude-opus-9");
+    assert_eq!(v["models"][0]["cacheWrite1h"].to_string(), "20");
+    assert!(v["sources"][1].as_str().unwrap().starts_with("override: "));
 }
 
 #[test]
