@@ -109,3 +109,110 @@ else
     done
     grep -E " s$" "$work/t.txt" | sort | uniq -c
 fi
+
+# ---------------------------------------------------------------------------------------
+# Blocks, statusline and prices (issue 13). Answers first: `blocks --json` must equal
+# ccusage's `blocks --offline --json` block for block (ids, times, entries, token counts,
+# models, cost to the cent), and on a copy of the tree renamed to the 2026 models the cost
+# of every model ccusage prices must equal to the cent. Then CPU time and peak RSS, medians
+# of RUNS runs, spate warm (cache written) side by side with ccusage.
+echo "== blocks: checking the answer against ccusage"
+if [ -n "$ccusage" ]; then
+    "$spate" agents blocks --json --timezone UTC --cache-dir "$work/bcache" --path "$data" >"$work/spate-blocks.json" 2>/dev/null
+    CLAUDE_CONFIG_DIR="$data" "$ccusage" claude blocks --offline --json --timezone UTC >"$work/ccusage-blocks.json"
+    python3 - "$work/spate-blocks.json" "$work/ccusage-blocks.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p))["blocks"] for p in sys.argv[1:3])
+keys = ["id", "startTime", "endTime", "actualEndTime", "isActive", "isGap", "entries",
+        "tokenCounts", "totalTokens"]
+bad = [] if len(a) == len(b) else [("count", len(a), len(b))]
+for x, y in zip(a, b):
+    bad += [(x["id"], k) for k in keys if x[k] != y[k]]
+    if round(x["costUSD"], 2) != round(y["costUSD"], 2) or sorted(x["models"]) != sorted(y["models"]):
+        bad.append((x["id"], "cost or models"))
+if bad:
+    print("FAIL: blocks differ from ccusage:", bad[:10], file=sys.stderr); sys.exit(1)
+print(f"ok: blocks: {len(a)} blocks and gaps equal ccusage's (ids, times, entries, tokens, models, cost to the cent)")
+PY
+    # the 2026 models: a copy of the tree with the model names replaced
+    cp -r "$data" "$work/current"
+    python3 - "$work/current" <<'PY'
+import os, sys
+names = {"claude-opus-4-1-20250805": "claude-opus-4-7-20260416", "claude-opus-4-20250514": "claude-opus-4-6",
+         "claude-sonnet-4-20250514": "claude-sonnet-4-6", "claude-sonnet-4-5-20250929": "claude-sonnet-5",
+         "claude-3-5-haiku-20241022": "claude-haiku-5-5", "claude-3-7-sonnet-20250219": "claude-opus-4-8",
+         "claude-3-5-sonnet-20241022": "claude-opus-5", "claude-3-opus-20240229": "claude-opus-5-5",
+         "claude-3-haiku-20240307": "claude-sonnet-5-5", "claude-opus-4-5-20251101": "claude-fable-5"}
+for root, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        if f.endswith(".jsonl"):
+            p = os.path.join(root, f); s = open(p).read()
+            for old, new in names.items():
+                s = s.replace(f'"{old}"', f'"{new}"')
+            open(p, "w").write(s)
+PY
+    "$spate" agents daily --json --breakdown --no-cache --timezone UTC --path "$work/current" >"$work/spate-current.json" 2>/dev/null
+    CLAUDE_CONFIG_DIR="$work/current" "$ccusage" claude daily --offline --json --breakdown --timezone UTC >"$work/ccusage-current.json"
+    python3 - "$work/spate-current.json" "$work/ccusage-current.json" <<'PY'
+import collections, json, sys
+def per_model(doc):
+    m = collections.defaultdict(lambda: [0, 0.0])
+    for d in doc["daily"]:
+        for x in d["modelBreakdowns"]:
+            m[x["modelName"]][0] += x["inputTokens"] + x["outputTokens"] + x["cacheCreationTokens"] + x["cacheReadTokens"]
+            m[x["modelName"]][1] += x["cost"]
+    return m
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+unpriced_cc = set(b["totals"].get("unpricedModels", []))
+ma, mb = per_model(a), per_model(b)
+bad = [k for k in sorted(set(ma) | set(mb)) if ma[k][0] != mb[k][0]
+       or (k not in unpriced_cc and round(ma[k][1], 2) != round(mb[k][1], 2))]
+if bad:
+    print("FAIL: 2026 models: costs differ from ccusage:", bad, file=sys.stderr); sys.exit(1)
+print(f"ok: 2026 models: {len(ma) - len(unpriced_cc)} models priced by both cost the same to the cent; "
+      f"unpriced by ccusage, priced by spate: {sorted(unpriced_cc)}")
+PY
+else
+    echo "(ccusage not installed: comparison skipped; npm install -g ccusage@20)"
+fi
+
+# CPU time (user + system) and wall time, medians, and the largest peak RSS; standard input
+# from the file $cpu_in (default /dev/null)
+cpu() {
+    local name=$1; shift
+    local i
+    : >"$work/cpu.txt"
+    for i in $(seq "$runs"); do
+        /usr/bin/time -f "%e %U %S %M" -a -o "$work/cpu.txt" "$@" >/dev/null 2>&1 <"${cpu_in:-/dev/null}" || true
+    done
+    python3 - "$name" "$work/cpu.txt" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[2]) if l.strip() and l[0].isdigit()]
+wall = statistics.median(r[0] for r in rows); cpu = statistics.median(r[1] + r[2] for r in rows)
+print(f"| {sys.argv[1]} | {wall * 1000:.0f} ms | {cpu * 1000:.0f} ms | {max(r[3] for r in rows) / 1024:.1f} MB |")
+PY
+}
+session_file="$(find "$data/projects" -maxdepth 2 -name '*.jsonl' | sort | sed -n 1p)"
+session_id="$(basename "$session_file" .jsonl)"
+printf '{"session_id":"%s","transcript_path":"%s","model":{"id":"claude-opus-4-7","display_name":"Opus"}}' \
+    "$session_id" "$session_file" >"$work/status.json"
+echo "statusline: $("$spate" agents statusline --cache-dir "$work/bcache" --path "$data" <"$work/status.json")"
+echo "== blocks and statusline ($runs runs each; warm: the cache is written)"
+echo "| command | wall (median) | CPU user+sys (median) | peak RSS |"
+echo "| --- | ---: | ---: | ---: |"
+cpu "spate agents blocks --json, warm" "$spate" agents blocks --json --cache-dir "$work/bcache" --path "$data"
+cpu "spate agents blocks --json --no-cache" "$spate" agents blocks --json --no-cache --path "$data"
+cpu_in="$work/status.json" cpu "spate agents statusline, warm, every file modified today" "$spate" agents statusline --cache-dir "$work/bcache" --path "$data"
+# as on a real machine: the history is days old, one session is being written
+cp -r "$data" "$work/aged"
+find "$work/aged" -name '*.jsonl' -exec touch -d '3 days ago' {} +
+aged_session="$work/aged/${session_file#"$data"/}"
+touch "$aged_session"
+sed "s#$session_file#$aged_session#" "$work/status.json" >"$work/status-aged.json"
+"$spate" agents statusline --cache-dir "$work/acache" --path "$work/aged" <"$work/status-aged.json" >/dev/null
+cpu_in="$work/status-aged.json" cpu "spate agents statusline, warm, one file modified today" "$spate" agents statusline --cache-dir "$work/acache" --path "$work/aged"
+if [ -n "$ccusage" ]; then
+    cpu "ccusage claude blocks --offline --json" env CLAUDE_CONFIG_DIR="$data" "$ccusage" claude blocks --offline --json
+    # its own output cache off: the figures computed, as spate does
+    cpu_in="$work/status.json" cpu "ccusage statusline --offline --no-cache" env CLAUDE_CONFIG_DIR="$data" "$ccusage" statusline --offline --no-cache
+fi

@@ -66,11 +66,15 @@ pub fn resolve_roots(paths: &[PathBuf], config_env: Option<&str>) -> Result<Vec<
         }
     }
     if roots.is_empty() {
-        let looked_in = candidates
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
+        // each folder once (the XDG and the home default can be the same folder)
+        let mut listed: Vec<String> = Vec::new();
+        for p in &candidates {
+            let shown = p.display().to_string();
+            if !listed.contains(&shown) {
+                listed.push(shown);
+            }
+        }
+        let looked_in = listed.join(", ");
         return Err(Error::NoTranscripts { looked_in });
     }
     Ok(roots)

@@ -42,6 +42,8 @@
 //! assert_eq!(corpus.stats.reused, 1);
 //! ```
 
+pub mod blocks;
+mod blocks_json;
 pub mod cache;
 pub mod corpus;
 pub mod delegations;
@@ -53,8 +55,10 @@ pub mod model;
 pub mod parse;
 pub mod pricing;
 pub mod render;
+pub mod render_blocks;
 pub mod report;
 pub mod report_json;
+pub mod statusline;
 pub mod strings;
 pub mod time;
 mod trace;

@@ -65,7 +65,8 @@ pub struct UsageEntry {
     pub tokens: Tokens,
     /// `costUSD` in picodollars, when the line carries it.
     pub cost_usd: Option<u64>,
-    /// De-duplication key (hash of `message.id` and `requestId`), when both are present.
+    /// De-duplication key: hash of `message.id` and `requestId`, or of `message.id` and the
+    /// timestamp when the line has no `requestId`; `None` without `message.id`.
     pub dedup_key: Option<u128>,
     /// `isSidechain` was true.
     pub sidechain: bool,

@@ -119,8 +119,73 @@ fn token_cells(t: &Totals) -> Vec<Vec<String>> {
     ]
 }
 
+/// What the lines under each line of a report table show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breakdown {
+    /// Nothing.
+    None,
+    /// A line per model.
+    Models,
+    /// A line per agent: the main conversation and each sub-agent type.
+    Agents,
+}
+
 /// The report as an aligned table with a totals line; `breakdown` adds a line per model.
 pub fn report_table(report: &Report, breakdown: bool, style: Style) -> String {
+    let by = if breakdown {
+        Breakdown::Models
+    } else {
+        Breakdown::None
+    };
+    report_table_fit(report, by, style, usize::MAX)
+}
+
+/// The sub-agents' share of a line's cost (of its tokens when nothing is priced).
+fn subagent_cell(t: &Totals) -> String {
+    if t.subagent_requests == 0 {
+        return String::from("-");
+    }
+    let pct = if t.cost > 0 {
+        t.subagent_cost as f64 / t.cost as f64 * 100.0
+    } else {
+        t.subagent_tokens.total() as f64 / t.tokens.total().max(1) as f64 * 100.0
+    };
+    format!("{pct:.1}%")
+}
+
+/// The report as a table that fits `width` columns: the full layout when it fits (and
+/// `width` is 100 or more), else a compact one (cache writes and reads in one column, no
+/// model or project names, session ids shortened, no sub-agent share). Numbers are never cut.
+pub fn report_table_fit(report: &Report, by: Breakdown, style: Style, width: usize) -> String {
+    if width >= 100 {
+        let full = report_table_layout(report, by, style, false);
+        let widest = full
+            .lines()
+            .map(|l| strip_ansi(l).chars().count())
+            .max()
+            .unwrap_or(0);
+        if widest <= width {
+            return full;
+        }
+    }
+    report_table_layout(report, by, style, true)
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_escape = false;
+    for c in s.chars() {
+        match (in_escape, c) {
+            (false, '\x1b') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, c) => out.push(c),
+        }
+    }
+    out
+}
+
+fn report_table_layout(report: &Report, by: Breakdown, style: Style, compact: bool) -> String {
     let first = match report.period {
         Period::Daily => "Date",
         Period::Weekly => "Week",
@@ -129,36 +194,84 @@ pub fn report_table(report: &Report, breakdown: bool, style: Style) -> String {
         Period::Model => "Model",
         Period::Project => "Project",
     };
+    let session = report.period == Period::Session;
     let mut cols: Vec<(&'static str, bool)> = vec![(first, false)];
-    if report.period == Period::Session {
-        cols.push(("Project", false));
-        cols.push(("Last Activity", false));
+    if session {
+        if !compact {
+            cols.push(("Project", false));
+        }
+        cols.push((
+            if compact {
+                "Last Used"
+            } else {
+                "Last Activity"
+            },
+            false,
+        ));
     }
     if report.period == Period::Model {
         cols.push(("Requests", true));
-    } else {
+    } else if !compact {
         cols.push(("Models", false));
     }
-    cols.extend_from_slice(&[
-        ("Input", true),
-        ("Output", true),
-        ("Cache Create", true),
-        ("Cache Read", true),
-        ("Total Tokens", true),
-        ("Cost (USD)", true),
-    ]);
+    if compact {
+        cols.extend_from_slice(&[
+            ("Input", true),
+            ("Output", true),
+            ("Cache", true),
+            ("Total Tokens", true),
+            ("Cost (USD)", true),
+        ]);
+    } else {
+        cols.extend_from_slice(&[
+            ("Input", true),
+            ("Output", true),
+            ("Cache Create", true),
+            ("Cache Read", true),
+            ("Total Tokens", true),
+            ("Cost (USD)", true),
+            ("Sub-agents", true),
+        ]);
+    }
+    let numbers = |t: &Totals| -> Vec<Vec<String>> {
+        if compact {
+            vec![
+                vec![num(t.tokens.input)],
+                vec![num(t.tokens.output)],
+                vec![num(t
+                    .tokens
+                    .cache_creation()
+                    .saturating_add(t.tokens.cache_read))],
+                vec![num(t.tokens.total())],
+                vec![cost_cell(t)],
+            ]
+        } else {
+            let mut v = token_cells(t);
+            v.push(vec![subagent_cell(t)]);
+            v
+        }
+    };
+    let label = |l: &str| -> String {
+        if compact && session && l.chars().count() > 8 {
+            l.chars().take(8).collect()
+        } else {
+            l.to_owned()
+        }
+    };
     let mut t = Table::new(&cols);
     let mut any_unpriced = report.totals.unpriced > 0;
     for g in &report.groups {
-        let mut cells = vec![vec![g.label.clone()]];
-        if report.period == Period::Session {
-            cells.push(vec![g.projects.first().cloned().unwrap_or_default()]);
+        let mut cells = vec![vec![label(&g.label)]];
+        if session {
+            if !compact {
+                cells.push(vec![g.projects.first().cloned().unwrap_or_default()]);
+            }
             cells.push(vec![format_ms(g.last_ms).chars().take(10).collect()]);
         }
         if report.period == Period::Model {
             cells.push(vec![num(g.totals.requests)]);
-        } else {
-            if breakdown {
+        } else if !compact {
+            if by == Breakdown::Models {
                 // the model names are on the breakdown lines
                 let n = g.models.len();
                 cells.push(vec![format!("{n} model{}", if n == 1 { "" } else { "s" })]);
@@ -169,33 +282,47 @@ pub fn report_table(report: &Report, breakdown: bool, style: Style) -> String {
                 cells.push(names);
             }
         }
-        cells.extend(token_cells(&g.totals));
+        cells.extend(numbers(&g.totals));
         t.row(Kind::Normal, cells);
-        if breakdown && report.period != Period::Model {
-            for (m, mt) in &g.models {
-                let mut cells = vec![vec![format!("  └ {}", short_model(m))]];
-                if report.period == Period::Session {
-                    cells.push(vec![String::new()]);
+        let subs: &[(String, Totals)] = match by {
+            Breakdown::Models if report.period != Period::Model => &g.models,
+            Breakdown::Agents => &g.agents,
+            _ => &[],
+        };
+        for (name, st) in subs {
+            let shown = if by == Breakdown::Models {
+                short_model(name)
+            } else {
+                name.clone()
+            };
+            let mut cells = vec![vec![format!("  └ {shown}")]];
+            if session {
+                if !compact {
                     cells.push(vec![String::new()]);
                 }
                 cells.push(vec![String::new()]);
-                cells.extend(token_cells(mt));
-                t.row(Kind::Sub, cells);
             }
+            if report.period == Period::Model || !compact {
+                cells.push(vec![String::new()]);
+            }
+            cells.extend(numbers(st));
+            t.row(Kind::Sub, cells);
         }
         any_unpriced |= g.totals.unpriced > 0;
     }
     let mut cells = vec![vec![String::from("Total")]];
-    if report.period == Period::Session {
-        cells.push(vec![String::new()]);
+    if session {
+        if !compact {
+            cells.push(vec![String::new()]);
+        }
         cells.push(vec![String::new()]);
     }
-    cells.push(vec![if report.period == Period::Model {
-        num(report.totals.requests)
-    } else {
-        String::new()
-    }]);
-    cells.extend(token_cells(&report.totals));
+    if report.period == Period::Model {
+        cells.push(vec![num(report.totals.requests)]);
+    } else if !compact {
+        cells.push(vec![String::new()]);
+    }
+    cells.extend(numbers(&report.totals));
     t.row(Kind::Total, cells);
     let mut out = format!(
         "Claude Code usage by {}\n\n",
@@ -214,6 +341,63 @@ pub fn report_table(report: &Report, breakdown: bool, style: Style) -> String {
             "* includes requests of models without a known price (not counted in the cost)\n",
         );
     }
+    if !compact && report.totals.subagent_requests > 0 {
+        out.push_str("Sub-agents: the share of the cost spent by sub-agents' own requests.\n");
+    }
+    out
+}
+
+/// The price table in use, in US dollars per million tokens, with where it comes from.
+pub fn prices_table(prices: &crate::pricing::PriceTable, style: Style) -> String {
+    let per_m = |pico: u64| {
+        format!(
+            "${}",
+            crate::pricing::format_usd_exact(u128::from(pico) * 1_000_000)
+        )
+    };
+    let mut out = String::from(
+        "Prices in USD per million tokens
+",
+    );
+    for s in prices.sources() {
+        out.push_str(&format!("  {s}\n"));
+    }
+    out.push('\n');
+    let mut t = Table::new(&[
+        ("Model", false),
+        ("Input", true),
+        ("Output", true),
+        ("Write 5m", true),
+        ("Write 1h", true),
+        ("Read", true),
+        ("Long Context", false),
+    ]);
+    for e in prices.entries() {
+        let r = &e.price.rates;
+        let long = match e.price.long_context {
+            Some(l) => format!(
+                ">{}k: {} / {}",
+                e.price.threshold() / 1000,
+                per_m(l.input),
+                per_m(l.output)
+            ),
+            None => String::new(),
+        };
+        t.row(
+            Kind::Normal,
+            vec![
+                vec![e.model],
+                vec![per_m(r.input)],
+                vec![per_m(r.output)],
+                vec![per_m(r.cache_write_5m)],
+                vec![per_m(r.cache_write_1h)],
+                vec![per_m(r.cache_read)],
+                vec![long],
+            ],
+        );
+    }
+    out.push_str(&t.render(style));
+    out.push_str("Model ids are looked up without provider prefix and date suffix (claude-opus-4-7-20260416 is claude-opus-4-7).\nLong context: a request whose prompt exceeds the threshold is billed entirely at those input / output rates.\n");
     out
 }
 

@@ -48,6 +48,12 @@ pub struct Totals {
     pub requests: u64,
     /// Requests without a price.
     pub unpriced: u64,
+    /// Tokens of sub-agents' own requests (a part of `tokens`).
+    pub subagent_tokens: Tokens,
+    /// Cost of sub-agents' own requests (a part of `cost`).
+    pub subagent_cost: u128,
+    /// Sub-agents' own requests (a part of `requests`).
+    pub subagent_requests: u64,
 }
 
 impl Totals {
@@ -59,6 +65,11 @@ impl Totals {
         if !r.priced {
             self.unpriced += r.requests;
         }
+        if r.agent_type.is_some() {
+            self.subagent_tokens.add(&r.tokens);
+            self.subagent_cost += r.cost;
+            self.subagent_requests += r.requests;
+        }
     }
 
     /// Merges another partial sum.
@@ -67,8 +78,14 @@ impl Totals {
         self.cost += o.cost;
         self.requests += o.requests;
         self.unpriced += o.unpriced;
+        self.subagent_tokens.add(&o.subagent_tokens);
+        self.subagent_cost += o.subagent_cost;
+        self.subagent_requests += o.subagent_requests;
     }
 }
+
+/// Label of the main conversation (not a sub-agent) in an agents breakdown.
+pub const MAIN_AGENT: &str = "main";
 
 /// One line of a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +96,8 @@ pub struct Group {
     pub totals: Totals,
     /// Per model, by cost (highest first), then name.
     pub models: Vec<(String, Totals)>,
+    /// Per agent: [`MAIN_AGENT`] and each sub-agent type, by cost (highest first), then name.
+    pub agents: Vec<(String, Totals)>,
     /// First request (ms).
     pub first_ms: i64,
     /// Last request (ms).
@@ -101,6 +120,7 @@ pub struct Report {
 struct Acc {
     totals: Totals,
     models: FastMap<u32, Totals>,
+    agents: FastMap<Option<u32>, Totals>,
     first_ms: i64,
     last_ms: i64,
     projects: BTreeSet<u32>,
@@ -145,6 +165,7 @@ pub fn build(usage: &Usage, period: Period, descending: bool) -> Report {
         let acc = accs.entry(key_of(period, r, usage)).or_insert_with(|| Acc {
             totals: Totals::default(),
             models: FastMap::default(),
+            agents: FastMap::default(),
             first_ms: i64::MAX,
             last_ms: i64::MIN,
             projects: BTreeSet::new(),
@@ -152,6 +173,7 @@ pub fn build(usage: &Usage, period: Period, descending: bool) -> Report {
         });
         acc.totals.add_row(r);
         acc.models.entry(r.model).or_default().add_row(r);
+        acc.agents.entry(r.agent_type).or_default().add_row(r);
         acc.first_ms = acc.first_ms.min(r.first_ms);
         acc.last_ms = acc.last_ms.max(r.last_ms);
         if acc.last_project != Some(r.project) {
@@ -169,6 +191,12 @@ pub fn build(usage: &Usage, period: Period, descending: bool) -> Report {
                 .map(|(m, t)| (usage.names.get(m).to_owned(), t))
                 .collect();
             models.sort_by(|a, b| b.1.cost.cmp(&a.1.cost).then_with(|| a.0.cmp(&b.0)));
+            let mut agents: Vec<(String, Totals)> = acc
+                .agents
+                .into_iter()
+                .map(|(a, t)| (a.map_or(MAIN_AGENT, |a| usage.names.get(a)).to_owned(), t))
+                .collect();
+            agents.sort_by(|a, b| b.1.cost.cmp(&a.1.cost).then_with(|| a.0.cmp(&b.0)));
             let mut projects: Vec<String> = acc
                 .projects
                 .iter()
@@ -179,6 +207,7 @@ pub fn build(usage: &Usage, period: Period, descending: bool) -> Report {
                 label: label_of(period, key, usage),
                 totals: acc.totals,
                 models,
+                agents,
                 first_ms: acc.first_ms,
                 last_ms: acc.last_ms,
                 projects,
@@ -212,4 +241,28 @@ pub fn build(usage: &Usage, period: Period, descending: bool) -> Report {
         groups: keyed.into_iter().map(|(_, g)| g).collect(),
         totals,
     }
+}
+
+/// Keeps the `n` most recent lines of a time report (the last ones in ascending order, the
+/// first ones in descending order) and sums the totals again over them. Other reports keep
+/// their first `n` lines (the costliest).
+pub fn keep_last(report: &mut Report, n: usize, descending: bool) {
+    let len = report.groups.len();
+    if n >= len {
+        return;
+    }
+    let timed = matches!(
+        report.period,
+        Period::Daily | Period::Weekly | Period::Monthly | Period::Session
+    );
+    if timed && !descending {
+        report.groups.drain(..len - n);
+    } else {
+        report.groups.truncate(n);
+    }
+    let mut totals = Totals::default();
+    for g in &report.groups {
+        totals.merge(&g.totals);
+    }
+    report.totals = totals;
 }

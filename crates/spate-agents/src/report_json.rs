@@ -61,6 +61,39 @@ fn usage_fields<M: SerializeMap>(m: &mut M, t: &Totals) -> Result<(), M::Error> 
     m.serialize_entry("totalCost", &ExactUsd(t.cost))
 }
 
+/// The sub-agents' part of a sum: `subagentTokens`, `subagentCost`, `subagentRequests`.
+fn subagent_fields<M: SerializeMap>(m: &mut M, t: &Totals) -> Result<(), M::Error> {
+    m.serialize_entry("subagentTokens", &t.subagent_tokens.total())?;
+    m.serialize_entry("subagentCost", &ExactUsd(t.subagent_cost))?;
+    m.serialize_entry("subagentRequests", &t.subagent_requests)
+}
+
+/// A line's per-agent sums: `[{"agent", tokens..., "totalTokens", "cost"}]`.
+struct AgentBreakdowns<'a>(&'a [(String, Totals)]);
+
+impl Serialize for AgentBreakdowns<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (name, t) in self.0 {
+            seq.serialize_element(&AgentLine(name, t))?;
+        }
+        seq.end()
+    }
+}
+
+struct AgentLine<'a>(&'a str, &'a Totals);
+
+impl Serialize for AgentLine<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("agent", self.0)?;
+        token_fields(&mut m, self.1)?;
+        m.serialize_entry("totalTokens", &self.1.tokens.total())?;
+        m.serialize_entry("cost", &ExactUsd(self.1.cost))?;
+        m.end()
+    }
+}
+
 /// A sum as a report's `totals`: tokens, total tokens, total cost.
 impl Serialize for Totals {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -112,6 +145,8 @@ impl Serialize for GroupJson<'_> {
             m.serialize_entry("modelsUsed", &used)?;
             m.serialize_entry("modelBreakdowns", &Breakdowns(&g.models))?;
         }
+        subagent_fields(&mut m, &g.totals)?;
+        m.serialize_entry("agentBreakdowns", &AgentBreakdowns(&g.agents))?;
         m.end()
     }
 }
@@ -167,6 +202,7 @@ impl Serialize for ReportTotals<'_> {
         let r = self.0;
         let mut m = s.serialize_map(None)?;
         usage_fields(&mut m, &r.totals)?;
+        subagent_fields(&mut m, &r.totals)?;
         let mut unpriced: Vec<&str> = r
             .groups
             .iter()
@@ -271,6 +307,44 @@ pub fn to_pretty(value: &impl Serialize) -> serde_json::Result<String> {
     let mut out = serde_json::to_string_pretty(value)?;
     out.push('\n');
     Ok(out)
+}
+
+/// The price table in use as JSON: `{"sources": [...], "models": [{"model", "origin",
+/// "input", "output", "cacheWrite5m", "cacheWrite1h", "cacheRead", "longContext"}]}`, prices
+/// in USD per million tokens (exact decimals).
+pub fn prices_json(prices: &crate::pricing::PriceTable) -> serde_json::Value {
+    let per_m = |pico: u64| -> serde_json::Value {
+        let text = crate::pricing::format_usd_exact(u128::from(pico) * 1_000_000);
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    };
+    let rates = |r: &crate::pricing::Rates| {
+        serde_json::json!({
+            "input": per_m(r.input),
+            "output": per_m(r.output),
+            "cacheWrite5m": per_m(r.cache_write_5m),
+            "cacheWrite1h": per_m(r.cache_write_1h),
+            "cacheRead": per_m(r.cache_read),
+        })
+    };
+    let models: Vec<serde_json::Value> = prices
+        .entries()
+        .iter()
+        .map(|e| {
+            let mut v = rates(&e.price.rates);
+            v["model"] = e.model.clone().into();
+            v["origin"] = e.origin.clone().into();
+            v["longContext"] = match &e.price.long_context {
+                Some(l) => {
+                    let mut lv = rates(l);
+                    lv["aboveTokens"] = e.price.threshold().into();
+                    lv
+                }
+                None => serde_json::Value::Null,
+            };
+            v
+        })
+        .collect();
+    serde_json::json!({ "unit": "USD per million tokens", "sources": prices.sources(), "models": models })
 }
 
 #[cfg(test)]

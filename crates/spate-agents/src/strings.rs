@@ -108,6 +108,18 @@ impl Interner {
         self.table.get(id).unwrap_or("")
     }
 
+    /// The number of `s`, if it was added.
+    pub fn find(&self, s: &str) -> Option<u32> {
+        let mut at = self.heads.get(&hash(s)).copied().unwrap_or(u32::MAX);
+        while at != u32::MAX {
+            if self.table.get(at) == Some(s) {
+                return Some(at);
+            }
+            at = self.previous[at as usize];
+        }
+        None
+    }
+
     /// Number of strings.
     pub fn len(&self) -> usize {
         self.table.len()

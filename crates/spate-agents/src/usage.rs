@@ -2,8 +2,11 @@
 //!
 //! De-duplication rule: usage lines with the same `message.id` and `requestId` are one API
 //! response written several times; it counts once, as the copy with the largest token total
-//! (on a tie, the first copy in path order, then line order). Lines missing either id are
-//! never merged.
+//! (on a tie, the first copy in path order, then line order). A line with a `message.id` but
+//! no `requestId` is merged the same way with the other such lines of that message id and
+//! timestamp, in the same file or another (a session file and its `subagents/` files), as
+//! ccusage 20 does.
+//! Lines without `message.id` are never merged.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -16,6 +19,7 @@ use rayon::prelude::*;
 use crate::load::Corpus;
 use crate::model::{SkipCounts, StrIdx, Tokens};
 use crate::pricing::{ModelPrice, PriceTable, LONG_CONTEXT_THRESHOLD};
+
 use crate::time::LocalDates;
 
 /// Which cost to use for a request (as ccusage's `--mode`).
@@ -116,6 +120,11 @@ impl Names {
     /// The string of an id.
     pub fn get(&self, id: u32) -> &str {
         self.0.get(id)
+    }
+
+    /// The id of `s`, if it is known.
+    pub fn find(&self, s: &str) -> Option<u32> {
+        self.0.find(s)
     }
 }
 
@@ -236,6 +245,43 @@ pub struct Usage {
     pub query: Query,
 }
 
+/// Keeps only the rows and delegations of the projects named in `names`: a project folder
+/// name (`-home-me-app`) or its last part (`app`). Summary counts are left as they were.
+pub fn retain_projects(usage: &mut Usage, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    let matches = |folder: &str| {
+        names
+            .iter()
+            .any(|n| folder == n || folder.ends_with(&format!("-{}", n.trim_start_matches('-'))))
+    };
+    let mut keep: FastMap<u32, bool> = FastMap::default();
+    let names_ref = &usage.names;
+    let mut ok = |p: u32| *keep.entry(p).or_insert_with(|| matches(names_ref.get(p)));
+    usage.rows.retain(|r| ok(r.project));
+    usage.delegations.retain(|d| ok(d.project));
+}
+
+/// Keeps only the rows and delegations of the sessions named in `ids` (exact session ids,
+/// or a unique prefix of at least 4 characters).
+pub fn retain_sessions(usage: &mut Usage, ids: &[String]) {
+    if ids.is_empty() {
+        return;
+    }
+    let mut keep: FastMap<u32, bool> = FastMap::default();
+    let names_ref = &usage.names;
+    let mut ok = |s: u32| {
+        *keep.entry(s).or_insert_with(|| {
+            let name = names_ref.get(s);
+            ids.iter()
+                .any(|id| name == id || (id.len() >= 4 && name.starts_with(id.as_str())))
+        })
+    };
+    usage.rows.retain(|r| ok(r.session));
+    usage.delegations.retain(|d| ok(d.session));
+}
+
 /// Label for sub-agent usage that cannot be tied to an agent type.
 pub const UNATTRIBUTED: &str = "(unattributed)";
 /// Model label of usage lines without `message.model`.
@@ -320,6 +366,17 @@ struct RowInput<'a> {
 }
 
 impl RowContext<'_> {
+    /// The long-context threshold of a model of the file.
+    fn threshold(&self, fid: &FileIds, model: StrIdx) -> u64 {
+        let model = fid.get(model).unwrap_or(self.unknown_model);
+        self.prices
+            .get(model as usize)
+            .copied()
+            .flatten()
+            .flatten()
+            .map_or(LONG_CONTEXT_THRESHOLD, |p| p.threshold())
+    }
+
     fn row(
         &self,
         fid: &FileIds,
@@ -384,10 +441,21 @@ impl RowContext<'_> {
 /// from its individual entries; then the entry rows are de-duplicated across files in path
 /// order.
 pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
+    analyze_where(corpus, query, |_| true)
+}
+
+/// [`analyze`] over the files `keep` accepts only (the summary counts those files too). A
+/// request that also appears in a file left out counts once, as the copy in the files kept.
+pub fn analyze_where(
+    corpus: &Corpus,
+    query: Query,
+    keep: impl Fn(&crate::cache::CachedFile) -> bool,
+) -> Usage {
+    let files: Vec<&crate::cache::CachedFile> = corpus.files.iter().filter(|f| keep(f)).collect();
     let phase = crate::trace::phase("analyze: ids and keys");
     let mut names = Names::default();
     let mut summary = Summary {
-        files: corpus.files.len(),
+        files: files.len(),
         unreadable: corpus.stats.unreadable,
         ..Summary::default()
     };
@@ -400,8 +468,8 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
     let mut tool_use_type: FastMap<u32, u32> = FastMap::default();
     let mut agent_tool_use: FastMap<u32, u32> = FastMap::default();
     let mut prices: Vec<Option<Option<ModelPrice>>> = Vec::new();
-    let mut ids: Vec<FileIds> = Vec::with_capacity(corpus.files.len());
-    for file in &corpus.files {
+    let mut ids: Vec<FileIds> = Vec::with_capacity(files.len());
+    for file in &files {
         let rec = &file.record;
         summary.lines += rec.lines;
         summary.skips.add(&rec.skips);
@@ -448,8 +516,7 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
         unattributed,
         unknown_model,
     };
-    let parts: Vec<FilePart> = corpus
-        .files
+    let parts: Vec<FilePart> = files
         .par_iter()
         .zip(ids.par_iter())
         .map(|(file, fid)| {
@@ -464,7 +531,20 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                 duplicates: 0,
                 undecodable: false,
             };
-            let entries = if is_shared || query.per_request {
+            // a model whose long-context threshold is not the one the buckets were split at
+            // is priced request by request
+            let other_threshold = rec.models.iter().any(|&m| {
+                let model = fid.get(m).unwrap_or(unknown_model) as usize;
+                prices
+                    .get(model)
+                    .copied()
+                    .flatten()
+                    .flatten()
+                    .is_some_and(|p| {
+                        p.long_context.is_some() && p.threshold() != LONG_CONTEXT_THRESHOLD
+                    })
+            });
+            let entries = if is_shared || query.per_request || other_threshold {
                 rec.entries()
             } else {
                 None
@@ -484,7 +564,7 @@ pub fn analyze(corpus: &Corpus, query: Query) -> Usage {
                             sidechain: e.sidechain,
                             prev_delegation: e.prev_delegation,
                             tokens: &e.tokens,
-                            long_prompt: e.tokens.prompt() > LONG_CONTEXT_THRESHOLD,
+                            long_prompt: e.tokens.prompt() > ctx.threshold(fid, e.model),
                             cost_usd: e.cost_usd.map(u128::from),
                         };
                         match (ctx.row(fid, rec, &mut dates, input), e.dedup_key) {

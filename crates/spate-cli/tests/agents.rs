@@ -51,6 +51,7 @@ fn daily_json_has_ccusage_shape_and_exact_numbers() {
     assert_eq!(
         keys(day),
         [
+            "agentBreakdowns",
             "cacheCreationTokens",
             "cacheReadTokens",
             "date",
@@ -58,6 +59,9 @@ fn daily_json_has_ccusage_shape_and_exact_numbers() {
             "modelBreakdowns",
             "modelsUsed",
             "outputTokens",
+            "subagentCost",
+            "subagentRequests",
+            "subagentTokens",
             "totalCost",
             "totalTokens"
         ]
@@ -80,11 +84,16 @@ fn daily_json_has_ccusage_shape_and_exact_numbers() {
             "cacheReadTokens",
             "inputTokens",
             "outputTokens",
+            "subagentCost",
+            "subagentRequests",
+            "subagentTokens",
             "totalCost",
             "totalTokens",
             "unpricedModels"
         ]
     );
+    assert_eq!(v["totals"]["subagentTokens"], 12_500);
+    assert_eq!(v["totals"]["subagentCost"].to_string(), "0.028");
     assert_eq!(v["totals"]["unpricedModels"][0], "claude-opus-9-20300101");
     let priced = json_of(&["daily", "--json", "--until", "2025-05-31"]);
     assert!(priced["totals"].get("unpricedModels").is_none());
@@ -130,7 +139,11 @@ fn table_is_aligned_with_totals_and_no_colour_off_a_terminal() {
     let header = lines.iter().position(|l| l.starts_with("Date")).unwrap();
     let cost_end = lines[header].len();
     let total = lines.iter().find(|l| l.starts_with("Total")).unwrap();
-    assert!(total.ends_with("$1.81*"), "{total}");
+    assert!(total.contains(" $1.81*  "), "{total}");
+    assert!(
+        total.ends_with(" 1.5%"),
+        "sub-agents' share of the cost: {total}"
+    );
     assert_eq!(
         total.chars().count(),
         cost_end,

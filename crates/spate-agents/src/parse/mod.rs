@@ -139,6 +139,21 @@ pub fn dedup_key(message_id: &str, request_id: &str) -> u128 {
     h
 }
 
+/// De-duplication key of a usage line that has a `message.id` but no `requestId` (some
+/// Claude Code versions write none): the message id and the line's time, as ccusage 20
+/// merges such lines (copies written at another time stay apart), kept apart from every
+/// [`dedup_key`] by its separator.
+pub fn dedup_key_message_only(message_id: &str, ts_ms: i64) -> u128 {
+    const PRIME: u128 = 0x0000000001000000000000000000013B;
+    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
+    let ts = ts_ms.to_le_bytes();
+    for &b in message_id.as_bytes().iter().chain(&[0xfe]).chain(&ts) {
+        h ^= u128::from(b);
+        h = h.wrapping_mul(PRIME);
+    }
+    h
+}
+
 /// 64-bit FNV-1a, used to fingerprint the bytes before a parsed offset.
 pub fn fnv64(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
@@ -424,7 +439,8 @@ impl<'r> LineParser<'r> {
                 };
                 let dedup_key = match (msg.id.as_deref(), raw.request_id.as_deref()) {
                     (Some(m), Some(r)) => Some(dedup_key(m, r)),
-                    _ => None,
+                    (Some(m), None) => Some(dedup_key_message_only(m, ts_ms)),
+                    (None, _) => None,
                 };
                 let model = self.intern_opt(model);
                 let agent = self.intern_opt(raw.agent_id.as_deref());

@@ -11,14 +11,17 @@ use crate::error::{Error, Result};
 use crate::model::Tokens;
 
 /// Prompt size (input plus cache reads and writes) above which a request of a model with
-/// long-context pricing is billed entirely at the long-context rates.
+/// long-context pricing is billed entirely at the long-context rates, unless the model's price
+/// names another threshold ([`ModelPrice::long_context_threshold`]).
 pub const LONG_CONTEXT_THRESHOLD: u64 = 200_000;
 
 /// Picodollars in one US dollar.
 pub const PICO_PER_USD: u128 = 1_000_000_000_000;
 
+mod table;
+
 /// Prices per token, in picodollars.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Rates {
     /// Uncached input.
     pub input: u64,
@@ -44,19 +47,29 @@ impl Rates {
 }
 
 /// The price of one model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ModelPrice {
     /// Standard rates.
     pub rates: Rates,
-    /// Long-context rates, for requests whose prompt exceeds [`LONG_CONTEXT_THRESHOLD`].
+    /// Long-context rates, for requests whose prompt exceeds the threshold.
     pub long_context: Option<Rates>,
+    /// The long-context threshold in prompt tokens; 0 means [`LONG_CONTEXT_THRESHOLD`].
+    pub long_context_threshold: u64,
 }
 
 impl ModelPrice {
     /// Cost of one request: when its prompt (input plus cache reads and writes) exceeds the
     /// long-context threshold, all of its tokens are billed at the long-context rates.
     pub fn cost(&self, t: &Tokens) -> u128 {
-        self.cost_of(t, t.prompt() > LONG_CONTEXT_THRESHOLD)
+        self.cost_of(t, t.prompt() > self.threshold())
+    }
+
+    /// The prompt size above which the long-context rates apply.
+    pub fn threshold(&self) -> u64 {
+        match self.long_context_threshold {
+            0 => LONG_CONTEXT_THRESHOLD,
+            t => t,
+        }
     }
 
     /// Cost of a sum of requests that are all long-context (`long`) or all not. Costs are
@@ -69,68 +82,49 @@ impl ModelPrice {
     }
 }
 
-/// Dollars per million tokens to picodollars per token.
-const fn mtok(dollars_times_100: u64) -> u64 {
-    dollars_times_100 * 10_000
-}
-
-const fn rates(input: u64, output: u64, w5: u64, w1h: u64, read: u64) -> Rates {
-    Rates {
-        input: mtok(input),
-        output: mtok(output),
-        cache_write_5m: mtok(w5),
-        cache_write_1h: mtok(w1h),
-        cache_read: mtok(read),
+/// A price from picodollars per token (input, output, 5-minute write, 1-hour write, read).
+const fn p(input: u64, output: u64, w5: u64, w1h: u64, read: u64) -> ModelPrice {
+    ModelPrice {
+        rates: Rates {
+            input,
+            output,
+            cache_write_5m: w5,
+            cache_write_1h: w1h,
+            cache_read: read,
+        },
+        long_context: None,
+        long_context_threshold: 0,
     }
 }
 
-const OPUS_3_4: ModelPrice = ModelPrice {
-    rates: rates(1500, 7500, 1875, 3000, 150),
-    long_context: None,
-};
-const OPUS_45: ModelPrice = ModelPrice {
-    rates: rates(500, 2500, 625, 1000, 50),
-    long_context: None,
-};
-const SONNET_4: ModelPrice = ModelPrice {
-    rates: rates(300, 1500, 375, 600, 30),
-    long_context: Some(rates(600, 2250, 750, 1200, 60)),
-};
-const SONNET_3: ModelPrice = ModelPrice {
-    rates: rates(300, 1500, 375, 600, 30),
-    long_context: None,
-};
-const HAIKU_45: ModelPrice = ModelPrice {
-    rates: rates(100, 500, 125, 200, 10),
-    long_context: None,
-};
-const HAIKU_35: ModelPrice = ModelPrice {
-    rates: rates(80, 400, 100, 160, 8),
-    long_context: None,
-};
-const HAIKU_3: ModelPrice = ModelPrice {
-    rates: rates(25, 125, 30, 50, 3),
-    long_context: None,
-};
+/// `standard` with long-context rates above `threshold` prompt tokens.
+const fn lc(standard: ModelPrice, threshold: u64, r: [u64; 5]) -> ModelPrice {
+    ModelPrice {
+        rates: standard.rates,
+        long_context: Some(Rates {
+            input: r[0],
+            output: r[1],
+            cache_write_5m: r[2],
+            cache_write_1h: r[3],
+            cache_read: r[4],
+        }),
+        long_context_threshold: threshold,
+    }
+}
 
-/// The embedded price table: normalized model family name to price (USD per million
-/// tokens: input, output, 5-minute write, 1-hour write, read; long context above 200k).
-const EMBEDDED: &[(&str, ModelPrice)] = &[
-    ("claude-opus-4-6", OPUS_45),
-    ("claude-opus-4-5", OPUS_45),
-    ("claude-opus-4-1", OPUS_3_4),
-    ("claude-opus-4-0", OPUS_3_4),
-    ("claude-opus-4", OPUS_3_4),
-    ("claude-3-opus", OPUS_3_4),
-    ("claude-sonnet-4-5", SONNET_4),
-    ("claude-sonnet-4-0", SONNET_4),
-    ("claude-sonnet-4", SONNET_4),
-    ("claude-3-7-sonnet", SONNET_3),
-    ("claude-3-5-sonnet", SONNET_3),
-    ("claude-haiku-4-5", HAIKU_45),
-    ("claude-3-5-haiku", HAIKU_35),
-    ("claude-3-haiku", HAIKU_3),
-];
+/// Where the embedded prices come from (a LiteLLM price file; see `scripts/litellm_prices.py`).
+pub const EMBEDDED_SOURCE: &str = table::SOURCE;
+
+/// One model of a price table, for listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceEntry {
+    /// The model family name looked up (see [`normalize_model`]), or an override's own name.
+    pub model: String,
+    /// Its price.
+    pub price: ModelPrice,
+    /// Where it comes from: the LiteLLM key of the embedded entry, or the override file.
+    pub origin: String,
+}
 
 /// Reduces a model id to its family name: lower case, without provider prefixes
 /// (`anthropic/`, `us.anthropic.`), version suffixes (`-v1:0`, `@20250514`, `-20250514`)
@@ -162,7 +156,16 @@ pub fn normalize_model(name: &str) -> String {
             s.truncate(pos);
         }
     }
-    s
+    // "claude-opus-4.5" is "claude-opus-4-5"
+    s.replace('.', "-")
+}
+
+/// The embedded price of a model family name.
+fn embedded_lookup(family: &str) -> Option<ModelPrice> {
+    table::TABLE
+        .binary_search_by(|(name, _, _)| (*name).cmp(family))
+        .ok()
+        .map(|i| table::TABLE[i].1)
 }
 
 /// A price table: the embedded one, optionally overridden by a LiteLLM-style JSON file.
@@ -170,6 +173,8 @@ pub fn normalize_model(name: &str) -> String {
 pub struct PriceTable {
     overrides: HashMap<String, ModelPrice>,
     overrides_normalized: HashMap<String, ModelPrice>,
+    /// The override files read, in order.
+    override_files: Vec<std::path::PathBuf>,
 }
 
 impl PriceTable {
@@ -187,10 +192,49 @@ impl PriceTable {
         if let Some(p) = self.overrides_normalized.get(&norm) {
             return Some(*p);
         }
-        EMBEDDED
+        embedded_lookup(&norm)
+    }
+
+    /// Where the prices come from: the embedded table's source, then each override file.
+    pub fn sources(&self) -> Vec<String> {
+        let mut v = vec![format!("embedded: {EMBEDDED_SOURCE}")];
+        v.extend(
+            self.override_files
+                .iter()
+                .map(|f| format!("override: {}", f.display())),
+        );
+        v
+    }
+
+    /// Every model of the table: the overrides (by their own names), then the embedded
+    /// families no override replaces, sorted by name within each part.
+    pub fn entries(&self) -> Vec<PriceEntry> {
+        let origin = self
+            .override_files
+            .last()
+            .map(|f| f.display().to_string())
+            .unwrap_or_default();
+        let mut v: Vec<PriceEntry> = self
+            .overrides
             .iter()
-            .find(|(name, _)| *name == norm)
-            .map(|(_, price)| *price)
+            .map(|(m, p)| PriceEntry {
+                model: m.clone(),
+                price: *p,
+                origin: origin.clone(),
+            })
+            .collect();
+        v.sort_by(|a, b| a.model.cmp(&b.model));
+        v.extend(
+            table::TABLE
+                .iter()
+                .filter(|(name, _, _)| !self.overrides_normalized.contains_key(*name))
+                .map(|(name, price, key)| PriceEntry {
+                    model: (*name).to_owned(),
+                    price: *price,
+                    origin: format!("LiteLLM {key}"),
+                }),
+        );
+        v
     }
 
     /// Adds the models of a LiteLLM `model_prices_and_context_window.json`-style file: an
@@ -207,6 +251,7 @@ impl PriceTable {
                 path: path.to_owned(),
                 message,
             })?;
+        self.override_files.push(path.to_owned());
         Ok(self)
     }
 
@@ -249,27 +294,36 @@ impl PriceTable {
                     .unwrap_or(input * 2),
                 cache_read: get("cache_read_input_token_cost")?.unwrap_or(0),
             };
-            let long_context = match (
-                get("input_cost_per_token_above_200k_tokens")?,
-                get("output_cost_per_token_above_200k_tokens")?,
-            ) {
-                (Some(li), Some(lo)) => Some(Rates {
+            let mut long_context = None;
+            let mut long_context_threshold = 0;
+            for (threshold, tag) in [(200_000, "200k"), (100_000, "100k")] {
+                let (Some(li), Some(lo)) = (
+                    get(&format!("input_cost_per_token_above_{tag}_tokens"))?,
+                    get(&format!("output_cost_per_token_above_{tag}_tokens"))?,
+                ) else {
+                    continue;
+                };
+                long_context = Some(Rates {
                     input: li,
                     output: lo,
-                    cache_write_5m: get("cache_creation_input_token_cost_above_200k_tokens")?
-                        .unwrap_or(standard.cache_write_5m),
-                    cache_write_1h: get(
-                        "cache_creation_input_token_cost_above_1hr_above_200k_tokens",
-                    )?
+                    cache_write_5m: get(&format!(
+                        "cache_creation_input_token_cost_above_{tag}_tokens"
+                    ))?
+                    .unwrap_or(standard.cache_write_5m),
+                    cache_write_1h: get(&format!(
+                        "cache_creation_input_token_cost_above_1hr_above_{tag}_tokens"
+                    ))?
                     .unwrap_or(li * 2),
-                    cache_read: get("cache_read_input_token_cost_above_200k_tokens")?
+                    cache_read: get(&format!("cache_read_input_token_cost_above_{tag}_tokens"))?
                         .unwrap_or(standard.cache_read),
-                }),
-                _ => None,
-            };
+                });
+                long_context_threshold = threshold;
+                break;
+            }
             let price = ModelPrice {
                 rates: standard,
                 long_context,
+                long_context_threshold,
             };
             self.overrides.insert(name.clone(), price);
             self.overrides_normalized
@@ -336,6 +390,7 @@ mod tests {
             ("claude-3-7-sonnet-latest", "claude-3-7-sonnet"),
             ("Claude-Haiku-4-5", "claude-haiku-4-5"),
             ("gpt-5", "gpt-5"),
+            ("claude-opus-4.8", "claude-opus-4-8"),
         ] {
             assert_eq!(normalize_model(raw), want, "{raw}");
         }
@@ -354,7 +409,10 @@ mod tests {
         let p = t.lookup("claude-sonnet-4-5-20250929").unwrap();
         // 1000×3 + 500×15 + 2000×3.75 + 100×6 + 50000×0.3 = 33600 µ$
         assert_eq!(format_usd_exact(p.cost(&tok)), "0.0336");
-        assert!(t.lookup("claude-opus-4-7").is_none());
+        assert!(t.lookup("claude-opus-9-20300101").is_none());
+        let opus47 = t.lookup("claude-opus-4-7").unwrap();
+        assert_eq!(opus47.rates.input, 5_000_000);
+        assert_eq!(t.lookup("claude-opus-4.7"), Some(opus47));
         assert!(t.lookup("<synthetic>").is_none());
         let haiku3 = t.lookup("claude-3-haiku-20240307").unwrap();
         assert_eq!(haiku3.rates.cache_read, 30_000); // $0.03 per million
@@ -408,6 +466,50 @@ mod tests {
                 br#"{"m": {"input_cost_per_token": "cheap", "output_cost_per_token": 1}}"#
             )
             .is_err());
+    }
+
+    #[test]
+    fn embedded_table_is_sorted_and_priced() {
+        for w in table::TABLE.windows(2) {
+            assert!(w[0].0 < w[1].0, "{} before {}", w[0].0, w[1].0);
+        }
+        for (name, price, _) in table::TABLE {
+            assert!(price.rates.input > 0 && price.rates.output > 0, "{name}");
+            assert!(
+                price.rates.cache_write_1h >= price.rates.cache_write_5m,
+                "{name}"
+            );
+            assert_eq!(embedded_lookup(name), Some(*price));
+        }
+        // the models Claude Code writes in 2026
+        for m in [
+            "claude-opus-4-6",
+            "claude-opus-4-7",
+            "claude-opus-4-8",
+            "claude-opus-5",
+            "claude-sonnet-4-6",
+            "claude-sonnet-5",
+            "claude-haiku-5-5",
+        ] {
+            assert!(PriceTable::embedded().lookup(m).is_some(), "{m}");
+        }
+    }
+
+    #[test]
+    fn a_100k_threshold_applies_to_the_whole_request() {
+        let p = PriceTable::embedded().lookup("claude-haiku-5-5").unwrap();
+        assert_eq!(p.threshold(), 100_000);
+        let t = Tokens {
+            input: 100_001,
+            output: 10,
+            ..Tokens::default()
+        };
+        assert_eq!(p.cost(&t), p.long_context.unwrap().cost(&t));
+        let t = Tokens {
+            input: 100_000,
+            ..t
+        };
+        assert_eq!(p.cost(&t), p.rates.cost(&t));
     }
 
     #[test]
