@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use spate_agents::load::{self, UsageRequest};
+use spate_agents::load::UsageRequest;
 use spate_agents::pricing::PriceTable;
 use spate_agents::report::Period;
 use spate_agents::usage::{CostMode, Query};
@@ -39,6 +39,8 @@ enum ReportCommand {
     Project(ReportArgs),
     /// Delegations to sub-agents: per agent type, per month, and marathon sessions.
     Delegations(DelegationArgs),
+    /// The usage ledger: export it, import other machines' ledgers, print its path.
+    Ledger(super::ledger::LedgerArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,6 +107,8 @@ struct CommonArgs {
     /// file was unreadable.
     #[arg(long)]
     strict: bool,
+    #[command(flatten)]
+    ledger: super::ledger::LedgerFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -176,16 +180,18 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
         },
         per_request: c.per_request,
     };
-    let loaded = load::load_usage(&request, query).map_err(|e| match e {
-        // the library names no flag: the hint is the command line's
-        spate_agents::Error::NoTranscripts { .. } => {
-            anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
-        }
-        e => e.into(),
-    })?;
+    let (loaded, ledger) =
+        super::ledger::load(&request, query, &c.ledger).map_err(|e| match e {
+            // the library names no flag: the hint is the command line's
+            spate_agents::Error::NoTranscripts { .. } => {
+                anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
+            }
+            e => e.into(),
+        })?;
     // The process ends after the report: freeing every file's record piece by piece would
     // cost more than the report itself.
     std::mem::forget(loaded.corpus);
+    super::ledger::keep(ledger);
     let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
     let usage = loaded.usage;
     Ok(Loaded { usage, warnings })
@@ -206,6 +212,7 @@ fn emit(text: &str) -> anyhow::Result<()> {
 /// Warnings, unpriced models and the skipped-lines summary go to stderr; with `--strict`,
 /// skipped lines make the exit code 1.
 fn finish(loaded: &Loaded, strict: bool) -> anyhow::Result<ExitCode> {
+    super::ledger::finish();
     for w in &loaded.warnings {
         eprintln!("spate: warning: {w}");
     }
@@ -241,6 +248,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     // a leftover is removed when the cache is next opened.
     let _ = ctrlc::set_handler(|| {
         spate_agents::cache::remove_temp_files_in_progress();
+        spate_agents::ledger::flush_all();
         std::process::exit(130);
     });
     let style = render::Style { color: use_color() };
@@ -261,6 +269,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         ReportCommand::Session(a) => report_cmd(Period::Session, a, style),
         ReportCommand::Model(a) => report_cmd(Period::Model, a, style),
         ReportCommand::Project(a) => report_cmd(Period::Project, a, style),
+        ReportCommand::Ledger(a) => super::ledger::run(a),
     }
 }
 
