@@ -13,6 +13,8 @@ fn tree() -> PathBuf {
 fn spate() -> Command {
     let mut cmd = Command::cargo_bin("spate").unwrap();
     cmd.env_remove("CLAUDE_CONFIG_DIR").env("TZ", "UTC");
+    // the usage ledger of these runs stays out of the user's data folder
+    cmd.env("SPATE_LEDGER_DIR", std::env::temp_dir().join("spate-tests-ledger"));
     cmd
 }
 
