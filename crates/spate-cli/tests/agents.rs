@@ -14,7 +14,10 @@ fn spate() -> Command {
     let mut cmd = Command::cargo_bin("spate").unwrap();
     cmd.env_remove("CLAUDE_CONFIG_DIR").env("TZ", "UTC");
     // the usage ledger of these runs stays out of the user's data folder
-    cmd.env("SPATE_LEDGER_DIR", std::env::temp_dir().join("spate-tests-ledger"));
+    cmd.env(
+        "SPATE_LEDGER_DIR",
+        std::env::temp_dir().join("spate-tests-ledger"),
+    );
     cmd
 }
 
@@ -367,6 +370,10 @@ fn concurrent_runs_share_one_cache_safely() {
         // writers would overlap)
         cmd.env_remove("CLAUDE_CONFIG_DIR")
             .env("SPATE_AGENTS_TEST_WRITE_DELAY_MS", "40")
+            .env(
+                "SPATE_LEDGER_DIR",
+                std::env::temp_dir().join("spate-tests-ledger"),
+            )
             .args(["agents", "daily", "--json", "--timezone", "UTC", "--path"])
             .arg(&tree)
             .stdout(std::process::Stdio::piped())
@@ -466,6 +473,10 @@ fn interrupt_during_a_cache_write_removes_its_temporary_file() {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("spate"))
         .env_remove("CLAUDE_CONFIG_DIR")
         .env("SPATE_AGENTS_TEST_TEMP_DELAY_MS", "10000")
+        .env(
+            "SPATE_LEDGER_DIR",
+            std::env::temp_dir().join("spate-tests-ledger"),
+        )
         .args(["agents", "daily", "--json", "--timezone", "UTC", "--path"])
         .arg(tree())
         .arg("--cache-dir")

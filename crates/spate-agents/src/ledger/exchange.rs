@@ -78,7 +78,7 @@ impl Batches {
         self.end_group();
         if let Some(b) = self.builder.take() {
             if !b.is_empty() {
-                self.frames.push(format::frame(&b.finish()));
+                self.frames.push(b.finish());
             }
         }
         self.in_frame = 0;
@@ -125,16 +125,27 @@ impl Batches {
     }
 }
 
-/// Every entry of `store`'s groups, decoded, in file order: `(group id, entry)`.
-fn all_entries(store: &Store) -> Vec<(u32, RawEntry)> {
+/// Every entry of `store`'s groups, decoded, in file order: `(group id, entry)`; a damaged
+/// batch is an error (nothing is exported or imported from a damaged ledger).
+fn all_entries(store: &Store) -> Result<Vec<(u32, RawEntry)>, LedgerError> {
     let mut out = Vec::new();
+    let mut body: Option<(u32, Vec<u8>)> = None;
     for id in 0..store.groups.len() as u32 {
-        let (frame, g) = store.group(id);
-        if let Some(entries) = decode_group(&store.bytes, frame, g) {
-            out.extend(entries.into_iter().map(|e| (id, e)));
+        let (frame_id, frame, g) = store.group(id);
+        let damaged = || LedgerError::Damaged {
+            path: store.path.clone(),
+            offset: store.frames[frame_id as usize].body_at,
+        };
+        if body.as_ref().is_none_or(|(f, _)| *f != frame_id) {
+            body = Some((frame_id, store.body(frame_id)?.ok_or_else(damaged)?));
         }
+        let Some((_, bytes)) = &body else {
+            continue;
+        };
+        let entries = decode_group(bytes, frame, g).ok_or_else(damaged)?;
+        out.extend(entries.into_iter().map(|e| (id, e)));
     }
-    out
+    Ok(out)
 }
 
 /// One entry per key: the copy with the largest token total (the first on a tie).
@@ -158,8 +169,8 @@ fn one_per_key(entries: Vec<(u32, RawEntry)>) -> Vec<(u32, RawEntry)> {
 }
 
 fn item<'a>(store: &'a Store, group: u32, e: RawEntry, root: Option<u64>, flags: u8) -> Item<'a> {
-    let (frame, g) = store.group(group);
-    let s = |i: u32| frame_str(&store.bytes, frame, i);
+    let (_, frame, g) = store.group(group);
+    let s = |i: u32| frame_str(frame, i);
     Item {
         root: root.unwrap_or(frame.root),
         source: g.source,
@@ -189,7 +200,7 @@ pub(super) fn export(
     if same_file(to, &store.path) {
         return Err(LedgerError::SameFile(to.to_owned()));
     }
-    let chosen = one_per_key(all_entries(store));
+    let chosen = one_per_key(all_entries(store)?);
     let mut batches = Batches::new(max);
     for &(g, e) in &chosen {
         batches.push(item(store, g, e, None, 0));
@@ -230,7 +241,7 @@ pub(super) fn import_frames(
         ..ImportStats::default()
     };
     let mut held: KeyMap<u64> = KeyMap::default();
-    for (_, e) in all_entries(store) {
+    for (_, e) in all_entries(store)? {
         let t = held.entry(e.key).or_insert(0);
         *t = (*t).max(e.tokens.total());
     }
@@ -242,7 +253,7 @@ pub(super) fn import_frames(
     let mut adds: Vec<(usize, u32, RawEntry)> = Vec::new();
     let mut at: KeyMap<usize> = KeyMap::default();
     for (fi, other) in others.iter().enumerate() {
-        for (g, e) in all_entries(other) {
+        for (g, e) in all_entries(other)? {
             stats.read += 1;
             let total = e.tokens.total();
             if held.get(&e.key).is_some_and(|&t| t >= total) {

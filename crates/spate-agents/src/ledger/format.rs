@@ -2,12 +2,15 @@
 //!
 //! ```text
 //! file   := header frame*
-//! header := "SPATELDG" version:u32le reserved:u32le          (16 bytes)
-//! frame  := "LBAT" len:u32le crc:u32le payload[len]           (crc32 of len's 4 bytes + payload)
-//! payload:= kind:u8(=1) root:u64le nstrings:var (len:var utf8)* ngroups:var group*
+//! header := "SPATELDG" version:u32le reserved:u32le                     (16 bytes)
+//! frame  := "LBAT" dir_len:u32le body_len:u32le dir_crc:u32le body_crc:u32le
+//!           dir[dir_len] body[body_len]
+//!           (dir_crc: CRC-32 of the three length/crc words before it and dir;
+//!            body_crc: CRC-32 of body)
+//! dir    := kind:u8(=1) root:u64le nstrings:var (len:var utf8)* ngroups:var group*
 //! group  := source:u64le flags:u8 project:var first:var count:var
 //!           [offset:var tail_hash:u64le total:var]   (when flags & COMPLETE)
-//!           body_len:var entry{count}
+//!           body_offset:var body_len:var              (the group's entries in body)
 //! entry  := key:u128le flags:u8 ts:zigzag-var model:var session:var
 //!           [agent_type:var agent_id:var]            (when flags & AGENT)
 //!           input:var output:var cache_write_5m:var cache_write_1h:var cache_read:var
@@ -16,7 +19,10 @@
 //!
 //! `var` is an unsigned LEB128 varint; string references are indices into the frame's
 //! string table. A frame is appended with one write: a crash leaves at most one torn frame
-//! at the end, which the checksum (or a length past the end of the file) exposes.
+//! at the end, which a length past the end of the file or a checksum exposes. The
+//! directory (strings and group headers) is checked on every read; a body only when its
+//! entries are needed, and always for the last frame, so that a run which needs no entry
+//! reads a few kilobytes of a ledger of many megabytes.
 
 use std::ops::Range;
 
@@ -30,11 +36,11 @@ pub const FORMAT_VERSION: u32 = 1;
 pub(super) const HEADER_LEN: usize = 16;
 /// The first 4 bytes of every frame.
 pub(super) const FRAME_TAG: &[u8; 4] = b"LBAT";
-/// Bytes before a frame's payload.
-pub(super) const FRAME_HEAD: usize = 12;
-/// The largest payload a frame may have (a writer's batches are far smaller): a longer
-/// length is damage.
-pub(super) const MAX_PAYLOAD: usize = 256 << 20;
+/// Bytes before a frame's directory.
+pub(super) const FRAME_HEAD: usize = 20;
+/// The largest directory or body a frame may have (a writer's batches are far smaller): a
+/// longer length is damage.
+pub(super) const MAX_PART: usize = 256 << 20;
 /// Payload kind of a batch of entries.
 const KIND_ENTRIES: u8 = 1;
 
@@ -105,40 +111,82 @@ pub(super) fn check_header(bytes: &[u8]) -> HeaderState {
     }
 }
 
-fn frame_crc(len: [u8; 4], payload: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&len);
-    h.update(payload);
-    h.finalize()
+/// A frame's head: the lengths and checksums of its two parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FrameLens {
+    pub dir_len: usize,
+    pub body_len: usize,
+    pub dir_crc: u32,
+    pub body_crc: u32,
 }
 
-/// A payload framed for appending.
-pub(super) fn frame(payload: &[u8]) -> Vec<u8> {
-    let len = (payload.len() as u32).to_le_bytes();
-    let mut out = Vec::with_capacity(FRAME_HEAD + payload.len());
+impl FrameLens {
+    /// Bytes of the whole frame.
+    pub fn total(&self) -> usize {
+        FRAME_HEAD + self.dir_len + self.body_len
+    }
+}
+
+fn word(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Reads a frame's head (`None`: not a frame head).
+pub(super) fn parse_head(head: &[u8]) -> Option<FrameLens> {
+    if head.len() < FRAME_HEAD || &head[..4] != FRAME_TAG {
+        return None;
+    }
+    let lens = FrameLens {
+        dir_len: word(head, 4) as usize,
+        body_len: word(head, 8) as usize,
+        dir_crc: word(head, 12),
+        body_crc: word(head, 16),
+    };
+    (lens.dir_len <= MAX_PART && lens.body_len <= MAX_PART).then_some(lens)
+}
+
+/// Whether `dir` is intact for the frame `head` (20 bytes).
+pub(super) fn dir_ok(head: &[u8], lens: &FrameLens, dir: &[u8]) -> bool {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&head[4..12]);
+    h.update(&head[16..20]);
+    h.update(dir);
+    h.finalize() == lens.dir_crc
+}
+
+/// Whether `body` is intact.
+pub(super) fn body_ok(lens: &FrameLens, body: &[u8]) -> bool {
+    crc32fast::hash(body) == lens.body_crc
+}
+
+/// A directory and a body framed for appending.
+pub(super) fn frame(dir: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(FRAME_HEAD + dir.len() + body.len());
     out.extend_from_slice(FRAME_TAG);
-    out.extend_from_slice(&len);
-    out.extend_from_slice(&frame_crc(len, payload).to_le_bytes());
-    out.extend_from_slice(payload);
+    out.extend_from_slice(&(dir.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+    let mut h = crc32fast::Hasher::new();
+    h.update(&out[4..12]);
+    h.update(&out[16..20]);
+    h.update(dir);
+    let dir_crc = h.finalize().to_le_bytes();
+    out[12..16].copy_from_slice(&dir_crc);
+    out.extend_from_slice(dir);
+    out.extend_from_slice(body);
     out
 }
 
-/// The frame starting at `at`: its payload's range, or `None` when the bytes there are not
-/// a whole, intact frame.
-pub(super) fn frame_at(bytes: &[u8], at: usize) -> Option<Range<usize>> {
+/// The frame at `at` of `bytes` when it is whole and intact (both parts): its lengths.
+pub(super) fn frame_at(bytes: &[u8], at: usize) -> Option<FrameLens> {
     let head = bytes.get(at..at.checked_add(FRAME_HEAD)?)?;
-    if &head[..4] != FRAME_TAG {
-        return None;
-    }
-    let len_bytes = [head[4], head[5], head[6], head[7]];
-    let len = u32::from_le_bytes(len_bytes) as usize;
-    if len > MAX_PAYLOAD {
-        return None;
-    }
-    let crc = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
-    let start = at + FRAME_HEAD;
-    let payload = bytes.get(start..start.checked_add(len)?)?;
-    (frame_crc(len_bytes, payload) == crc).then_some(start..start + len)
+    let lens = parse_head(head)?;
+    let dir_start = at + FRAME_HEAD;
+    let dir = bytes.get(dir_start..dir_start + lens.dir_len)?;
+    let body_start = dir_start + lens.dir_len;
+    let body = bytes.get(body_start..body_start + lens.body_len)?;
+    (dir_ok(head, &lens, dir) && body_ok(&lens, body)).then_some(lens)
 }
 
 /// Appends varints and fixed-width integers.
@@ -315,7 +363,7 @@ pub(super) fn get_entry(i: &mut In<'_>, strings: usize) -> Option<RawEntry> {
     })
 }
 
-/// A group's header, with its entries' bytes as a range of the file's bytes.
+/// A group's header, with where its entries are in the frame's body.
 #[derive(Debug, Clone)]
 pub(super) struct GroupHead {
     pub source: u64,
@@ -327,38 +375,34 @@ pub(super) struct GroupHead {
     pub body: Range<usize>,
 }
 
-/// A frame's payload, decoded down to its groups' headers.
+/// A frame's directory, decoded.
 #[derive(Debug)]
 pub(super) struct FrameHead {
     pub root: u64,
-    /// Ranges of the strings in the file's bytes (checked UTF-8).
-    pub strings: Vec<Range<usize>>,
+    pub strings: Vec<String>,
     pub groups: Vec<GroupHead>,
 }
 
-/// Decodes the payload at `range` of `bytes` (without the groups' entries). `None` when it
-/// is inconsistent (a frame whose checksum matched but whose content does not make sense:
-/// written by something else).
-pub(super) fn decode_frame(bytes: &[u8], range: Range<usize>) -> Option<FrameHead> {
-    let base = range.start;
-    let mut i = In::new(bytes.get(range)?);
+/// Decodes a directory whose body has `body_len` bytes; `None` when it is inconsistent (a
+/// frame whose checksum matched but whose content does not make sense: written by
+/// something else).
+pub(super) fn decode_dir(dir: &[u8], body_len: usize) -> Option<FrameHead> {
+    let mut i = In::new(dir);
     if i.u8()? != KIND_ENTRIES {
         return None;
     }
     let root = i.u64()?;
     let n = usize::try_from(i.var()?).ok()?;
-    if n > i.bytes.len() {
+    if n > dir.len() {
         return None;
     }
     let mut strings = Vec::with_capacity(n);
     for _ in 0..n {
         let len = usize::try_from(i.var()?).ok()?;
-        let start = i.at;
-        std::str::from_utf8(i.take(len)?).ok()?;
-        strings.push(base + start..base + start + len);
+        strings.push(std::str::from_utf8(i.take(len)?).ok()?.to_owned());
     }
     let groups_n = usize::try_from(i.var()?).ok()?;
-    if groups_n > i.bytes.len() {
+    if groups_n > dir.len() {
         return None;
     }
     let mut groups = Vec::with_capacity(groups_n);
@@ -383,11 +427,11 @@ pub(super) fn decode_frame(bytes: &[u8], range: Range<usize>) -> Option<FrameHea
         } else {
             None
         };
+        let start = usize::try_from(i.var()?).ok()?;
         let len = usize::try_from(i.var()?).ok()?;
-        let start = i.at;
-        i.take(len)?;
+        let end = start.checked_add(len)?;
         // an entry is at least 24 bytes
-        if count > (len / 24) as u64 + 1 {
+        if end > body_len || count > (len / 24) as u64 {
             return None;
         }
         groups.push(GroupHead {
@@ -397,7 +441,7 @@ pub(super) fn decode_frame(bytes: &[u8], range: Range<usize>) -> Option<FrameHea
             first,
             count,
             watermark,
-            body: base + start..base + start + len,
+            body: start..end,
         });
     }
     i.done().then_some(FrameHead {
@@ -408,22 +452,13 @@ pub(super) fn decode_frame(bytes: &[u8], range: Range<usize>) -> Option<FrameHea
 }
 
 /// The string `idx` of a decoded frame.
-pub(super) fn frame_str<'a>(bytes: &'a [u8], frame: &FrameHead, idx: u32) -> &'a str {
-    frame
-        .strings
-        .get(idx as usize)
-        .and_then(|r| bytes.get(r.clone()))
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .unwrap_or("")
+pub(super) fn frame_str(frame: &FrameHead, idx: u32) -> &str {
+    frame.strings.get(idx as usize).map_or("", String::as_str)
 }
 
-/// Decodes a group's entries; `None` when its body is inconsistent.
-pub(super) fn decode_group(
-    bytes: &[u8],
-    frame: &FrameHead,
-    g: &GroupHead,
-) -> Option<Vec<RawEntry>> {
-    let mut i = In::new(bytes.get(g.body.clone())?);
+/// Decodes a group's entries from its frame's body; `None` when they are inconsistent.
+pub(super) fn decode_group(body: &[u8], frame: &FrameHead, g: &GroupHead) -> Option<Vec<RawEntry>> {
+    let mut i = In::new(body.get(g.body.clone())?);
     let mut out = Vec::with_capacity(g.count as usize);
     for _ in 0..g.count {
         out.push(get_entry(&mut i, frame.strings.len())?);
@@ -439,6 +474,7 @@ pub(super) struct PayloadBuilder {
     index: std::collections::HashMap<String, u32>,
     groups: Out,
     group_count: u64,
+    body: Out,
 }
 
 impl PayloadBuilder {
@@ -449,6 +485,7 @@ impl PayloadBuilder {
             index: Default::default(),
             groups: Out::default(),
             group_count: 0,
+            body: Out::default(),
         }
     }
 
@@ -464,7 +501,6 @@ impl PayloadBuilder {
     }
 
     /// Adds a group whose entries' strings were added with [`Self::string`].
-    #[allow(clippy::too_many_arguments)]
     pub fn group(
         &mut self,
         source: u64,
@@ -490,12 +526,12 @@ impl PayloadBuilder {
             o.u64(w.tail_hash);
             o.var(w.total);
         }
-        let mut body = Out::default();
+        let start = self.body.0.len();
         for e in entries {
-            put_entry(&mut body, e);
+            put_entry(&mut self.body, e);
         }
-        o.var(body.0.len() as u64);
-        o.0.extend_from_slice(&body.0);
+        o.var(start as u64);
+        o.var((self.body.0.len() - start) as u64);
         self.group_count += 1;
     }
 
@@ -508,7 +544,7 @@ impl PayloadBuilder {
         self.root
     }
 
-    /// The payload bytes.
+    /// The framed bytes.
     pub fn finish(self) -> Vec<u8> {
         let mut o = Out::default();
         o.u8(KIND_ENTRIES);
@@ -519,7 +555,7 @@ impl PayloadBuilder {
         }
         o.var(self.group_count);
         o.0.extend_from_slice(&self.groups.0);
-        o.0
+        frame(&o.0, &self.body.0)
     }
 }
 
@@ -556,19 +592,22 @@ mod tests {
             total: 1,
         };
         b.group(3, G_RESTART, p, 0, Some(wm), &[e]);
-        let payload = b.finish();
         let mut bytes = header().to_vec();
-        bytes.extend_from_slice(&frame(&payload));
-        let r = frame_at(&bytes, HEADER_LEN).unwrap();
-        let f = decode_frame(&bytes, r).unwrap();
+        bytes.extend_from_slice(&b.finish());
+        let lens = frame_at(&bytes, HEADER_LEN).unwrap();
+        assert_eq!(lens.total(), bytes.len() - HEADER_LEN);
+        let dir_at = HEADER_LEN + FRAME_HEAD;
+        let dir = &bytes[dir_at..dir_at + lens.dir_len];
+        let body = &bytes[dir_at + lens.dir_len..];
+        let f = decode_dir(dir, lens.body_len).unwrap();
         assert_eq!(f.root, 7);
         assert_eq!(f.groups.len(), 1);
         let g = &f.groups[0];
         assert_eq!((g.source, g.first, g.count), (3, 0, 1));
         assert_eq!(g.watermark, Some(wm));
         assert_eq!(g.flags, G_RESTART | G_COMPLETE);
-        assert_eq!(frame_str(&bytes, &f, g.project), "proj");
-        assert_eq!(decode_group(&bytes, &f, g).unwrap(), vec![e]);
+        assert_eq!(frame_str(&f, g.project), "proj");
+        assert_eq!(decode_group(body, &f, g).unwrap(), vec![e]);
         // every cut and every flipped bit of the frame is noticed
         for cut in HEADER_LEN..bytes.len() {
             assert!(

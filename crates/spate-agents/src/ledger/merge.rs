@@ -14,6 +14,7 @@ use std::hash::BuildHasherDefault;
 use super::format::{decode_group, frame_str, RawEntry, G_IMPORTED};
 use super::record::{source_of, RootInfo};
 use super::store::Store;
+use super::LedgerNotice;
 use crate::corpus::Corpus;
 use crate::usage::{CostMode, KeyHasher, KeyMap, Row, Usage};
 
@@ -39,6 +40,7 @@ fn ledger_only_entries(
     store: &Store,
     roots: &[RootInfo],
     corpus: &Corpus,
+    notices: &mut Vec<LedgerNotice>,
 ) -> Vec<(RawEntry, u32, u32, bool)> {
     // source → entries the corpus holds of it
     let present: HashMap<u64, u64> = corpus
@@ -51,7 +53,7 @@ fn ledger_only_entries(
         let held = present.get(source).copied();
         let on_disk = held.is_some();
         for (i, &g) in st.groups.iter().enumerate() {
-            let (_, head) = store.group(g);
+            let (_, _, head) = store.group(g);
             // the corpus holds this group's entries (same generation, at least as many)
             if held.is_some_and(|n| i >= st.gen_start && head.first + head.count <= n) {
                 continue;
@@ -77,10 +79,35 @@ fn ledger_only_entries(
     }
     let mut best: KeyMap<usize> = KeyMap::default();
     let mut out: Vec<(RawEntry, u32, u32, bool)> = Vec::new();
+    // the body of the frame being read
+    let mut body: Option<(u32, Option<Vec<u8>>)> = None;
     for c in candidates {
-        let (frame, g) = store.group(c.group);
-        let frame_id = store.groups[c.group as usize].frame;
-        let Some(entries) = decode_group(&store.bytes, frame, g) else {
+        let (frame_id, frame, g) = store.group(c.group);
+        if body.as_ref().is_none_or(|(f, _)| *f != frame_id) {
+            let read = match store.body(frame_id) {
+                Ok(Some(b)) => Some(b),
+                Ok(None) => {
+                    let f = &store.frames[frame_id as usize];
+                    notices.push(LedgerNotice::Damaged {
+                        path: store.path.clone(),
+                        offset: f.body_at,
+                        bytes: f.lens.body_len as u64,
+                    });
+                    None
+                }
+                Err(e) => {
+                    notices.push(LedgerNotice::Unusable {
+                        error: std::sync::Arc::new(e),
+                    });
+                    None
+                }
+            };
+            body = Some((frame_id, read));
+        }
+        let Some((_, Some(bytes))) = &body else {
+            continue;
+        };
+        let Some(entries) = decode_group(bytes, frame, g) else {
             continue;
         };
         let imported = g.flags & G_IMPORTED != 0;
@@ -126,8 +153,9 @@ pub(super) fn add_rows(
     roots: &[RootInfo],
     corpus: &Corpus,
     usage: &mut Usage,
+    notices: &mut Vec<LedgerNotice>,
 ) -> LedgerOnly {
-    let entries = ledger_only_entries(store, roots, corpus);
+    let entries = ledger_only_entries(store, roots, corpus, notices);
     let mut counts = LedgerOnly::default();
     if entries.is_empty() {
         return counts;
@@ -138,8 +166,8 @@ pub(super) fn add_rows(
     let mut merged: HashMap<RowKey, usize> = HashMap::new();
     let mut rows: Vec<Row> = Vec::new();
     for (e, frame_id, project, imported) in entries {
-        let frame = &store.frames[frame_id as usize];
-        let s = |i: u32| frame_str(&store.bytes, frame, i);
+        let frame = &store.frames[frame_id as usize].head;
+        let s = |i: u32| frame_str(frame, i);
         let model = usage.names.id(s(e.model));
         let session = usage.names.id(s(e.session));
         let project = usage.names.id(s(project));

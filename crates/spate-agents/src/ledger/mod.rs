@@ -435,8 +435,15 @@ impl Ledger {
     /// with the same corpus first.
     pub fn add_ledger_only(&self, corpus: &Corpus, usage: &mut Usage) -> LedgerOnly {
         let _span = crate::trace::phase("ledger-only entries");
-        let inner = lock(&self.inner);
-        merge::add_rows(&inner.store, &inner.roots, corpus, usage)
+        let mut inner = lock(&self.inner);
+        let inner = &mut *inner;
+        merge::add_rows(
+            &inner.store,
+            &inner.roots,
+            corpus,
+            usage,
+            &mut inner.notices,
+        )
     }
 
     /// Notices gathered while writing (a torn batch cut, damage skipped) since last taken.
@@ -496,7 +503,7 @@ impl Inner {
         let finish = |b: Option<(PayloadBuilder, usize)>, frames: &mut Vec<Vec<u8>>| {
             if let Some((b, _)) = b {
                 if !b.is_empty() {
-                    frames.push(format::frame(&b.finish()));
+                    frames.push(b.finish());
                 }
             }
         };

@@ -34,11 +34,18 @@ impl RootInfo {
 /// The root id and source id of a transcript: the source is a hash of the root id and the
 /// path below the root, so that two spellings of one root give the same sources.
 pub(super) fn source_of(roots: &[RootInfo], path: &Path) -> Option<(u64, u64)> {
+    let p = path_bytes(path);
     roots.iter().find_map(|r| {
-        let rel = path.strip_prefix(&r.path).ok()?;
-        let mut key = r.id.to_le_bytes().to_vec();
-        key.extend_from_slice(&path_bytes(rel));
-        Some((r.id, fnv64(&key)))
+        let root = path_bytes(&r.path);
+        let root = root.strip_suffix(b"/").unwrap_or(&root);
+        let rel = p.strip_prefix(root)?.strip_prefix(b"/")?;
+        // FNV-1a over the root id's bytes, then the relative path's
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in r.id.to_le_bytes().iter().chain(rel) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        Some((r.id, h))
     })
 }
 

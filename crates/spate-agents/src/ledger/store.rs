@@ -14,8 +14,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::format::{
-    self, check_header, decode_frame, frame_at, FrameHead, HeaderState, Watermark, FRAME_TAG,
-    G_IMPORTED, G_RESTART, HEADER_LEN,
+    self, body_ok, check_header, decode_dir, dir_ok, frame_at, parse_head, FrameHead, FrameLens,
+    HeaderState, Watermark, FRAME_HEAD, FRAME_TAG, G_IMPORTED, G_RESTART, HEADER_LEN,
 };
 use super::{FsyncPolicy, LedgerError, LedgerNotice};
 
@@ -37,14 +37,22 @@ pub(super) struct SourceState {
     pub watermark: Option<Watermark>,
 }
 
+/// A frame of the roots of interest: its directory, and where its body is.
+#[derive(Debug)]
+pub(super) struct FrameRef {
+    pub head: FrameHead,
+    pub body_at: u64,
+    pub lens: FrameLens,
+}
+
 /// The ledger file as read, indexed for the roots of interest.
 #[derive(Debug)]
 pub(super) struct Store {
     pub path: PathBuf,
-    /// The file's bytes up to `bytes.len()` (its valid part as last read or written).
-    pub bytes: Vec<u8>,
+    /// Bytes of the file known to be whole (header and frames).
+    pub len: u64,
     /// Frames of the roots of interest.
-    pub frames: Vec<FrameHead>,
+    pub frames: Vec<FrameRef>,
     pub groups: Vec<GroupRef>,
     pub sources: HashMap<u64, SourceState>,
     /// Groups merged in from other ledgers.
@@ -100,7 +108,76 @@ fn open_locked(path: &Path, create: bool) -> Result<Option<Locked>, LedgerError>
     Ok(Some(Locked { file, locked }))
 }
 
+/// What is at an offset of the ledger.
+enum FrameRead {
+    /// A whole frame (its directory checked; its body too when asked or last), decoded
+    /// (`None`: intact but inconsistent).
+    Frame {
+        lens: FrameLens,
+        head: Option<FrameHead>,
+        end: u64,
+    },
+    /// Not a whole, intact frame.
+    Bad,
+}
+
+fn read_at(file: &mut File, at: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    file.seek(SeekFrom::Start(at))?;
+    let mut buf = vec![0u8; len];
+    file.read_exact(&mut buf)?;
+    Ok(buf)
+}
+
+/// Reads the frame at `at` of a file of `file_len` bytes.
+fn read_frame(
+    file: &mut File,
+    at: u64,
+    file_len: u64,
+    check_body: bool,
+) -> std::io::Result<FrameRead> {
+    if at + FRAME_HEAD as u64 > file_len {
+        return Ok(FrameRead::Bad);
+    }
+    let head = read_at(file, at, FRAME_HEAD)?;
+    let Some(lens) = parse_head(&head) else {
+        return Ok(FrameRead::Bad);
+    };
+    let end = at + lens.total() as u64;
+    if end > file_len {
+        return Ok(FrameRead::Bad);
+    }
+    let dir = read_at(file, at + FRAME_HEAD as u64, lens.dir_len)?;
+    if !dir_ok(&head, &lens, &dir) {
+        return Ok(FrameRead::Bad);
+    }
+    // the last frame is the one a crash may have torn: its body is always checked
+    if check_body || end == file_len {
+        let body = read_at(file, at + (FRAME_HEAD + lens.dir_len) as u64, lens.body_len)?;
+        if !body_ok(&lens, &body) {
+            return Ok(FrameRead::Bad);
+        }
+    }
+    Ok(FrameRead::Frame {
+        head: decode_dir(&dir, lens.body_len),
+        lens,
+        end,
+    })
+}
+
 impl Store {
+    fn empty(path: &Path, roots: &[u64]) -> Store {
+        Store {
+            path: path.to_owned(),
+            len: 0,
+            frames: Vec::new(),
+            groups: Vec::new(),
+            sources: HashMap::new(),
+            imported: Vec::new(),
+            roots: roots.to_vec(),
+            unlocked: false,
+        }
+    }
+
     /// Reads (and repairs) the ledger at `path`, indexing the groups of `roots`; a missing
     /// file is an empty ledger (created at the first append).
     pub fn open(
@@ -108,16 +185,7 @@ impl Store {
         roots: &[u64],
         notices: &mut Vec<LedgerNotice>,
     ) -> Result<Store, LedgerError> {
-        let mut store = Store {
-            path: path.to_owned(),
-            bytes: Vec::new(),
-            frames: Vec::new(),
-            groups: Vec::new(),
-            sources: HashMap::new(),
-            imported: Vec::new(),
-            roots: roots.to_vec(),
-            unlocked: false,
-        };
+        let mut store = Store::empty(path, roots);
         if let Some(mut lock) = open_locked(path, false)? {
             store.unlocked = !lock.locked;
             store.catch_up(&mut lock, notices)?;
@@ -125,19 +193,12 @@ impl Store {
         Ok(store)
     }
 
-    /// Reads a ledger file that is not to be written (an import): every root, no repair.
+    /// Reads a ledger file that is not to be written (an import), every root, checking
+    /// every frame whole: a damaged file is an error.
     pub fn read_only(path: &Path) -> Result<Store, LedgerError> {
         let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
-        let mut store = Store {
-            path: path.to_owned(),
-            bytes: Vec::new(),
-            frames: Vec::new(),
-            groups: Vec::new(),
-            sources: HashMap::new(),
-            imported: Vec::new(),
-            roots: Vec::new(),
-            unlocked: true,
-        };
+        let mut store = Store::empty(path, &[]);
+        store.unlocked = true;
         match check_header(&bytes) {
             HeaderState::Valid => {}
             HeaderState::OtherVersion(v) => {
@@ -148,19 +209,20 @@ impl Store {
             }
             _ => return Err(LedgerError::NotALedger(path.to_owned())),
         }
-        store.bytes = bytes;
         let mut at = HEADER_LEN;
-        while at < store.bytes.len() {
+        while at < bytes.len() {
             let damaged = || LedgerError::Damaged {
                 path: path.to_owned(),
                 offset: at as u64,
             };
-            let r = frame_at(&store.bytes, at).ok_or_else(damaged)?;
-            let end = r.end;
-            let f = decode_frame(&store.bytes, r).ok_or_else(damaged)?;
-            store.index(f, true);
-            at = end;
+            let lens = frame_at(&bytes, at).ok_or_else(damaged)?;
+            let dir_at = at + FRAME_HEAD;
+            let head = decode_dir(&bytes[dir_at..dir_at + lens.dir_len], lens.body_len)
+                .ok_or_else(damaged)?;
+            store.index(head, (dir_at + lens.dir_len) as u64, lens, true);
+            at += lens.total();
         }
+        store.len = at as u64;
         Ok(store)
     }
 
@@ -172,35 +234,30 @@ impl Store {
         notices: &mut Vec<LedgerNotice>,
     ) -> Result<(), LedgerError> {
         let path = self.path.clone();
-        let len = lock.file.metadata().map_err(|e| io(&path, e))?.len() as usize;
-        if len < self.bytes.len() {
+        let ioe = |e| io(&path, e);
+        let file_len = lock.file.metadata().map_err(ioe)?.len();
+        if file_len < self.len {
             self.reset();
         }
-        if len == self.bytes.len() && !self.bytes.is_empty() {
+        if file_len == self.len && self.len > 0 {
             return Ok(());
         }
-        let from = self.bytes.len();
-        lock.file
-            .seek(SeekFrom::Start(from as u64))
-            .map_err(|e| io(&path, e))?;
-        self.bytes.reserve(len - from);
-        lock.file
-            .read_to_end(&mut self.bytes)
-            .map_err(|e| io(&path, e))?;
-        let mut at = from;
-        if from < HEADER_LEN {
-            match check_header(&self.bytes) {
-                HeaderState::Valid => at = HEADER_LEN,
+        let mut at = self.len;
+        if at < HEADER_LEN as u64 {
+            let start = read_at(&mut lock.file, 0, file_len.min(HEADER_LEN as u64) as usize)
+                .map_err(ioe)?;
+            match check_header(&start) {
+                HeaderState::Valid => at = HEADER_LEN as u64,
                 HeaderState::Torn => {
                     // a crash while the file was created: start it again
-                    if !self.bytes.is_empty() {
+                    if file_len > 0 {
                         notices.push(LedgerNotice::Repaired {
                             path: path.clone(),
-                            cut_bytes: self.bytes.len() as u64,
+                            cut_bytes: file_len,
                         });
                     }
-                    lock.file.set_len(0).map_err(|e| io(&path, e))?;
-                    self.bytes.clear();
+                    lock.file.set_len(0).map_err(ioe)?;
+                    self.len = 0;
                     return Ok(());
                 }
                 HeaderState::Foreign => return Err(LedgerError::NotALedger(path)),
@@ -209,47 +266,54 @@ impl Store {
                 }
             }
         }
-        while at < self.bytes.len() {
-            if let Some(r) = frame_at(&self.bytes, at) {
-                let end = r.end;
-                match decode_frame(&self.bytes, r) {
-                    Some(f) => self.index(f, false),
-                    None => notices.push(LedgerNotice::Damaged {
-                        path: path.clone(),
-                        offset: at as u64,
-                        bytes: (end - at) as u64,
-                    }),
+        while at < file_len {
+            match read_frame(&mut lock.file, at, file_len, false).map_err(ioe)? {
+                FrameRead::Frame { lens, head, end } => {
+                    match head {
+                        Some(h) => {
+                            self.index(h, at + (FRAME_HEAD + lens.dir_len) as u64, lens, false)
+                        }
+                        None => notices.push(LedgerNotice::Damaged {
+                            path: path.clone(),
+                            offset: at,
+                            bytes: end - at,
+                        }),
+                    }
+                    at = end;
                 }
-                at = end;
-                continue;
-            }
-            match next_frame(&self.bytes, at + 1) {
-                Some(next) => {
-                    // damage in the middle: later frames are intact, so nothing is cut
-                    notices.push(LedgerNotice::Damaged {
-                        path: path.clone(),
-                        offset: at as u64,
-                        bytes: (next - at) as u64,
-                    });
-                    at = next;
-                }
-                None => {
-                    // a torn last frame (a crash while appending): cut it
-                    notices.push(LedgerNotice::Repaired {
-                        path: path.clone(),
-                        cut_bytes: (self.bytes.len() - at) as u64,
-                    });
-                    lock.file.set_len(at as u64).map_err(|e| io(&path, e))?;
-                    lock.file.sync_all().map_err(|e| io(&path, e))?;
-                    self.bytes.truncate(at);
+                FrameRead::Bad => {
+                    let rest =
+                        read_at(&mut lock.file, at, (file_len - at) as usize).map_err(ioe)?;
+                    match next_frame(&rest, 1) {
+                        Some(next) => {
+                            // damage in the middle: later frames are intact, nothing is cut
+                            notices.push(LedgerNotice::Damaged {
+                                path: path.clone(),
+                                offset: at,
+                                bytes: next as u64,
+                            });
+                            at += next as u64;
+                        }
+                        None => {
+                            // a torn last frame (a crash while appending): cut it
+                            notices.push(LedgerNotice::Repaired {
+                                path: path.clone(),
+                                cut_bytes: file_len - at,
+                            });
+                            lock.file.set_len(at).map_err(ioe)?;
+                            lock.file.sync_all().map_err(ioe)?;
+                            break;
+                        }
+                    }
                 }
             }
         }
+        self.len = at;
         Ok(())
     }
 
     fn reset(&mut self) {
-        self.bytes.clear();
+        self.len = 0;
         self.frames.clear();
         self.groups.clear();
         self.sources.clear();
@@ -258,7 +322,7 @@ impl Store {
 
     /// Adds a frame's groups to the index (when it belongs to a root of interest, or to any
     /// root with `all`).
-    fn index(&mut self, f: FrameHead, all: bool) {
+    fn index(&mut self, f: FrameHead, body_at: u64, lens: FrameLens, all: bool) {
         if !all && !self.roots.contains(&f.root) {
             return;
         }
@@ -283,14 +347,26 @@ impl Store {
                 s.watermark = g.watermark;
             }
         }
-        self.frames.push(f);
+        self.frames.push(FrameRef {
+            head: f,
+            body_at,
+            lens,
+        });
     }
 
     /// The frame and group header of a group.
-    pub fn group(&self, id: u32) -> (&FrameHead, &format::GroupHead) {
+    pub fn group(&self, id: u32) -> (u32, &FrameHead, &format::GroupHead) {
         let r = self.groups[id as usize];
-        let f = &self.frames[r.frame as usize];
-        (f, &f.groups[r.group as usize])
+        let f = &self.frames[r.frame as usize].head;
+        (r.frame, f, &f.groups[r.group as usize])
+    }
+
+    /// The body of frame `frame`, read and checked (`None` when damaged).
+    pub fn body(&self, frame: u32) -> Result<Option<Vec<u8>>, LedgerError> {
+        let f = &self.frames[frame as usize];
+        let mut file = File::open(&self.path).map_err(|e| io(&self.path, e))?;
+        let body = read_at(&mut file, f.body_at, f.lens.body_len).map_err(|e| io(&self.path, e))?;
+        Ok(body_ok(&f.lens, &body).then_some(body))
     }
 
     /// Appends `frames` (each one write), under the lock, after reading what others
@@ -313,21 +389,22 @@ impl Store {
         self.unlocked = !lock.locked;
         self.catch_up(&mut lock, notices)?;
         let sync = |f: &File| f.sync_data().map_err(|e| io(&path, e));
-        if self.bytes.is_empty() {
+        if self.len == 0 {
             let h = format::header();
             lock.file.write_all(&h).map_err(|e| io(&path, e))?;
-            self.bytes.extend_from_slice(&h);
+            self.len = h.len() as u64;
         }
         for fr in frames {
             lock.file.write_all(fr).map_err(|e| io(&path, e))?;
             if fsync == FsyncPolicy::Always {
                 sync(&lock.file)?;
             }
-            let at = self.bytes.len();
-            self.bytes.extend_from_slice(fr);
-            if let Some(r) = frame_at(&self.bytes, at) {
-                if let Some(f) = decode_frame(&self.bytes, r) {
-                    self.index(f, false);
+            let at = self.len;
+            self.len += fr.len() as u64;
+            if let Some(lens) = frame_at(fr, 0) {
+                let dir = &fr[FRAME_HEAD..FRAME_HEAD + lens.dir_len];
+                if let Some(h) = decode_dir(dir, lens.body_len) {
+                    self.index(h, at + (FRAME_HEAD + lens.dir_len) as u64, lens, false);
                 }
             }
         }
