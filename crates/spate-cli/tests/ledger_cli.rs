@@ -184,7 +184,7 @@ fn append(tree: &Path, s: usize, from: usize, lines: usize, rng: &mut Rng) {
         .open(project.join(format!("{session}.jsonl")))
         .unwrap();
     f.write_all(text.as_bytes()).unwrap();
-    if s % 5 == 0 && from == 0 {
+    if s.is_multiple_of(5) && from == 0 {
         // a sub-agent's copy of some of the session's responses
         let sub = project.join(format!("{session}/subagents"));
         fs::create_dir_all(&sub).unwrap();
