@@ -1,13 +1,13 @@
 //! The ledger's library API as a long-running process uses it: record after each refresh,
-//! batches by count and by time, flush_all, ledger-only rows, generations of a rewritten
-//! transcript.
+//! batches by count and by time, ledger-only rows, generations of a rewritten transcript
+//! (`flush_all`, which flushes every ledger of the process, has a test binary of its own).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use spate_agents::corpus::Corpus;
-use spate_agents::ledger::{self, Ledger, LedgerOnly, LedgerOptions};
+use spate_agents::ledger::{Ledger, LedgerOnly, LedgerOptions};
 use spate_agents::load::CacheMode;
 use spate_agents::usage::{self, Query};
 
@@ -120,24 +120,6 @@ fn batches_by_count_and_by_time() {
     let (tokens, only) = total_tokens(&corpus, Some(&l));
     assert_eq!(only, LedgerOnly::default());
     assert_eq!(tokens, total_tokens(&corpus, None).0);
-}
-
-#[test]
-fn flush_all_writes_every_open_ledger() {
-    let s = setup();
-    let corpus = Corpus::open(&s.roots, &CacheMode::Off).unwrap();
-    let opts = LedgerOptions {
-        batch_entries: 10_000,
-        batch_interval: Duration::from_secs(3600),
-        ..LedgerOptions::default()
-    };
-    let (l, _) = Ledger::open_at(&s.ledger, &s.roots, &opts).unwrap();
-    l.record(&corpus).unwrap();
-    assert_eq!(l.pending(), 50);
-    // (other tests' ledgers may be open in this process too)
-    assert!(ledger::flush_all() >= 50);
-    assert_eq!(l.pending(), 0);
-    assert!(fs::metadata(&s.ledger).unwrap().len() > 16);
 }
 
 #[test]

@@ -462,3 +462,62 @@ fn ledger_path_and_flags() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_and_sigint_flush_pending_entries() {
+    use std::io::{BufRead, BufReader};
+    for signal in ["-TERM", "-INT"] {
+        let t = tempfile::tempdir().unwrap();
+        let tree = t.path().join("tree");
+        copy_tree(&fixture(), &tree);
+        let ledger = t.path().join("ledger");
+        let (truth, _) = report(&["daily", "--no-ledger"], &tree, &ledger, None);
+        // one huge batch: nothing is written before the end of the run
+        let mut child = cmd(
+            &[
+                "daily",
+                "--json",
+                "--timezone",
+                "UTC",
+                "--ledger-batch",
+                "1000000",
+            ],
+            &tree,
+            &ledger,
+            None,
+        )
+        .env("SPATE_LEDGER_TEST_PENDING_DELAY_MS", "20000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("ledger entries pending") {
+            line.clear();
+            assert!(err.read_line(&mut line).unwrap() > 0, "no pending notice");
+        }
+        assert!(
+            !ledger_file(&ledger).exists(),
+            "nothing written before the signal"
+        );
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "{signal}");
+        assert!(
+            ledger_file(&ledger).exists(),
+            "{signal}: flushed on the signal"
+        );
+        // the flushed ledger holds everything: every transcript deleted, same report
+        fs::remove_dir_all(tree.join("projects")).unwrap();
+        fs::create_dir_all(tree.join("projects")).unwrap();
+        let (v, _) = report(&["daily"], &tree, &ledger, None);
+        assert_eq!(v, truth, "{signal}");
+    }
+}

@@ -602,6 +602,16 @@ pub fn load_usage(
             .warnings
             .push(warn(LedgerNotice::NotWritten { error: Arc::new(e) }));
     }
+    // test hook, debug builds only: says so and waits while entries are pending, so that
+    // a test can signal the process before they are flushed
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("SPATE_LEDGER_TEST_PENDING_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        eprintln!("spate: test: {} ledger entries pending", ledger.pending());
+        std::thread::sleep(Duration::from_millis(ms));
+    }
     let only = ledger.add_ledger_only(&loaded.corpus, &mut loaded.usage);
     loaded
         .warnings
