@@ -15,6 +15,7 @@ use spate_agents::report::Period;
 use spate_agents::usage::{CostMode, Query};
 use spate_agents::{delegations, render, report, report_json, usage};
 
+use super::ledger;
 use crate::exit::InvalidData;
 
 #[derive(Debug, clap::Args)]
@@ -180,18 +181,17 @@ fn load_usage(c: &CommonArgs) -> anyhow::Result<Loaded> {
         },
         per_request: c.per_request,
     };
-    let (loaded, ledger) =
-        super::ledger::load(&request, query, &c.ledger).map_err(|e| match e {
-            // the library names no flag: the hint is the command line's
-            spate_agents::Error::NoTranscripts { .. } => {
-                anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
-            }
-            e => e.into(),
-        })?;
+    let (loaded, ledger) = ledger::load(&request, query, &c.ledger).map_err(|e| match e {
+        // the library names no flag: the hint is the command line's
+        spate_agents::Error::NoTranscripts { .. } => {
+            anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
+        }
+        e => e.into(),
+    })?;
     // The process ends after the report: freeing every file's record piece by piece would
     // cost more than the report itself.
     std::mem::forget(loaded.corpus);
-    super::ledger::keep(ledger);
+    ledger::keep(ledger);
     let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
     let usage = loaded.usage;
     Ok(Loaded { usage, warnings })
@@ -212,7 +212,7 @@ fn emit(text: &str) -> anyhow::Result<()> {
 /// Warnings, unpriced models and the skipped-lines summary go to stderr; with `--strict`,
 /// skipped lines make the exit code 1.
 fn finish(loaded: &Loaded, strict: bool) -> anyhow::Result<ExitCode> {
-    super::ledger::finish();
+    ledger::finish();
     for w in &loaded.warnings {
         eprintln!("spate: warning: {w}");
     }
@@ -269,7 +269,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         ReportCommand::Session(a) => report_cmd(Period::Session, a, style),
         ReportCommand::Model(a) => report_cmd(Period::Model, a, style),
         ReportCommand::Project(a) => report_cmd(Period::Project, a, style),
-        ReportCommand::Ledger(a) => super::ledger::run(a),
+        ReportCommand::Ledger(a) => ledger::run(a),
     }
 }
 
