@@ -79,7 +79,7 @@ fn batches_by_count_and_by_time() {
     let corpus = Corpus::open(&s.roots, &CacheMode::Off).unwrap();
     let opts = LedgerOptions {
         batch_entries: 1000,
-        batch_interval: Duration::from_millis(80),
+        batch_interval: Duration::from_millis(700),
         ..LedgerOptions::default()
     };
     let (l, notices) = Ledger::open_at(&s.ledger, &s.roots, &opts).unwrap();
@@ -95,7 +95,7 @@ fn batches_by_count_and_by_time() {
     assert_eq!(l.record(&corpus).unwrap().queued, 0);
     assert!(!l.flush_if_due().unwrap(), "not due yet");
     assert!(!s.ledger.exists());
-    std::thread::sleep(Duration::from_millis(100));
+    std::thread::sleep(Duration::from_millis(800));
     assert!(l.flush_if_due().unwrap(), "due after the interval");
     assert_eq!(l.pending(), 0);
     assert!(s.ledger.exists());
