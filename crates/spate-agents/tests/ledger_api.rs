@@ -168,3 +168,99 @@ fn deleted_and_rewritten_transcripts() {
     let (l3, _) = Ledger::open_at(&s.ledger, &[op], &opts).unwrap();
     assert_eq!(total_tokens(&oc, Some(&l3)).1, LedgerOnly::default());
 }
+
+#[test]
+fn a_sub_agent_linked_after_its_entries_were_recorded_keeps_its_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let projects = dir.path().join("projects");
+    let session = projects.join("-p/s1.jsonl");
+    let agent = projects.join("-p/s1/subagents/agent-a9.jsonl");
+    fs::create_dir_all(agent.parent().unwrap()).unwrap();
+    fs::write(
+        &session,
+        concat!(
+            r#"{"type":"assistant","timestamp":"2025-06-01T10:00:00Z","sessionId":"s1","requestId":"r1","#,
+            r#""message":{"id":"m1","model":"claude-sonnet-4-5-20250929","content":[{"type":"tool_use","#,
+            r#""id":"tu_9","name":"Task","input":{"subagent_type":"code-reviewer","prompt":"Review."}}],"#,
+            r#""usage":{"input_tokens":10,"output_tokens":5}}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    // the sub-agent runs: its entries are recorded before the parent says who it was
+    fs::write(
+        &agent,
+        concat!(
+            r#"{"type":"assistant","isSidechain":true,"agentId":"a9","timestamp":"2025-06-01T10:01:00Z","#,
+            r#""sessionId":"s1","requestId":"ra","message":{"id":"ma","model":"claude-sonnet-4-5-20250929","#,
+            r#""usage":{"input_tokens":1000,"output_tokens":50}}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let roots = vec![projects.clone()];
+    let ledger_file = dir.path().join("l/usage-ledger.bin");
+    let opts = LedgerOptions::default();
+    let mut corpus = Corpus::open(&roots, &CacheMode::Off).unwrap();
+    let (l, _) = Ledger::open_at(&ledger_file, &roots, &opts).unwrap();
+    l.record(&corpus).unwrap();
+    l.flush().unwrap();
+    // the sub-agent finishes: the parent's tool result names it
+    use std::io::Write;
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&session)
+        .unwrap()
+        .write_all(
+            concat!(
+                r#"{"type":"user","sessionId":"s1","timestamp":"2025-06-01T10:02:00Z","message":{"role":"user","#,
+                r#""content":[{"type":"tool_result","tool_use_id":"tu_9","content":"done"}]},"#,
+                r#""toolUseResult":{"agentId":"a9"}}"#,
+                "\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    corpus.refresh().unwrap();
+    let types = |corpus: &Corpus, l: &Ledger| {
+        let mut u = usage::analyze(corpus, Query::default());
+        l.add_ledger_only(corpus, &mut u);
+        let mut t: Vec<(String, u64)> = u
+            .rows
+            .iter()
+            .filter_map(|r| {
+                r.agent_type
+                    .map(|a| (u.names.get(a).to_owned(), r.tokens.total()))
+            })
+            .collect();
+        t.sort();
+        t
+    };
+    let expected = vec![("code-reviewer".to_owned(), 1050)];
+    assert_eq!(types(&corpus, &l), expected, "from the transcripts");
+    l.record(&corpus).unwrap();
+    l.flush().unwrap();
+    // every transcript deleted: the ledger still knows the sub-agent's type
+    fs::remove_dir_all(projects.join("-p")).unwrap();
+    corpus.refresh().unwrap();
+    let (l2, _) = Ledger::open_at(&ledger_file, &roots, &opts).unwrap();
+    assert_eq!(types(&corpus, &l2), expected, "from the ledger alone");
+    // and on another machine, through export and import
+    let export = dir.path().join("x.ledger");
+    l2.export(&export).unwrap();
+    let other = dir.path().join("other/projects");
+    fs::create_dir_all(&other).unwrap();
+    let oroots = vec![other.clone()];
+    let oc = Corpus::open(&oroots, &CacheMode::Off).unwrap();
+    let (l3, _) = Ledger::open_at(&dir.path().join("l3/usage-ledger.bin"), &oroots, &opts).unwrap();
+    l3.import(std::slice::from_ref(&export)).unwrap();
+    assert_eq!(types(&oc, &l3), expected, "imported");
+    let size = fs::metadata(l3.path()).unwrap().len();
+    let again = l3.import(std::slice::from_ref(&export)).unwrap();
+    assert_eq!(again.added, 0);
+    assert_eq!(
+        fs::metadata(l3.path()).unwrap().len(),
+        size,
+        "importing twice changes nothing"
+    );
+}

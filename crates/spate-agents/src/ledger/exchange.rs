@@ -70,7 +70,7 @@ impl Batches {
         if let (Some((_, source, flags, project, entries)), Some(b)) =
             (self.group.take(), self.builder.as_mut())
         {
-            b.group(source, flags, project, 0, None, &entries);
+            b.group(source, flags, project, 0, None, &[], &entries);
         }
     }
 
@@ -117,6 +117,22 @@ impl Batches {
             g.4.push(e);
         }
         self.in_frame += 1;
+    }
+
+    /// Adds a batch of sub-agent links (`agentId`, agent type).
+    fn links(&mut self, root: u64, flags: u8, links: &[(&str, &str)]) {
+        if links.is_empty() {
+            return;
+        }
+        self.end_frame();
+        let mut b = PayloadBuilder::new(root);
+        let project = b.string("");
+        let pairs: Vec<(u32, u32)> = links
+            .iter()
+            .map(|(a, t)| (b.string(a), b.string(t)))
+            .collect();
+        b.group(0, flags, project, 0, None, &pairs, &[]);
+        self.frames.push(b.finish());
     }
 
     fn finish(mut self) -> Vec<Vec<u8>> {
@@ -193,7 +209,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Writes every entry of `store` (the groups of `roots`) to `to`, one per key.
 pub(super) fn export(
     store: &Store,
-    _roots: &[RootInfo],
+    roots: &[RootInfo],
     to: &Path,
     max: usize,
 ) -> Result<ExportStats, LedgerError> {
@@ -205,6 +221,13 @@ pub(super) fn export(
     for &(g, e) in &chosen {
         batches.push(item(store, g, e, None, 0));
     }
+    let mut links: Vec<(&str, &str)> = store
+        .links
+        .iter()
+        .map(|(a, t)| (a.as_str(), t.as_str()))
+        .collect();
+    links.sort_unstable();
+    batches.links(roots.first().map_or(0, |r| r.id), 0, &links);
     let frames = batches.finish();
     let io = |e: std::io::Error| LedgerError::Io {
         path: to.to_owned(),
@@ -279,5 +302,16 @@ pub(super) fn import_frames(
     for &(fi, g, e) in &adds {
         batches.push(item(&others[fi], g, e, Some(root), G_IMPORTED));
     }
+    // links this ledger does not know yet
+    let mut links: std::collections::BTreeMap<&str, &str> = Default::default();
+    for other in &others {
+        for (a, t) in &other.links {
+            if !store.links.contains_key(a) {
+                links.entry(a).or_insert(t);
+            }
+        }
+    }
+    let links: Vec<(&str, &str)> = links.into_iter().collect();
+    batches.links(root, G_IMPORTED, &links);
     Ok((batches.finish(), stats))
 }

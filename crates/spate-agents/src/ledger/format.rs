@@ -10,6 +10,7 @@
 //! dir    := kind:u8(=1) root:u64le nstrings:var (len:var utf8)* ngroups:var group*
 //! group  := source:u64le flags:u8 project:var first:var count:var
 //!           [offset:var tail_hash:u64le total:var]   (when flags & COMPLETE)
+//!           [nlinks:var (agent_id:var agent_type:var)*] (when flags & LINKS)
 //!           body_offset:var body_len:var              (the group's entries in body)
 //! entry  := key:u128le flags:u8 ts:zigzag-var model:var session:var
 //!           [agent_type:var agent_id:var]            (when flags & AGENT)
@@ -51,6 +52,9 @@ pub(super) const G_RESTART: u8 = 1;
 pub(super) const G_COMPLETE: u8 = 2;
 /// Group flag: entries merged in from another ledger (`import`).
 pub(super) const G_IMPORTED: u8 = 4;
+/// Group flag: the group carries sub-agent links (`agentId` → agent type) learned from its
+/// transcript, in the directory.
+pub(super) const G_LINKS: u8 = 8;
 
 /// Entry flag: the key is synthetic (the line had no de-duplication key).
 pub(super) const E_KEYLESS: u8 = 1;
@@ -372,6 +376,8 @@ pub(super) struct GroupHead {
     pub first: u64,
     pub count: u64,
     pub watermark: Option<Watermark>,
+    /// Sub-agent links: (`agentId`, agent type) string indices.
+    pub links: Vec<(u32, u32)>,
     pub body: Range<usize>,
 }
 
@@ -409,7 +415,7 @@ pub(super) fn decode_dir(dir: &[u8], body_len: usize) -> Option<FrameHead> {
     for _ in 0..groups_n {
         let source = i.u64()?;
         let flags = i.u8()?;
-        if flags & !(G_RESTART | G_COMPLETE | G_IMPORTED) != 0 {
+        if flags & !(G_RESTART | G_COMPLETE | G_IMPORTED | G_LINKS) != 0 {
             return None;
         }
         let project = i.var_u32()?;
@@ -427,6 +433,20 @@ pub(super) fn decode_dir(dir: &[u8], body_len: usize) -> Option<FrameHead> {
         } else {
             None
         };
+        let mut links = Vec::new();
+        if flags & G_LINKS != 0 {
+            let k = usize::try_from(i.var()?).ok()?;
+            if k > dir.len() {
+                return None;
+            }
+            for _ in 0..k {
+                let (a, t) = (i.var_u32()?, i.var_u32()?);
+                if a as usize >= n || t as usize >= n {
+                    return None;
+                }
+                links.push((a, t));
+            }
+        }
         let start = usize::try_from(i.var()?).ok()?;
         let len = usize::try_from(i.var()?).ok()?;
         let end = start.checked_add(len)?;
@@ -441,6 +461,7 @@ pub(super) fn decode_dir(dir: &[u8], body_len: usize) -> Option<FrameHead> {
             first,
             count,
             watermark,
+            links,
             body: start..end,
         });
     }
@@ -500,7 +521,8 @@ impl PayloadBuilder {
         i
     }
 
-    /// Adds a group whose entries' strings were added with [`Self::string`].
+    /// Adds a group whose entries' and links' strings were added with [`Self::string`].
+    #[allow(clippy::too_many_arguments)]
     pub fn group(
         &mut self,
         source: u64,
@@ -508,15 +530,21 @@ impl PayloadBuilder {
         project: u32,
         first: u64,
         watermark: Option<Watermark>,
+        links: &[(u32, u32)],
         entries: &[RawEntry],
     ) {
         let o = &mut self.groups;
         o.u64(source);
-        let flags = if watermark.is_some() {
+        let mut flags = if watermark.is_some() {
             flags | G_COMPLETE
         } else {
             flags & !G_COMPLETE
         };
+        if links.is_empty() {
+            flags &= !G_LINKS;
+        } else {
+            flags |= G_LINKS;
+        }
         o.u8(flags);
         o.var(project.into());
         o.var(first);
@@ -525,6 +553,13 @@ impl PayloadBuilder {
             o.var(w.offset);
             o.u64(w.tail_hash);
             o.var(w.total);
+        }
+        if !links.is_empty() {
+            o.var(links.len() as u64);
+            for &(a, t) in links {
+                o.var(a.into());
+                o.var(t.into());
+            }
         }
         let start = self.body.0.len();
         for e in entries {
@@ -591,7 +626,8 @@ mod tests {
             tail_hash: 5,
             total: 1,
         };
-        b.group(3, G_RESTART, p, 0, Some(wm), &[e]);
+        let (ag, ty) = (b.string("agent-1"), b.string("code-reviewer"));
+        b.group(3, G_RESTART, p, 0, Some(wm), &[(ag, ty)], &[e]);
         let mut bytes = header().to_vec();
         bytes.extend_from_slice(&b.finish());
         let lens = frame_at(&bytes, HEADER_LEN).unwrap();
@@ -605,7 +641,8 @@ mod tests {
         let g = &f.groups[0];
         assert_eq!((g.source, g.first, g.count), (3, 0, 1));
         assert_eq!(g.watermark, Some(wm));
-        assert_eq!(g.flags, G_RESTART | G_COMPLETE);
+        assert_eq!(g.flags, G_RESTART | G_COMPLETE | G_LINKS);
+        assert_eq!(g.links, vec![(ag, ty)]);
         assert_eq!(frame_str(&f, g.project), "proj");
         assert_eq!(decode_group(body, &f, g).unwrap(), vec![e]);
         // every cut and every flipped bit of the frame is noticed

@@ -16,7 +16,7 @@ use super::record::{source_of, RootInfo};
 use super::store::Store;
 use super::LedgerNotice;
 use crate::corpus::Corpus;
-use crate::usage::{CostMode, KeyHasher, KeyMap, Row, Usage};
+use crate::usage::{CostMode, KeyHasher, KeyMap, Row, Usage, UNATTRIBUTED};
 
 /// How many entries of a report came from the ledger alone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -171,7 +171,15 @@ pub(super) fn add_rows(
         let model = usage.names.id(s(e.model));
         let session = usage.names.id(s(e.session));
         let project = usage.names.id(s(project));
-        let agent_type = e.has_agent().then(|| usage.names.id(s(e.agent_type)));
+        let agent_type = e.has_agent().then(|| {
+            let recorded = s(e.agent_type);
+            // an agent whose link to its delegation was written after its entries
+            let ty = match store.links.get(s(e.agent_id)) {
+                Some(t) if recorded == UNATTRIBUTED => t.as_str(),
+                _ => recorded,
+            };
+            usage.names.id(ty)
+        });
         let price = *prices
             .entry(model)
             .or_insert_with(|| q.prices.lookup(usage.names.get(model)));

@@ -285,6 +285,7 @@ struct Inner {
     names: Interner,
     pending: Vec<PendingGroup>,
     pending_entries: usize,
+    pending_links: usize,
     pending_since: Option<Instant>,
     /// Watermarks of queued groups, by source.
     queued: HashMap<u64, Watermark>,
@@ -356,6 +357,7 @@ impl Ledger {
             names: Interner::default(),
             pending: Vec::new(),
             pending_entries: 0,
+            pending_links: 0,
             pending_since: None,
             queued: HashMap::new(),
             notices: Vec::new(),
@@ -398,10 +400,11 @@ impl Ledger {
             inner.queued.insert(g.source, g.watermark);
             inner.pending.push(g);
         }
-        if found.entries > 0 && inner.pending_since.is_none() {
+        if found.entries + found.links > 0 && inner.pending_since.is_none() {
             inner.pending_since = Some(Instant::now());
         }
         inner.pending_entries += found.entries;
+        inner.pending_links += found.links;
         if inner.pending_entries >= inner.options.batch_entries || inner.due() {
             stats.written = inner.flush()?;
         }
@@ -487,7 +490,7 @@ impl Inner {
     /// Encodes the pending groups as batches of at most `batch_entries` entries, split by
     /// root, and appends them.
     fn flush(&mut self) -> Result<usize, LedgerError> {
-        if self.pending_entries == 0 {
+        if self.pending_entries == 0 && self.pending_links == 0 {
             // only watermark moves: not worth a write (nothing to record)
             self.pending.clear();
             self.queued.clear();
@@ -524,6 +527,11 @@ impl Inner {
                 let take = (max - *n).min(g.entries.len() - at);
                 let mut id = |i: u32| *remap.entry(i).or_insert_with(|| b.string(names.get(i)));
                 let project = id(g.project);
+                let links: Vec<(u32, u32)> = if at == 0 {
+                    g.links.iter().map(|&(a, t)| (id(a), id(t))).collect()
+                } else {
+                    Vec::new()
+                };
                 let chunk: Vec<RawEntry> = g.entries[at..at + take]
                     .iter()
                     .map(|e| RawEntry {
@@ -542,6 +550,7 @@ impl Inner {
                     project,
                     g.first + at as u64,
                     last.then_some(g.watermark),
+                    &links,
                     &chunk,
                 );
                 *n += take;
@@ -558,6 +567,7 @@ impl Inner {
         self.pending.clear();
         self.queued.clear();
         self.pending_entries = 0;
+        self.pending_links = 0;
         self.pending_since = None;
         self.names = Interner::default();
         Ok(written)

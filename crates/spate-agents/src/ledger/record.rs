@@ -66,6 +66,9 @@ pub(super) struct PendingGroup {
     pub project: u32,
     pub first: u64,
     pub watermark: Watermark,
+    /// Sub-agent links (`agentId`, agent type) new to the ledger, as ids in the writer's
+    /// names.
+    pub links: Vec<(u32, u32)>,
     /// String fields are ids in the writer's names.
     pub entries: Vec<RawEntry>,
 }
@@ -150,6 +153,7 @@ fn prefix_unchanged(path: &Path, w: &Watermark, offset: u64, tail_hash: u64) -> 
 pub(super) struct Collected {
     pub groups: Vec<PendingGroup>,
     pub entries: usize,
+    pub links: usize,
     /// Transcripts whose entries could not be read back from the cache (recorded later).
     pub unreadable: usize,
 }
@@ -199,8 +203,25 @@ pub(super) fn collect(
             project: names.id(&file.meta.project),
             first: start,
             watermark: now,
+            links: Vec::new(),
             entries: Vec::new(),
         };
+        if !rec.links.is_empty() {
+            // what this transcript says about which agent answered which delegation, for
+            // sub-agent entries recorded before their link was written
+            let attribution = attribution.get_or_insert_with(|| Attribution::of(corpus));
+            for l in &rec.links {
+                let agent = rec.str(l.agent);
+                let ty = rec
+                    .str(l.tool_use_id)
+                    .and_then(|tu| attribution.tool_use_type.get(tu).copied());
+                if let (Some(agent), Some(ty)) = (agent, ty) {
+                    if store.links.get(agent).map(String::as_str) != Some(ty) {
+                        group.links.push((names.id(agent), names.id(ty)));
+                    }
+                }
+            }
+        }
         if start < now.total {
             let Some(entries) = rec.entries() else {
                 out.unreadable += 1;
@@ -241,6 +262,7 @@ pub(super) fn collect(
             }
         }
         out.entries += group.entries.len();
+        out.links += group.links.len();
         out.groups.push(group);
     }
     out

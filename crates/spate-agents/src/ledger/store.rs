@@ -57,6 +57,8 @@ pub(super) struct Store {
     pub sources: HashMap<u64, SourceState>,
     /// Groups merged in from other ledgers.
     pub imported: Vec<u32>,
+    /// Sub-agent links learned from transcripts: `agentId` → agent type.
+    pub links: HashMap<String, String>,
     roots: Vec<u64>,
     /// Whether the file system cannot lock the file (then the ledger is used unlocked).
     pub unlocked: bool,
@@ -173,6 +175,7 @@ impl Store {
             groups: Vec::new(),
             sources: HashMap::new(),
             imported: Vec::new(),
+            links: HashMap::new(),
             roots: roots.to_vec(),
             unlocked: false,
         }
@@ -318,6 +321,7 @@ impl Store {
         self.groups.clear();
         self.sources.clear();
         self.imported.clear();
+        self.links.clear();
     }
 
     /// Adds a frame's groups to the index (when it belongs to a root of interest, or to any
@@ -333,6 +337,13 @@ impl Store {
                 frame,
                 group: gi as u32,
             });
+            for &(a, t) in &g.links {
+                let (a, t) = (format::frame_str(&f, a), format::frame_str(&f, t));
+                // this machine's links win over imported ones
+                if g.flags & G_IMPORTED == 0 || !self.links.contains_key(a) {
+                    self.links.insert(a.to_owned(), t.to_owned());
+                }
+            }
             if g.flags & G_IMPORTED != 0 {
                 self.imported.push(id);
                 continue;
