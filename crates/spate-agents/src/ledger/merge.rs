@@ -43,7 +43,7 @@ fn ledger_only_entries(
     notices: &mut Vec<LedgerNotice>,
 ) -> Vec<(RawEntry, u32, u32, bool)> {
     // source → entries the corpus holds of it
-    let present: HashMap<u64, u64> = corpus
+    let present: super::record::IdMap<u64> = corpus
         .files
         .iter()
         .filter_map(|f| source_of(roots, &f.path).map(|(_, s)| (s, f.record.entries.len() as u64)))

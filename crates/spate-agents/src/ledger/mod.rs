@@ -288,7 +288,7 @@ struct Inner {
     pending_links: usize,
     pending_since: Option<Instant>,
     /// Watermarks of queued groups, by source.
-    queued: HashMap<u64, Watermark>,
+    queued: record::IdMap<Watermark>,
     notices: Vec<LedgerNotice>,
 }
 
@@ -359,7 +359,7 @@ impl Ledger {
             pending_entries: 0,
             pending_links: 0,
             pending_since: None,
-            queued: HashMap::new(),
+            queued: Default::default(),
             notices: Vec::new(),
         }));
         if let Ok(mut list) = OPEN.lock() {

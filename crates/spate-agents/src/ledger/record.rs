@@ -14,6 +14,9 @@ use crate::parse::{fnv64, TAIL_HASH_LEN};
 use crate::strings::Interner;
 use crate::usage::{UNATTRIBUTED, UNKNOWN_MODEL};
 
+/// A map keyed by source or root ids (already well-mixed hashes: not hashed again).
+pub(super) type IdMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<crate::usage::KeyHasher>>;
+
 /// A transcript folder and its id in the ledger (a hash of its canonical path).
 #[derive(Debug, Clone)]
 pub(super) struct RootInfo {
@@ -39,14 +42,29 @@ pub(super) fn source_of(roots: &[RootInfo], path: &Path) -> Option<(u64, u64)> {
         let root = path_bytes(&r.path);
         let root = root.strip_suffix(b"/").unwrap_or(&root);
         let rel = p.strip_prefix(root)?.strip_prefix(b"/")?;
-        // FNV-1a over the root id's bytes, then the relative path's
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in r.id.to_le_bytes().iter().chain(rel) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        Some((r.id, h))
+        Some((r.id, source_hash(r.id, rel)))
     })
+}
+
+/// The source id of the path `rel` below the root `root`: starting from the root id, each
+/// 8-byte little-endian word of the path (the last one zero-padded, then its length) is
+/// xored in and the state multiplied and rotated: word-wise, as it runs for every
+/// transcript of every report.
+fn source_hash(root: u64, rel: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = root ^ 0x6c65_6467_6572_2d31;
+    let mut words = rel.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        h = (h ^ w).wrapping_mul(K).rotate_left(29);
+    }
+    let mut last = [0u8; 8];
+    last[..words.remainder().len()].copy_from_slice(words.remainder());
+    h = (h ^ u64::from_le_bytes(last))
+        .wrapping_mul(K)
+        .rotate_left(29);
+    h = (h ^ rel.len() as u64).wrapping_mul(K);
+    h ^ (h >> 32)
 }
 
 /// The key of an entry without a de-duplication key: its transcript and its place in it
@@ -164,7 +182,7 @@ pub(super) fn collect(
     corpus: &Corpus,
     roots: &[RootInfo],
     store: &Store,
-    queued: &HashMap<u64, Watermark>,
+    queued: &IdMap<Watermark>,
     names: &mut Interner,
 ) -> Collected {
     let mut out = Collected::default();

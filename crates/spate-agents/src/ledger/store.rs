@@ -54,7 +54,7 @@ pub(super) struct Store {
     /// Frames of the roots of interest.
     pub frames: Vec<FrameRef>,
     pub groups: Vec<GroupRef>,
-    pub sources: HashMap<u64, SourceState>,
+    pub sources: super::record::IdMap<SourceState>,
     /// Groups merged in from other ledgers.
     pub imported: Vec<u32>,
     /// Sub-agent links learned from transcripts: `agentId` → agent type.
@@ -173,7 +173,7 @@ impl Store {
             len: 0,
             frames: Vec::new(),
             groups: Vec::new(),
-            sources: HashMap::new(),
+            sources: Default::default(),
             imported: Vec::new(),
             links: HashMap::new(),
             roots: roots.to_vec(),
