@@ -49,6 +49,7 @@ pub mod corpus;
 pub mod delegations;
 pub mod discover;
 mod error;
+pub mod ledger;
 mod lenient;
 pub mod load;
 pub mod model;

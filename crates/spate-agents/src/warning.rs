@@ -65,6 +65,8 @@ pub enum Warning {
     },
     /// A cache was asked for but the user has no cache folder: the run goes on without it.
     NoCacheFolder,
+    /// About the usage ledger (see [`crate::ledger`]).
+    Ledger(crate::ledger::LedgerNotice),
 }
 
 impl Warning {
@@ -80,6 +82,7 @@ impl Warning {
             Warning::EntriesReparsed { .. } => "entries-reparsed",
             Warning::LineTooLong { .. } => "line-too-long",
             Warning::NoCacheFolder => "no-cache-folder",
+            Warning::Ledger(n) => n.kind(),
         }
     }
 }
@@ -121,6 +124,7 @@ impl fmt::Display for Warning {
                 "{files} cached files had unreadable entries; parsed them again"
             ),
             Warning::NoCacheFolder => write!(f, "no user cache folder; running without cache"),
+            Warning::Ledger(n) => n.fmt(f),
         }
     }
 }

@@ -10,9 +10,18 @@ fn tree() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/agents/tree")
 }
 
+/// A usage ledger folder of this test process, under Cargo's test scratch folder: fresh on
+/// every run (a ledger kept from an earlier run would count fixture lines changed since as
+/// usage of deleted transcripts).
+fn ledger_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ledger-{}", std::process::id()))
+}
+
 fn spate() -> Command {
     let mut cmd = Command::cargo_bin("spate").unwrap();
     cmd.env_remove("CLAUDE_CONFIG_DIR").env("TZ", "UTC");
+    // the usage ledger of these runs stays out of the user's data folder
+    cmd.env("SPATE_LEDGER_DIR", ledger_dir());
     cmd
 }
 
@@ -378,6 +387,7 @@ fn concurrent_runs_share_one_cache_safely() {
         // writers would overlap)
         cmd.env_remove("CLAUDE_CONFIG_DIR")
             .env("SPATE_AGENTS_TEST_WRITE_DELAY_MS", "40")
+            .env("SPATE_LEDGER_DIR", ledger_dir())
             .args(["agents", "daily", "--json", "--timezone", "UTC", "--path"])
             .arg(&tree)
             .stdout(std::process::Stdio::piped())
@@ -477,6 +487,7 @@ fn interrupt_during_a_cache_write_removes_its_temporary_file() {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("spate"))
         .env_remove("CLAUDE_CONFIG_DIR")
         .env("SPATE_AGENTS_TEST_TEMP_DELAY_MS", "10000")
+        .env("SPATE_LEDGER_DIR", ledger_dir())
         .args(["agents", "daily", "--json", "--timezone", "UTC", "--path"])
         .arg(tree())
         .arg("--cache-dir")

@@ -44,6 +44,7 @@ fn live_view_redraws_and_restores_the_terminal_on_ctrl_c() {
     let mut child = Command::new("script")
         .args(["-qefc", &cmd, "/dev/null"])
         .env("COLUMNS", "80")
+        .env("SPATE_LEDGER_DIR", dir.path().join("ledger"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -14,8 +14,17 @@ fn spate() -> Command {
     let mut cmd = Command::cargo_bin("spate").unwrap();
     cmd.env_remove("CLAUDE_CONFIG_DIR")
         .env_remove("COLUMNS")
-        .env("TZ", "UTC");
+        .env("TZ", "UTC")
+        // a fresh usage ledger per run, out of the user's data folder
+        .env("SPATE_LEDGER_DIR", fresh_ledger_dir());
     cmd
+}
+
+fn fresh_ledger_dir() -> PathBuf {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("usability-ledger-{}-{n}", std::process::id()))
 }
 
 fn agents(args: &[&str]) -> Command {

@@ -16,6 +16,7 @@ use spate_agents::report::Period;
 use spate_agents::usage::{CostMode, Query};
 use spate_agents::{delegations, render, report, report_json, usage};
 
+use super::ledger;
 use crate::exit::InvalidData;
 
 #[path = "agents_blocks.rs"]
@@ -53,6 +54,8 @@ enum ReportCommand {
     Delegations(DelegationArgs),
     /// The price table in use and where it comes from.
     Prices(PricesArgs),
+    /// The usage ledger: export it, import other machines' ledgers, print its path.
+    Ledger(super::ledger::LedgerArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -214,6 +217,8 @@ struct CommonArgs {
     /// file was unreadable.
     #[arg(long)]
     strict: bool,
+    #[command(flatten)]
+    ledger: super::ledger::LedgerFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -316,7 +321,9 @@ fn load_usage(c: &CommonArgs, need: Need) -> anyhow::Result<Loaded> {
         week_start: need.week_start,
         per_request: c.per_request || need.blocks,
     };
-    let loaded = load::load_usage(&request, query.clone()).map_err(no_transcripts_hint)?;
+    let (loaded, ledger) =
+        ledger::load(&request, query.clone(), &c.ledger).map_err(no_transcripts_hint)?;
+    ledger::keep(ledger);
     let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
     let mut usage = loaded.usage;
     usage::retain_projects(&mut usage, &c.project);
@@ -387,6 +394,7 @@ fn emit(text: &str) -> anyhow::Result<()> {
 /// Warnings, unpriced models and the skipped-lines summary go to stderr; with `--strict`,
 /// skipped lines make the exit code 1.
 fn finish(loaded: &Loaded, strict: bool) -> anyhow::Result<ExitCode> {
+    ledger::finish();
     for w in &loaded.warnings {
         eprintln!("spate: warning: {w}");
     }
@@ -427,6 +435,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     // could not be installed) a leftover is removed when the cache is next opened.
     let _ = ctrlc::set_handler(|| {
         spate_agents::cache::remove_temp_files_in_progress();
+        spate_agents::ledger::flush_all();
         if LIVE.load(Ordering::SeqCst) {
             STOP.store(true, Ordering::SeqCst);
         } else {
@@ -495,6 +504,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
         }
         Some(ReportCommand::Blocks(a)) => blocks_cmd::blocks_cmd(a, style),
         Some(ReportCommand::Statusline(a)) => Ok(blocks_cmd::statusline_cmd(a)),
+        Some(ReportCommand::Ledger(a)) => ledger::run(a),
     }
 }
 

@@ -5,6 +5,7 @@ mod common;
 pub mod convert;
 pub mod inputs;
 pub mod items;
+pub mod ledger;
 mod output;
 pub mod schema;
 pub mod serve;
