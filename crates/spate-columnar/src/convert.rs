@@ -8,7 +8,8 @@ use std::path::Path;
 use arrow_array::RecordBatch;
 
 use crate::error::Error;
-use crate::output::{check_not_input, PendingFile};
+use crate::output::{check_not_input, PendingDir, PendingFile};
+use crate::partition::{PartitionOptions, PartitionSink};
 use crate::scan::{scan, BatchConsumer, ScanOptions};
 use crate::schema::TableSchema;
 use crate::write::{BatchWriter, FileFormat, ParquetOptions};
@@ -20,6 +21,8 @@ pub struct ConvertOptions {
     pub scan: ScanOptions,
     pub format: FileFormat,
     pub parquet: ParquetOptions,
+    /// Hive-style partitions (when columns are given): `output` is then a folder.
+    pub partition: PartitionOptions,
 }
 
 impl Default for ConvertOptions {
@@ -28,6 +31,7 @@ impl Default for ConvertOptions {
             scan: ScanOptions::default(),
             format: FileFormat::Parquet,
             parquet: ParquetOptions::default(),
+            partition: PartitionOptions::default(),
         }
     }
 }
@@ -60,6 +64,9 @@ pub fn convert(
         ));
     }
     check_not_input(&[input], output)?;
+    if !options.partition.columns.is_empty() {
+        return convert_partitioned(input, output, options);
+    }
     let mut sink = FileSink {
         dest: output,
         format: options.format,
@@ -85,6 +92,31 @@ pub fn convert(
         bytes_out,
         files: 1,
         columns,
+    })
+}
+
+/// Converts into a folder of partitions, filled under a temporary name and renamed at the end.
+fn convert_partitioned(
+    input: &Path,
+    output: &Path,
+    options: &ConvertOptions,
+) -> Result<ConvertReport, Error> {
+    let pending = PendingDir::create(output)?;
+    let mut sink = PartitionSink::new(
+        pending.path(),
+        options.partition.clone(),
+        options.format,
+        options.parquet,
+    );
+    let report = scan(input, &options.scan, &mut sink)?;
+    let (files, bytes_out) = sink.finish()?;
+    pending.commit()?;
+    Ok(ConvertReport {
+        rows: report.rows,
+        bytes_in: report.bytes_in,
+        bytes_out,
+        files,
+        columns: 0,
     })
 }
 

@@ -5,6 +5,7 @@
 //! - [`builder`]: rows appended to Arrow arrays, cut into record batches of bounded size;
 //! - [`scan`]: an input read into batches (the inference pass, then the rows);
 //! - [`write`]: Parquet (row groups of bounded size, zstd by default) and Arrow IPC writers;
+//! - [`partition`]: hive-style partitioned folders, with bounded open files and memory;
 //! - [`output`]: outputs written to a temporary file renamed at the end, never over an input;
 //! - [`convert`]: the conversion a front end calls.
 //!
@@ -33,6 +34,7 @@ pub mod builder;
 pub mod convert;
 pub mod error;
 pub mod output;
+pub mod partition;
 pub mod scan;
 pub mod schema;
 mod value;
@@ -41,6 +43,7 @@ pub mod write;
 pub use builder::{BatchBuilder, Fault};
 pub use convert::{convert, ConvertOptions, ConvertReport};
 pub use error::{Error, RowPosition};
+pub use partition::{PartitionOptions, PartitionSink};
 pub use scan::{scan, BatchConsumer, ScanOptions, ScanReport};
 pub use schema::{Column, ColumnType, TableSchema};
 pub use write::{BatchWriter, Compression, FileFormat, ParquetOptions};

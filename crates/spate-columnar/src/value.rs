@@ -32,6 +32,20 @@ pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// `YYYY-MM-DD` of days since 1970-01-01 (the inverse of [`days_from_civil`]).
+pub(crate) fn civil_from_days(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// The days of spate's date key (`y*10000 + m*100 + d`).
 pub(crate) fn date_key_days(key: u32) -> i32 {
     let (y, m, d) = (key / 10_000, key / 100 % 100, key % 100);
@@ -141,6 +155,11 @@ mod tests {
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(days_from_civil(1969, 12, 31), -1);
         assert_eq!(date_key_days(20240229), 19_782);
+        for d in [-800_000, -1, 0, 59, 19_782, 2_932_896] {
+            let text = civil_from_days(d);
+            let key: u32 = text.replace('-', "").parse().unwrap();
+            assert_eq!(i64::from(date_key_days(key)), d, "{text}");
+        }
         assert_eq!(i64::from(date_key_days(10101)), days_from_civil(1, 1, 1));
     }
 

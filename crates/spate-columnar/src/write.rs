@@ -175,6 +175,14 @@ impl<W: Write + Send> BatchWriter<W> {
         }
     }
 
+    /// Writes out the row group being built (Parquet; nothing for IPC).
+    pub fn flush_row_group(&mut self) -> Result<(), Error> {
+        if let BatchWriter::Parquet(w) = self {
+            w.flush()?;
+        }
+        Ok(())
+    }
+
     /// Writes the footer and returns the output.
     pub fn finish(self) -> Result<W, Error> {
         match self {

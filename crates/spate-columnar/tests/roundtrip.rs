@@ -393,3 +393,139 @@ fn an_output_that_is_the_input_is_refused() {
     assert!(matches!(e, spate_columnar::Error::SameFile { .. }), "{e}");
     assert_eq!(std::fs::read_to_string(&input).unwrap(), "a\n1\n");
 }
+
+/// Every Parquet file under `root`, read with the partition values of its folders added
+/// (as the folder text, decoded).
+fn read_partitioned(root: &Path) -> (Vec<Value>, usize) {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for f in &files {
+        let (batches, _) = read_parquet(f);
+        let rel = f.strip_prefix(root).unwrap();
+        let keys: Vec<(String, Option<String>)> = rel
+            .parent()
+            .unwrap()
+            .components()
+            .map(|c| {
+                let s = c.as_os_str().to_str().unwrap();
+                let (k, v) = s.split_once('=').unwrap();
+                let v = (v != spate_columnar::partition::NULL_PARTITION).then(|| decode(v));
+                (k.to_string(), v)
+            })
+            .collect();
+        for mut row in rows(&batches) {
+            for (k, v) in &keys {
+                if let Some(v) = v {
+                    row[k] = json!(v);
+                }
+            }
+            out.push(row);
+        }
+    }
+    (out, files.len())
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn sorted(mut v: Vec<Value>) -> Vec<String> {
+    let mut s: Vec<String> = v.drain(..).map(|r| r.to_string()).collect();
+    s.sort();
+    s
+}
+
+#[test]
+fn partitioned_output_read_as_one_table_equals_the_unpartitioned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..20_000 {
+        let kind = ["a/b", "x=y", "é", "", "plain", "..", "null"][i % 7];
+        let kind = if kind == "null" {
+            "null".to_string()
+        } else {
+            format!("\"{kind}\"")
+        };
+        text.push_str(&format!(
+            "{{\"id\": {i}, \"day\": \"2024-01-{:02}\", \"kind\": {kind}, \"v\": {}.5}}\n",
+            1 + i % 5,
+            i % 13
+        ));
+    }
+    let input = write(dir.path(), "p.jsonl", &text);
+    let whole = dir.path().join("whole.parquet");
+    convert(&input, &whole, &small_groups()).unwrap();
+    let (batches, _) = read_parquet(&whole);
+    let mut want = rows(&batches);
+    for r in &mut want {
+        // The folder holds the date's text, and an empty string is the null partition.
+        if r.get("kind") == Some(&json!("")) {
+            r.as_object_mut().unwrap().remove("kind");
+        }
+    }
+    let out = dir.path().join("parts");
+    let mut options = small_groups();
+    options.partition = spate_columnar::PartitionOptions {
+        columns: vec!["day".into(), "kind".into()],
+        max_open: 3,
+        ..Default::default()
+    };
+    let report = convert(&input, &out, &options).unwrap();
+    assert_eq!(report.rows, 20_000);
+    let (got, files) = read_partitioned(&out);
+    // 5 days × 6 kinds (the empty string and null share a folder); few open files at once
+    // means several files per partition.
+    assert!(files > 30, "{files} files");
+    assert_eq!(report.files, files as u64);
+    assert_eq!(got.len(), 20_000);
+    assert_eq!(sorted(got), sorted(want));
+    assert!(out.join("day=2024-01-01/kind=a%2Fb").is_dir());
+    assert!(out.join("day=2024-01-02/kind=x%3Dy").is_dir());
+    assert!(out.join("day=2024-01-03/kind=%C3%A9").is_dir());
+    assert!((1..=5).any(|d| out.join(format!("day=2024-01-0{d}/kind=%2E%2E")).is_dir()));
+
+    // An existing, non-empty folder is not written into; a bad column is a clear error.
+    let e = convert(&input, &out, &options).unwrap_err();
+    assert!(e.to_string().contains("not empty"), "{e}");
+    options.partition.columns = vec!["nope".into()];
+    let e = convert(&input, &dir.path().join("p2"), &options).unwrap_err();
+    assert!(
+        e.to_string().contains("cannot partition by \"nope\""),
+        "{e}"
+    );
+    assert!(!dir.path().join("p2").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".spate-")
+        })
+        .collect();
+    assert!(leftovers.is_empty());
+}

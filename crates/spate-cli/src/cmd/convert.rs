@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use spate_columnar::output::{check_not_input, TextOutput};
-use spate_columnar::{Compression, FileFormat, ParquetOptions, ScanOptions};
+use spate_columnar::{Compression, FileFormat, ParquetOptions, PartitionOptions, ScanOptions};
 use spate_csv::convert::{ConvertOptions, OutFormat};
 use spate_csv::{GivenSchema, InputKind, ReadOptions};
 
@@ -72,6 +72,11 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "ROWS", default_value_t = spate_columnar::write::DEFAULT_ROW_GROUP_ROWS)]
     row_group_size: usize,
 
+    /// Write hive-style partitions COLUMN=VALUE/part-N.parquet under the output folder
+    /// (repeatable: nested folders, in order).
+    #[arg(long = "partition-by", value_name = "COLUMN")]
+    partition_by: Vec<String>,
+
     /// Print rows, bytes in and out, throughput, size ratio, time and peak memory on standard
     /// error (with a progress bar on a terminal while it runs).
     #[arg(long)]
@@ -107,6 +112,10 @@ fn parse_out(s: &str) -> Result<Target, String> {
 fn target(args: &ConvertArgs) -> anyhow::Result<Target> {
     if let Some(f) = args.to {
         return Ok(f);
+    }
+    if !args.partition_by.is_empty() {
+        // The output is a folder: Parquet unless told otherwise.
+        return Ok(Target::Columnar(FileFormat::Parquet));
     }
     let name = args.output.to_string_lossy().to_ascii_lowercase();
     if let Some(f) = FileFormat::from_file_name(&name) {
@@ -170,6 +179,10 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
                     row_group_rows: args.row_group_size.max(1),
                     ..ParquetOptions::default()
                 },
+                partition: PartitionOptions {
+                    columns: args.partition_by.clone(),
+                    ..PartitionOptions::default()
+                },
             };
             let bar = (args.stats && std::io::stderr().is_terminal())
                 .then(|| Progress::start(&args.input, progress));
@@ -179,8 +192,10 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
             (report.rows, report.bytes_in, report.bytes_out)
         }
         Target::Text(to) => {
-            if !args.with.is_empty() {
-                anyhow::bail!("--with goes with Parquet and Arrow output (.parquet, .arrow)");
+            if !args.with.is_empty() || !args.partition_by.is_empty() {
+                anyhow::bail!(
+                    "--with and --partition-by go with Parquet and Arrow output (--to parquet, .arrow)"
+                );
             }
             let options = ConvertOptions {
                 to,
