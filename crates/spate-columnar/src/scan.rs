@@ -37,6 +37,8 @@ pub struct ScanOptions {
     pub csv: CsvOptions,
     /// Fields of values enclosing the items, attached to each as `name` (JSON documents).
     pub with: Vec<(String, String)>,
+    /// A jq program run on each item (JSON inputs): its outputs are the rows.
+    pub filter: Option<String>,
     /// Column names and types given instead of inferred: then the input is read once, and a
     /// value that does not fit is an error.
     pub given: Option<GivenSchema>,
@@ -54,6 +56,7 @@ impl Default for ScanOptions {
             read: ReadOptions::default(),
             csv: CsvOptions::default(),
             with: Vec::new(),
+            filter: None,
             given: None,
             batch_rows: DEFAULT_BATCH_ROWS,
             items: ItemsOptions::default(),
@@ -93,11 +96,10 @@ pub fn scan(
     if input.kind == InputKind::Tsv && opts.delimiter.is_none() {
         opts.delimiter = Some(b'\t');
     }
-    if !options.with.is_empty() {
+    if !options.with.is_empty() || options.filter.is_some() {
         if matches!(input.kind, InputKind::Csv | InputKind::Tsv) {
             return Err(Error::Usage(
-                "fields of enclosing values are attached to the items of JSON documents, not \
-                 to CSV rows"
+                "fields of enclosing values and jq filters apply to JSON items, not to CSV rows"
                     .into(),
             ));
         }
@@ -343,11 +345,23 @@ fn scan_query(
     options: &ScanOptions,
     consumer: &mut dyn BatchConsumer,
 ) -> Result<ScanReport, Error> {
-    let path = input.json_path.clone().unwrap_or_else(|| "$[*]".into());
+    let lines = input.kind == InputKind::JsonLines;
+    let default_path = if lines { "$" } else { "$[*]" };
+    let path = input
+        .json_path
+        .clone()
+        .unwrap_or_else(|| default_path.into());
     let mut query = Query::new(&path)?.max_held(options.items.max_item_size);
     for (name, p) in &options.with {
         query = query.with(name, p)?;
     }
+    if let Some(f) = &options.filter {
+        query = query.jq(f)?;
+    }
+    let mut options = options.clone();
+    // JSON Lines: the path applies inside each line.
+    options.items.multiple_values |= lines;
+    let options = &options;
     let name = input.name.clone();
     let table = match &options.given {
         Some(g) => TableSchema::from_given(g),
