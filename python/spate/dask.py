@@ -31,16 +31,15 @@ def _files(paths_or_glob):
     return files
 
 
-def _partition(file, path, with_, filter, schema, batch_size):
-    """One file as a pandas DataFrame, read in the worker."""
+def _partition(file, path, with_, filter, schema, batch_size, empty):
+    """One file as a pandas DataFrame, read in the worker (``empty``: the frame of a file
+    without rows)."""
     import pyarrow as pa
     batches = list(spate.arrow_batches(file, path, batch_size=batch_size, with_=with_,
                                        filter=filter, schema=schema))
-    if batches:
-        table = pa.Table.from_batches(batches)
-    else:
-        table = pa.schema([]).empty_table()
-    return table.to_pandas()
+    if not batches:
+        return empty.copy()
+    return pa.Table.from_batches(batches).to_pandas()
 
 
 def read_items(paths_or_glob, path=None, *, with_=None, filter=None, schema=None,
@@ -56,21 +55,21 @@ def read_items(paths_or_glob, path=None, *, with_=None, filter=None, schema=None
     import dask.dataframe as dd
     files = _files(paths_or_glob)
     if schema is None:
-        schema = _first_schema(files[0], path, with_, filter)
-    meta = _partition_meta(files[0], path, with_, filter, schema)
+        schema = _first_schema(files, path, with_, filter)
+    meta = _partition_meta(files, path, with_, filter, schema)
     return dd.from_map(_partition, files, path=path, with_=with_, filter=filter,
-                       schema=schema, batch_size=batch_size, meta=meta,
+                       schema=schema, batch_size=batch_size, empty=meta, meta=meta,
                        enforce_metadata=False)
 
 
-def _first_schema(file, path, with_, filter):
-    """The exact schema of the first file's rows, as a dict of names and spate types."""
-    import pyarrow as pa
-    fields = []
-    for batch in spate.arrow_batches(file, path, batch_size=1, with_=with_, filter=filter):
-        fields = [{"name": f.name, "type": _spate_type(f.type)} for f in batch.schema]
-        break
-    return {"fields": fields}
+def _first_schema(files, path, with_, filter):
+    """The exact schema of the rows of the first file that has rows, as a dict of names and
+    spate types."""
+    for file in files:
+        for batch in spate.arrow_batches(file, path, batch_size=1, with_=with_, filter=filter):
+            return {"fields": [{"name": f.name, "type": _spate_type(f.type)}
+                               for f in batch.schema]}
+    return {"fields": []}
 
 
 def _spate_type(t):
@@ -88,9 +87,11 @@ def _spate_type(t):
     return "string"
 
 
-def _partition_meta(file, path, with_, filter, schema):
+def _partition_meta(files, path, with_, filter, schema):
+    """The empty frame of the partitions (names and dtypes)."""
     import pyarrow as pa
-    for batch in spate.arrow_batches(file, path, batch_size=1, with_=with_, filter=filter,
-                                     schema=schema):
-        return pa.Table.from_batches([batch]).slice(0, 0).to_pandas()
+    for file in files:
+        for batch in spate.arrow_batches(file, path, batch_size=1, with_=with_, filter=filter,
+                                         schema=schema):
+            return pa.Table.from_batches([batch]).slice(0, 0).to_pandas()
     return pa.schema([]).empty_table().to_pandas()

@@ -143,8 +143,10 @@ impl PendingDir {
                 dest.display()
             )));
         }
+        let parent = parent_of(dest);
+        std::fs::create_dir_all(&parent).map_err(|e| output_error(dest, e))?;
         let temp = builder(0o777)
-            .tempdir_in(parent_of(dest))
+            .tempdir_in(parent)
             .map_err(|e| output_error(dest, e))?;
         Ok(PendingDir {
             temp: Some(temp),
