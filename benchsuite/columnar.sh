@@ -120,8 +120,8 @@ echo
 echo "### $(basename "$CSV") ($(du -m "$CSV" | cut -f1) MB, 1M rows) → Parquet zstd"
 "$SPATE" convert "$CSV" "$WORK/c.spate.parquet"
 files=("$WORK/c.spate.parquet")
-DUCK_CSV="import duckdb, sys; duckdb.sql(f\"COPY (SELECT * FROM read_csv('{sys.argv[1]}')) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)\")"
-POLARS_CSV="import polars as pl, sys; pl.scan_csv(sys.argv[1]).sink_parquet(sys.argv[2], compression='zstd')"
+DUCK_CSV="import duckdb, sys; duckdb.sql(f\"COPY (SELECT * FROM read_csv('{sys.argv[1]}', sample_size = -1)) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)\")"
+POLARS_CSV="import polars as pl, sys; pl.scan_csv(sys.argv[1], infer_schema_length=None).sink_parquet(sys.argv[2], compression='zstd')"
 if peer_ok duckdb; then
   "$PY" -c "$DUCK_CSV" "$CSV" "$WORK/c.duck.parquet"
   files+=("$WORK/c.duck.parquet")

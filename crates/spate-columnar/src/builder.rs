@@ -25,7 +25,7 @@ use crate::value::{self, excerpt, Stored};
 pub const DEFAULT_BATCH_ROWS: usize = 65_536;
 /// A batch is cut early once its text and binary values reach this many bytes (so that a
 /// batch of long strings stays bounded, and `Utf8` offsets never overflow).
-pub const DEFAULT_BATCH_BYTES: usize = 32 << 20;
+pub const DEFAULT_BATCH_BYTES: usize = 8 << 20;
 
 /// A value that does not fit the schema.
 #[derive(Debug, Clone, PartialEq, Eq)]

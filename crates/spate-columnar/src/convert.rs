@@ -109,6 +109,7 @@ fn convert_partitioned(
         options.parquet,
     );
     let report = scan(input, &options.scan, &mut sink)?;
+    let columns = sink.columns() as u64;
     let (files, bytes_out) = sink.finish()?;
     pending.commit()?;
     Ok(ConvertReport {
@@ -116,7 +117,7 @@ fn convert_partitioned(
         bytes_in: report.bytes_in,
         bytes_out,
         files,
-        columns: 0,
+        columns,
     })
 }
 

@@ -126,6 +126,11 @@ impl PartitionSink {
         }
     }
 
+    /// Columns written to the files (the partition columns are in the folder names).
+    pub fn columns(&self) -> usize {
+        self.kept.len()
+    }
+
     /// Finishes every open file.
     pub fn finish(mut self) -> Result<(u64, u64), Error> {
         let keys: Vec<String> = self.open.keys().cloned().collect();

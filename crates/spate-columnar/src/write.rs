@@ -17,8 +17,9 @@ use crate::error::Error;
 /// Rows per Parquet row group unless told otherwise (DuckDB's default, so that files
 /// compare).
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 122_880;
-/// A row group is closed early once its encoded size reaches this (the memory it holds).
-pub const DEFAULT_ROW_GROUP_BYTES: usize = 48 << 20;
+/// A row group is closed early once the Parquet writer holds this much memory for it
+/// (encoded pages, plus the pages and dictionaries being built).
+pub const DEFAULT_ROW_GROUP_BYTES: usize = 24 << 20;
 /// zstd level of Parquet pages.
 pub const ZSTD_LEVEL: i32 = 3;
 
@@ -68,7 +69,7 @@ pub struct ParquetOptions {
     pub compression: Compression,
     /// Most rows in one row group.
     pub row_group_rows: usize,
-    /// Most encoded bytes in one row group (bounds the memory held).
+    /// Most memory the writer holds for one row group: past it, the row group is written out.
     pub row_group_bytes: usize,
 }
 
@@ -125,14 +126,15 @@ impl FileFormat {
 
 /// Writes batches of one schema into one file.
 pub enum BatchWriter<W: Write + Send = BufWriter<File>> {
-    Parquet(Box<ArrowWriter<W>>),
+    /// The writer, and the memory it may hold for one row group.
+    Parquet(Box<ArrowWriter<W>>, usize),
     Ipc(Box<arrow_ipc::writer::FileWriter<W>>),
 }
 
 impl<W: Write + Send> std::fmt::Debug for BatchWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            BatchWriter::Parquet(_) => "BatchWriter::Parquet",
+            BatchWriter::Parquet(..) => "BatchWriter::Parquet",
             BatchWriter::Ipc(_) => "BatchWriter::Ipc",
         })
     }
@@ -147,11 +149,14 @@ impl<W: Write + Send> BatchWriter<W> {
         parquet: &ParquetOptions,
     ) -> Result<Self, Error> {
         Ok(match format {
-            FileFormat::Parquet => BatchWriter::Parquet(Box::new(ArrowWriter::try_new(
-                out,
-                schema,
-                Some(parquet.properties()),
-            )?)),
+            FileFormat::Parquet => BatchWriter::Parquet(
+                Box::new(ArrowWriter::try_new(
+                    out,
+                    schema,
+                    Some(parquet.properties()),
+                )?),
+                parquet.row_group_bytes.max(1),
+            ),
             FileFormat::ArrowIpc => BatchWriter::Ipc(Box::new(
                 arrow_ipc::writer::FileWriter::try_new(out, &schema)?,
             )),
@@ -161,7 +166,14 @@ impl<W: Write + Send> BatchWriter<W> {
     /// Writes one batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
         match self {
-            BatchWriter::Parquet(w) => w.write(batch)?,
+            BatchWriter::Parquet(w, budget) => {
+                w.write(batch)?;
+                // The writer's own size limit counts encoded bytes only; its page and
+                // dictionary buffers come on top. Bound what it holds in all.
+                if w.memory_size() >= *budget {
+                    w.flush()?;
+                }
+            }
             BatchWriter::Ipc(w) => w.write(batch)?,
         }
         Ok(())
@@ -170,14 +182,14 @@ impl<W: Write + Send> BatchWriter<W> {
     /// Memory held for the row group being written (Parquet), in bytes.
     pub fn buffered(&self) -> usize {
         match self {
-            BatchWriter::Parquet(w) => w.memory_size(),
+            BatchWriter::Parquet(w, _) => w.memory_size(),
             BatchWriter::Ipc(_) => 0,
         }
     }
 
     /// Writes out the row group being built (Parquet; nothing for IPC).
     pub fn flush_row_group(&mut self) -> Result<(), Error> {
-        if let BatchWriter::Parquet(w) = self {
+        if let BatchWriter::Parquet(w, _) = self {
             w.flush()?;
         }
         Ok(())
@@ -187,7 +199,7 @@ impl<W: Write + Send> BatchWriter<W> {
     pub fn finish(self) -> Result<W, Error> {
         match self {
             // Writes the last row group and the footer.
-            BatchWriter::Parquet(w) => Ok(w.into_inner()?),
+            BatchWriter::Parquet(w, _) => Ok(w.into_inner()?),
             BatchWriter::Ipc(mut w) => {
                 w.finish()?;
                 Ok(w.into_inner()?)

@@ -529,3 +529,23 @@ fn partitioned_output_read_as_one_table_equals_the_unpartitioned() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+#[test]
+fn a_jq_filter_makes_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "f.jsonl",
+        "{\"n\": 1, \"s\": \"a\"}\n{\"n\": 5, \"s\": \"b\"}\n{\"n\": 9, \"s\": \"c\"}\n",
+    );
+    let out = dir.path().join("f.parquet");
+    let mut options = ConvertOptions::default();
+    options.scan.filter = Some("select(.n > 2) | {k: .s, m: (.n * 10)}".into());
+    let report = convert(&input, &out, &options).unwrap();
+    assert_eq!(report.rows, 2);
+    let (batches, _) = read_parquet(&out);
+    assert_eq!(
+        rows(&batches),
+        [json!({"k": "b", "m": 50}), json!({"k": "c", "m": 90})]
+    );
+}
