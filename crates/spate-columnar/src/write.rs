@@ -21,6 +21,8 @@ pub const DEFAULT_ROW_GROUP_ROWS: usize = 122_880;
 /// arrays. (The writer's own estimate of what it holds, `memory_size`, was measured well
 /// under the memory it takes: 16 MB reported for 64 MB peak on the sessions document.)
 pub const DEFAULT_ROW_GROUP_BYTES: usize = 16 << 20;
+/// A column's dictionary past this size gives way to the fallback encoding.
+pub const DICTIONARY_PAGE_BYTES: usize = 128 << 10;
 /// zstd level of Parquet pages.
 pub const ZSTD_LEVEL: i32 = 3;
 
@@ -92,6 +94,11 @@ impl ParquetOptions {
             .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
             .set_max_row_group_bytes(Some(self.row_group_bytes.max(1)))
             .set_created_by(format!("spate {}", env!("CARGO_PKG_VERSION")))
+            // Format 2.0 encodings: a column whose dictionary grows past the limit (many
+            // distinct values) falls back to delta encodings rather than plain. The small
+            // limit makes such columns fall back early; few-valued ones keep their dictionary.
+            .set_writer_version(parquet::file::properties::WriterVersion::PARQUET_2_0)
+            .set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES)
             .build()
     }
 }
