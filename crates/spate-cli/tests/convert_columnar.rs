@@ -188,3 +188,42 @@ fn parquet_arrow_and_compressed_text_by_extension() {
         assert_eq!(text, want, "{name}");
     }
 }
+
+#[test]
+fn an_interrupted_conversion_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.jsonl");
+    let line = "{\"a\": 12345, \"b\": \"some text to write\", \"c\": [1, 2, 3]}\n";
+    std::fs::write(&input, line.repeat(1_000_000)).unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("spate");
+    let mut child = std::process::Command::new(bin)
+        .arg("convert")
+        .arg(&input)
+        .arg(out_dir.join("o.parquet"))
+        .spawn()
+        .unwrap();
+    // Wait for the temporary output to appear (the writing pass has begun).
+    let start = std::time::Instant::now();
+    while entries(&out_dir).is_empty() {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "no temporary output appeared"
+        );
+        if child.try_wait().unwrap().is_some() {
+            panic!("the conversion ended before it could be interrupted");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(entries(&out_dir)[0].ends_with(".partial"));
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(entries(&out_dir).is_empty(), "{:?}", entries(&out_dir));
+}

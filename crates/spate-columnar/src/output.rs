@@ -6,8 +6,39 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::Error;
+
+/// Temporary outputs being written, so that an interrupted process can remove them
+/// ([`remove_partial_outputs`], from a signal handler of the front end).
+static IN_PROGRESS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn register(path: &Path) {
+    if let Ok(mut v) = IN_PROGRESS.lock() {
+        v.push(path.to_path_buf());
+    }
+}
+
+fn unregister(path: &Path) {
+    if let Ok(mut v) = IN_PROGRESS.lock() {
+        v.retain(|p| p != path);
+    }
+}
+
+/// Removes the temporary files and folders of the outputs being written (for a front end's
+/// Ctrl-C / SIGTERM handler, just before it exits).
+pub fn remove_partial_outputs() {
+    if let Ok(v) = IN_PROGRESS.lock() {
+        for p in v.iter() {
+            if p.is_dir() {
+                let _ = std::fs::remove_dir_all(p);
+            } else {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
 
 /// Refuses an output that is one of the inputs (the same file, also through a link).
 pub fn check_not_input(inputs: &[&Path], output: &Path) -> Result<(), Error> {
@@ -89,6 +120,7 @@ impl PendingFile {
         let temp = builder(0o666)
             .tempfile_in(parent_of(dest))
             .map_err(|e| output_error(dest, e))?;
+        register(temp.path());
         Ok(PendingFile {
             temp,
             dest: dest.to_path_buf(),
@@ -107,15 +139,16 @@ impl PendingFile {
     /// Renames the file over its destination; returns its size.
     pub fn commit(self) -> Result<u64, Error> {
         let dest = self.dest.clone();
+        let temp_path = self.temp.path().to_path_buf();
         let size = self
             .temp
             .as_file()
             .metadata()
             .map_err(|e| output_error(&dest, e))?
             .len();
-        self.temp
-            .persist(&dest)
-            .map_err(|e| output_error(&dest, e.error))?;
+        let persisted = self.temp.persist(&dest);
+        unregister(&temp_path);
+        persisted.map_err(|e| output_error(&dest, e.error))?;
         Ok(size)
     }
 }
@@ -148,6 +181,7 @@ impl PendingDir {
         let temp = builder(0o777)
             .tempdir_in(parent)
             .map_err(|e| output_error(dest, e))?;
+        register(temp.path());
         Ok(PendingDir {
             temp: Some(temp),
             dest: dest.to_path_buf(),
@@ -166,6 +200,7 @@ impl PendingDir {
             std::fs::remove_dir(&self.dest).map_err(|e| output_error(&self.dest, e))?;
         }
         let path = temp.keep();
+        unregister(&path);
         std::fs::rename(&path, &self.dest).map_err(|e| {
             let _ = std::fs::remove_dir_all(&path);
             output_error(&self.dest, e)

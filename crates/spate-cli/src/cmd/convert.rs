@@ -154,6 +154,12 @@ fn with_fields(args: &ConvertArgs) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
+    // Ctrl-C or SIGTERM: remove the temporary output, then end as an interrupted process
+    // does (130). (The destination is only ever written by the final rename.)
+    let _ = ctrlc::set_handler(|| {
+        spate_columnar::output::remove_partial_outputs();
+        std::process::exit(130);
+    });
     let target = target(&args)?;
     let start = Instant::now();
     let given = given_schema(&args)?;
