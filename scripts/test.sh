@@ -16,6 +16,9 @@ venv=$(realpath -m "${SPATE_TEST_VENV:-target/test-venv}")
 rm -rf "$venv"
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check maturin pytest ijson
+# Columnar output (issue 15): spate's Parquet is read back by pyarrow, DuckDB and Polars, and
+# by Dask on a LocalCluster (tests/test_columnar.py, tests/test_dask.py).
+"$venv/bin/python" -m pip install -q --disable-pip-version-check pyarrow duckdb polars 'dask[distributed,dataframe]'
 "$venv/bin/python" -m pip install -q --disable-pip-version-check ./python
 # From the tests' folder, so that `import spate` is the installed package, not the source.
 (cd python/tests && "$venv/bin/python" -m pytest -q -p no:cacheprovider)

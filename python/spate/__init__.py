@@ -15,8 +15,8 @@ from ._native import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ITEM_SIZE, JSONError
 from . import _native
 from . import agents  # noqa: E402  (spate.agents.daily(...))
 
-__all__ = ["items", "aggregate", "schema", "validate", "agents", "JSONError", "DEFAULT_MAX_DEPTH",
-           "DEFAULT_MAX_ITEM_SIZE"]
+__all__ = ["items", "aggregate", "schema", "validate", "agents", "convert", "arrow_batches",
+           "JSONError", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_ITEM_SIZE"]
 
 
 def _list(x):
@@ -115,3 +115,58 @@ def validate(source, *, max_depth=DEFAULT_MAX_DEPTH, json_lines=False):
     UTF-8). Returns the number of bytes read; raises :class:`JSONError` at the first error,
     with ``.file``, ``.offset``, ``.line``, ``.column`` and ``.excerpt``."""
     return _native.validate(source, max_depth=max_depth, multiple_values=json_lines)
+
+
+def _schema_text(schema):
+    """A given schema: a dict (as :func:`schema` returns) or JSON text."""
+    import json
+    if schema is None or isinstance(schema, str):
+        return schema
+    return json.dumps(schema)
+
+
+def convert(source, output, *, path=None, with_=None, filter=None, schema=None, format=None,
+            compression="zstd", row_group_size=None, partition_by=None):
+    """Convert ``source`` (CSV/TSV, JSON Lines, or the items at ``path`` of a JSON document;
+    ``.gz``/``.zst`` decompressed) into a Parquet (``.parquet``) or Arrow IPC (``.arrow``)
+    file, in constant memory — what ``spate convert`` does. Returns a dict with ``rows``,
+    ``bytes_in``, ``bytes_out`` and ``files``.
+
+    Column types come from spate's exact inference over the whole input (a first pass), or
+    from ``schema`` (a dict such as :func:`schema` returns, or its JSON text): then the input
+    is read once and a value that does not fit raises ``ValueError`` naming the row, byte
+    and column. ``with_``: ``{"name": "path"}`` attaches fields of enclosing values (as
+    ``spate convert --with``). ``filter``: a jq program whose outputs are the rows.
+    ``compression``: ``"zstd"``, ``"snappy"``, ``"gzip"`` or ``"none"``.
+    ``partition_by``: a column or a list: ``output`` is then a folder of hive-style
+    ``COLUMN=VALUE/part-N.parquet`` files. The output is written to a temporary file renamed
+    at the end; an output that is the input is refused. See docs/columnar.md for the types.
+    """
+    import os
+    return _native.convert(os.fspath(source), os.fspath(output), path=path,
+                           with_=list((with_ or {}).items()), filter=filter,
+                           schema=_schema_text(schema), format=format, compression=compression,
+                           row_group_size=row_group_size, partition_by=_list(partition_by))
+
+
+def arrow_batches(source, path=None, *, batch_size=65536, with_=None, filter=None, schema=None):
+    """Yield ``pyarrow.RecordBatch`` objects of at most ``batch_size`` rows: the rows of
+    ``source`` (as :func:`convert` reads them) with the schema of spate's inference, built in
+    Rust and handed over through the Arrow C data interface (no copy). Needs ``pyarrow``.
+
+    The scan runs ahead on a thread of its own, at most two batches ahead: memory is
+    bounded whatever the input's size. Breaking out of the loop stops it.
+    """
+    import os
+    try:
+        import pyarrow
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("spate.arrow_batches needs pyarrow (pip install pyarrow)") from e
+    batches = _native.arrow_batches(os.fspath(source), path, batch_size=batch_size,
+                                    with_=list((with_ or {}).items()), filter=filter,
+                                    schema=_schema_text(schema))
+    try:
+        for b in batches:
+            yield pyarrow.record_batch(b)
+    finally:
+        batches.close()

@@ -34,3 +34,13 @@ def schema(path: Union[str, os.PathLike], *, json_path: Optional[str] = ...,
            sample: Optional[int] = ..., delimiter: Optional[str] = ...,
            header: Optional[bool] = ..., threads: int = ...) -> Dict[str, JSON]: ...
 def validate(source: Source, *, max_depth: int = ..., json_lines: bool = ...) -> int: ...
+def convert(source: Union[str, os.PathLike], output: Union[str, os.PathLike], *,
+            path: Optional[str] = ..., with_: Optional[Mapping[str, str]] = ...,
+            filter: Optional[str] = ..., schema: Union[None, str, Mapping[str, Any]] = ...,
+            format: Optional[str] = ..., compression: str = ...,
+            row_group_size: Optional[int] = ...,
+            partition_by: Union[None, str, Sequence[str]] = ...) -> Dict[str, int]: ...
+def arrow_batches(source: Union[str, os.PathLike], path: Optional[str] = ..., *,
+                  batch_size: int = ..., with_: Optional[Mapping[str, str]] = ...,
+                  filter: Optional[str] = ...,
+                  schema: Union[None, str, Mapping[str, Any]] = ...) -> Iterator[Any]: ...

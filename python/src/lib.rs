@@ -3,6 +3,7 @@
 
 mod agents;
 mod build;
+mod columnar;
 mod engine;
 mod errors;
 mod items;
@@ -23,5 +24,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(query::query, m)?)?;
     m.add_function(wrap_pyfunction!(schema::schema, m)?)?;
     m.add_function(wrap_pyfunction!(agents::agents_report, m)?)?;
+    m.add_class::<columnar::ArrowBatches>()?;
+    m.add_class::<columnar::ArrowBatch>()?;
+    m.add_function(wrap_pyfunction!(columnar::convert, m)?)?;
+    m.add_function(wrap_pyfunction!(columnar::arrow_batches, m)?)?;
     Ok(())
 }

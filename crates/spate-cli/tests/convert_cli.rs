@@ -242,8 +242,11 @@ fn stats_and_usage_errors() {
     ]);
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("rows 4, in "), "{err}");
-    assert!(err.contains("MB/s") && err.contains("size ratio"), "{err}");
+    assert!(err.starts_with("spate: stats: rows 4, in "), "{err}");
+    assert!(
+        err.contains("MB/s") && err.contains("ratio out/in") && err.contains("peak memory"),
+        "{err}"
+    );
 
     let out = convert(&[
         data("edge.csv").to_str().unwrap(),

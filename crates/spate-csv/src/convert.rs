@@ -161,12 +161,29 @@ impl<W: Write> TableWriter<W> {
         buf: &[u8],
         fields: &[FieldRange],
     ) -> Result<(), (Option<usize>, ErrorKind)> {
+        if fields.len() > self.names.len() && !self.names.is_empty() {
+            // More fields than columns: writing them would make a ragged output, and leaving
+            // them out would drop data.
+            return Err((
+                None,
+                ErrorKind::Ragged {
+                    expected: self.names.len(),
+                    found: fields.len(),
+                    record: crate::split::excerpt(buf, fields),
+                },
+            ));
+        }
         self.rows += 1;
         match &mut self.sink {
             Sink::Csv(c) => {
                 for f in fields {
                     c.write_field(unescape(&buf[f.start..f.end], f.quoted))
                         .map_err(|e| (None, csv_io(e).into()))?;
+                }
+                // A short record (--flexible) is padded with empty fields (nulls), so that
+                // every output record has the header's width.
+                for _ in fields.len()..self.names.len() {
+                    c.write_field(b"").map_err(|e| (None, csv_io(e).into()))?;
                 }
                 c.write_record(None::<&[u8]>)
                     .map_err(|e| (None, csv_io(e).into()))?;
@@ -397,16 +414,38 @@ fn write_json_float(out: &mut Vec<u8>, text: &[u8]) {
     }
 }
 
-/// Feeds CSV records into a [`TableWriter`].
-struct CsvConvertSink<'a, W: Write> {
-    writer: &'a mut TableWriter<W>,
+/// Receives the data records of a CSV conversion: a [`TableWriter`], or another writer
+/// (such as a columnar one) fed by [`convert_csv_rows`].
+pub trait CsvRows {
+    /// One data record (`fields` index into `buf`). On a value that does not fit its column,
+    /// returns the 0-based field (when known) and the error.
+    fn csv_record(
+        &mut self,
+        buf: &[u8],
+        fields: &[FieldRange],
+    ) -> Result<(), (Option<usize>, ErrorKind)>;
+}
+
+impl<W: Write> CsvRows for TableWriter<W> {
+    fn csv_record(
+        &mut self,
+        buf: &[u8],
+        fields: &[FieldRange],
+    ) -> Result<(), (Option<usize>, ErrorKind)> {
+        TableWriter::csv_record(self, buf, fields)
+    }
+}
+
+/// Feeds CSV records into a [`CsvRows`].
+struct CsvConvertSink<'a, S: CsvRows> {
+    writer: &'a mut S,
     header_next: bool,
     expected: usize,
     flexible: bool,
     error: Option<(Option<usize>, ErrorKind)>,
 }
 
-impl<W: Write> RecordSink for CsvConvertSink<'_, W> {
+impl<S: CsvRows> RecordSink for CsvConvertSink<'_, S> {
     fn record(&mut self, buf: &[u8], fields: &[FieldRange]) -> bool {
         if self.header_next {
             self.header_next = false;
@@ -439,10 +478,22 @@ impl<W: Write> RecordSink for CsvConvertSink<'_, W> {
 
 /// Converts CSV from `reader` with a known `dialect` into `writer`. Returns the bytes read.
 pub fn convert_csv<R: io::Read, W: Write>(
-    mut reader: R,
+    reader: R,
     dialect: Dialect,
     opts: &CsvOptions,
     writer: &mut TableWriter<W>,
+) -> Result<u64, Error> {
+    convert_csv_rows(reader, dialect, opts, writer)
+}
+
+/// Reads CSV from `reader` with a known `dialect` and hands each data record to `rows`
+/// (records of another width are an error unless `opts.flexible`). Errors name the line and
+/// the field. Returns the bytes read.
+pub fn convert_csv_rows<R: io::Read, S: CsvRows>(
+    mut reader: R,
+    dialect: Dialect,
+    opts: &CsvOptions,
+    writer: &mut S,
 ) -> Result<u64, Error> {
     let (mut prefix, _) = read_prefix(&mut reader, SNIFF)?;
     strip_bom(&mut prefix);

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# spate convert to Parquet (zstd) against DuckDB COPY and Polars sink_parquet, side by side in
+# one run, after checking that every tool wrote the same rows (row count and a column sum
+# read back from each file with pyarrow). A wrong answer fails the run instead of timing it.
+#
+#   benchsuite/columnar.sh [RUNS] [--big]
+#
+#   1. delegations of the 65 MB sessions document + session_id  (spate, DuckDB)
+#   2. the same on the 1.1 GB document, with --big              (spate, DuckDB capped at 8 GB)
+#   3. the 1M-row CSV (91 MB)                                   (spate, DuckDB, Polars)
+#
+# Prints per tool: median wall time, median CPU time (user+sys), peak RSS, output size.
+# Data in $BENCH_DATA (default ./benchdata; made by gen_data.py when absent). Peers run from
+# the Python in $PY (default: python3) with duckdb, polars and pyarrow installed; a peer that
+# is missing is reported as such. Python peers include the interpreter's start-up (~0.1 s).
+source "$(dirname "$0")/lib.sh"
+RUNS=${1:-5}
+BIG=${2:-}
+PY=${PY:-python3}
+GEN=$SHARED/bench/gen_data.py
+[ -f "$GEN" ] || GEN=/work/shared/bench/gen_data.py
+S10=$DATA/sessions-10.json
+S160=$DATA/s160.json
+CSV=$DATA/c1m.csv
+[ -f "$S10" ] || python3 "$GEN" sessions "$S10" --scale 10
+[ -f "$CSV" ] || python3 "$GEN" csv "$CSV" --rows 1000000
+[ -n "$BIG" ] && { [ -f "$S160" ] || python3 "$GEN" sessions "$S160" --scale 160; }
+[ -x "$SPATE" ] || build_spate
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+D=sessions.item.delegations.item
+
+# run NAME OUT CMD... : RUNS times; prints a table row (median wall, median CPU, peak RSS, size).
+run() {
+  local name=$1 out=$2
+  shift 2
+  local walls=() cpus=() rss=0 e u s m
+  for _ in $(seq "$RUNS"); do
+    rm -rf "$out"
+    if ! /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err"; then
+      echo "| $name | failed: $(grep -v '^Command' "$WORK/err" | tail -1 | cut -c1-100) | | | |"
+      return 0
+    fi
+    read -r e u s m <"$WORK/time"
+    walls+=("$e")
+    cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")
+    ((m > rss)) && rss=$m
+  done
+  local size
+  size=$(du -sb "$out" | cut -f1)
+  awk -v n="$name" -v w="$(median "${walls[@]}")" -v c="$(median "${cpus[@]}")" -v r="$rss" -v z="$size" \
+    'BEGIN {printf "| %s | %.2f s | %.2f s | %.0f MB | %.1f MB |\n", n, w, c, r / 1024, z / 1e6}'
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# check FILE... : every Parquet file (or folder) has the same row count and column sum.
+check() {
+  local col=$1
+  shift
+  "$PY" - "$col" "$@" <<'PYEOF'
+import sys
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+col, paths = sys.argv[1], sys.argv[2:]
+seen = {}
+for p in paths:
+    t = pq.read_table(p)
+    seen[p] = (t.num_rows, pc.sum(t.column(col)).as_py())
+answers = set(seen.values())
+for p, a in seen.items():
+    print(f"  {p.rsplit('/', 1)[-1]}: rows {a[0]}, sum({col}) {a[1]}")
+if len(answers) != 1:
+    sys.exit("ANSWERS DIFFER: not timing")
+PYEOF
+}
+
+peer_ok() { "$PY" -c "import $1" 2>/dev/null; }
+
+machine
+echo "Runs per command: $RUNS (median). Columns: wall time, CPU time (user+sys), peak RSS, output size."
+
+# --- 1. delegations of the 65 MB document + session_id ----------------------------------
+duck_sessions() { # IN OUT
+  cat <<SQL
+COPY (SELECT s.session_id AS session_id, unnest(s.delegations, recursive := true)
+      FROM (SELECT unnest(sessions) AS s FROM read_json('$1', maximum_object_size = 2000000000)))
+TO '$2' (FORMAT parquet, COMPRESSION zstd);
+SQL
+}
+echo
+echo "### delegations of $(basename "$S10") ($(du -m "$S10" | cut -f1) MB) + session_id → Parquet zstd"
+"$SPATE" convert "$S10" "$WORK/spate.parquet" --path "$D" --with session_id=sessions.item.session_id
+files=("$WORK/spate.parquet")
+if peer_ok duckdb; then
+  "$PY" -c "import duckdb, sys; duckdb.sql(sys.argv[1])" "$(duck_sessions "$S10" "$WORK/duck.parquet")"
+  files+=("$WORK/duck.parquet")
+fi
+check input_tokens "${files[@]}"
+echo "| tool | wall | CPU | peak RSS | output |"
+echo "|---|---|---|---|---|"
+run "spate convert" "$WORK/spate.parquet" "$SPATE" convert "$S10" "$WORK/spate.parquet" --path "$D" --with session_id=sessions.item.session_id
+peer_ok duckdb && run "DuckDB COPY (python)" "$WORK/duck.parquet" "$PY" -c "import duckdb, sys; duckdb.sql(sys.argv[1])" "$(duck_sessions "$S10" "$WORK/duck.parquet")"
+
+# --- 2. the same on the 1.1 GB document -------------------------------------------------
+if [ -n "$BIG" ]; then
+  echo
+  echo "### delegations of $(basename "$S160") ($(du -m "$S160" | cut -f1) MB) + session_id → Parquet zstd"
+  echo "| tool | wall | CPU | peak RSS | output |"
+  echo "|---|---|---|---|---|"
+  RUNS=1 run "spate convert" "$WORK/big.parquet" "$SPATE" convert "$S160" "$WORK/big.parquet" --path "$D" --with session_id=sessions.item.session_id
+  check input_tokens "$WORK/big.parquet" >/dev/null
+  # DuckDB reads the whole document as one object: capped at 8 GB of address space.
+  peer_ok duckdb && RUNS=1 run "DuckDB COPY (python, 8 GB cap)" "$WORK/bigduck.parquet" \
+    bash -c 'ulimit -v 8000000; exec "$0" -c "import duckdb, sys; duckdb.sql(sys.argv[1])" "$1"' "$PY" "$(duck_sessions "$S160" "$WORK/bigduck.parquet")"
+fi
+
+# --- 3. the 1M-row CSV ------------------------------------------------------------------
+echo
+echo "### $(basename "$CSV") ($(du -m "$CSV" | cut -f1) MB, 1M rows) → Parquet zstd"
+"$SPATE" convert "$CSV" "$WORK/c.spate.parquet"
+files=("$WORK/c.spate.parquet")
+DUCK_CSV="import duckdb, sys; duckdb.sql(f\"COPY (SELECT * FROM read_csv('{sys.argv[1]}', sample_size = -1)) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)\")"
+POLARS_CSV="import polars as pl, sys; pl.scan_csv(sys.argv[1], infer_schema_length=None).sink_parquet(sys.argv[2], compression='zstd')"
+if peer_ok duckdb; then
+  "$PY" -c "$DUCK_CSV" "$CSV" "$WORK/c.duck.parquet"
+  files+=("$WORK/c.duck.parquet")
+fi
+if peer_ok polars; then
+  "$PY" -c "$POLARS_CSV" "$CSV" "$WORK/c.polars.parquet"
+  files+=("$WORK/c.polars.parquet")
+fi
+check amount "${files[@]}"
+echo "| tool | wall | CPU | peak RSS | output |"
+echo "|---|---|---|---|---|"
+run "spate convert" "$WORK/c.spate.parquet" "$SPATE" convert "$CSV" "$WORK/c.spate.parquet"
+peer_ok duckdb && run "DuckDB COPY (python)" "$WORK/c.duck.parquet" "$PY" -c "$DUCK_CSV" "$CSV" "$WORK/c.duck.parquet"
+peer_ok polars && run "Polars sink_parquet (python)" "$WORK/c.polars.parquet" "$PY" -c "$POLARS_CSV" "$CSV" "$WORK/c.polars.parquet"

@@ -1,0 +1,415 @@
+//! Appending rows to Arrow arrays and cutting them into record batches of bounded size.
+//!
+//! A [`BatchBuilder`] takes rows one at a time: JSON values (validated by spate's scanner,
+//! flattened as spate's inference flattens them) or CSV records, each value read by the
+//! column's type. A value that does not fit is a [`Fault`] naming the column; the caller adds
+//! the position. After a fault the builder is left in an undefined state: the run ends.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::SchemaRef;
+use spate_csv::json::{Flattener, JsonVisitor, Leaf};
+use spate_csv::split::{unescape, FieldRange};
+use spate_csv::{ErrorKind, NullTokens};
+
+use crate::schema::{ColumnType, TableSchema, DECIMAL_DIGITS};
+use crate::value::{self, excerpt, Stored};
+
+/// Rows per batch unless told otherwise.
+pub const DEFAULT_BATCH_ROWS: usize = 65_536;
+/// A batch is cut early once its text and binary values reach this many bytes (so that a
+/// batch of long strings stays bounded, and `Utf8` offsets never overflow).
+pub const DEFAULT_BATCH_BYTES: usize = 8 << 20;
+
+/// A value that does not fit the schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// The column (or the field's path, for a field the schema does not have).
+    pub column: String,
+    /// What is wrong.
+    pub message: String,
+    /// The field is not in the schema.
+    pub unknown: bool,
+}
+
+enum ColumnBuilder {
+    Bool(BooleanBuilder),
+    I64(Int64Builder),
+    I128(Decimal128Builder),
+    F64(Float64Builder),
+    Date(Date32Builder),
+    Micros(TimestampMicrosecondBuilder),
+    Text(StringBuilder),
+}
+
+impl ColumnBuilder {
+    fn new(ty: ColumnType) -> ColumnBuilder {
+        match ty {
+            ColumnType::Boolean => ColumnBuilder::Bool(BooleanBuilder::new()),
+            ColumnType::Int64 => ColumnBuilder::I64(Int64Builder::new()),
+            ColumnType::Decimal => ColumnBuilder::I128(
+                Decimal128Builder::new()
+                    .with_precision_and_scale(DECIMAL_DIGITS, 0)
+                    .expect("38 digits, scale 0 is a valid decimal"),
+            ),
+            ColumnType::Float64 => ColumnBuilder::F64(Float64Builder::new()),
+            ColumnType::Date => ColumnBuilder::Date(Date32Builder::new()),
+            ColumnType::Timestamp { utc } => {
+                let b = TimestampMicrosecondBuilder::new();
+                ColumnBuilder::Micros(if utc { b.with_timezone("UTC") } else { b })
+            }
+            ColumnType::Utf8 | ColumnType::JsonText => ColumnBuilder::Text(StringBuilder::new()),
+        }
+    }
+
+    fn null(&mut self) {
+        match self {
+            ColumnBuilder::Bool(b) => b.append_null(),
+            ColumnBuilder::I64(b) => b.append_null(),
+            ColumnBuilder::I128(b) => b.append_null(),
+            ColumnBuilder::F64(b) => b.append_null(),
+            ColumnBuilder::Date(b) => b.append_null(),
+            ColumnBuilder::Micros(b) => b.append_null(),
+            ColumnBuilder::Text(b) => b.append_null(),
+        }
+    }
+
+    fn stored(&mut self, v: Stored) {
+        match (self, v) {
+            (ColumnBuilder::Bool(b), Stored::Bool(x)) => b.append_value(x),
+            (ColumnBuilder::I64(b), Stored::I64(x)) => b.append_value(x),
+            (ColumnBuilder::I128(b), Stored::I128(x)) => b.append_value(x),
+            (ColumnBuilder::F64(b), Stored::F64(x)) => b.append_value(x),
+            (ColumnBuilder::Date(b), Stored::Date(x)) => b.append_value(x),
+            (ColumnBuilder::Micros(b), Stored::Micros(x)) => b.append_value(x),
+            _ => unreachable!("values are converted for their column's type"),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            ColumnBuilder::Bool(b) => Arc::new(b.finish()),
+            ColumnBuilder::I64(b) => Arc::new(b.finish()),
+            ColumnBuilder::I128(b) => Arc::new(b.finish()),
+            ColumnBuilder::F64(b) => Arc::new(b.finish()),
+            ColumnBuilder::Date(b) => Arc::new(b.finish()),
+            ColumnBuilder::Micros(b) => Arc::new(b.finish()),
+            ColumnBuilder::Text(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// Builds record batches from rows. See the module docs.
+pub struct BatchBuilder {
+    schema: SchemaRef,
+    table: TableSchema,
+    builders: Vec<ColumnBuilder>,
+    index: HashMap<Box<[u8]>, usize>,
+    /// Where the next field of a row likely is (rows usually repeat the key order).
+    cursor: usize,
+    /// The row (1-based, over the builder's life) that last set each column.
+    stamp: Vec<u64>,
+    row: u64,
+    rows: usize,
+    bytes: usize,
+    max_rows: usize,
+    max_bytes: usize,
+    fault: Option<Fault>,
+    flattener: Flattener,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for BatchBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchBuilder")
+            .field("columns", &self.table.columns.len())
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl BatchBuilder {
+    /// A builder of batches of `table`, cut at `max_rows` rows or [`DEFAULT_BATCH_BYTES`].
+    pub fn new(table: TableSchema, max_rows: usize) -> BatchBuilder {
+        let index = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_bytes().into(), i))
+            .collect();
+        BatchBuilder {
+            schema: table.arrow(),
+            builders: table
+                .columns
+                .iter()
+                .map(|c| ColumnBuilder::new(c.ty))
+                .collect(),
+            stamp: vec![0; table.columns.len()],
+            table,
+            index,
+            cursor: 0,
+            row: 0,
+            rows: 0,
+            bytes: 0,
+            max_rows: max_rows.max(1),
+            max_bytes: DEFAULT_BATCH_BYTES,
+            fault: None,
+            flattener: Flattener::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The Arrow schema of the batches.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The columns.
+    pub fn table(&self) -> &TableSchema {
+        &self.table
+    }
+
+    /// Rows in the batch being built.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// True when no row waits.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// True when the batch should be cut now.
+    pub fn is_full(&self) -> bool {
+        self.rows >= self.max_rows || self.bytes >= self.max_bytes
+    }
+
+    /// Appends one JSON value (validated; objects flattened into `a.b` paths; a value that is
+    /// not an object is the column `value`). A missing field is a null.
+    pub fn push_json(&mut self, raw: &[u8]) -> Result<(), Fault> {
+        self.row += 1;
+        self.cursor = 0;
+        let mut flattener = std::mem::take(&mut self.flattener);
+        flattener.flatten(raw, self);
+        self.flattener = flattener;
+        if let Some(f) = self.fault.take() {
+            return Err(f);
+        }
+        self.end_row()
+    }
+
+    /// Appends one CSV record (fields index into `buf`): field `i` is column `i`; a null
+    /// token or a missing field is a null. Errors are spate-csv's, with the 0-based field.
+    pub fn push_csv(
+        &mut self,
+        buf: &[u8],
+        fields: &[FieldRange],
+        nulls: &NullTokens,
+    ) -> Result<(), (Option<usize>, ErrorKind)> {
+        self.row += 1;
+        if fields.len() > self.builders.len() {
+            return Err((
+                None,
+                ErrorKind::Ragged {
+                    expected: self.builders.len(),
+                    found: fields.len(),
+                    record: spate_csv::split::excerpt(buf, fields),
+                },
+            ));
+        }
+        for (i, f) in fields.iter().enumerate() {
+            let raw = &buf[f.start..f.end];
+            if nulls.is_null(raw) {
+                continue;
+            }
+            let text = unescape(raw, f.quoted);
+            self.stamp[i] = self.row;
+            let ty = self.table.columns[i].ty;
+            if let ColumnBuilder::Text(b) = &mut self.builders[i] {
+                let s =
+                    std::str::from_utf8(&text).map_err(|_| (Some(i), ErrorKind::InvalidUtf8))?;
+                self.bytes += s.len();
+                b.append_value(s);
+                continue;
+            }
+            match value::text(&text, ty, false) {
+                Ok(v) => self.builders[i].stored(v),
+                Err(_) => {
+                    return Err((
+                        Some(i),
+                        ErrorKind::BadValue {
+                            value: String::from_utf8_lossy(&text).into_owned(),
+                            expected: ty.name(),
+                        },
+                    ))
+                }
+            }
+        }
+        self.end_row().map_err(|f| {
+            let i = self.table.index_of(&f.column);
+            (
+                i,
+                ErrorKind::BadValue {
+                    value: String::new(),
+                    expected: "non-null value (the column had no nulls when its type was inferred)",
+                },
+            )
+        })
+    }
+
+    /// Nulls for the columns the row did not set.
+    fn end_row(&mut self) -> Result<(), Fault> {
+        let row = self.row;
+        for (i, b) in self.builders.iter_mut().enumerate() {
+            if self.stamp[i] != row {
+                if !self.table.columns[i].nullable {
+                    return Err(Fault {
+                        column: self.table.columns[i].name.clone(),
+                        message: "null or missing, but the column has no nulls (did the input \
+                                  change between the passes?)"
+                            .into(),
+                        unknown: false,
+                    });
+                }
+                b.null();
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Cuts the rows so far into a batch (`None` when there are none).
+    pub fn finish(&mut self) -> Result<Option<RecordBatch>, arrow_schema::ArrowError> {
+        if self.rows == 0 {
+            return Ok(None);
+        }
+        let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(|b| b.finish()).collect();
+        self.rows = 0;
+        self.bytes = 0;
+        RecordBatch::try_new(self.schema.clone(), arrays).map(Some)
+    }
+
+    /// The column of a path, by the cursor or the index.
+    #[inline]
+    fn column_of(&mut self, path: &[u8]) -> Option<usize> {
+        let i = match self.table.columns.get(self.cursor) {
+            Some(c) if c.name.as_bytes() == path => self.cursor,
+            _ => *self.index.get(path)?,
+        };
+        self.cursor = i + 1;
+        Some(i)
+    }
+
+    /// Appends a text value (a JSON string, or CSV text) to column `i`.
+    fn value(&mut self, i: usize, text: &[u8], json: bool) -> Result<(), Fault> {
+        let ty = self.table.columns[i].ty;
+        match (&mut self.builders[i], ty) {
+            (ColumnBuilder::Text(b), _) => {
+                let s = std::str::from_utf8(text).map_err(|_| Fault {
+                    column: self.table.columns[i].name.clone(),
+                    message: format!("{} is not valid UTF-8", excerpt(text)),
+                    unknown: false,
+                })?;
+                self.bytes += s.len();
+                b.append_value(s);
+                Ok(())
+            }
+            (b, ty) => match value::text(text, ty, json) {
+                Ok(v) => {
+                    b.stored(v);
+                    Ok(())
+                }
+                Err(message) => Err(self.fault(i, message)),
+            },
+        }
+    }
+
+    fn fault(&self, i: usize, message: String) -> Fault {
+        Fault {
+            column: self.table.columns[i].name.clone(),
+            message,
+            unknown: false,
+        }
+    }
+
+    fn leaf_inner(&mut self, i: usize, leaf: Leaf<'_>) -> Result<(), Fault> {
+        let ty = self.table.columns[i].ty;
+        match leaf {
+            Leaf::Null => {
+                if !self.table.columns[i].nullable {
+                    return Err(self.fault(i, "null, but the column has no nulls".into()));
+                }
+                self.builders[i].null();
+                Ok(())
+            }
+            Leaf::Bool(v) => match (&mut self.builders[i], ty) {
+                (ColumnBuilder::Bool(b), _) => {
+                    b.append_value(v);
+                    Ok(())
+                }
+                (ColumnBuilder::Text(b), ColumnType::Utf8) => {
+                    b.append_value(if v { "true" } else { "false" });
+                    Ok(())
+                }
+                _ => Err(self.fault(i, format!("{v} is not {}", ty.describe()))),
+            },
+            Leaf::Number(text) => match (&mut self.builders[i], ty) {
+                (ColumnBuilder::Text(b), ColumnType::Utf8) => {
+                    // A number in a string column keeps its text as written.
+                    self.bytes += text.len();
+                    b.append_value(std::str::from_utf8(text).unwrap_or_default());
+                    Ok(())
+                }
+                (b, ty) => match value::number(text, ty) {
+                    Ok(v) => {
+                        b.stored(v);
+                        Ok(())
+                    }
+                    Err(m) => Err(self.fault(i, m)),
+                },
+            },
+            Leaf::String(s) => self.value(i, s, true),
+            Leaf::Array(raw) => match (&mut self.builders[i], ty) {
+                (ColumnBuilder::Text(b), _) => {
+                    self.scratch.clear();
+                    spate_json::compact::compact_into(raw, &mut self.scratch);
+                    self.bytes += self.scratch.len();
+                    b.append_value(std::str::from_utf8(&self.scratch).unwrap_or_default());
+                    Ok(())
+                }
+                _ => Err(self.fault(i, format!("an array is not {}", ty.describe()))),
+            },
+        }
+    }
+}
+
+impl JsonVisitor for BatchBuilder {
+    #[inline]
+    fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>) {
+        if self.fault.is_some() {
+            return;
+        }
+        let Some(i) = self.column_of(path) else {
+            self.fault = Some(Fault {
+                column: String::from_utf8_lossy(path).into_owned(),
+                message: "not in the schema".into(),
+                unknown: true,
+            });
+            return;
+        };
+        if self.stamp[i] == self.row {
+            self.fault = Some(self.fault(i, "the field appears twice in one row".into()));
+            return;
+        }
+        self.stamp[i] = self.row;
+        if let Err(f) = self.leaf_inner(i, leaf) {
+            self.fault = Some(f);
+        }
+    }
+}

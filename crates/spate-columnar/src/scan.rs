@@ -1,0 +1,429 @@
+//! Reading an input into record batches: the schema first (spate's exact inference over the
+//! whole input, or a given schema), then the rows, cut into batches handed to a
+//! [`BatchConsumer`]. Memory: spate's window, plus one batch being built.
+//!
+//! The rows of each kind of input:
+//! - CSV/TSV: each record (spate-csv's reader; its dialect as inferred);
+//! - JSON Lines: each line (validated by spate's scanner);
+//! - a JSON document: each item at the path (spate's [`Items`]); with fields of enclosing
+//!   values attached ([`ScanOptions::with`]), each result of spate's query runner, which
+//!   attaches them as members of the item.
+
+use std::io::Read;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use spate::jsonl::{select_line, Lines, LinesOptions};
+use spate::query::{Query, QueryRunner};
+use spate::{BufferSelector, Items, ItemsOptions};
+use spate_csv::convert::{convert_csv_rows, csv_columns, CsvRows};
+use spate_csv::json::JsonState;
+use spate_csv::split::FieldRange;
+use spate_csv::{CsvOptions, Dialect, ErrorKind, GivenSchema, InputKind, ReadOptions, TableInput};
+
+use crate::builder::{BatchBuilder, Fault, DEFAULT_BATCH_ROWS};
+use crate::error::{Error, RowPosition};
+use crate::schema::TableSchema;
+
+/// Settings of a scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// The kind of input and the path of a document's items.
+    pub read: ReadOptions,
+    /// CSV dialect, null tokens, threads of the inference pass.
+    pub csv: CsvOptions,
+    /// Fields of values enclosing the items, attached to each as `name` (JSON documents).
+    pub with: Vec<(String, String)>,
+    /// A jq program run on each item (JSON inputs): its outputs are the rows.
+    pub filter: Option<String>,
+    /// Column names and types given instead of inferred: then the input is read once, and a
+    /// value that does not fit is an error.
+    pub given: Option<GivenSchema>,
+    /// Rows per batch.
+    pub batch_rows: usize,
+    /// Item size and nesting limits.
+    pub items: ItemsOptions,
+    /// Bytes read so far (decompressed), for a progress display; reset at each pass.
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            read: ReadOptions::default(),
+            csv: CsvOptions::default(),
+            with: Vec::new(),
+            filter: None,
+            given: None,
+            batch_rows: DEFAULT_BATCH_ROWS,
+            items: ItemsOptions::default(),
+            progress: None,
+        }
+    }
+}
+
+/// What a scan read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ScanReport {
+    /// Rows read (and handed on in batches).
+    pub rows: u64,
+    /// Bytes read by the pass that wrote (decompressed).
+    pub bytes_in: u64,
+}
+
+/// Receives the schema, then the batches.
+pub trait BatchConsumer {
+    /// The columns, once known (before any batch).
+    fn schema(&mut self, table: &TableSchema) -> Result<(), Error>;
+    /// One batch.
+    fn batch(&mut self, batch: RecordBatch) -> Result<(), Error>;
+}
+
+/// Reads `input` (`-`: standard input) into batches handed to `consumer`. Without a given
+/// schema the input is read twice (standard input is first copied to a temporary file).
+pub fn scan(
+    input: &Path,
+    options: &ScanOptions,
+    consumer: &mut dyn BatchConsumer,
+) -> Result<ScanReport, Error> {
+    let mut input = TableInput::open(input, &options.read, options.given.is_none())?;
+    let mut opts = options.csv.clone();
+    opts.sample = None;
+    opts.types_only = false;
+    if input.kind == InputKind::Tsv && opts.delimiter.is_none() {
+        opts.delimiter = Some(b'\t');
+    }
+    if !options.with.is_empty() || options.filter.is_some() {
+        if matches!(input.kind, InputKind::Csv | InputKind::Tsv) {
+            return Err(Error::Usage(
+                "fields of enclosing values and jq filters apply to JSON items, not to CSV rows"
+                    .into(),
+            ));
+        }
+        return scan_query(&mut input, options, consumer);
+    }
+    match input.kind {
+        InputKind::Csv | InputKind::Tsv => scan_csv(&mut input, &opts, options, consumer),
+        InputKind::JsonLines | InputKind::Json => {
+            let table = match &options.given {
+                Some(g) => TableSchema::from_given(g),
+                None => TableSchema::from_inferred(&spate_csv::infer(&mut input, &opts)?),
+            };
+            let mut rows = Rows::new(table, options, input.name.clone(), consumer)?;
+            let reader = counted(input.reader()?, options);
+            let bytes_in = if input.kind == InputKind::Json {
+                let path = input.json_path.clone().unwrap_or_else(|| "$[*]".into());
+                let paths = vec![spate::inputs::parse_path(&path).map_err(spate::Error::from)?];
+                let mut items = Items::with_options(reader, &input.name, paths, options.items)?;
+                while let Some(item) = items.next_item()? {
+                    rows.json(item.raw(), Some(item.offset()))?;
+                }
+                items.bytes_scanned()
+            } else {
+                jsonl(reader, &input.name, options, |text, offset| {
+                    rows.json(text, Some(offset))
+                })?
+            };
+            rows.finish(bytes_in)
+        }
+    }
+}
+
+/// Counts the bytes read into the progress counter (reset to 0 first).
+fn counted(reader: Box<dyn Read + Send>, options: &ScanOptions) -> Box<dyn Read + Send> {
+    match &options.progress {
+        Some(p) => {
+            p.store(0, Ordering::Relaxed);
+            Box::new(Counted(reader, p.clone()))
+        }
+        None => reader,
+    }
+}
+
+struct Counted(Box<dyn Read + Send>, Arc<AtomicU64>);
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        self.1.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Hands each line of JSON Lines (validated) to `f`; returns the bytes read.
+fn jsonl<F>(
+    reader: Box<dyn Read + Send>,
+    name: &str,
+    options: &ScanOptions,
+    mut f: F,
+) -> Result<u64, Error>
+where
+    F: FnMut(&[u8], u64) -> Result<(), Error>,
+{
+    let max_line = options.items.max_item_size;
+    let mut lines = Lines::new(
+        reader,
+        LinesOptions {
+            max_line,
+            ..LinesOptions::default()
+        },
+    );
+    let mut selector = BufferSelector::with_options(
+        Vec::new(),
+        spate_json::ScanOptions {
+            max_depth: options.items.max_depth,
+            ..spate_json::ScanOptions::default()
+        },
+    )?;
+    while let Some(line) = lines.next_line().map_err(|source| spate::Error::Io {
+        input: name.to_owned(),
+        source,
+    })? {
+        if line.is_blank() {
+            continue;
+        }
+        select_line(&mut selector, name, &line, max_line, |_| {
+            ControlFlow::Continue(())
+        })?;
+        f(line.text, line.offset)?;
+    }
+    Ok(lines.line_bytes())
+}
+
+/// The rows of one scan: a builder, the consumer, and the position for errors.
+struct Rows<'a> {
+    builder: BatchBuilder,
+    consumer: &'a mut dyn BatchConsumer,
+    input: String,
+    rows: u64,
+}
+
+impl<'a> Rows<'a> {
+    fn new(
+        table: TableSchema,
+        options: &ScanOptions,
+        input: String,
+        consumer: &'a mut dyn BatchConsumer,
+    ) -> Result<Self, Error> {
+        consumer.schema(&table)?;
+        Ok(Rows {
+            builder: BatchBuilder::new(table, options.batch_rows),
+            consumer,
+            input,
+            rows: 0,
+        })
+    }
+
+    fn position(&self, byte: Option<u64>) -> RowPosition {
+        RowPosition {
+            input: self.input.clone(),
+            row: self.rows,
+            byte,
+        }
+    }
+
+    fn json(&mut self, raw: &[u8], byte: Option<u64>) -> Result<(), Error> {
+        self.rows += 1;
+        if let Err(f) = self.builder.push_json(raw) {
+            return Err(self.fault(f, byte));
+        }
+        self.cut_if_full()
+    }
+
+    fn fault(&self, f: Fault, byte: Option<u64>) -> Error {
+        let at = self.position(byte);
+        if f.unknown {
+            Error::UnknownField {
+                at,
+                column: f.column,
+            }
+        } else {
+            Error::Value {
+                at,
+                column: f.column,
+                message: f.message,
+            }
+        }
+    }
+
+    fn cut_if_full(&mut self) -> Result<(), Error> {
+        if self.builder.is_full() {
+            if let Some(b) = self.builder.finish()? {
+                self.consumer.batch(b)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, bytes_in: u64) -> Result<ScanReport, Error> {
+        if let Some(b) = self.builder.finish()? {
+            self.consumer.batch(b)?;
+        }
+        Ok(ScanReport {
+            rows: self.rows,
+            bytes_in,
+        })
+    }
+}
+
+/// CSV records into the builder; a failure of the consumer is kept to be returned as is.
+struct CsvFeed<'r, 'a> {
+    rows: &'r mut Rows<'a>,
+    nulls: spate_csv::NullTokens,
+    failure: Option<Error>,
+}
+
+impl CsvRows for CsvFeed<'_, '_> {
+    fn csv_record(
+        &mut self,
+        buf: &[u8],
+        fields: &[FieldRange],
+    ) -> Result<(), (Option<usize>, ErrorKind)> {
+        self.rows.rows += 1;
+        self.rows.builder.push_csv(buf, fields, &self.nulls)?;
+        if let Err(e) = self.rows.cut_if_full() {
+            self.failure = Some(e);
+            return Err((None, ErrorKind::Usage("stopped".into())));
+        }
+        Ok(())
+    }
+}
+
+fn scan_csv(
+    input: &mut TableInput,
+    opts: &CsvOptions,
+    options: &ScanOptions,
+    consumer: &mut dyn BatchConsumer,
+) -> Result<ScanReport, Error> {
+    let name = input.name.clone();
+    let (dialect, table) = match &options.given {
+        Some(g) => {
+            let (d, names) = csv_columns(input.reader()?, opts, None)
+                .map_err(|e| e.in_file(Path::new(&name)))?;
+            let fields: Vec<_> = names
+                .into_iter()
+                .map(|n| {
+                    let t = g.type_of(&n);
+                    (n, t)
+                })
+                .collect();
+            (d, TableSchema::from_types(&fields))
+        }
+        None => {
+            let schema = spate_csv::infer(input, opts)?;
+            let spate_csv::Format::Csv { delimiter, header } = schema.format else {
+                unreachable!("CSV input gives a CSV schema")
+            };
+            (
+                Dialect { delimiter, header },
+                TableSchema::from_inferred(&schema),
+            )
+        }
+    };
+    let mut rows = Rows::new(table, options, name.clone(), consumer)?;
+    let reader = counted(input.reader()?, options);
+    let mut feed = CsvFeed {
+        rows: &mut rows,
+        nulls: opts.nulls.clone(),
+        failure: None,
+    };
+    let result = convert_csv_rows(reader, dialect, opts, &mut feed);
+    if let Some(e) = feed.failure.take() {
+        return Err(e);
+    }
+    let bytes_in = result.map_err(|e| e.in_file(Path::new(&name)))?;
+    rows.finish(bytes_in)
+}
+
+/// The items of a JSON document with fields of enclosing values attached, through spate's
+/// query runner: a first pass infers the schema of the results, a second writes them.
+fn scan_query(
+    input: &mut TableInput,
+    options: &ScanOptions,
+    consumer: &mut dyn BatchConsumer,
+) -> Result<ScanReport, Error> {
+    let lines = input.kind == InputKind::JsonLines;
+    let default_path = if lines { "$" } else { "$[*]" };
+    let path = input
+        .json_path
+        .clone()
+        .unwrap_or_else(|| default_path.into());
+    let mut query = Query::new(&path)?.max_held(options.items.max_item_size);
+    for (name, p) in &options.with {
+        query = query.with(name, p)?;
+    }
+    if let Some(f) = &options.filter {
+        query = query.jq(f)?;
+    }
+    let mut options = options.clone();
+    // JSON Lines: the path applies inside each line.
+    options.items.multiple_values |= lines;
+    let options = &options;
+    let name = input.name.clone();
+    let table = match &options.given {
+        Some(g) => TableSchema::from_given(g),
+        None => {
+            let mut state = JsonState::default();
+            let mut position = 0;
+            let bytes = query_results(&query, input.reader()?, &name, options, |line, _| {
+                state.observe(line, position);
+                position += 1;
+                Ok(())
+            })?;
+            let schema = state.schema(
+                spate_csv::Format::JsonItems { path: path.clone() },
+                None,
+                true,
+                bytes,
+            );
+            TableSchema::from_inferred(&schema)
+        }
+    };
+    let mut rows = Rows::new(table, options, name.clone(), consumer)?;
+    let reader = counted(input.reader()?, options);
+    let bytes_in = query_results(&query, reader, &name, options, |line, offset| {
+        rows.json(line, Some(offset))
+    })?;
+    rows.finish(bytes_in)
+}
+
+/// Runs `query` over a document, handing each result (compact JSON) and the offset of the
+/// item that released it to `f`; returns the bytes read.
+fn query_results<F>(
+    query: &Query,
+    reader: Box<dyn Read + Send>,
+    name: &str,
+    options: &ScanOptions,
+    mut f: F,
+) -> Result<u64, Error>
+where
+    F: FnMut(&[u8], u64) -> Result<(), Error>,
+{
+    let plan = Arc::new(query.plan()?);
+    let mut items = Items::with_markers(
+        reader,
+        name,
+        plan.paths.clone(),
+        plan.markers,
+        options.items,
+    )?;
+    let mut runner = QueryRunner::new(query.clone(), plan);
+    let mut out = Vec::new();
+    while let Some(item) = items.next_item()? {
+        let offset = item.offset();
+        out.clear();
+        runner
+            .span(item, &mut out)
+            .map_err(|error| spate::Error::Filter {
+                input: name.to_owned(),
+                error,
+            })?;
+        for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            f(line, offset)?;
+        }
+    }
+    Ok(items.bytes_scanned())
+}

@@ -1,0 +1,246 @@
+//! The Arrow schema of a table, from spate's exact inference (or a given schema).
+//!
+//! Each inferred field becomes one column; the rules (also in `docs/columnar.md`):
+//!
+//! | spate type | Arrow / Parquet type |
+//! |---|---|
+//! | boolean | `Boolean` / BOOLEAN |
+//! | integer within `i64` | `Int64` / INT64 |
+//! | integer beyond `i64`, at most 38 digits | `Decimal128(38, 0)` / DECIMAL(38,0) |
+//! | integer of more than 38 digits | `Utf8` / STRING, the exact digits |
+//! | float | `Float64` / DOUBLE (`NaN` and the infinities kept) |
+//! | date | `Date32` / DATE |
+//! | datetime, every value without a zone | `Timestamp(µs)` / TIMESTAMP(MICROS, not adjusted to UTC) |
+//! | datetime with zones (or mixed shapes) | `Timestamp(µs, "UTC")` / TIMESTAMP(MICROS, adjusted to UTC) |
+//! | string | `Utf8` / STRING |
+//! | array (JSON) | `Utf8` / STRING holding the array's compact JSON text |
+//! | null (every value null) | `Utf8` / STRING, all null |
+//!
+//! Nested objects are flattened as spate's inference flattens them: a column per leaf path,
+//! named `a.b.c`. A column is nullable when the inference saw a null (or a missing field) in
+//! it; with a given schema every column is nullable.
+
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
+use spate_csv::{Bound, FieldSchema, GivenSchema, Int, Schema, Type};
+
+/// The most digits a `Decimal128` holds.
+pub const DECIMAL_DIGITS: u8 = 38;
+
+/// How a column is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ColumnType {
+    Boolean,
+    Int64,
+    /// `Decimal128(38, 0)`: integers beyond `i64`.
+    Decimal,
+    Float64,
+    Date,
+    /// Microseconds since the epoch; `utc`: the values are instants (they had zones), else
+    /// wall-clock times without a zone.
+    Timestamp {
+        utc: bool,
+    },
+    Utf8,
+    /// A JSON array kept as its compact JSON text (a `Utf8` column).
+    JsonText,
+}
+
+impl ColumnType {
+    /// The Arrow type.
+    pub fn arrow(self) -> DataType {
+        match self {
+            ColumnType::Boolean => DataType::Boolean,
+            ColumnType::Int64 => DataType::Int64,
+            ColumnType::Decimal => DataType::Decimal128(DECIMAL_DIGITS, 0),
+            ColumnType::Float64 => DataType::Float64,
+            ColumnType::Date => DataType::Date32,
+            ColumnType::Timestamp { utc: true } => {
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+            }
+            ColumnType::Timestamp { utc: false } => {
+                DataType::Timestamp(TimeUnit::Microsecond, None)
+            }
+            ColumnType::Utf8 | ColumnType::JsonText => DataType::Utf8,
+        }
+    }
+
+    /// The type's short name, for messages ("value \"x\" is not a valid integer").
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Boolean => "boolean",
+            ColumnType::Int64 => "integer (64 bits)",
+            ColumnType::Decimal => "integer of at most 38 digits",
+            ColumnType::Float64 => "float",
+            ColumnType::Date => "date",
+            ColumnType::Timestamp { utc: true } => "datetime",
+            ColumnType::Timestamp { utc: false } => "datetime without a zone",
+            ColumnType::Utf8 => "string",
+            ColumnType::JsonText => "array",
+        }
+    }
+
+    /// What a value must be, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ColumnType::Boolean => "a boolean",
+            ColumnType::Int64 => "an integer within 64 bits",
+            ColumnType::Decimal => "an integer of at most 38 digits",
+            ColumnType::Float64 => "a number",
+            ColumnType::Date => "a date (YYYY-MM-DD)",
+            ColumnType::Timestamp { utc: true } => "a datetime",
+            ColumnType::Timestamp { utc: false } => "a datetime without a zone",
+            ColumnType::Utf8 => "a string",
+            ColumnType::JsonText => "an array",
+        }
+    }
+}
+
+/// One column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub ty: ColumnType,
+    pub nullable: bool,
+}
+
+/// The columns of a table, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TableSchema {
+    pub columns: Vec<Column>,
+}
+
+impl TableSchema {
+    /// From spate's inferred schema (exact types and nullability over the whole input).
+    pub fn from_inferred(schema: &Schema) -> TableSchema {
+        TableSchema {
+            columns: schema
+                .fields
+                .iter()
+                .map(|f| Column {
+                    name: f.name.clone(),
+                    ty: inferred_type(f),
+                    nullable: f.nullable() || f.values == 0,
+                })
+                .collect(),
+        }
+    }
+
+    /// From a given schema (names and types only): every column nullable, integers `Int64`,
+    /// datetimes instants in UTC (a value without a zone is read as UTC).
+    pub fn from_given(given: &GivenSchema) -> TableSchema {
+        TableSchema::from_types(&given.fields)
+    }
+
+    /// From names and spate types (every column nullable).
+    pub fn from_types(fields: &[(String, Type)]) -> TableSchema {
+        TableSchema {
+            columns: fields
+                .iter()
+                .map(|(name, ty)| Column {
+                    name: name.clone(),
+                    ty: match ty {
+                        Type::Datetime => ColumnType::Timestamp { utc: true },
+                        other => simple_type(*other),
+                    },
+                    nullable: true,
+                })
+                .collect(),
+        }
+    }
+
+    /// The Arrow schema.
+    pub fn arrow(&self) -> SchemaRef {
+        Arc::new(ArrowSchema::new(
+            self.columns
+                .iter()
+                .map(|c| Field::new(&c.name, c.ty.arrow(), c.nullable))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    /// The index of a column by name.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+}
+
+fn simple_type(ty: Type) -> ColumnType {
+    match ty {
+        Type::Boolean => ColumnType::Boolean,
+        Type::Integer => ColumnType::Int64,
+        Type::Float => ColumnType::Float64,
+        Type::Date => ColumnType::Date,
+        Type::Datetime => ColumnType::Timestamp { utc: true },
+        Type::Array => ColumnType::JsonText,
+        Type::Null | Type::String => ColumnType::Utf8,
+    }
+}
+
+fn inferred_type(f: &FieldSchema) -> ColumnType {
+    match f.ty {
+        Type::Integer => integer_type(f.min.as_ref(), f.max.as_ref()),
+        Type::Datetime => ColumnType::Timestamp {
+            utc: datetime_has_zone(f.format),
+        },
+        other => simple_type(other),
+    }
+}
+
+/// `Int64` when both bounds fit; `Decimal(38, 0)` up to 38 digits; else the exact text.
+fn integer_type(min: Option<&Bound>, max: Option<&Bound>) -> ColumnType {
+    let digits = |b: Option<&Bound>| match b {
+        Some(Bound::Int(Int::Big(s))) => Some(s.trim_start_matches('-').len()),
+        _ => None,
+    };
+    match (digits(min), digits(max)) {
+        (None, None) => ColumnType::Int64,
+        (a, b) if a.unwrap_or(0).max(b.unwrap_or(0)) <= usize::from(DECIMAL_DIGITS) => {
+            ColumnType::Decimal
+        }
+        _ => ColumnType::Utf8,
+    }
+}
+
+/// True unless every value of the column has the same shape without a zone (the inference
+/// names that shape with a strptime pattern without `%z`); mixed shapes (`any`) are instants,
+/// a value without a zone read as UTC, as the inference orders them.
+fn datetime_has_zone(format: &str) -> bool {
+    !format.starts_with('%') || format.ends_with("%z") || format.ends_with('Z')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_widths() {
+        let big = |s: &str| Bound::Int(Int::Big(s.into()));
+        let small = Bound::Int(Int::Small(5));
+        assert_eq!(integer_type(Some(&small), Some(&small)), ColumnType::Int64);
+        assert_eq!(
+            integer_type(Some(&small), Some(&big("99999999999999999999"))),
+            ColumnType::Decimal
+        );
+        assert_eq!(
+            integer_type(Some(&big(&format!("-{}", "9".repeat(38)))), Some(&small)),
+            ColumnType::Decimal
+        );
+        assert_eq!(
+            integer_type(Some(&small), Some(&big(&"9".repeat(39)))),
+            ColumnType::Utf8
+        );
+    }
+
+    #[test]
+    fn zones() {
+        assert!(datetime_has_zone("default"));
+        assert!(datetime_has_zone("any"));
+        assert!(datetime_has_zone("%Y-%m-%dT%H:%M:%S.%fZ"));
+        assert!(datetime_has_zone("%Y-%m-%dT%H:%M:%S%z"));
+        assert!(!datetime_has_zone("%Y-%m-%dT%H:%M:%S"));
+        assert!(!datetime_has_zone("%Y-%m-%d %H:%M:%S.%f"));
+    }
+}

@@ -1,0 +1,97 @@
+"""Dask DataFrames built by spate inside the workers.
+
+    import spate.dask
+    df = spate.dask.read_items("logs/*.json", "sessions.item.delegations.item",
+                               with_={"session_id": "sessions.item.session_id"})
+    df.groupby("agent_type").size().compute()
+
+One partition per file: each is read by :func:`spate.arrow_batches` in the worker that
+computes it (the client only lists the files and reads the schema of the first one), so no
+data passes through the client. Needs ``dask[dataframe]`` and ``pyarrow``.
+"""
+
+import glob as _glob
+import os
+
+import spate
+
+__all__ = ["read_items"]
+
+
+def _files(paths_or_glob):
+    if isinstance(paths_or_glob, (str, os.PathLike)):
+        pattern = os.fspath(paths_or_glob)
+        found = sorted(_glob.glob(pattern))
+        if not found:
+            raise FileNotFoundError(2, f"no file matches {pattern!r}")
+        return found
+    files = [os.fspath(p) for p in paths_or_glob]
+    if not files:
+        raise ValueError("no files given")
+    return files
+
+
+def _partition(file, path, with_, filter, schema, batch_size, empty):
+    """One file as a pandas DataFrame, read in the worker (``empty``: the frame of a file
+    without rows)."""
+    import pyarrow as pa
+    batches = list(spate.arrow_batches(file, path, batch_size=batch_size, with_=with_,
+                                       filter=filter, schema=schema))
+    if not batches:
+        return empty.copy()
+    return pa.Table.from_batches(batches).to_pandas()
+
+
+def read_items(paths_or_glob, path=None, *, with_=None, filter=None, schema=None,
+               batch_size=65536):
+    """A Dask DataFrame of the items at ``path`` of each file (JSON documents, JSON Lines
+    or CSV, as :func:`spate.convert` reads them), one partition per file.
+
+    ``with_`` and ``filter`` are those of :func:`spate.convert`. Column types: with
+    ``schema`` (a dict as :func:`spate.schema` returns), those; otherwise the first file's
+    exact schema (read on the client), given to every worker so that all partitions agree —
+    a value of another file that does not fit raises ``ValueError`` in its worker.
+    """
+    import dask.dataframe as dd
+    files = _files(paths_or_glob)
+    if schema is None:
+        schema = _first_schema(files, path, with_, filter)
+    meta = _partition_meta(files, path, with_, filter, schema)
+    return dd.from_map(_partition, files, path=path, with_=with_, filter=filter,
+                       schema=schema, batch_size=batch_size, empty=meta, meta=meta,
+                       enforce_metadata=False)
+
+
+def _first_schema(files, path, with_, filter):
+    """The exact schema of the rows of the first file that has rows, as a dict of names and
+    spate types."""
+    for file in files:
+        for batch in spate.arrow_batches(file, path, batch_size=1, with_=with_, filter=filter):
+            return {"fields": [{"name": f.name, "type": _spate_type(f.type)}
+                               for f in batch.schema]}
+    return {"fields": []}
+
+
+def _spate_type(t):
+    import pyarrow as pa
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_integer(t) or pa.types.is_decimal(t):
+        return "integer"
+    if pa.types.is_floating(t):
+        return "float"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_timestamp(t):
+        return "datetime"
+    return "string"
+
+
+def _partition_meta(files, path, with_, filter, schema):
+    """The empty frame of the partitions (names and dtypes)."""
+    import pyarrow as pa
+    for file in files:
+        for batch in spate.arrow_batches(file, path, batch_size=1, with_=with_, filter=filter,
+                                         schema=schema):
+            return pa.Table.from_batches([batch]).slice(0, 0).to_pandas()
+    return pa.schema([]).empty_table().to_pandas()

@@ -1,0 +1,178 @@
+"""spate.convert and spate.arrow_batches: Parquet written by spate read back with pyarrow,
+DuckDB and Polars (values, types and row counts equal the input's); Arrow IPC read by
+pyarrow; partitioned output read as one table equals the unpartitioned one."""
+
+import csv
+import datetime as dt
+import decimal
+import json
+
+import pytest
+
+import spate
+
+pa = pytest.importorskip("pyarrow", reason="pyarrow is installed by scripts/test.sh")
+pq = pytest.importorskip("pyarrow.parquet")
+duckdb = pytest.importorskip("duckdb", reason="duckdb is installed by scripts/test.sh")
+pl = pytest.importorskip("polars", reason="polars is installed by scripts/test.sh")
+
+UTC = dt.timezone.utc
+
+
+def sessions_doc(tmp_path):
+    """A sessions document whose delegations are the rows; the session id comes after the
+    delegations (the items wait for it)."""
+    sessions, want = [], []
+    for s in range(30):
+        ds = []
+        for d in range((s % 5) * 40):
+            n = s * 1000 + d
+            item = {"id": n, "agent": f"a{n % 4} ✓ \"q\"", "cost": n / 4,
+                    "at": f"2025-01-01T00:{(n // 60) % 60:02}:{n % 60:02}Z",
+                    "ok": n % 3 == 0, "usage": {"input": n * 2}, "tags": [n % 2]}
+            if n % 5:
+                item["note"] = f"n{n}"
+            ds.append(item)
+            row = {"id": n, "agent": item["agent"], "cost": n / 4,
+                   "at": dt.datetime(2025, 1, 1, 0, (n // 60) % 60, n % 60, tzinfo=UTC),
+                   "ok": n % 3 == 0, "usage.input": n * 2, "tags": f"[{n % 2}]",
+                   "note": item.get("note"), "session_id": f"s{s}"}
+            want.append(row)
+        sessions.append({"delegations": ds, "session_id": f"s{s}"})
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"meta": {}, "sessions": sessions}, indent=1), encoding="utf-8")
+    return path, want
+
+
+def test_json_items_with_enclosing_field_read_by_pyarrow_duckdb_polars(tmp_path):
+    src, want = sessions_doc(tmp_path)
+    out = tmp_path / "d.parquet"
+    report = spate.convert(src, out, path="sessions.item.delegations.item",
+                           with_={"session_id": "sessions.item.session_id"},
+                           row_group_size=1000)
+    assert report["rows"] == len(want)
+    table = pq.read_table(out)
+    assert table.num_rows == len(want)
+    assert pq.ParquetFile(out).metadata.num_row_groups > 1
+    types = {f.name: f.type for f in table.schema}
+    assert types == {"id": pa.int64(), "agent": pa.string(), "cost": pa.float64(),
+                     "at": pa.timestamp("us", tz="UTC"), "ok": pa.bool_(),
+                     "usage.input": pa.int64(), "tags": pa.string(), "note": pa.string(),
+                     "session_id": pa.string()}
+    got = table.to_pylist()
+    assert [{k: r[k] for k in want[0]} for r in got] == want
+
+    con = duckdb.connect()
+    n, s, k = con.execute(
+        f"select count(*), sum(id), count(distinct session_id) from '{out}'").fetchone()
+    assert (n, s, k) == (len(want), sum(r["id"] for r in want), len({r["session_id"] for r in want}))
+    first = con.execute(f"select id, agent, \"at\", \"usage.input\" from '{out}' limit 1").fetchone()
+    assert first[0] == want[0]["id"] and first[1] == want[0]["agent"]
+    assert first[2] == want[0]["at"] and first[3] == want[0]["usage.input"]
+
+    df = pl.read_parquet(out)
+    assert df.height == len(want)
+    assert df["cost"].sum() == sum(r["cost"] for r in want)
+    assert df.schema["at"] == pl.Datetime("us", "UTC")
+    assert df.row(0, named=True)["note"] == want[0]["note"]
+
+
+def test_json_lines_types_and_values(tmp_path):
+    lines, want = [], []
+    for i in range(5000):
+        big = 12345678901234567890123 + i
+        if i % 3 == 0:
+            lines.append(json.dumps({"n": i, "big": big, "day": f"2024-02-{1 + i % 28:02}",
+                                     "f": i + 0.5, "s": "é\n"}))
+            want.append({"n": i, "big": decimal.Decimal(big),
+                         "day": dt.date(2024, 2, 1 + i % 28), "f": i + 0.5, "s": "é\n"})
+        else:
+            lines.append(json.dumps({"n": -i, "big": -1, "f": 3}))
+            want.append({"n": -i, "big": decimal.Decimal(-1), "day": None, "f": 3.0, "s": None})
+    src = tmp_path / "e.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "e.parquet"
+    assert spate.convert(src, out)["rows"] == 5000
+    table = pq.read_table(out)
+    assert table.schema.field("big").type == pa.decimal128(38, 0)
+    assert table.schema.field("day").type == pa.date32()
+    assert table.to_pylist() == want
+    assert duckdb.sql(f"select sum(big) from '{out}'").fetchall()[0][0] == sum(r["big"] for r in want)
+    assert pl.read_parquet(out).height == 5000
+
+    # The same rows in an Arrow IPC file, and as batches.
+    arrow = tmp_path / "e.arrow"
+    spate.convert(src, arrow)
+    with pa.ipc.open_file(arrow) as f:
+        assert f.read_all().to_pylist() == want
+    batches = list(spate.arrow_batches(src, batch_size=1024))
+    assert [b.num_rows for b in batches] == [1024] * 4 + [904]
+    assert pa.Table.from_batches(batches).to_pylist() == want
+
+
+def test_csv_types_and_values(tmp_path):
+    src = tmp_path / "c.csv"
+    rows = [["id", "name", "amount", "day", "zip"]]
+    want = []
+    for i in range(3000):
+        amount = "" if i % 4 == 0 else f"{i}.25"
+        rows.append([str(i), f"n,{i} \"q\"", amount, "2024-02-29", f"0{i}"])
+        want.append({"id": i, "name": f"n,{i} \"q\"", "amount": None if i % 4 == 0 else i + 0.25,
+                     "day": dt.date(2024, 2, 29), "zip": f"0{i}"})
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    out = tmp_path / "c.parquet"
+    spate.convert(src, out, compression="snappy")
+    assert pq.read_table(out).to_pylist() == want
+    assert duckdb.sql(f"select count(*), count(amount) from '{out}'").fetchall()[0] == (3000, 2250)
+    assert pl.read_parquet(out)["zip"].dtype == pl.String
+
+
+def test_partitioned_read_as_one_table_equals_unpartitioned(tmp_path):
+    src = tmp_path / "p.jsonl"
+    src.write_text("".join(
+        json.dumps({"id": i, "kind": ["a/b", "x=y", "é", "plain"][i % 4], "day": f"2024-01-0{1 + i % 3}",
+                    "v": i * 1.5}) + "\n" for i in range(4000)), encoding="utf-8")
+    whole = tmp_path / "w.parquet"
+    spate.convert(src, whole)
+    parts = tmp_path / "parts"
+    report = spate.convert(src, parts, partition_by=["day", "kind"])
+    assert report["files"] == 12
+    q = "select id, kind, cast(day as varchar) as day, v from {} order by id"
+    a = duckdb.sql(q.format(f"'{whole}'")).fetchall()
+    b = duckdb.sql(q.format(f"read_parquet('{parts}/**/*.parquet', hive_partitioning=true)")).fetchall()
+    assert a == b
+    t = pl.read_parquet(str(parts) + "/**/*.parquet", hive_partitioning=True).sort("id")
+    assert t["id"].to_list() == list(range(4000))
+    assert t["kind"].to_list() == [["a/b", "x=y", "é", "plain"][i % 4] for i in range(4000)]
+    import pyarrow.dataset as ds
+    d = ds.dataset(parts, format="parquet", partitioning="hive").to_table()
+    assert sorted(d.column("id").to_pylist()) == list(range(4000))
+
+
+def test_errors(tmp_path):
+    src = tmp_path / "g.jsonl"
+    src.write_text('{"a": 1}\n{"a": 2.5}\n')
+    with pytest.raises(ValueError, match=r'row 2 \(byte 9\), column "a"'):
+        spate.convert(src, tmp_path / "g.parquet",
+                      schema={"fields": [{"name": "a", "type": "integer"}]})
+    assert not (tmp_path / "g.parquet").exists()
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"a": 1}, {"a": tru}]')
+    with pytest.raises(spate.JSONError) as e:
+        list(spate.arrow_batches(bad))
+    assert e.value.offset == 20
+    with pytest.raises(FileNotFoundError):
+        spate.convert(tmp_path / "missing.json", tmp_path / "m.parquet")
+    with pytest.raises(ValueError, match="same file"):
+        spate.convert(src, src, format="parquet")
+    assert src.read_text() == '{"a": 1}\n{"a": 2.5}\n'
+
+
+def test_breaking_out_stops_the_scan(tmp_path):
+    src = tmp_path / "big.jsonl"
+    src.write_text("".join(f'{{"i": {i}}}\n' for i in range(200_000)))
+    it = spate.arrow_batches(src, batch_size=100)
+    first = next(it)
+    assert first.num_rows == 100
+    it.close()

@@ -1,0 +1,79 @@
+"""Past one machine on Dask's distributed scheduler (a LocalCluster of 2 worker processes):
+spate's partitioned Parquet read with dask.dataframe.read_parquet, and spate.dask.read_items
+building each partition with spate's Arrow batches inside the workers, give the same
+aggregate as spate's own group-by."""
+
+import json
+
+import pytest
+
+import spate
+
+pytest.importorskip("pyarrow", reason="pyarrow is installed by scripts/test.sh")
+dd = pytest.importorskip("dask.dataframe", reason="dask[distributed] is installed by scripts/test.sh")
+distributed = pytest.importorskip("distributed", reason="dask[distributed] is installed by scripts/test.sh")
+
+PATH = "sessions.item.delegations.item"
+WITH = {"session_id": "sessions.item.session_id"}
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("docs")
+    for f in range(4):
+        sessions = []
+        for s in range(20):
+            ds = [{"agent": f"a{(f + s + i) % 5}", "tokens": f * 100 + s * 10 + i,
+                   "at": f"2025-0{1 + f}-01T00:00:00Z"} for i in range(s % 6)]
+            sessions.append({"session_id": f"f{f}s{s}", "delegations": ds})
+        (d / f"s{f}.json").write_text(json.dumps({"sessions": sessions}))
+    return d
+
+
+def spate_groups(files):
+    """spate's own group-by (the engine of `spate items --group-by`), over every file."""
+    totals = {}
+    for f in files:
+        for row in spate.aggregate(f, PATH, group_by=".agent", count=True, sum=".tokens"):
+            k = row[".agent"]
+            c, s = totals.get(k, (0, 0))
+            totals[k] = (c + row["count"], s + row["sum(.tokens)"])
+    return totals
+
+
+def dask_groups(df):
+    g = df.groupby("agent")["tokens"].agg(["count", "sum"]).compute()
+    return {k: (int(r["count"]), int(r["sum"])) for k, r in g.iterrows()}
+
+
+def test_partitioned_parquet_read_by_dask(client, docs, tmp_path):
+    files = sorted(docs.glob("*.json"))
+    # One folder per file's conversion, all partitioned by agent, read as one dataset.
+    for i, f in enumerate(files):
+        spate.convert(f, tmp_path / "parts" / f"batch={i}", path=PATH, with_=WITH,
+                      partition_by="agent")
+    df = dd.read_parquet(str(tmp_path / "parts"))
+    assert dask_groups(df) == spate_groups(files)
+
+
+def test_read_items_builds_partitions_in_the_workers(client, docs):
+    import spate.dask
+    files = sorted(str(p) for p in docs.glob("*.json"))
+    df = spate.dask.read_items(str(docs / "*.json"), PATH, with_=WITH)
+    assert df.npartitions == len(files)
+    assert list(df.columns) == ["agent", "tokens", "at", "session_id"]
+    assert dask_groups(df) == spate_groups(files)
+    # A filter runs in the workers too.
+    big = spate.dask.read_items(files, PATH, filter="select(.tokens >= 200)")
+    assert int(big["tokens"].count().compute()) == sum(
+        1 for f in files for r in spate.items(f, PATH) if r["tokens"] >= 200)
