@@ -449,7 +449,8 @@ impl FileRecord {
     }
 
     /// Recomputes `buckets`, `keys` and `duplicates` from the entries: in-file duplicates
-    /// (same key) count once, as the copy with the largest token total (the first on a tie).
+    /// (same key) count once, as the copy with the largest token total (on a tie, a sidechain
+    /// copy before a main-chain one, then the first: the rule of [`crate::usage`]).
     pub fn summarize(&mut self) {
         let Some(entries) = self.entries() else {
             return;
@@ -462,7 +463,8 @@ impl FileRecord {
             match best.get(&k) {
                 Some(&j) => {
                     duplicates += 1;
-                    if e.tokens.total() > entries[j].tokens.total() {
+                    let rank = |e: &UsageEntry| (e.tokens.total(), e.sidechain);
+                    if rank(e) > rank(&entries[j]) {
                         keep[j] = false;
                         best.insert(k, i);
                     } else {

@@ -2,7 +2,9 @@
 //!
 //! De-duplication rule: usage lines with the same `message.id` and `requestId` are one API
 //! response written several times; it counts once, as the copy with the largest token total
-//! (on a tie, the first copy in path order, then line order). A line with a `message.id` but
+//! (on a tie, a sub-agent's copy before a main-chain one, then the first copy in path
+//! order, then line order: so the attribution does not hang on where a copy was read, a
+//! transcript or the usage ledger). A line with a `message.id` but
 //! no `requestId` is merged the same way with the other such lines of that message id and
 //! timestamp, in the same file or another (a session file and its `subagents/` files), as
 //! ccusage 20 does.
@@ -182,6 +184,13 @@ impl RowKey {
 }
 
 impl Row {
+    /// Whether this copy of a request replaces `kept`, the copy of the same key kept so far:
+    /// it has more tokens, or as many and it is a sub-agent's request while `kept` is not.
+    pub(crate) fn beats(&self, kept: &Row) -> bool {
+        (self.tokens.total(), self.agent_type.is_some())
+            > (kept.tokens.total(), kept.agent_type.is_some())
+    }
+
     /// Adds the requests of `other` (which has the same [`RowKey`]).
     fn merge(&mut self, other: &Row) {
         self.first_ms = self.first_ms.min(other.first_ms);
@@ -451,6 +460,30 @@ pub fn analyze_where(
     query: Query,
     keep: impl Fn(&crate::cache::CachedFile) -> bool,
 ) -> Usage {
+    analyze_impl(corpus, query, keep, |_, _| Vec::new()).0
+}
+
+/// Requests read outside the corpus (the usage ledger's): one row each, with its
+/// de-duplication key (`None`: never merged).
+pub(crate) type OutsideRows = Vec<(Option<u128>, Row)>;
+
+/// [`analyze`] with the requests `outside` returns (given the names and the query, once
+/// the corpus's names are interned) de-duplicated together with the corpus's, after them
+/// in path order. Also returns which of the outside rows were kept.
+pub(crate) fn analyze_with_outside(
+    corpus: &Corpus,
+    query: Query,
+    outside: impl FnOnce(&mut Names, &Query) -> OutsideRows,
+) -> (Usage, Vec<bool>) {
+    analyze_impl(corpus, query, |_| true, outside)
+}
+
+fn analyze_impl(
+    corpus: &Corpus,
+    query: Query,
+    keep: impl Fn(&crate::cache::CachedFile) -> bool,
+    outside: impl FnOnce(&mut Names, &Query) -> OutsideRows,
+) -> (Usage, Vec<bool>) {
     let files: Vec<&crate::cache::CachedFile> = corpus.files.iter().filter(|f| keep(f)).collect();
     let phase = crate::trace::phase("analyze: ids and keys");
     let mut names = Names::default();
@@ -504,6 +537,12 @@ pub fn analyze_where(
         }
         ids.push(fid);
     }
+    let outside = outside(&mut names, &query);
+    // a file holding a request also read outside the corpus is read request by request
+    let outside_keys: HashSet<u64, BuildHasherDefault<KeyHasher>> = outside
+        .iter()
+        .filter_map(|(k, _)| k.map(|k| k as u64))
+        .collect();
     drop(phase);
     let phase = crate::trace::phase("analyze: rows");
 
@@ -520,7 +559,9 @@ pub fn analyze_where(
         .par_iter()
         .zip(ids.par_iter())
         .map(|(file, fid)| {
-            let is_shared = file.shared;
+            let is_shared = file.shared
+                || (!outside_keys.is_empty()
+                    && file.record.keys.iter().any(|k| outside_keys.contains(&k)));
             let rec = &file.record;
             let mut dates = LocalDates::new(query.tz.clone());
             let mut part = FilePart {
@@ -650,7 +691,7 @@ pub fn analyze_where(
             match seen.get(&k) {
                 Some(&i) => {
                     summary.duplicates += 1;
-                    if row.tokens.total() > rows[i].tokens.total() {
+                    if row.beats(&rows[i]) {
                         rows[i] = row;
                     }
                 }
@@ -665,6 +706,34 @@ pub fn analyze_where(
                 continue;
             }
             delegations.push(d);
+        }
+    }
+    // the outside rows last; which of them are kept (the keyed ones by the index of the
+    // kept row of their key)
+    let mut outside_kept = vec![false; outside.len()];
+    let mut outside_at: KeyMap<usize> = KeyMap::default();
+    for (n, (key, row)) in outside.into_iter().enumerate() {
+        let Some(k) = key else {
+            outside_kept[n] = true;
+            rows.push(row);
+            continue;
+        };
+        match seen.get(&k) {
+            Some(&i) => {
+                if row.beats(&rows[i]) {
+                    rows[i] = row;
+                    if let Some(before) = outside_at.insert(k, n) {
+                        outside_kept[before] = false;
+                    }
+                    outside_kept[n] = true;
+                }
+            }
+            None => {
+                seen.insert(k, rows.len());
+                outside_at.insert(k, n);
+                outside_kept[n] = true;
+                rows.push(row);
+            }
         }
     }
     for r in &rows {
@@ -682,11 +751,12 @@ pub fn analyze_where(
     };
     rows.retain(|r| in_range(r.date));
     delegations.retain(|d| !matches!(d.date, Some(date) if !in_range(date)));
-    Usage {
+    let usage = Usage {
         names,
         rows,
         delegations,
         summary,
         query,
-    }
+    };
+    (usage, outside_kept)
 }

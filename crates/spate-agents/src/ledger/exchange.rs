@@ -27,7 +27,8 @@ pub struct ImportStats {
     pub files: usize,
     /// Entries read from them.
     pub read: u64,
-    /// Entries added to this ledger (new keys, or more tokens than the copy held).
+    /// Entries added to this ledger (new keys, or copies that outrank the one held: more
+    /// tokens, or as many and a sub-agent's copy of a main-chain one).
     pub added: u64,
     /// Entries this ledger already held (or that appeared twice in the files).
     pub already: u64,
@@ -164,14 +165,14 @@ fn all_entries(store: &Store) -> Result<Vec<(u32, RawEntry)>, LedgerError> {
     Ok(out)
 }
 
-/// One entry per key: the copy with the largest token total (the first on a tie).
+/// One entry per key: the copy of the highest [`RawEntry::rank`] (the first on a tie).
 fn one_per_key(entries: Vec<(u32, RawEntry)>) -> Vec<(u32, RawEntry)> {
     let mut best: KeyMap<usize> = KeyMap::default();
     let mut out: Vec<(u32, RawEntry)> = Vec::with_capacity(entries.len());
     for (g, e) in entries {
         match best.get(&e.key) {
             Some(&i) => {
-                if e.tokens.total() > out[i].1.tokens.total() {
+                if e.rank() > out[i].1.rank() {
                     out[i] = (g, e);
                 }
             }
@@ -263,10 +264,10 @@ pub(super) fn import_frames(
         files: from.len(),
         ..ImportStats::default()
     };
-    let mut held: KeyMap<u64> = KeyMap::default();
+    let mut held: KeyMap<(u64, bool)> = KeyMap::default();
     for (_, e) in all_entries(store)? {
-        let t = held.entry(e.key).or_insert(0);
-        *t = (*t).max(e.tokens.total());
+        let t = held.entry(e.key).or_insert((0, false));
+        *t = (*t).max(e.rank());
     }
     let others: Vec<Store> = from
         .iter()
@@ -278,15 +279,15 @@ pub(super) fn import_frames(
     for (fi, other) in others.iter().enumerate() {
         for (g, e) in all_entries(other)? {
             stats.read += 1;
-            let total = e.tokens.total();
-            if held.get(&e.key).is_some_and(|&t| t >= total) {
+            let rank = e.rank();
+            if held.get(&e.key).is_some_and(|&t| t >= rank) {
                 stats.already += 1;
                 continue;
             }
             match at.get(&e.key) {
                 Some(&i) => {
                     stats.already += 1;
-                    if total > adds[i].2.tokens.total() {
+                    if rank > adds[i].2.rank() {
                         adds[i] = (fi, g, e);
                     }
                 }

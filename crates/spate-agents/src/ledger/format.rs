@@ -303,6 +303,11 @@ impl RawEntry {
     pub fn has_agent(&self) -> bool {
         self.flags & E_AGENT != 0
     }
+    /// How copies of one request compare (the larger is kept, the reports' rule, see
+    /// `Row::beats`): the token total, then a sub-agent's copy before a main-chain one.
+    pub fn rank(&self) -> (u64, bool) {
+        (self.tokens.total(), self.has_agent())
+    }
 }
 
 pub(super) fn put_entry(o: &mut Out, e: &RawEntry) {

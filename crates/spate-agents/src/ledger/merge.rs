@@ -4,9 +4,12 @@
 //! A group of a transcript that is still on disk is covered by the corpus (the corpus reads
 //! that transcript, and the ledger was just brought up to date with it), except groups of
 //! an older generation (the transcript was rewritten since): their keyed entries are
-//! checked like deleted ones. Every other entry counts unless its key is among the
-//! corpus's de-duplication keys; entries of the ledger with one key count once, as the copy
-//! with the largest token total (the first on a tie), the rule the reports use.
+//! checked like deleted ones. Every other entry counts once per key with the copies the
+//! corpus holds, by the rule the reports use: the copy with the largest token total, on a
+//! tie a sub-agent's copy before a main-chain one, then the corpus's copy, then the first
+//! written. (A tie broken by path order in a report of the transcripts alone — two
+//! sub-agent copies, or two main-chain ones — is broken here in favour of the corpus's
+//! copy: the ledger keeps no paths.)
 
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
@@ -16,7 +19,8 @@ use super::record::{source_of, RootInfo};
 use super::store::Store;
 use super::LedgerNotice;
 use crate::corpus::Corpus;
-use crate::usage::{CostMode, KeyHasher, KeyMap, Row, Usage, UNATTRIBUTED};
+use crate::usage::UNATTRIBUTED;
+use crate::usage::{CostMode, KeyHasher, KeyMap, Names, OutsideRows, Query, Row, Usage};
 
 /// How many entries of a report came from the ledger alone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,14 +38,17 @@ struct Candidate {
     keyless_covered: bool,
 }
 
-/// The ledger's entries that the corpus does not hold: `(entry, frame, imported)`, one
-/// per key.
+/// A ledger entry with its frame, its group's project and whether it was imported.
+type LedgerEntry = (RawEntry, u32, u32, bool);
+
+/// The ledger's entries that the corpus does not hold, one per key, and whether some of
+/// their keys are also the corpus's (then the copies must be compared).
 fn ledger_only_entries(
     store: &Store,
     roots: &[RootInfo],
     corpus: &Corpus,
     notices: &mut Vec<LedgerNotice>,
-) -> Vec<(RawEntry, u32, u32, bool)> {
+) -> (Vec<LedgerEntry>, bool) {
     // source → entries the corpus holds of it
     let present: super::record::IdMap<u64> = corpus
         .files
@@ -69,7 +76,7 @@ fn ledger_only_entries(
         keyless_covered: false,
     }));
     if candidates.is_empty() {
-        return Vec::new();
+        return (Vec::new(), false);
     }
     // the groups in file order, so that "the first on a tie" is the first written
     candidates.sort_by_key(|c| c.group);
@@ -78,7 +85,8 @@ fn ledger_only_entries(
         corpus_keys.extend(f.record.keys.iter());
     }
     let mut best: KeyMap<usize> = KeyMap::default();
-    let mut out: Vec<(RawEntry, u32, u32, bool)> = Vec::new();
+    let mut out: Vec<LedgerEntry> = Vec::new();
+    let mut contested = false;
     // the body of the frame being read
     let mut body: Option<(u32, Option<Vec<u8>>)> = None;
     for c in candidates {
@@ -116,12 +124,12 @@ fn ledger_only_entries(
                 if c.keyless_covered {
                     continue;
                 }
-            } else if corpus_keys.contains(&(e.key as u64)) {
-                continue;
+            } else {
+                contested |= corpus_keys.contains(&(e.key as u64));
             }
             match best.get(&e.key) {
                 Some(&i) => {
-                    if e.tokens.total() > out[i].0.tokens.total() {
+                    if e.rank() > out[i].0.rank() {
                         out[i] = (e, frame_id, g.project, imported);
                     }
                 }
@@ -132,7 +140,7 @@ fn ledger_only_entries(
             }
         }
     }
-    out
+    (out, contested)
 }
 
 /// What rows must agree on to be merged.
@@ -146,31 +154,24 @@ struct RowKey {
     priced: bool,
 }
 
-/// Adds the ledger-only entries to `usage` as rows (dated, priced and filtered by its
-/// query, like the corpus's) and returns how many there are in its date range.
-pub(super) fn add_rows(
+/// One row per ledger entry (its strings interned in `names`, dated and priced by
+/// `query`), with its key (`None`: keyless) and whether it was imported; entries without a
+/// local date are left out.
+fn entry_rows(
     store: &Store,
-    roots: &[RootInfo],
-    corpus: &Corpus,
-    usage: &mut Usage,
-    notices: &mut Vec<LedgerNotice>,
-) -> LedgerOnly {
-    let entries = ledger_only_entries(store, roots, corpus, notices);
-    let mut counts = LedgerOnly::default();
-    if entries.is_empty() {
-        return counts;
-    }
-    let q = &usage.query;
-    let mut dates = crate::time::LocalDates::new(q.tz.clone());
+    entries: Vec<LedgerEntry>,
+    names: &mut Names,
+    query: &Query,
+) -> Vec<(Option<u128>, Row, bool)> {
+    let mut dates = crate::time::LocalDates::new(query.tz.clone());
     let mut prices: HashMap<u32, Option<crate::pricing::ModelPrice>> = HashMap::new();
-    let mut merged: HashMap<RowKey, usize> = HashMap::new();
-    let mut rows: Vec<Row> = Vec::new();
+    let mut out = Vec::with_capacity(entries.len());
     for (e, frame_id, project, imported) in entries {
         let frame = &store.frames[frame_id as usize].head;
         let s = |i: u32| frame_str(frame, i);
-        let model = usage.names.id(s(e.model));
-        let session = usage.names.id(s(e.session));
-        let project = usage.names.id(s(project));
+        let model = names.id(s(e.model));
+        let session = names.id(s(e.session));
+        let project = names.id(s(project));
         let agent_type = e.has_agent().then(|| {
             let recorded = s(e.agent_type);
             // an agent whose link to its delegation was written after its entries
@@ -178,12 +179,12 @@ pub(super) fn add_rows(
                 Some(t) if recorded == UNATTRIBUTED => t.as_str(),
                 _ => recorded,
             };
-            usage.names.id(ty)
+            names.id(ty)
         });
         let price = *prices
             .entry(model)
-            .or_insert_with(|| q.prices.lookup(usage.names.get(model)));
-        let (cost, priced) = match (q.mode, e.cost_usd()) {
+            .or_insert_with(|| query.prices.lookup(names.get(model)));
+        let (cost, priced) = match (query.mode, e.cost_usd()) {
             (CostMode::Auto, Some(c)) | (CostMode::Display, Some(c)) => (u128::from(c), true),
             (CostMode::Display, None) => (0, true),
             _ => match price {
@@ -191,26 +192,9 @@ pub(super) fn add_rows(
                 None => (0, false),
             },
         };
-        if !priced {
-            let slot = usage
-                .summary
-                .unpriced
-                .entry(usage.names.get(model).to_owned())
-                .or_insert((0, 0));
-            slot.0 += 1;
-            slot.1 += e.tokens.total();
-        }
         let Some(date) = dates.date(e.ts_ms) else {
             continue;
         };
-        if matches!(q.since, Some(d) if date < d) || matches!(q.until, Some(d) if date > d) {
-            continue;
-        }
-        if imported {
-            counts.imported += 1;
-        } else {
-            counts.deleted += 1;
-        }
         let row = Row {
             first_ms: e.ts_ms,
             last_ms: e.ts_ms,
@@ -224,17 +208,85 @@ pub(super) fn add_rows(
             priced,
             agent_type,
         };
+        out.push(((!e.keyless()).then_some(e.key), row, imported));
+    }
+    out
+}
+
+/// Adds the ledger-only entries to `usage` as rows (dated, priced and filtered by its
+/// query, like the corpus's) and returns how many there are in its date range. When some
+/// of them are also in the corpus, `usage` is made again from `corpus` with them, so that
+/// each such request counts as the copy the de-duplication rule picks.
+pub(super) fn add_rows(
+    store: &Store,
+    roots: &[RootInfo],
+    corpus: &Corpus,
+    usage: &mut Usage,
+    notices: &mut Vec<LedgerNotice>,
+) -> LedgerOnly {
+    let (entries, contested) = ledger_only_entries(store, roots, corpus, notices);
+    let mut counts = LedgerOnly::default();
+    if entries.is_empty() {
+        return counts;
+    }
+    let q = &usage.query;
+    let in_range = |d: jiff::civil::Date| {
+        !matches!(q.since, Some(s) if d < s) && !matches!(q.until, Some(u) if d > u)
+    };
+    let mut count = |imported: bool| {
+        if imported {
+            counts.imported += 1;
+        } else {
+            counts.deleted += 1;
+        }
+    };
+    if contested {
+        let mut imported = Vec::new();
+        let mut dates = Vec::new();
+        let (made, kept) = crate::usage::analyze_with_outside(corpus, q.clone(), |names, q| {
+            let rows = entry_rows(store, entries, names, q);
+            imported = rows.iter().map(|r| r.2).collect();
+            dates = rows.iter().map(|r| r.1.date).collect();
+            rows.into_iter()
+                .map(|(k, r, _)| (k, r))
+                .collect::<OutsideRows>()
+        });
+        for ((kept, imported), date) in kept.into_iter().zip(imported).zip(dates) {
+            if kept && in_range(date) {
+                count(imported);
+            }
+        }
+        *usage = made;
+        return counts;
+    }
+    let rows = entry_rows(store, entries, &mut usage.names, q);
+    let mut merged: HashMap<RowKey, usize> = HashMap::new();
+    let mut out: Vec<Row> = Vec::new();
+    for (_, row, imported) in rows {
+        if !row.priced {
+            let slot = usage
+                .summary
+                .unpriced
+                .entry(usage.names.get(row.model).to_owned())
+                .or_insert((0, 0));
+            slot.0 += 1;
+            slot.1 += row.tokens.total();
+        }
+        if !in_range(row.date) {
+            continue;
+        }
+        count(imported);
         let key = RowKey {
-            date,
-            model,
-            session,
-            project,
-            agent_type,
-            priced,
+            date: row.date,
+            model: row.model,
+            session: row.session,
+            project: row.project,
+            agent_type: row.agent_type,
+            priced: row.priced,
         };
         match merged.get(&key) {
             Some(&i) => {
-                let r = &mut rows[i];
+                let r = &mut out[i];
                 r.first_ms = r.first_ms.min(row.first_ms);
                 r.last_ms = r.last_ms.max(row.last_ms);
                 r.requests += 1;
@@ -242,11 +294,11 @@ pub(super) fn add_rows(
                 r.cost += row.cost;
             }
             None => {
-                merged.insert(key, rows.len());
-                rows.push(row);
+                merged.insert(key, out.len());
+                out.push(row);
             }
         }
     }
-    usage.rows.extend(rows);
+    usage.rows.extend(out);
     counts
 }

@@ -379,7 +379,7 @@ impl Drop for EventStream {
     }
 }
 
-/// `spate agents <args> --json --path tree --no-cache -z UTC`'s output.
+/// `spate agents <args> --json --path tree --no-cache --no-ledger -z UTC`'s output.
 pub fn cli_json(tree: &Path, args: &[&str]) -> String {
     let out = spate()
         .arg("agents")
@@ -388,6 +388,9 @@ pub fn cli_json(tree: &Path, args: &[&str]) -> String {
         .arg("--path")
         .arg(tree)
         .arg("--no-cache")
+        // the daemon reads no usage ledger: neither does the report it is compared with
+        // (and a test must not write to the user's ledger)
+        .arg("--no-ledger")
         .args(if args.contains(&"-z") {
             &[][..]
         } else {
