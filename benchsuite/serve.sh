@@ -43,6 +43,18 @@ for r in session project delegations; do
   curl -sf "http://$ADDR/api/$r" | cmp -s - "$WORK/cli.json" || { echo "FAIL: /api/$r differs"; exit 1; }
 done
 echo "answers checked: /api/daily, session, project, delegations equal agents --json"
+# /api/blocks is computed for each request (the active block follows the clock): equal to
+# the CLI run just before or after it, then timed one request at a time
+"$SPATE" agents blocks --json --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC >"$WORK/cli-b1.json"
+curl -sf "http://$ADDR/api/blocks" >"$WORK/api-blocks.json"
+"$SPATE" agents blocks --json --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC >"$WORK/cli-b2.json"
+cmp -s "$WORK/cli-b1.json" "$WORK/api-blocks.json" || cmp -s "$WORK/cli-b2.json" "$WORK/api-blocks.json" ||
+  { echo "FAIL: /api/blocks differs from agents blocks --json"; exit 1; }
+echo "answers checked: /api/blocks equals agents blocks --json ($(wc -c <"$WORK/api-blocks.json") bytes)"
+for q in "" "?active=true"; do
+  times=$(for _ in $(seq 9); do curl -s -o /dev/null -w '%{time_total}\n' "http://$ADDR/api/blocks$q"; done | sort -n)
+  echo "/api/blocks$q, 9 requests one at a time: median $(echo "$times" | awk 'NR == 5 {printf "%.1f ms", $1 * 1000}'), max $(echo "$times" | awk 'END {printf "%.1f ms", $1 * 1000}')"
+done
 
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 HZ=$(getconf CLK_TCK)
@@ -82,6 +94,8 @@ echo "peak RSS of the daemon: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/pr
 # the peer: the same reports without the daemon (a process per request, warm cache)
 measure "peer: agents daily --json (warm cache, one process per request)" 5 \
   "$SPATE" agents daily --json --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC
+measure "peer: agents blocks --active --json (warm cache, one process per request)" 5 \
+  "$SPATE" agents blocks --active --json --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC
 # the daemon still agrees after the writes
 "$SPATE" agents daily --json --path "$WORK/tree" --cache-dir "$WORK/cache2" -z UTC >"$WORK/cli-daily.json"
 curl -sf "http://$ADDR/api/daily" | cmp -s - "$WORK/cli-daily.json" || { echo "FAIL: /api/daily differs after the writes"; exit 1; }

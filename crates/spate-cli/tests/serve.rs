@@ -97,6 +97,155 @@ fn every_endpoint_equals_the_cli_json() {
     }
 }
 
+/// `/api/blocks?query` equals `spate agents blocks FLAGS --json` run just before or just
+/// after it (the active block's projection and time left follow the present minute); the
+/// body.
+fn assert_blocks_equal_cli(
+    d: &Daemon,
+    tree: &std::path::Path,
+    query: &str,
+    flags: &[&str],
+) -> Value {
+    let mut args = vec!["blocks"];
+    args.extend_from_slice(flags);
+    let before = cli_json(tree, &args);
+    let r = d.get(&format!("/api/blocks?{query}"));
+    let after = cli_json(tree, &args);
+    assert_eq!(r.status, 200, "/api/blocks?{query}: {}", r.body);
+    assert!(
+        r.body == before || r.body == after,
+        "/api/blocks?{query} differs from blocks {flags:?} --json:\n{}\n---- CLI:\n{before}",
+        r.body
+    );
+    serde_json::from_str(&r.body).unwrap()
+}
+
+#[test]
+fn blocks_equal_the_cli_json_with_an_active_block() {
+    let dir = tree_copy();
+    let tree = dir.path();
+    add_active_block(tree);
+    let d = Daemon::start(tree, &[]);
+    let all = assert_blocks_equal_cli(&d, tree, "", &[]);
+    let blocks = all["blocks"].as_array().unwrap();
+    assert!(blocks.len() >= 3, "{all}");
+    assert!(blocks.iter().any(|b| b["isGap"] == true), "a gap: {all}");
+    let active = assert_blocks_equal_cli(&d, tree, "active=true", &["--active"]);
+    let active = active["blocks"].as_array().unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0]["isActive"], true);
+    assert_eq!(active[0]["entries"], 2);
+    assert_eq!(active[0]["totalTokens"], 212_000);
+    assert!(active[0]["burnRate"]["tokensPerMinute"].as_f64().unwrap() > 0.0);
+    assert!(
+        active[0]["projection"]["remainingMinutes"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let limited = assert_blocks_equal_cli(
+        &d,
+        tree,
+        "active=1&token_limit=300000",
+        &["--active", "--token-limit", "300000"],
+    );
+    assert_eq!(limited["blocks"][0]["tokenLimitStatus"]["limit"], 300_000);
+    let maxed = assert_blocks_equal_cli(&d, tree, "token_limit=max", &["--token-limit", "max"]);
+    assert!(maxed["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["tokenLimitStatus"]["limit"].as_u64().is_some()));
+    let recent = assert_blocks_equal_cli(&d, tree, "recent=true", &["--recent"]);
+    assert_eq!(recent["blocks"].as_array().unwrap().len(), 1);
+    for (query, flags) in [
+        (
+            "order=desc&session_length=3",
+            &["--order", "desc", "--session-length", "3"][..],
+        ),
+        (
+            "since=2025-06-05&until=20250701&tz=Asia/Tokyo",
+            &[
+                "--since",
+                "2025-06-05",
+                "--until",
+                "20250701",
+                "-z",
+                "Asia/Tokyo",
+            ][..],
+        ),
+        (
+            "mode=calculate&project=alpha",
+            &["--mode", "calculate", "--project", "alpha"][..],
+        ),
+        ("project=-home-me-beta", &["--project=-home-me-beta"][..]),
+        ("recent=false&active=0", &[][..]),
+    ] {
+        assert_blocks_equal_cli(&d, tree, query, flags);
+    }
+    // a new request joins the active block
+    let events = d.events();
+    events.next("hello", Duration::from_secs(10)).unwrap();
+    let now = spate_agents::jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        .to_string();
+    append(
+        &tree.join("projects/-home-me-beta/s-beta-1.jsonl"),
+        &usage_line("s-beta-1", "req_now", &now, 1000, 100),
+    );
+    events.next("update", Duration::from_secs(5)).unwrap();
+    let active = assert_blocks_equal_cli(&d, tree, "active=true", &["--active"]);
+    assert_eq!(active["blocks"][0]["entries"], 3);
+}
+
+#[test]
+fn the_project_parameter_is_the_cli_project_filter() {
+    let dir = tree_copy();
+    let tree = dir.path();
+    add_active_block(tree);
+    let d = Daemon::start(tree, &[]);
+    let cases: [(&str, &[&str]); 5] = [
+        ("project=alpha", &["--project", "alpha"]),
+        ("project=-home-me-beta", &["--project=-home-me-beta"]),
+        (
+            "project=alpha&project=beta",
+            &["--project", "alpha", "--project", "beta"],
+        ),
+        ("project=nothing-here", &["--project", "nothing-here"]),
+        (
+            "project=beta&since=2025-06-01&tz=Europe/Paris",
+            &[
+                "--project",
+                "beta",
+                "--since",
+                "2025-06-01",
+                "-z",
+                "Europe/Paris",
+            ],
+        ),
+    ];
+    for (query, flags) in cases {
+        for name in REPORTS {
+            let mut args = vec![name];
+            args.extend_from_slice(flags);
+            let body = d.get(&format!("/api/{name}?{query}")).body;
+            assert_eq!(body, cli_json(tree, &args), "/api/{name}?{query}");
+        }
+        assert_blocks_equal_cli(&d, tree, query, flags);
+    }
+    // the last part of a folder name selects it: a filtered total is that project's line
+    let projects: Value = serde_json::from_str(&cli_json(tree, &["project"])).unwrap();
+    let alpha = projects["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["project"] == "-home-me-alpha")
+        .unwrap();
+    let stats = d.json("/api/stats?project=alpha");
+    assert_eq!(stats["totals"]["totalTokens"], alpha["totalTokens"]);
+    assert_eq!(stats["projects"], 1);
+}
+
 #[test]
 fn bad_parameters_are_400_naming_the_parameter() {
     let d = Daemon::start(&fixture_tree(), &[]);
@@ -122,6 +271,27 @@ fn bad_parameters_are_400_naming_the_parameter() {
         .get("/metrics")
         .body
         .contains("spate_http_refused_total{code=\"400\"} 9"));
+    // the blocks report's own parameters, and flags of one report refused on another (as
+    // the command line refuses them)
+    for (path, param) in [
+        ("/api/blocks?token_limit=lots", "token_limit"),
+        ("/api/blocks?token_limit=-1", "token_limit"),
+        ("/api/blocks?active=maybe", "active"),
+        ("/api/blocks?recent=yes", "recent"),
+        ("/api/blocks?session_length=0", "session_length"),
+        ("/api/blocks?session_length=200", "session_length"),
+        ("/api/blocks?tz=Mars/Base", "tz"),
+        ("/api/blocks?marathon=3", "marathon"),
+        ("/api/daily?active=true", "active"),
+        ("/api/model?order=desc", "order"),
+        ("/api/project?token_limit=max", "token_limit"),
+    ] {
+        let r = d.get(path);
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(v["parameter"], param, "{path}: {}", r.body);
+        assert!(v["error"].as_str().unwrap().contains(param), "{}", r.body);
+    }
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The dashboard in a real browser: headless Chromium driven through chromedriver's W3C
 //! WebDriver HTTP API. It loads the page, waits for the charts, checks that the numbers
-//! shown equal `/api/stats`, that a project named like an HTML injection is shown as text,
-//! that an append updates the page live, and saves a screenshot as
-//! `target/serve-dashboard.png`.
+//! shown equal `/api/stats` and the active 5-hour block's `/api/blocks?active=true`, that a
+//! project named like an HTML injection is shown as text, that an append updates the page
+//! live, and saves a screenshot as `target/serve-dashboard.png`.
 //!
 //! Skipped (with a message) only where `chromium` and `chromedriver` are not installed;
 //! `.ci/run` installs them (Debian: `apt-get install chromium chromium-driver`).
@@ -240,6 +240,68 @@ fn expected(stats: &Value) -> Value {
     ])
 }
 
+const BLOCK_SHOWN: &str = "return ['cost','tokens','burn','projection','left','limit'].map(k => document.getElementById('block-' + k).textContent)";
+
+fn int(v: &Value) -> String {
+    grouped(&format!("{}", v.as_f64().unwrap().round() as i64))
+}
+
+/// The active block panel's texts for `/api/blocks?active=true&token_limit=...`.
+fn block_expected(rep: &Value) -> Value {
+    let b = &rep["blocks"][0];
+    let minutes = b["projection"]["remainingMinutes"].as_u64().unwrap();
+    let l = &b["tokenLimitStatus"];
+    json!([
+        usd(&b["costUSD"]),
+        int(&b["totalTokens"]),
+        format!(
+            "{} tokens/min · {}/h",
+            int(&b["burnRate"]["tokensPerMinute"]),
+            usd(&b["burnRate"]["costPerHour"])
+        ),
+        format!(
+            "{} tokens · {}",
+            int(&b["projection"]["totalTokens"]),
+            usd(&b["projection"]["totalCost"])
+        ),
+        format!("{}h {:02}m", minutes / 60, minutes % 60),
+        format!(
+            "{} of {} tokens used; projected {} ({:.1}% of the limit, {})",
+            int(&b["totalTokens"]),
+            int(&l["limit"]),
+            int(&l["projectedUsage"]),
+            l["percentUsed"].as_f64().unwrap(),
+            l["status"].as_str().unwrap()
+        ),
+    ])
+}
+
+/// Reloads the page's reports and checks the active block panel against the API read just
+/// before and just after (the time left follows the clock).
+fn assert_block_panel(driver: &Driver, d: &Daemon, query: &str) {
+    let before = d.json(&format!("/api/blocks?active=true&{query}"));
+    driver.js("document.body.dataset.block = '0';\
+         document.querySelector('#filters button[type=submit]').click(); return true");
+    driver.wait_for(
+        "return document.body.dataset.block === '1'",
+        Duration::from_secs(10),
+    );
+    let shown = driver.js(BLOCK_SHOWN);
+    let after = d.json(&format!("/api/blocks?active=true&{query}"));
+    assert_eq!(before["blocks"].as_array().unwrap().len(), 1, "{before}");
+    assert!(
+        shown == block_expected(&before) || shown == block_expected(&after),
+        "shown {shown}, API {}",
+        block_expected(&after)
+    );
+    assert_eq!(
+        driver.js("return document.getElementById('block-none').hidden"),
+        json!(true)
+    );
+    let bar = driver.js("return document.querySelectorAll('#block-bar svg rect').length");
+    assert_eq!(bar, json!(3), "the progress bar: track, projected, used");
+}
+
 #[test]
 fn the_dashboard_shows_the_api_numbers_live_and_escapes_names() {
     let (Some(chromium), Some(chromedriver)) = (
@@ -267,9 +329,10 @@ fn the_dashboard_shows_the_api_numbers_live_and_escapes_names() {
         ),
     )
     .unwrap();
+    add_active_block(tree);
     let d = Daemon::start(tree, &[]);
-    let driver = Driver::start(&chromium, &chromedriver, (1280, 1100), &[]);
-    driver.go(&format!("http://{}/", d.addr));
+    let driver = Driver::start(&chromium, &chromedriver, (1280, 1300), &[]);
+    driver.go(&format!("http://{}/?token_limit=300000", d.addr));
     driver.wait_for(
         "return document.body.dataset.ready === '1'",
         Duration::from_secs(30),
@@ -308,6 +371,8 @@ fn the_dashboard_shows_the_api_numbers_live_and_escapes_names() {
         json!(0)
     );
     assert_eq!(driver.js("return window.__xss === undefined"), json!(true));
+    // the active 5-hour block, with a progress bar toward the token limit of the page's URL
+    assert_block_panel(&driver, &d, "token_limit=300000");
     driver.screenshot(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../serve-dashboard.png"));
     // live: an append reaches the page through /api/events
     let loads = driver
@@ -343,6 +408,29 @@ fn the_dashboard_shows_the_api_numbers_live_and_escapes_names() {
     );
     let ranged = d.json("/api/stats?since=2025-06-01&until=2025-06-30&tz=Asia/Tokyo");
     assert_eq!(driver.js(SHOWN), expected(&ranged));
+    // the active block ignores the date range (it is about the present); a new request of
+    // now joins it, live
+    assert_block_panel(&driver, &d, "token_limit=300000&tz=Asia/Tokyo");
+    let block_loads = driver
+        .js("return Number(document.body.dataset.blockLoads)")
+        .as_u64()
+        .unwrap();
+    let now = spate_agents::jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        .to_string();
+    append(
+        &tree.join("projects/-home-me-beta/s-beta-1.jsonl"),
+        &usage_line("s-beta-1", "req_now", &now, 50_000, 1_000),
+    );
+    driver.wait_for(
+        &format!("return Number(document.body.dataset.blockLoads) > {block_loads}"),
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        d.json("/api/blocks?active=true")["blocks"][0]["totalTokens"],
+        263_000
+    );
+    assert_block_panel(&driver, &d, "token_limit=300000&tz=Asia/Tokyo");
 }
 
 #[test]
@@ -366,6 +454,15 @@ fn the_dashboard_reads_on_a_phone_in_dark_mode() {
         driver.js("return document.documentElement.scrollWidth <= window.innerWidth + 1");
     assert_eq!(overflow, json!(true));
     assert_eq!(driver.js(SHOWN), expected(&d.json("/api/stats")));
+    // no request in the last 5 hours: no active block
+    driver.wait_for(
+        "return document.body.dataset.block === '1'",
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        driver.js("return [document.getElementById('block-none').hidden, document.getElementById('block-body').hidden]"),
+        json!([false, true])
+    );
     // the dark palette
     let bg = driver.js("return getComputedStyle(document.body).backgroundColor");
     assert_eq!(bg, json!("rgb(17, 19, 24)"));

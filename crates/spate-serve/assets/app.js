@@ -76,8 +76,18 @@
     }
     return p;
   }
-  async function api(path) {
-    const p = params();
+  // The active block is about the present: the date range does not apply, the time zone
+  // and the token limit do.
+  function blockParams() {
+    const p = new URLSearchParams({ active: "true" });
+    for (const id of ["tz", "token_limit"]) {
+      const v = $(id).value.trim();
+      if (v) p.set(id, v);
+    }
+    return p;
+  }
+  async function api(path, p) {
+    p = p || params();
     const url = path + (p.toString() ? "?" + p : "");
     const headers = token ? { Authorization: "Bearer " + token } : {};
     const r = await fetch(url, { headers, cache: "no-store" });
@@ -188,10 +198,64 @@
       .map((g) => ({ label: labelOf(g), value: g.totalCost, text: fmtUsd(g.totalCost) }));
   }
 
+  // ---- the active 5-hour block ----
+  function fmtLeft(minutes) {
+    const m = Math.max(0, Math.round(minutes));
+    return Math.floor(m / 60) + "h " + String(m % 60).padStart(2, "0") + "m";
+  }
+  function renderBlock(rep) {
+    const b = (rep.blocks || []).find((x) => x.isActive);
+    $("block-none").hidden = !!b;
+    $("block-body").hidden = !b;
+    if (!b) return;
+    const set = (id, text) => {
+      $(id).textContent = text;
+    };
+    set("block-cost", fmtUsd(b.costUSD));
+    set("block-tokens", fmtInt(b.totalTokens));
+    set("block-burn", b.burnRate ? `${fmtInt(b.burnRate.tokensPerMinute)} tokens/min · ${fmtUsd(b.burnRate.costPerHour)}/h` : "—");
+    set("block-projection", b.projection ? `${fmtInt(b.projection.totalTokens)} tokens · ${fmtUsd(b.projection.totalCost)}` : "—");
+    set("block-left", b.projection ? fmtLeft(b.projection.remainingMinutes) : "—");
+    set("block-models", b.models.join(", "));
+    const l = b.tokenLimitStatus;
+    $("block-bar").hidden = !l;
+    $("block-limit").hidden = !l;
+    if (!l) return;
+    // used now, projected at the end of the block, and the limit
+    const W = 900, H = 26, scale = Math.max(l.limit, l.projectedUsage, b.totalTokens, 1);
+    const x = (n) => (W * n) / scale;
+    const s = svg(W, H);
+    s.appendChild(el("svg:rect", { x: 0, y: 4, width: W, height: H - 8, rx: 4, class: "track" }));
+    s.appendChild(el("svg:rect", { x: 0, y: 4, width: x(l.projectedUsage), height: H - 8, rx: 4, class: "projected" }));
+    const used = el("svg:rect", { x: 0, y: 4, width: x(b.totalTokens), height: H - 8, rx: 4, class: "used" });
+    used.appendChild(el("svg:title", {}, `${fmtInt(b.totalTokens)} tokens used`));
+    s.appendChild(used);
+    s.appendChild(el("svg:line", { x1: x(l.limit), x2: x(l.limit), y1: 0, y2: H, class: "limit-" + l.status }));
+    replace($("block-bar"), s);
+    set("block-limit", `${fmtInt(b.totalTokens)} of ${fmtInt(l.limit)} tokens used; projected ${fmtInt(l.projectedUsage)} (${Number(l.percentUsed).toFixed(1)}% of the limit, ${l.status})`);
+  }
+  let blockLoading = 0;
+  let blockLoads = 0;
+  async function loadBlock() {
+    const mine = ++blockLoading;
+    try {
+      const rep = await api("/api/blocks", blockParams());
+      if (mine !== blockLoading) return;
+      renderBlock(rep);
+      blockLoads += 1;
+      document.body.dataset.blockLoads = String(blockLoads);
+      document.body.dataset.block = "1";
+    } catch (e) {
+      $("error").textContent = "Could not load the active block: " + e.message;
+      $("error").hidden = false;
+    }
+  }
+
   let loading = 0;
   let loads = 0;
   async function load() {
     const mine = ++loading;
+    loadBlock();
     try {
       const [stats, daily, sessions, projects, dels] = await Promise.all([
         api("/api/stats"), api("/api/daily"), api("/api/session"), api("/api/project"), api("/api/delegations"),
@@ -237,6 +301,13 @@
   }
 
   // ---- filters ----
+  // The page's own URL keeps the reports' query and the token limit.
+  function pageParams() {
+    const p = params();
+    const v = $("token_limit").value.trim();
+    if (v) p.set("token_limit", v);
+    return p;
+  }
   function fillZones() {
     const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : ["UTC"];
     const list = $("zones");
@@ -244,21 +315,23 @@
   }
   function init() {
     const q = new URLSearchParams(location.search);
-    for (const id of ["since", "until", "tz"]) if (q.get(id)) $(id).value = q.get(id);
+    for (const id of ["since", "until", "tz", "token_limit"]) if (q.get(id)) $(id).value = q.get(id);
     fillZones();
     $("filters").addEventListener("submit", (ev) => {
       ev.preventDefault();
-      history.replaceState(null, "", "?" + params().toString());
+      history.replaceState(null, "", "?" + pageParams().toString());
       load();
     });
     $("reset").addEventListener("click", () => {
       $("since").value = "";
       $("until").value = "";
-      history.replaceState(null, "", "?" + params().toString());
+      history.replaceState(null, "", "?" + pageParams().toString());
       load();
     });
     load();
     connect();
+    // the time left and which block is active change with the clock alone
+    setInterval(loadBlock, 30000);
   }
   init();
 })();

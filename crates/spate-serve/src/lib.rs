@@ -7,7 +7,8 @@
 //! (which reads appended bytes only) and publishes an immutable [`Snapshot`](state::Snapshot)
 //! of every report for the default query through an [`arc_swap::ArcSwap`]. HTTP readers of
 //! the default reports load the snapshot and never wait for a refresh; a request with query
-//! parameters analyses the corpus under a read lock (see [`state`]).
+//! parameters, or for `/api/blocks` (whose active block follows the clock), analyses the
+//! corpus under a read lock (see [`state`]).
 //!
 //! Every JSON body is built by spate-agents' reports and serialized by its `report_json`:
 //! the daemon has no report logic of its own, so `/api/daily` equals `spate agents daily

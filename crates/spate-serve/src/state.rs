@@ -91,10 +91,11 @@ impl Snapshot {
         for (r, text) in reports.iter().zip(texts?) {
             bodies[Endpoint::Report(r.period).index()] = text.into();
         }
-        // an endpoint not built above (one added later) is rendered on its own
+        // an endpoint not built above (one added later) is rendered on its own; a live one
+        // (blocks: the active block depends on the present) is computed for each request
         for (i, e) in Endpoint::ALL.iter().enumerate() {
-            if bodies[i].is_empty() {
-                bodies[i] = crate::api::render(*e, usage, &shape)?.into();
+            if bodies[i].is_empty() && !e.live() {
+                bodies[i] = crate::api::render(*e, usage, &shape, 0)?.into();
             }
         }
         let stats_line = serde_json::to_string(&stats)?;

@@ -405,3 +405,25 @@ pub fn cli_json(tree: &Path, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Appends two requests of 12 and 50 minutes ago to a session of `tree` (a copy), so that
+/// its blocks report has an active block, after blocks far in the past.
+pub fn add_active_block(tree: &Path) {
+    use spate_agents::jiff::Timestamp;
+    let now = Timestamp::now().as_millisecond();
+    let at = |minutes_ago: i64| {
+        Timestamp::from_millisecond(now - minutes_ago * 60_000)
+            .unwrap()
+            .strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            .to_string()
+    };
+    let file = tree.join("projects/-home-me-beta/s-beta-1.jsonl");
+    append(
+        &file,
+        &usage_line("s-beta-1", "req_active1", &at(50), 120_000, 3_000),
+    );
+    append(
+        &file,
+        &usage_line("s-beta-1", "req_active2", &at(12), 80_000, 9_000),
+    );
+}
