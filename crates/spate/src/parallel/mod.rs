@@ -524,9 +524,13 @@ where
         cutoff: AtomicUsize::new(usize::MAX),
         stop: AtomicBool::new(false),
         bytes: AtomicU64::new(0),
-        budget: Budget::new(options.ordered),
+        budget: Budget::new(),
     };
-    let (sender, receiver) = crossbeam_channel::unbounded();
+    // Bounded: the task being written never waits for the budget, so when the merger is
+    // slower than its worker (a slow reader of the output, millions of errors to print)
+    // it is this queue that makes the worker wait. Every message is at most a block (and
+    // one item) long.
+    let (sender, receiver) = crossbeam_channel::bounded(4 * threads);
     let (merged, workers) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|w| {
