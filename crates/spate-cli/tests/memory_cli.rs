@@ -131,3 +131,39 @@ fn bad_lines_do_not_pile_up() {
     assert!(m.peak_mib < 80, "stdin: peak {} MiB", m.peak_mib);
     assert!(m.stdout.is_empty() || !m.stdout.contains("valid JSON"));
 }
+
+/// Row 3: a filter's outputs stream one at a time, and `--limit` ends an endless program.
+/// (Before: every output of one item was gathered before the limit was applied: `repeat(1)`
+/// ran until memory ran out, and 10 M outputs of one item took 80+ MiB.)
+#[test]
+fn filter_outputs_stream_and_the_limit_ends_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.jsonl");
+    std::fs::write(&one, "{\"a\":1}\n").unwrap();
+    let one = one.to_str().unwrap();
+    let Some(m) = measure(
+        &["items", ".", one, "-f", "repeat(1)", "--limit", "5"],
+        None,
+        Duration::from_secs(20),
+    ) else {
+        return;
+    };
+    assert!(m.status.success(), "{}", m.stderr);
+    assert_eq!(m.stdout, "1\n1\n1\n1\n1\n");
+    let m = measure(&["items", ".", one, "-f", "range(1e7)"], None, MINUTE).unwrap();
+    assert!(m.status.success(), "{}", m.stderr);
+    assert!(m.stdout.starts_with("0\n1\n2\n"));
+    assert!(m.peak_mib < 40, "range(1e7): peak {} MiB", m.peak_mib);
+    let m = measure(
+        &["items", ".", one, "-f", "range(1e7)", "--count"],
+        None,
+        MINUTE,
+    )
+    .unwrap();
+    assert_eq!(m.stdout, "10000000\n");
+    assert!(
+        m.peak_mib < 40,
+        "range(1e7) --count: peak {} MiB",
+        m.peak_mib
+    );
+}

@@ -132,6 +132,21 @@ pub trait ItemVisitor: Send {
     /// input's name, line and offset.
     fn visit(&mut self, item: ItemRef<'_>, out: &mut Vec<u8>) -> Result<u64, VisitError>;
 
+    /// [`ItemVisitor::visit`] for visitors that may make many lines of one item (a jq
+    /// program): after appending `n` lines to `out` they call `emit(out, n)`, which may
+    /// take them out of `out` (handing a full block to the writer) and answers `Break`
+    /// when no more output is wanted (the limit is reached, the run stops). Returns the
+    /// lines appended and not handed to `emit`. The default calls `visit`.
+    fn visit_streaming(
+        &mut self,
+        item: ItemRef<'_>,
+        out: &mut Vec<u8>,
+        emit: &mut crate::query::Emit<'_>,
+    ) -> Result<u64, VisitError> {
+        let _ = emit;
+        self.visit(item, out)
+    }
+
     /// Called after the last item of each JSON text: each line of JSON Lines, each JSON
     /// document (to flush items held for context, or to forget per-text state). Same
     /// contract as [`ItemVisitor::visit`].

@@ -378,8 +378,46 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         report: &mut TaskReport,
     ) -> Visited {
         report.items += 1;
-        match self.visitor.visit(item, &mut self.out.bytes) {
-            Ok(n) if self.count_output(t, n) => Visited::Enough,
+        // The visitor's lines go into `bytes`; the rest of the block, the counts and the
+        // channel are the emitter's, which hands full blocks over as the lines come (one
+        // item may make any number of them).
+        let mut bytes = std::mem::take(&mut self.out.bytes);
+        let mut enough = false;
+        let visited = {
+            let shared = self.shared;
+            let sender = &self.sender;
+            let out = &mut self.out;
+            let task_lines = &mut self.task_lines;
+            let mut emit = |buf: &mut Vec<u8>, n: u64| {
+                out.lines += n;
+                *task_lines += n;
+                if shared
+                    .options
+                    .limit
+                    .is_some_and(|limit| *task_lines >= limit)
+                {
+                    if shared.options.ordered {
+                        shared.cutoff.fetch_min(t, Ordering::Relaxed);
+                    }
+                    enough = true;
+                }
+                if buf.len() + out.error_bytes >= BLOCK {
+                    let mut block = std::mem::take(out);
+                    block.bytes = std::mem::take(buf);
+                    shared.budget.take(t, block.held());
+                    let _ = sender.send(Msg::Block { task: t, block });
+                }
+                if enough || shared.should_stop(t) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            };
+            self.visitor.visit_streaming(item, &mut bytes, &mut emit)
+        };
+        self.out.bytes = bytes;
+        match visited {
+            Ok(n) if self.count_output(t, n) || enough => Visited::Enough,
             Ok(_) => Visited::Continue,
             Err(source) => self.visit_error(t, at, source, report, true),
         }

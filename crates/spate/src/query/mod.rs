@@ -45,7 +45,7 @@ pub use jq::{JqCompileError, JqFailure, JqProgram, JqRuntimeError};
 pub use paths::{select_paths, PathsOutcome, PathsOutput};
 pub use pipeline::{execute, QueryOutcome};
 pub use pull::{results, QueryResults};
-pub use runner::{QueryError, QueryErrorKind, QueryRunner};
+pub use runner::{Emit, QueryError, QueryErrorKind, QueryRunner};
 
 use crate::error::Error;
 use crate::items::{Items, ItemsOptions};

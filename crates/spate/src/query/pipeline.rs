@@ -3,9 +3,10 @@
 //! pushed into a [`ResultSink`] (or pulled, see [`super::pull`]).
 
 use std::io;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use super::{Aggregates, Query, QueryErrorKind, QueryRunner, Report};
+use super::{Aggregates, Emit, Query, QueryErrorKind, QueryRunner, Report};
 use crate::inputs::Inputs;
 use crate::items::ItemRef;
 use crate::output::ResultSink;
@@ -43,15 +44,26 @@ struct QueryVisitor {
 
 impl ItemVisitor for QueryVisitor {
     fn visit(&mut self, item: ItemRef<'_>, out: &mut Vec<u8>) -> Result<u64, VisitError> {
+        self.visit_streaming(item, out, &mut |_, _| ControlFlow::Continue(()))
+    }
+
+    fn visit_streaming(
+        &mut self,
+        item: ItemRef<'_>,
+        out: &mut Vec<u8>,
+        emit: &mut Emit<'_>,
+    ) -> Result<u64, VisitError> {
         // The runner counts items over everything its worker saw; the index in messages
         // counts from the start of the document (or line), the same whatever the threads.
-        self.runner.span(item, out).map_err(|mut e| {
-            if let QueryErrorKind::Halted { code } = e.kind {
-                return Box::new(Halt { code }) as VisitError;
-            }
-            e.item = e.item.saturating_sub(self.text_start);
-            e.into()
-        })
+        self.runner
+            .span_streaming(item, out, emit)
+            .map_err(|mut e| {
+                if let QueryErrorKind::Halted { code } = e.kind {
+                    return Box::new(Halt { code }) as VisitError;
+                }
+                e.item = e.item.saturating_sub(self.text_start);
+                e.into()
+            })
     }
 
     fn end_text(&mut self, _out: &mut Vec<u8>) -> Result<u64, VisitError> {
