@@ -118,6 +118,9 @@ use worker::{Shared, Worker, WorkerResult};
 pub const DEFAULT_RANGE_SIZE: u64 = 8 << 20;
 /// A worker hands its output over in blocks of about this many bytes.
 pub const BLOCK: usize = 256 * 1024;
+/// A worker's stack: values handed to jq (up to [`crate::query::MAX_VALUE_DEPTH`] levels)
+/// are built, printed and dropped recursively, by jaq too. Only the pages used are resident.
+const WORKER_STACK: usize = 32 << 20;
 /// Output bytes that workers ahead of the oldest task may hold before they wait.
 pub const OUTPUT_BUDGET: usize = 16 << 20;
 
@@ -552,7 +555,13 @@ where
                 let sender = sender.clone();
                 let shared = &shared;
                 let make_visitor = &make_visitor;
-                scope.spawn(move || Worker::new(shared, make_visitor(), sender, w).run())
+                std::thread::Builder::new()
+                    .name(format!("spate-worker-{w}"))
+                    .stack_size(WORKER_STACK)
+                    .spawn_scoped(scope, move || {
+                        Worker::new(shared, make_visitor(), sender, w).run()
+                    })
+                    .expect("a worker thread starts")
             })
             .collect();
         drop(sender);

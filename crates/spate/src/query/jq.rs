@@ -1,5 +1,6 @@
 //! jq programs, compiled once with the jaq crates (jq syntax and standard library).
 
+use super::val::{BuildError, MAX_VALUE_DEPTH};
 use std::fmt;
 
 use jaq_core::load::{Arena, File, Loader};
@@ -218,17 +219,32 @@ pub(crate) fn parse_with_need(
 ) -> Result<Val, JqRuntimeError> {
     match need {
         super::projection::Need::All => parse_val(json),
-        need => super::val::build_projected(json, need).or_else(|_| parse_val(json)),
+        need => match super::val::build_projected(json, need) {
+            Ok(v) => Ok(v),
+            Err(BuildError::TooDeep) => Err(too_deep()),
+            Err(BuildError::NotJson) => parse_val(json),
+        },
     }
 }
 
+fn too_deep() -> JqRuntimeError {
+    JqRuntimeError(format!(
+        "the item nests deeper than {MAX_VALUE_DEPTH} levels, the most a filter or an \
+         aggregate takes"
+    ))
+}
+
 /// Parses one JSON text into a jq value (see [`super::val`]; text it does not take is
-/// left to jaq's reader, whose answer, value or error, is then the one given).
+/// left to jaq's reader, whose answer, value or error, is then the one given). A value
+/// nested deeper than [`MAX_VALUE_DEPTH`] is an error naming that limit.
 pub fn parse_val(json: &[u8]) -> Result<Val, JqRuntimeError> {
-    super::val::build(json).or_else(|_| {
-        jaq_json::read::parse_single(json)
-            .map_err(|e| JqRuntimeError(format!("cannot read the item: {e}")))
-    })
+    match super::val::build(json) {
+        Ok(v) => Ok(v),
+        Err(BuildError::TooDeep) => Err(too_deep()),
+        Err(BuildError::NotJson) if super::val::too_deep(json) => Err(too_deep()),
+        Err(BuildError::NotJson) => jaq_json::read::parse_single(json)
+            .map_err(|e| JqRuntimeError(format!("cannot read the item: {e}"))),
+    }
 }
 
 /// Character offset of `part` (a sub-slice of `code`, as jaq reports) in `code`.

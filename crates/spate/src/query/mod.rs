@@ -46,6 +46,7 @@ pub use paths::{select_paths, PathsOutcome, PathsOutput};
 pub use pipeline::{execute, QueryOutcome};
 pub use pull::{results, QueryResults};
 pub use runner::{Emit, QueryError, QueryErrorKind, QueryRunner};
+pub use val::MAX_VALUE_DEPTH;
 
 use crate::error::Error;
 use crate::items::{Items, ItemsOptions};
