@@ -84,6 +84,42 @@ impl Scalar {
     pub fn text(&self) -> &[u8] {
         &self.text
     }
+
+    /// A group key: as [`Scalar::from_json`], a number written the way
+    /// [`Decimal::canonical`] writes it (keys that are equal numbers print the same).
+    fn key(text: &[u8]) -> Scalar {
+        let mut s = Scalar::from_json(text);
+        if let Some(d) = &s.number {
+            s.text = d.canonical().into_bytes();
+        }
+        s
+    }
+}
+
+/// Appends the group id text of one key: numbers by value (`1E2`, `100.0` and `100` are
+/// one group, as are `0` and `-0`), everything else by its compact text.
+fn push_key_id(id: &mut Vec<u8>, key: &[u8]) -> Result<(), NumberError> {
+    match key.first() {
+        Some(b'-' | b'0'..=b'9') if !plain_integer(key) => match Decimal::parse(key) {
+            Ok(d) => id.extend_from_slice(d.canonical().as_bytes()),
+            Err(NumberError::TooLong) => return Err(NumberError::TooLong),
+            // Beyond the exponent range: by its text.
+            Err(_) => id.extend_from_slice(key),
+        },
+        Some(b'-' | b'0'..=b'9') if key.len() > super::decimal::MAX_DIGITS + 1 => {
+            return Err(NumberError::TooLong)
+        }
+        _ => id.extend_from_slice(key),
+    }
+    id.push(0);
+    Ok(())
+}
+
+/// An integer already written the one way its value is (no sign on zero, no fraction, no
+/// exponent): most keys, which then need no parsing.
+fn plain_integer(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    digits.iter().all(u8::is_ascii_digit) && digits != b"0" || text == b"0"
 }
 
 impl PartialEq for Scalar {
@@ -204,13 +240,12 @@ impl Aggregates {
     pub fn add(&mut self, keys: &[&[u8]], values: &[Option<&[u8]>]) -> Result<(), NumberError> {
         let mut id = Vec::with_capacity(keys.iter().map(|k| k.len() + 1).sum());
         for k in keys {
-            id.extend_from_slice(k);
-            id.push(0);
+            push_key_id(&mut id, k)?;
         }
         let kinds = &self.kinds;
         let (_, states) = self.groups.entry(id).or_insert_with(|| {
             (
-                keys.iter().map(|k| Scalar::from_json(k)).collect(),
+                keys.iter().map(|k| Scalar::key(k)).collect(),
                 kinds.iter().map(|&k| State::new(k)).collect(),
             )
         });
@@ -238,7 +273,12 @@ impl Aggregates {
                         self.ignored[i].nulls += 1;
                         continue;
                     }
-                    let v = Scalar::from_json(value.unwrap_or_default());
+                    let value = value.unwrap_or_default();
+                    let v = Scalar::from_json(value);
+                    if v.rank == 3 && v.number.is_none() && value.len() > super::decimal::MAX_DIGITS
+                    {
+                        return Err(NumberError::TooLong);
+                    }
                     let better = match (&*best, self.kinds[i]) {
                         (None, _) => true,
                         (Some(b), AggregateKind::Min) => v < *b,

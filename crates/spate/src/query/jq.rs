@@ -222,6 +222,7 @@ pub(crate) fn parse_with_need(
         need => match super::val::build_projected(json, need) {
             Ok(v) => Ok(v),
             Err(BuildError::TooDeep) => Err(too_deep()),
+            Err(BuildError::NumberTooLong) => Err(too_long()),
             Err(BuildError::NotJson) => parse_val(json),
         },
     }
@@ -234,6 +235,14 @@ fn too_deep() -> JqRuntimeError {
     ))
 }
 
+fn too_long() -> JqRuntimeError {
+    JqRuntimeError(format!(
+        "the item holds a number of more than {} digits, the most a filter or an aggregate \
+         takes",
+        super::decimal::MAX_DIGITS
+    ))
+}
+
 /// Parses one JSON text into a jq value (see [`super::val`]; text it does not take is
 /// left to jaq's reader, whose answer, value or error, is then the one given). A value
 /// nested deeper than [`MAX_VALUE_DEPTH`] is an error naming that limit.
@@ -241,6 +250,7 @@ pub fn parse_val(json: &[u8]) -> Result<Val, JqRuntimeError> {
     match super::val::build(json) {
         Ok(v) => Ok(v),
         Err(BuildError::TooDeep) => Err(too_deep()),
+        Err(BuildError::NumberTooLong) => Err(too_long()),
         Err(BuildError::NotJson) if super::val::too_deep(json) => Err(too_deep()),
         Err(BuildError::NotJson) => jaq_json::read::parse_single(json)
             .map_err(|e| JqRuntimeError(format!("cannot read the item: {e}"))),

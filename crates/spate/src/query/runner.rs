@@ -460,6 +460,11 @@ impl QueryRunner {
                 super::decimal::MAX_EXPONENT
             ),
             NumberError::NotANumber => "not a number".to_owned(),
+            NumberError::TooLong => format!(
+                "a number has more than {} digits, the most a sum, a minimum, a maximum or a \
+                 group key takes",
+                super::decimal::MAX_DIGITS
+            ),
         })
     }
 

@@ -30,12 +30,18 @@ pub(crate) enum BuildError {
     NotJson,
     /// Nested deeper than [`MAX_VALUE_DEPTH`].
     TooDeep,
+    /// A number longer than [`MAX_DIGITS`](super::decimal::MAX_DIGITS) digits (jaq reads
+    /// a big integer in time that grows with the square of its length).
+    NumberTooLong,
 }
 
 impl Builder<'_> {
     fn finish(mut self, v: Result<Val, NotJson>) -> Result<Val, BuildError> {
         if self.too_deep {
             return Err(BuildError::TooDeep);
+        }
+        if self.too_long {
+            return Err(BuildError::NumberTooLong);
         }
         let v = v.map_err(|NotJson| BuildError::NotJson)?;
         self.skip_ws();
@@ -108,6 +114,8 @@ struct Builder<'a> {
     depth: usize,
     /// A container deeper than [`MAX_VALUE_DEPTH`] was met (the build stopped there).
     too_deep: bool,
+    /// A number too long to read was met (the build stopped there).
+    too_long: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -117,6 +125,7 @@ impl<'a> Builder<'a> {
             at: 0,
             depth: 0,
             too_deep: false,
+            too_long: false,
         }
     }
 
@@ -519,6 +528,13 @@ impl Builder<'_> {
         if !text.ends_with(|c: char| c.is_ascii_digit()) {
             return Err(NotJson);
         }
+        // (sign, point and exponent do not count)
+        if text.len() > super::decimal::MAX_DIGITS + 1
+            && text.bytes().filter(u8::is_ascii_digit).count() > super::decimal::MAX_DIGITS
+        {
+            self.too_long = true;
+            return Err(NotJson);
+        }
         let num = if integral {
             Num::from_str_radix(text, 10).ok_or(NotJson)?
         } else {
@@ -584,7 +600,7 @@ mod tests {
             "{1: 2}",
             "\"a\u{1}b\"",
         ] {
-            assert_eq!(build(text.as_bytes()), Err(NotJson), "{text:?}");
+            assert_eq!(build(text.as_bytes()), Err(BuildError::NotJson), "{text:?}");
         }
     }
 
