@@ -202,8 +202,20 @@ fn push_transcript(
     } else {
         entry.metadata()
     };
-    let Ok(md) = md else {
-        return;
+    let md = match md {
+        Ok(md) => md,
+        Err(_) => {
+            // A broken link or a file gone since the listing: kept, so that opening it
+            // fails and it is reported as unreadable (issue 11 row 14), as `items` reports
+            // an input it cannot open, instead of vanishing from the totals.
+            out.push(FoundFile {
+                meta: meta_from_parts(parts, &path),
+                path,
+                size: 0,
+                mtime_ns: 0,
+            });
+            return;
+        }
     };
     if !md.is_file() {
         return;

@@ -143,3 +143,140 @@ fn group_keys_compare_numbers_by_value() {
         );
     }
 }
+
+/// Row 8: invalid UTF-8 in a CSV header (or a UTF-16 file) is exit 1 with its position,
+/// before any output (the old release build printed a column "caf\u{FFFD}" and exit 0).
+#[test]
+fn invalid_utf8_in_csv_is_an_error_before_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let latin1 = write(&dir, "h.csv", b"caf\xe9,b\n1,2\n");
+    let utf16 = write(
+        &dir,
+        "u16.csv",
+        b"\xff\xfea\x00,\x00b\x00\n\x001\x00,\x002\x00\n\x00",
+    );
+    for path in [latin1, utf16] {
+        let out = spate().arg("schema").arg(&path).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(err.contains("line 1: invalid UTF-8"), "{err}");
+    }
+}
+
+/// Row 12: an error about a huge value shows an excerpt of it (before: `-f '.x'` on a
+/// 50 MB string gave a 50 MB message).
+#[test]
+fn errors_show_an_excerpt_of_huge_values() {
+    let mut line = b"\"".to_vec();
+    line.extend(std::iter::repeat_n(b'x', 5_000_000));
+    line.extend_from_slice(b"\"\n");
+    let out = spate()
+        .args(["items", ".", "--format", "jsonl", "-f", ".x"])
+        .write_stdin(line)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", &err[..err.len().min(500)]);
+    assert!(err.len() < 1_000, "{} bytes of message", err.len());
+    assert!(err.contains("cannot index"), "{err}");
+    assert!(err.contains("more bytes)"), "{err}");
+}
+
+/// Row 13: hints name flags the command has: `schema` (no --max-depth) gets none, `items`
+/// and `validate` name --max-depth; validate names --max-line-size for a long line.
+#[test]
+fn hints_name_flags_the_command_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = write(&dir, "deep.json", &nested(2000));
+    let out = spate().arg("schema").arg(&deep).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("nesting deeper than 1024 levels"), "{err}");
+    assert!(!err.contains("--max"), "{err}");
+    for cmd in ["items", "validate"] {
+        let mut c = spate();
+        c.arg(cmd);
+        if cmd == "items" {
+            c.arg(".");
+        }
+        let out = c.arg(&deep).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("nesting deeper than 1024 levels (raise the limit with --max-depth)\n"),
+            "{cmd}: {err}"
+        );
+    }
+    let long = write(&dir, "long.jsonl", b"[1,2,3,4,5,6,7,8,9,10,11,12]\n");
+    let out = spate()
+        .args(["validate", "--max-line-size", "10"])
+        .arg(&long)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("(raise it with --max-line-size)"), "{err}");
+    assert!(
+        !err.contains("max-item-size") && !err.contains("ItemsOptions"),
+        "{err}"
+    );
+}
+
+/// Row 15: a mean beyond f64's range is given, not a bare null (before:
+/// `"mean(.)": null` with no note).
+#[test]
+fn means_beyond_f64_are_numbers() {
+    let out = spate()
+        .args(["items", "v", "--format", "jsonl", "--mean", "."])
+        .write_stdin("{\"v\":1e400}\n{\"v\":2e400}\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"mean(.)\":1.5e400}\n"
+    );
+}
+
+/// Row 14: a broken symlink in the transcript tree is reported as an unreadable file, and
+/// `--strict` fails on it (before: not reported, exit 0).
+#[cfg(unix)]
+#[test]
+fn broken_symlinks_in_the_transcript_tree_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("projects").join("-home-me-p");
+    std::fs::create_dir_all(&project).unwrap();
+    let line = r#"{"type":"assistant","timestamp":"2025-05-06T03:05:47.123Z","sessionId":"s1","requestId":"r1","message":{"id":"m1","model":"claude-sonnet-4-5","usage":{"input_tokens":1,"output_tokens":2}}}"#;
+    std::fs::write(project.join("s1.jsonl"), format!("{line}\n")).unwrap();
+    let run = || {
+        spate()
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .args([
+                "agents",
+                "daily",
+                "--strict",
+                "--no-cache",
+                "--timezone",
+                "UTC",
+                "--path",
+            ])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::os::unix::fs::symlink("/nonexistent/x.jsonl", project.join("broken.jsonl")).unwrap();
+    let out = run();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("skipped unreadable file"), "{err}");
+    assert!(err.contains("broken.jsonl"), "{err}");
+}

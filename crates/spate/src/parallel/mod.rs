@@ -282,6 +282,12 @@ pub enum RunError {
     /// A visitor halted the run ([`Halt`]); the output before it was written.
     #[error("halted with exit code {}", .0.code)]
     Halted(Halt),
+    /// The groups of an aggregation, merged, are more than the limit allows.
+    #[error("the results fall into more than {limit} groups, the most an aggregation holds")]
+    TooManyGroups {
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// A visitor's request to end the run (as jq's `halt`): return it, boxed, as the error of
@@ -301,7 +307,7 @@ impl RunError {
     pub fn is_invalid_data(&self) -> bool {
         match self {
             RunError::Input(e) => e.is_invalid_data(),
-            RunError::Visit { .. } => true,
+            RunError::Visit { .. } | RunError::TooManyGroups { .. } => true,
             RunError::Output(_) | RunError::Cancelled | RunError::Halted(_) => false,
         }
     }

@@ -449,12 +449,24 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             });
             return Visited::Fatal;
         }
+        // A limit of the whole run (the groups of an aggregation) ends it in skip mode too.
+        let run_limit = source
+            .downcast_ref::<crate::query::QueryError>()
+            .is_some_and(|e| matches!(e.kind, crate::query::QueryErrorKind::TooManyGroups { .. }));
         let error = RunError::Visit {
             input: at.name.to_owned(),
             line: at.line,
             offset: at.offset,
             source,
         };
+        if run_limit {
+            self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
+            report.fatal = Some(TaskError {
+                error,
+                after_lines: self.task_lines,
+            });
+            return Visited::Fatal;
+        }
         let flow = self.data_error(t, error, report);
         if item && report.fatal.is_none() {
             report.skipped_items += 1;

@@ -224,6 +224,27 @@ impl Decimal {
         d.to_string()
     }
 
+    /// `self / n` as JSON number text, for a value beyond `f64`'s range (`1e400`): the
+    /// leading 17 digits divided as a float, with the decimal exponent written out.
+    pub fn div_text(&self, n: u64) -> String {
+        let text = self.to_string();
+        let (sign, text) = match text.strip_prefix('-') {
+            Some(t) => ("-", t),
+            None => ("", &text[..]),
+        };
+        let int_len = text.find('.').unwrap_or(text.len());
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        let k = digits.len().min(17);
+        let lead: f64 = digits[..k].parse().unwrap_or(0.0);
+        let mut exponent = int_len as i64 - k as i64;
+        let mut mean = lead / n as f64;
+        while mean >= 10.0 {
+            mean /= 10.0;
+            exponent += 1;
+        }
+        format!("{sign}{mean}e{exponent}")
+    }
+
     /// The nearest `f64` (for means).
     pub fn to_f64(&self) -> f64 {
         self.to_string().parse().unwrap_or(f64::NAN)

@@ -201,10 +201,30 @@ impl From<JqFailure> for JqRuntimeError {
     }
 }
 
+/// The longest jq error message kept: jq's messages quote the value (`cannot index
+/// "…" with "x"`), which may be a 50 MB string.
+const MAX_MESSAGE: usize = 300;
+
+/// `message`, cut to [`MAX_MESSAGE`] bytes (on a character boundary) with a note of how
+/// much was left out.
+fn excerpt(mut message: String) -> String {
+    if message.len() <= MAX_MESSAGE {
+        return message;
+    }
+    let mut cut = MAX_MESSAGE;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let left = message.len() - cut;
+    message.truncate(cut);
+    message.push_str(&format!("… ({left} more bytes)"));
+    message
+}
+
 /// A jaq exception as a [`JqFailure`] (jaq's own helper would end the process on a halt).
 fn failure(exn: jaq_core::Exn<Val>) -> JqFailure {
     match exn.get_err() {
-        Ok(e) => JqFailure::Error(JqRuntimeError(e.to_string())),
+        Ok(e) => JqFailure::Error(JqRuntimeError(excerpt(e.to_string()))),
         Err(exn) => match exn.get_halt() {
             Ok(code) => JqFailure::Halt(code),
             Err(_) => JqFailure::Error(JqRuntimeError("internal jq control flow escaped".into())),

@@ -136,9 +136,17 @@ pub fn execute(
             }
         }
     }
+    if let Some(m) = &merged {
+        // Each partial kept within the limit; together they may not.
+        if m.len() > query.max_groups {
+            return Err(RunError::TooManyGroups {
+                limit: query.max_groups,
+            });
+        }
+    }
     let report = merged.map(|aggregates| Report::new(&query, aggregates));
     if let Some(report) = &report {
-        for row in report.aggregates.rows() {
+        for row in report.aggregates.sorted_rows() {
             sink.result(&report.row_json(&row))
                 .map_err(RunError::Output)?;
         }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use jaq_json::Val;
 
-use super::aggregate::Aggregates;
+use super::aggregate::{AggregateError, Aggregates};
 use super::decimal::NumberError;
 use super::jq::{parse_with_need, JqFailure, JqRuntimeError};
 use super::{FieldSource, OnError, Plan, Query};
@@ -49,6 +49,12 @@ pub enum QueryErrorKind {
     Halted {
         /// The exit code the filter asked for.
         code: i32,
+    },
+    /// The results fall into more groups than [`super::Query::max_groups`] allows: the
+    /// run ends whatever the error policy.
+    TooManyGroups {
+        /// The limit.
+        limit: usize,
     },
 }
 
@@ -88,6 +94,8 @@ pub struct QueryRunner {
     results: u64,
     /// Results of the current span already handed to its `emit`.
     emitted: u64,
+    /// The group limit was reached (the error is made where the item is known).
+    too_many_groups: Option<usize>,
     items: u64,
     skipped: u64,
 }
@@ -127,9 +135,10 @@ impl QueryRunner {
                 roles[*index] = Role::Field(f);
             }
         }
-        let aggregates = query
-            .aggregates()
-            .then(|| Aggregates::new(query.aggregates.iter().map(|(k, _)| *k).collect()));
+        let aggregates = query.aggregates().then(|| {
+            Aggregates::new(query.aggregates.iter().map(|(k, _)| *k).collect())
+                .with_max_groups(query.max_groups)
+        });
         let exprs = query
             .group_by
             .iter()
@@ -160,6 +169,7 @@ impl QueryRunner {
             exprs,
             results: 0,
             emitted: 0,
+            too_many_groups: None,
             items: 0,
             skipped: 0,
         }
@@ -301,10 +311,26 @@ impl QueryRunner {
             json = self.attach_context(raw, with);
             &json
         };
-        let result = self.filtered(json, fields, with, at, out, emit);
+        let mut result = self.filtered(json, fields, with, at, out, emit);
+        if let Some(limit) = self.too_many_groups.take() {
+            result = Err(QueryError {
+                item: at.0,
+                offset: at.1,
+                message: format!(
+                    "the results fall into more than {limit} groups, the most an aggregation \
+                     holds"
+                ),
+                kind: QueryErrorKind::TooManyGroups { limit },
+            });
+        }
         match (result, self.query.on_error) {
             (Ok(()), _) => Ok(()),
-            (Err(e), OnError::Skip) if !matches!(e.kind, QueryErrorKind::Halted { .. }) => {
+            (Err(e), OnError::Skip)
+                if !matches!(
+                    e.kind,
+                    QueryErrorKind::Halted { .. } | QueryErrorKind::TooManyGroups { .. }
+                ) =>
+            {
                 self.skipped += 1;
                 Ok(())
             }
@@ -454,7 +480,15 @@ impl QueryRunner {
             }
         }
         let aggregates = self.aggregates.as_mut().expect("aggregating");
-        aggregates.add(&keys, &values).map_err(|e| match e {
+        let e = match aggregates.try_add(&keys, &values) {
+            Ok(()) => return Ok(()),
+            Err(AggregateError::TooManyGroups { limit }) => {
+                self.too_many_groups = Some(limit);
+                return Err(String::new());
+            }
+            Err(AggregateError::Number(e)) => e,
+        };
+        Err(match e {
             NumberError::ExponentTooLarge => format!(
                 "a number's exponent is beyond ±{} and cannot be summed exactly",
                 super::decimal::MAX_EXPONENT
