@@ -66,7 +66,14 @@ pub fn resolve_roots(paths: &[PathBuf], config_env: Option<&str>) -> Result<Vec<
         }
     }
     if roots.is_empty() {
-        let looked_in = candidates
+        let mut shown: Vec<&PathBuf> = Vec::new();
+        for c in &candidates {
+            // (the same folder may be a candidate twice: say it once)
+            if !shown.contains(&c) {
+                shown.push(c);
+            }
+        }
+        let looked_in = shown
             .iter()
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()

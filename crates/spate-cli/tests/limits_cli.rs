@@ -280,3 +280,39 @@ fn broken_symlinks_in_the_transcript_tree_are_reported() {
     assert!(err.contains("skipped unreadable file"), "{err}");
     assert!(err.contains("broken.jsonl"), "{err}");
 }
+
+/// Cosmetic list: items that overflow the `--with` hold in skip mode are counted in the
+/// final "N items skipped" line (before: reported one by one, never summed up).
+#[test]
+fn overflowing_with_items_are_counted_as_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = write(
+        &dir,
+        "w.json",
+        b"{\"a\":[1,2,3,4,5,6,7,8,9,10,11,12],\"m\":1}",
+    );
+    let out = spate()
+        .args(["items", "a.item", "--with", "m=m", "--max-item-size", "6"])
+        .args(["--on-error", "skip"])
+        .arg(&doc)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches("wait for a `with` field").count(), 6, "{err}");
+    assert!(err.contains("spate: 6 items skipped"), "{err}");
+}
+
+/// Cosmetic list: `SPATE_LOG` writes no colour codes into a file or a pipe.
+#[test]
+fn logs_have_no_colour_codes_when_redirected() {
+    let out = spate()
+        .env("SPATE_LOG", "debug")
+        .args(["items", ".", "--format", "jsonl", "--count"])
+        .write_stdin("1\n2\n")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("run done"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err}");
+}

@@ -168,8 +168,11 @@ pub fn init_logging() {
     let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG") else {
         return;
     };
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // no colour codes in a file or a pipe
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -152,8 +152,10 @@ pub fn execute(
         }
     }
     Ok(QueryOutcome {
+        // (items skipped by the runner in skip mode, and those whose error reached the
+        // executor: items that could not be held for a `with` field)
+        skipped_items: skipped_items + summary.skipped_items,
         summary,
-        skipped_items,
         report,
     })
 }
