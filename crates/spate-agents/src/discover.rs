@@ -408,6 +408,18 @@ mod tests {
     }
 
     #[test]
+    fn looked_in_names_each_folder_once() {
+        // (on Linux the config folder and ~/.config are one: it was listed twice)
+        let err = resolve_roots(&[], Some("/nonexistent/a, /nonexistent/b,/nonexistent/a"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("(looked in: /nonexistent/a, /nonexistent/b)"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn identity_from_paths() {
         let root = Path::new("/c/projects");
         let m = file_meta(root, Path::new("/c/projects/-home-me-app/abc.jsonl"));
