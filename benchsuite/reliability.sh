@@ -10,10 +10,10 @@ old=$1 new=$2 runs=${3:-3}
 data=${BENCHDATA:-/work/main/benchdata}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$new" items sessions "$data/sessions-10.json" > "$tmp/s.jsonl"
+"$new" items sessions.item "$data/sessions-10.json" > "$tmp/s.jsonl"
 cases=(
-  "items sessions $data/s160.json --count"
-  "items sessions $data/sessions-10.json -f .session_id"
+  "items sessions.item $data/s160.json --count"
+  "items sessions.item $data/sessions-10.json -f .session_id"
   "items . $tmp/s.jsonl --group-by .project --count --sum .message_count"
   "items . $tmp/s.jsonl --group-by .session_id --count"
   "items . $tmp/s.jsonl -f .delegations|length"
@@ -22,7 +22,7 @@ cases=(
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for c in "${cases[@]}"; do
   # shellcheck disable=SC2086
-  if ! cmp -s <($old $c 2>&1 | sort) <($new $c 2>&1 | sort); then
+  if ! cmp -s <($old $c 2>/dev/null) <($new $c 2>/dev/null); then
     echo "DIFFERENT ANSWERS: $c"
   fi
   for bin in "$old" "$new"; do
@@ -31,8 +31,9 @@ for c in "${cases[@]}"; do
       # shellcheck disable=SC2086
       /usr/bin/time -f '%U %S %M' -a -o "$tmp/t" $bin $c > /dev/null 2>&1 || true
     done
-    cpu=$(awk '{print $1+$2}' "$tmp/t" | median)
-    rss=$(awk '{print $3}' "$tmp/t" | median)
+    # (lines of /usr/bin/time's own, "Command exited with ...", are left out)
+    cpu=$(awk '$1 ~ /^[0-9.]+$/ {print $1+$2}' "$tmp/t" | median)
+    rss=$(awk '$1 ~ /^[0-9.]+$/ {print $3}' "$tmp/t" | median)
     printf '%-6s cpu %6.2f s  rss %7d KB  %s\n' "$([ "$bin" = "$old" ] && echo old || echo new)" "$cpu" "$rss" "$c"
   done
 done

