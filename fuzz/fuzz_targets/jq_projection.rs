@@ -11,18 +11,26 @@
 
 use libfuzzer_sys::fuzz_target;
 use spate::query::jq::parse_val;
+use spate::query::jq::{JqFailure, JqRuntimeError};
 use spate::query::JqProgram;
 
-fn outputs(program: &JqProgram, input: jaq_json::Val) -> (Vec<String>, Option<String>) {
+/// Outputs past this many end the run (an endless program is not a finding).
+const MAX_OUTPUTS: usize = 1_000;
+
+/// The program's outputs and how it stopped: a halt is a value returned by
+/// `run_halting` (the process is never ended from the library), compared like an error.
+fn outputs(program: &JqProgram, input: jaq_json::Val) -> (Vec<String>, Option<JqFailure>) {
     let mut out = Vec::new();
-    let error = program
-        .run(input, |v| {
+    let failure = program
+        .run_halting(input, |v| {
             out.push(v.to_string());
+            if out.len() >= MAX_OUTPUTS {
+                return Err(JqRuntimeError("enough outputs".into()));
+            }
             Ok(())
         })
-        .err()
-        .map(|e| e.to_string());
-    (out, error)
+        .err();
+    (out, failure)
 }
 
 fuzz_target!(|data: &[u8]| {

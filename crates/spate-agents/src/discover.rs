@@ -206,8 +206,20 @@ fn push_transcript(
     } else {
         entry.metadata()
     };
-    let Ok(md) = md else {
-        return;
+    let md = match md {
+        Ok(md) => md,
+        Err(_) => {
+            // A broken link or a file gone since the listing: kept, so that opening it
+            // fails and it is reported as unreadable (issue 11 row 14), as `items` reports
+            // an input it cannot open, instead of vanishing from the totals.
+            out.push(FoundFile {
+                meta: meta_from_parts(parts, &path),
+                path,
+                size: 0,
+                mtime_ns: 0,
+            });
+            return;
+        }
     };
     if !md.is_file() {
         return;
@@ -390,6 +402,18 @@ mod tests {
                 assert_eq!(path_cmp(a, b), a.cmp(b), "{a:?} vs {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn looked_in_names_each_folder_once() {
+        // (on Linux the config folder and ~/.config are one: it was listed twice)
+        let err = resolve_roots(&[], Some("/nonexistent/a, /nonexistent/b,/nonexistent/a"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("(looked in: /nonexistent/a, /nonexistent/b)"),
+            "{err}"
+        );
     }
 
     #[test]

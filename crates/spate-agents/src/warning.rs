@@ -31,7 +31,7 @@ pub enum Warning {
     },
     /// The cache is another version's or damaged: rebuilt from the transcripts.
     CacheRebuilt {
-        /// The main cache file.
+        /// The cache file at fault (the main file or its delta).
         path: PathBuf,
         /// What was wrong with it.
         problem: CacheProblem,

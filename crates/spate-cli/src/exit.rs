@@ -38,10 +38,27 @@ pub fn finish(outcome: anyhow::Result<ExitCode>) -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("spate: {err:#}");
+            eprintln!("spate: {}", message(&err));
             ExitCode::from(code_for(&err))
         }
     }
+}
+
+/// The error and its causes, `: `-separated, each said once: many errors already show
+/// their source in their own message ("{path}: {source}"), which `{:#}` would repeat.
+pub fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Exit code for an error: 1 when any cause says the data is invalid, else 2.
@@ -59,5 +76,24 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         INVALID_DATA
     } else {
         USAGE_OR_IO
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_are_said_once() {
+        let io = io::Error::other("No space left on device (os error 28)");
+        let err = anyhow::Error::new(spate::Error::Io {
+            input: "out.jsonl".into(),
+            source: io,
+        })
+        .context("writing the output");
+        assert_eq!(
+            message(&err),
+            "writing the output: out.jsonl: No space left on device (os error 28)"
+        );
     }
 }

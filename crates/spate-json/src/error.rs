@@ -102,10 +102,7 @@ impl fmt::Display for ErrorKind {
                 f,
                 "control character U+{found:04X} in a string must be escaped"
             ),
-            ErrorKind::TooDeep { max_depth } => write!(
-                f,
-                "nesting deeper than {max_depth} levels (raise the limit with --max-depth)"
-            ),
+            ErrorKind::TooDeep { max_depth } => write!(f, "nesting deeper than {max_depth} levels"),
         }
     }
 }

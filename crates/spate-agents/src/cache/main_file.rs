@@ -70,6 +70,22 @@ pub struct Base {
     pub records: Vec<(usize, usize)>,
 }
 
+/// Which of the two cache files a [`CacheProblem`] from [`read`] comes from: the delta
+/// file when there is one and the main file decodes on its own, else the main file (so
+/// that a damaged `.delta` is not reported as a damaged `.bin`).
+pub fn faulty_file(path: &Path) -> std::path::PathBuf {
+    let delta = delta_path(path);
+    if delta.exists() {
+        if let Ok(bytes) = std::fs::read(path) {
+            let store = Arc::new(EntryStore::open_now(entries_path(path)));
+            if decode(&bytes, &store).is_ok() {
+                return delta;
+            }
+        }
+    }
+    path.to_owned()
+}
+
 /// Decodes a main cache file's bytes; entries stay in `store` (see [`Entries::Lazy`]).
 pub fn decode(
     buf: &[u8],

@@ -50,7 +50,7 @@ use crate::parse::fnv64;
 
 pub(crate) use entries::decode_entries;
 pub use entries::EntryStore;
-pub use main_file::{decode, main_checksum, read, Base, Decoded};
+pub use main_file::{decode, faulty_file, main_checksum, read, Base, Decoded};
 pub(crate) use record::decode_buckets;
 pub use store::{CacheStore, OpenReport};
 pub use write::{remove_temp_files_in_progress, write, write_reusing, Written};

@@ -260,7 +260,7 @@ impl Corpus {
             }
             Ok(Some(Err(problem))) => {
                 warnings.push(Warning::CacheRebuilt {
-                    path: store.main_path().to_owned(),
+                    path: crate::cache::faulty_file(store.main_path()),
                     problem,
                 });
                 previous.cache_dirty = true;

@@ -406,6 +406,11 @@ impl<'r> LineParser<'r> {
         let ts = raw.timestamp.as_deref().and_then(parse_timestamp_ms);
         let session = self.intern_opt(raw.session_id.as_deref());
 
+        // `usage` present but not an object (`null` reads as absent): a corrupt line,
+        // counted as one, not silently neither usage nor skipped.
+        if matches!(msg.usage, Some(Lenient(None))) {
+            self.rec.skips.malformed += 1;
+        }
         if let Some(usage) = msg.usage.and_then(|u| u.0) {
             let model = msg.model.as_deref();
             if model == Some(SYNTHETIC_MODEL) {
@@ -562,6 +567,15 @@ mod tests {
         let (rec, _) = parse_all(text.as_bytes());
         assert_eq!(rec.skips.malformed, 3);
         assert!(rec.entries.is_empty());
+        // usage that is not an object is malformed too (issue 11 row 16: it was counted
+        // neither as usage nor as skipped)
+        for usage in ["\"notanobject\"", "[1]", "5", "true"] {
+            let line = format!(
+                "{{\"timestamp\":\"2025-05-06T03:05:47Z\",\"message\":{{\"usage\":{usage}}}}}\n"
+            );
+            let (rec, _) = parse_all(line.as_bytes());
+            assert_eq!((rec.skips.malformed, rec.entries.len()), (1, 0), "{usage}");
+        }
         // absurd token counts are corrupt lines, not sums to saturate
         let huge = LINE.replace(
             "\"input_tokens\":1,",

@@ -168,8 +168,11 @@ pub fn init_logging() {
     let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG") else {
         return;
     };
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // no colour codes in a file or a pipe
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -205,9 +208,19 @@ impl Reporter {
             RunError::Input(spate::Error::ItemTooLarge { .. }) => {
                 Some(format!("raise it with {}", self.size_flag))
             }
+            RunError::TooManyGroups { .. } => Some("raise it with --max-groups".to_owned()),
+            // (items and validate, which use this reporter, both have --max-depth)
+            RunError::Input(spate::Error::Syntax { error, .. })
+                if matches!(error.0.kind, spate_json::ErrorKind::TooDeep { .. }) =>
+            {
+                Some("raise the limit with --max-depth".to_owned())
+            }
             RunError::Visit { source, .. } => match source.downcast_ref::<QueryError>()?.kind {
                 QueryErrorKind::TooMuchHeld { .. } => {
                     Some(format!("raise the limit with {}", self.size_flag))
+                }
+                QueryErrorKind::TooManyGroups { .. } => {
+                    Some("raise the limit with --max-groups".to_owned())
                 }
                 _ => None,
             },
@@ -251,9 +264,14 @@ impl RunFailure {
 impl std::fmt::Display for RunFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The library's message says it all (its sources are part of it): no chain.
+        // The hint ends the first line (an excerpt may follow it).
+        let message = self.error.to_string();
         match &self.hint {
-            Some(hint) => write!(f, "{} ({hint})", self.error),
-            None => write!(f, "{}", self.error),
+            Some(hint) => match message.split_once('\n') {
+                Some((first, rest)) => write!(f, "{first} ({hint})\n{rest}"),
+                None => write!(f, "{message} ({hint})"),
+            },
+            None => f.write_str(&message),
         }
     }
 }

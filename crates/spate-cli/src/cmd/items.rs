@@ -107,6 +107,11 @@ pub struct ItemsArgs {
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
     max_item_size: usize,
 
+    /// Most groups an aggregation (--group-by) holds; one more is an error, not an
+    /// out-of-memory kill.
+    #[arg(long, value_name = "N", default_value_t = spate::query::aggregate::DEFAULT_MAX_GROUPS)]
+    max_groups: usize,
+
     /// Deepest nesting accepted.
     #[arg(long, value_name = "N", default_value_t = spate_json::DEFAULT_MAX_DEPTH)]
     max_depth: u32,
@@ -287,6 +292,7 @@ fn build_query(args: &ItemsArgs, path: &str) -> anyhow::Result<Query> {
         .raw_output(args.raw_output)
         .on_error(args.on_error())
         .max_held(args.max_item_size)
+        .max_groups(args.max_groups)
         .count_only(args.count_only());
     for w in &args.with {
         let Some((name, p)) = w.split_once('=') else {

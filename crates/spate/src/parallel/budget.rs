@@ -10,7 +10,6 @@ use super::OUTPUT_BUDGET;
 
 /// The output budget shared by the workers (who take) and the merger (who releases).
 pub(super) struct Budget {
-    ordered: bool,
     state: Mutex<BudgetState>,
     changed: Condvar,
 }
@@ -25,9 +24,8 @@ struct BudgetState {
 }
 
 impl Budget {
-    pub fn new(ordered: bool) -> Self {
+    pub fn new() -> Self {
         Budget {
-            ordered,
             state: Mutex::new(BudgetState {
                 head: 0,
                 held: 0,
@@ -44,7 +42,9 @@ impl Budget {
             return;
         }
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        while !s.stopped && s.held > OUTPUT_BUDGET && !(self.ordered && s.head == task) {
+        // The head task never waits, in either mode: unordered runs hold the errors of later
+        // tasks until their turn, and those must not block the head.
+        while !s.stopped && s.held > OUTPUT_BUDGET && s.head != task {
             s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());
         }
         s.held += n;

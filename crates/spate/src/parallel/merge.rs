@@ -131,28 +131,28 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
             };
             match msg {
                 Msg::Block { task, block } => {
-                    if ordered {
-                        self.pending
-                            .entry(task)
-                            .or_default()
-                            .blocks
-                            .push_back(block);
+                    let block = if ordered {
+                        block
                     } else {
-                        self.emit_block(block)?;
-                    }
+                        self.emit_unordered(block)?
+                    };
+                    self.pending
+                        .entry(task)
+                        .or_default()
+                        .blocks
+                        .push_back(block);
                 }
                 Msg::Done {
                     task,
                     block,
                     report,
                 } => {
-                    if ordered {
-                        self.pending.entry(task).or_default().done = Some((block, report));
+                    let block = if ordered {
+                        block
                     } else {
-                        self.emit_block(block)?;
-                        self.pending.entry(task).or_default().done =
-                            Some((Block::default(), report));
-                    }
+                        self.emit_unordered(block)?
+                    };
+                    self.pending.entry(task).or_default().done = Some((block, report));
                 }
             }
             self.advance()?;
@@ -191,11 +191,25 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
         Ok(())
     }
 
-    /// Writes a block (as far as the limit allows) and gives its budget back.
-    fn emit_block(&mut self, block: Block) -> Result<(), RunError> {
+    /// Writes a block (as far as the limit allows), reports its errors and gives its budget
+    /// back. Called for the task being written (its errors' line numbers need the lines of
+    /// the tasks before it).
+    fn emit_block(&mut self, mut block: Block) -> Result<(), RunError> {
+        let written = self.emit(&block.bytes, block.lines);
+        let errors = std::mem::take(&mut block.errors);
+        self.report_errors(errors);
+        self.shared.budget.release(block.held());
+        written
+    }
+
+    /// Unordered: writes a block's lines now; what is left (its errors, reported in input
+    /// order) waits for its task's turn.
+    fn emit_unordered(&mut self, mut block: Block) -> Result<Block, RunError> {
         let written = self.emit(&block.bytes, block.lines);
         self.shared.budget.release(block.bytes.len());
-        written
+        block.bytes = Vec::new();
+        block.lines = 0;
+        written.map(|()| block)
     }
 
     fn emit(&mut self, bytes: &[u8], lines: u64) -> Result<(), RunError> {
@@ -234,33 +248,23 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
         })
     }
 
-    fn finish_task(&mut self, t: usize, mut report: TaskReport) {
-        let task = &self.shared.tasks[t];
-        let s = &mut self.summary;
-        s.bytes += report.bytes;
-        s.lines += report.lines;
-        s.items += report.items;
-        s.skipped += report.skipped;
-        s.skipped_items += report.skipped_items;
-        if report.io_error {
-            s.io_errors += 1;
-        }
-        let c = &mut self.current;
-        c.bytes += report.bytes;
-        c.items += report.items;
-        c.format = c.format.or(report.format);
-        c.failed |= report.io_error || report.fatal.is_some();
-        // In the task where the limit was reached, only what came before the last line
-        // written counts (a worker may have gone further before it saw the stop).
-        let horizon = match self.shared.options.limit {
+    /// In the task where the limit was reached, only what came before the last line
+    /// written counts (a worker may have gone further before it saw the stop).
+    fn horizon(&self) -> u64 {
+        match self.shared.options.limit {
             Some(limit) if self.limit_reached => limit - self.task_base,
             _ => u64::MAX,
-        };
+        }
+    }
+
+    /// Reports the errors of the task being written, up to the limit and `max_errors`.
+    fn report_errors(&mut self, errors: Vec<TaskError>) {
+        let horizon = self.horizon();
         let max_errors = self.shared.options.max_errors;
         for TaskError {
             mut error,
             after_lines,
-        } in std::mem::take(&mut report.errors)
+        } in errors
         {
             let full = max_errors.is_some_and(|m| self.data_errors >= m);
             if after_lines >= horizon || full {
@@ -280,6 +284,25 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
                 }
             }
         }
+    }
+
+    fn finish_task(&mut self, t: usize, mut report: TaskReport) {
+        let task = &self.shared.tasks[t];
+        let s = &mut self.summary;
+        s.bytes += report.bytes;
+        s.lines += report.lines;
+        s.items += report.items;
+        s.skipped += report.skipped;
+        s.skipped_items += report.skipped_items;
+        if report.io_error {
+            s.io_errors += 1;
+        }
+        let c = &mut self.current;
+        c.bytes += report.bytes;
+        c.items += report.items;
+        c.format = c.format.or(report.format);
+        c.failed |= report.io_error || report.fatal.is_some();
+        let horizon = self.horizon();
         if let Some(TaskError { mut error, .. }) =
             report.fatal.take().filter(|e| e.after_lines < horizon)
         {

@@ -118,6 +118,9 @@ use worker::{Shared, Worker, WorkerResult};
 pub const DEFAULT_RANGE_SIZE: u64 = 8 << 20;
 /// A worker hands its output over in blocks of about this many bytes.
 pub const BLOCK: usize = 256 * 1024;
+/// A worker's stack: values handed to jq (up to [`crate::query::MAX_VALUE_DEPTH`] levels)
+/// are built, printed and dropped recursively, by jaq too. Only the pages used are resident.
+const WORKER_STACK: usize = 32 << 20;
 /// Output bytes that workers ahead of the oldest task may hold before they wait.
 pub const OUTPUT_BUDGET: usize = 16 << 20;
 
@@ -131,6 +134,21 @@ pub trait ItemVisitor: Send {
     /// offset in the (decompressed) input. Errors are wrapped by the executor with the
     /// input's name, line and offset.
     fn visit(&mut self, item: ItemRef<'_>, out: &mut Vec<u8>) -> Result<u64, VisitError>;
+
+    /// [`ItemVisitor::visit`] for visitors that may make many lines of one item (a jq
+    /// program): after appending `n` lines to `out` they call `emit(out, n)`, which may
+    /// take them out of `out` (handing a full block to the writer) and answers `Break`
+    /// when no more output is wanted (the limit is reached, the run stops). Returns the
+    /// lines appended and not handed to `emit`. The default calls `visit`.
+    fn visit_streaming(
+        &mut self,
+        item: ItemRef<'_>,
+        out: &mut Vec<u8>,
+        emit: &mut crate::query::Emit<'_>,
+    ) -> Result<u64, VisitError> {
+        let _ = emit;
+        self.visit(item, out)
+    }
 
     /// Called after the last item of each JSON text: each line of JSON Lines, each JSON
     /// document (to flush items held for context, or to forget per-text state). Same
@@ -264,6 +282,12 @@ pub enum RunError {
     /// A visitor halted the run ([`Halt`]); the output before it was written.
     #[error("halted with exit code {}", .0.code)]
     Halted(Halt),
+    /// The groups of an aggregation, merged, are more than the limit allows.
+    #[error("the results fall into more than {limit} groups, the most an aggregation holds")]
+    TooManyGroups {
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// A visitor's request to end the run (as jq's `halt`): return it, boxed, as the error of
@@ -283,7 +307,7 @@ impl RunError {
     pub fn is_invalid_data(&self) -> bool {
         match self {
             RunError::Input(e) => e.is_invalid_data(),
-            RunError::Visit { .. } => true,
+            RunError::Visit { .. } | RunError::TooManyGroups { .. } => true,
             RunError::Output(_) | RunError::Cancelled | RunError::Halted(_) => false,
         }
     }
@@ -524,16 +548,26 @@ where
         cutoff: AtomicUsize::new(usize::MAX),
         stop: AtomicBool::new(false),
         bytes: AtomicU64::new(0),
-        budget: Budget::new(options.ordered),
+        budget: Budget::new(),
     };
-    let (sender, receiver) = crossbeam_channel::unbounded();
+    // Bounded: the task being written never waits for the budget, so when the merger is
+    // slower than its worker (a slow reader of the output, millions of errors to print)
+    // it is this queue that makes the worker wait. Every message is at most a block (and
+    // one item) long.
+    let (sender, receiver) = crossbeam_channel::bounded(4 * threads);
     let (merged, workers) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|w| {
                 let sender = sender.clone();
                 let shared = &shared;
                 let make_visitor = &make_visitor;
-                scope.spawn(move || Worker::new(shared, make_visitor(), sender, w).run())
+                std::thread::Builder::new()
+                    .name(format!("spate-worker-{w}"))
+                    .stack_size(WORKER_STACK)
+                    .spawn_scoped(scope, move || {
+                        Worker::new(shared, make_visitor(), sender, w).run()
+                    })
+                    .expect("a worker thread starts")
             })
             .collect();
         drop(sender);

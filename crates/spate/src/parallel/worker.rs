@@ -50,12 +50,27 @@ impl Shared<'_> {
     }
 }
 
-/// Output lines of a task handed to the merger: whole lines, and how many.
+/// Output lines of a task handed to the merger: whole lines, and how many, and the errors
+/// met while making them. Errors travel with the output (and count against the same budget)
+/// so that a task with millions of bad lines holds a block of them at a time, not all.
 #[derive(Debug, Default)]
 pub(super) struct Block {
     pub bytes: Vec<u8>,
     pub lines: u64,
+    pub errors: Vec<TaskError>,
+    /// About how much memory `errors` holds (for the budget).
+    pub error_bytes: usize,
 }
+
+impl Block {
+    /// The bytes of budget this block holds.
+    pub fn held(&self) -> usize {
+        self.bytes.len() + self.error_bytes
+    }
+}
+
+/// What one held error is counted for in the budget: its size and its message, roughly.
+const ERROR_COST: usize = 256;
 
 /// What workers send to the merger.
 pub(super) enum Msg {
@@ -86,8 +101,8 @@ pub(super) struct TaskReport {
     pub items: u64,
     pub skipped: u64,
     pub skipped_items: u64,
-    /// Errors reported and gone past.
-    pub errors: Vec<TaskError>,
+    /// Data errors met so far (they travel in blocks).
+    pub data_errors: u64,
     pub io_error: bool,
     /// The error that ends the run (fail mode).
     pub fatal: Option<TaskError>,
@@ -184,7 +199,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             let block = std::mem::take(&mut self.out);
             // The last output of a task counts against the budget too: thousands of small
             // inputs done while the oldest one is still running must not pile up unbounded.
-            self.shared.budget.take(t, block.bytes.len());
+            self.shared.budget.take(t, block.held());
             let done = Msg::Done {
                 task: t,
                 block,
@@ -209,11 +224,11 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
 
     /// Hands a full block of output to the merger.
     fn flush(&mut self, task: usize) {
-        if self.out.bytes.len() < BLOCK {
+        if self.out.held() < BLOCK {
             return;
         }
         let block = std::mem::take(&mut self.out);
-        self.shared.budget.take(task, block.bytes.len());
+        self.shared.budget.take(task, block.held());
         // A closed channel means the merger is gone: the stop flag ends the task.
         let _ = self.sender.send(Msg::Block { task, block });
     }
@@ -299,28 +314,55 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
     }
 
     /// Records an input that cannot be read: reported, and the run goes on.
-    fn error(&self, error: RunError, report: &mut TaskReport) {
+    fn error(&mut self, error: RunError, report: &mut TaskReport) {
         report.io_error = true;
-        report.errors.push(TaskError {
+        self.hold_error(error);
+    }
+
+    /// Puts an error in the block being filled.
+    fn hold_error(&mut self, error: RunError) {
+        self.out.error_bytes += ERROR_COST;
+        self.out.errors.push(TaskError {
             error,
             after_lines: self.task_lines,
         });
     }
 
     /// Records a data error: fatal in fail mode, counted and reported in skip mode.
-    fn data_error(&self, t: usize, error: RunError, report: &mut TaskReport) -> ControlFlow<()> {
-        let error = TaskError {
-            error,
-            after_lines: self.task_lines,
-        };
+    /// Breaks when the task must stop: in fail mode, and once the task alone has met
+    /// `max_errors` data errors (the merger stops the run at the last of them anyway, so
+    /// reading on would only hold errors nobody reports).
+    fn data_error(
+        &mut self,
+        t: usize,
+        error: RunError,
+        report: &mut TaskReport,
+    ) -> ControlFlow<()> {
         match self.shared.options.on_error {
             OnError::Fail => {
                 self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
-                report.fatal = Some(error);
+                report.fatal = Some(TaskError {
+                    error,
+                    after_lines: self.task_lines,
+                });
                 ControlFlow::Break(())
             }
             OnError::Skip => {
-                report.errors.push(error);
+                let data = error.is_invalid_data();
+                self.hold_error(error);
+                if data {
+                    report.data_errors += 1;
+                    if let Some(max) = self.shared.options.max_errors {
+                        if report.data_errors >= max {
+                            if self.shared.options.ordered {
+                                self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
+                            }
+                            report.cut = true;
+                            return ControlFlow::Break(());
+                        }
+                    }
+                }
+                self.flush(t);
                 ControlFlow::Continue(())
             }
         }
@@ -336,8 +378,46 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         report: &mut TaskReport,
     ) -> Visited {
         report.items += 1;
-        match self.visitor.visit(item, &mut self.out.bytes) {
-            Ok(n) if self.count_output(t, n) => Visited::Enough,
+        // The visitor's lines go into `bytes`; the rest of the block, the counts and the
+        // channel are the emitter's, which hands full blocks over as the lines come (one
+        // item may make any number of them).
+        let mut bytes = std::mem::take(&mut self.out.bytes);
+        let mut enough = false;
+        let visited = {
+            let shared = self.shared;
+            let sender = &self.sender;
+            let out = &mut self.out;
+            let task_lines = &mut self.task_lines;
+            let mut emit = |buf: &mut Vec<u8>, n: u64| {
+                out.lines += n;
+                *task_lines += n;
+                if shared
+                    .options
+                    .limit
+                    .is_some_and(|limit| *task_lines >= limit)
+                {
+                    if shared.options.ordered {
+                        shared.cutoff.fetch_min(t, Ordering::Relaxed);
+                    }
+                    enough = true;
+                }
+                if buf.len() + out.error_bytes >= BLOCK {
+                    let mut block = std::mem::take(out);
+                    block.bytes = std::mem::take(buf);
+                    shared.budget.take(t, block.held());
+                    let _ = sender.send(Msg::Block { task: t, block });
+                }
+                if enough || shared.should_stop(t) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            };
+            self.visitor.visit_streaming(item, &mut bytes, &mut emit)
+        };
+        self.out.bytes = bytes;
+        match visited {
+            Ok(n) if self.count_output(t, n) || enough => Visited::Enough,
             Ok(_) => Visited::Continue,
             Err(source) => self.visit_error(t, at, source, report, true),
         }
@@ -369,17 +449,30 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             });
             return Visited::Fatal;
         }
+        // A limit of the whole run (the groups of an aggregation) ends it in skip mode too.
+        let run_limit = source
+            .downcast_ref::<crate::query::QueryError>()
+            .is_some_and(|e| matches!(e.kind, crate::query::QueryErrorKind::TooManyGroups { .. }));
         let error = RunError::Visit {
             input: at.name.to_owned(),
             line: at.line,
             offset: at.offset,
             source,
         };
-        if self.data_error(t, error, report).is_break() {
+        if run_limit {
+            self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
+            report.fatal = Some(TaskError {
+                error,
+                after_lines: self.task_lines,
+            });
             return Visited::Fatal;
         }
-        if item {
+        let flow = self.data_error(t, error, report);
+        if item && report.fatal.is_none() {
             report.skipped_items += 1;
+        }
+        if flow.is_break() {
+            return Visited::Fatal;
         }
         Visited::Continue
     }

@@ -40,43 +40,75 @@ impl AggregateKind {
 /// A JSON value ordered as jq orders values: null < false < true < numbers < strings <
 /// arrays < objects. Numbers compare exactly, strings by their decoded text; arrays and
 /// objects by their compact text (a documented simplification).
+///
+/// Kept small (it is held per group for `min` and `max`): strings are compared by their
+/// text, decoded only when either has an escape.
 #[derive(Debug, Clone)]
 pub struct Scalar {
     rank: u8,
-    number: Option<Decimal>,
-    string: Option<String>,
+    number: Option<Box<Decimal>>,
     /// The value's compact JSON text, as it is printed.
-    text: Vec<u8>,
+    text: Box<[u8]>,
+}
+
+/// jq's rank of a value's type, from its first byte.
+fn rank_of(text: &[u8]) -> u8 {
+    match text.first().copied().unwrap_or(b'n') {
+        b'n' => 0,
+        b'f' => 1,
+        b't' => 2,
+        b'-' | b'0'..=b'9' => 3,
+        b'"' => 4,
+        b'[' => 5,
+        _ => 6,
+    }
+}
+
+/// Orders two compact JSON texts as [`Scalar`]s do, building nothing for the common
+/// cases (used to sort groups by key without holding a `Scalar` per group).
+fn cmp_texts(a: &[u8], b: &[u8]) -> Ordering {
+    let (ra, rb) = (rank_of(a), rank_of(b));
+    if ra != rb {
+        return ra.cmp(&rb);
+    }
+    match ra {
+        3 => match (Decimal::parse(a), Decimal::parse(b)) {
+            (Ok(x), Ok(y)) => x.cmp(&y),
+            _ => a.cmp(b),
+        },
+        4 => cmp_strings(a, b),
+        _ => a.cmp(b),
+    }
+}
+
+/// Strings by their decoded text. Without escapes, the bytes between the quotes are the
+/// UTF-8 of the text, whose byte order is its character order.
+fn cmp_strings(a: &[u8], b: &[u8]) -> Ordering {
+    if !a.contains(&b'\\') && !b.contains(&b'\\') && a.len() >= 2 && b.len() >= 2 {
+        return a[1..a.len() - 1].cmp(&b[1..b.len() - 1]);
+    }
+    match (
+        serde_json::from_slice::<String>(a),
+        serde_json::from_slice::<String>(b),
+    ) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
 }
 
 impl Scalar {
     /// Reads a compact JSON value's text.
     pub fn from_json(text: &[u8]) -> Scalar {
-        let first = text.first().copied().unwrap_or(b'n');
-        let rank = match first {
-            b'n' => 0,
-            b'f' => 1,
-            b't' => 2,
-            b'-' | b'0'..=b'9' => 3,
-            b'"' => 4,
-            b'[' => 5,
-            _ => 6,
-        };
+        let rank = rank_of(text);
         let number = if rank == 3 {
-            Decimal::parse(text).ok()
-        } else {
-            None
-        };
-        let string = if rank == 4 {
-            serde_json::from_slice::<String>(text).ok()
+            Decimal::parse(text).ok().map(Box::new)
         } else {
             None
         };
         Scalar {
             rank,
             number,
-            string,
-            text: text.to_vec(),
+            text: text.into(),
         }
     }
 
@@ -84,6 +116,32 @@ impl Scalar {
     pub fn text(&self) -> &[u8] {
         &self.text
     }
+}
+
+/// Appends the group id text of one key: numbers by value (`1E2`, `100.0` and `100` are
+/// one group, as are `0` and `-0`), everything else by its compact text.
+fn push_key_id(id: &mut Vec<u8>, key: &[u8]) -> Result<(), NumberError> {
+    match key.first() {
+        Some(b'-' | b'0'..=b'9') if !plain_integer(key) => match Decimal::parse(key) {
+            Ok(d) => id.extend_from_slice(d.canonical().as_bytes()),
+            Err(NumberError::TooLong) => return Err(NumberError::TooLong),
+            // Beyond the exponent range: by its text.
+            Err(_) => id.extend_from_slice(key),
+        },
+        Some(b'-' | b'0'..=b'9') if key.len() > super::decimal::MAX_DIGITS + 1 => {
+            return Err(NumberError::TooLong)
+        }
+        _ => id.extend_from_slice(key),
+    }
+    id.push(0);
+    Ok(())
+}
+
+/// An integer already written the one way its value is (no sign on zero, no fraction, no
+/// exponent): most keys, which then need no parsing.
+fn plain_integer(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    digits.iter().all(u8::is_ascii_digit) && digits != b"0" || text == b"0"
 }
 
 impl PartialEq for Scalar {
@@ -106,10 +164,8 @@ impl Ord for Scalar {
             .cmp(&other.rank)
             .then_with(|| match (&self.number, &other.number) {
                 (Some(a), Some(b)) => a.cmp(b),
-                _ => match (&self.string, &other.string) {
-                    (Some(a), Some(b)) => a.cmp(b),
-                    _ => self.text.cmp(&other.text),
-                },
+                _ if self.rank == 4 => cmp_strings(&self.text, &other.text),
+                _ => self.text.cmp(&other.text),
             })
     }
 }
@@ -175,9 +231,36 @@ pub struct Ignored {
 #[derive(Debug, Clone)]
 pub struct Aggregates {
     kinds: Vec<AggregateKind>,
-    groups: HashMap<Vec<u8>, (Vec<Scalar>, Vec<State>)>,
+    /// By group id: the keys' texts, each followed by a 0 byte (compact JSON has none;
+    /// numbers written as [`Decimal::canonical`] does, so it is also the keys as printed).
+    groups: HashMap<Box<[u8]>, Box<[State]>>,
     ignored: Vec<Ignored>,
+    /// New groups past this many are an error ([`AggregateError::TooManyGroups`]).
+    max_groups: usize,
 }
+
+/// Why a result could not be added to the aggregates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AggregateError {
+    /// A value that is not a number that can be summed exactly.
+    Number(NumberError),
+    /// The result would open one group more than the limit allows.
+    TooManyGroups {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl From<NumberError> for AggregateError {
+    fn from(e: NumberError) -> Self {
+        AggregateError::Number(e)
+    }
+}
+
+/// The default bound on the number of groups (each takes about 150 bytes plus its keys'
+/// text and any min/max values).
+pub const DEFAULT_MAX_GROUPS: usize = 10_000_000;
 
 /// One output group.
 #[derive(Debug, Clone)]
@@ -196,24 +279,48 @@ impl Aggregates {
             kinds,
             groups: HashMap::new(),
             ignored,
+            max_groups: usize::MAX,
         }
     }
 
+    /// Makes [`Aggregates::try_add`] refuse to open more than `max` groups.
+    pub fn with_max_groups(mut self, max: usize) -> Self {
+        self.max_groups = max;
+        self
+    }
+
     /// Adds one result: its group key texts (compact JSON) and, per aggregate, the value
-    /// (compact JSON text; `None` for `count` or a missing value).
+    /// (compact JSON text; `None` for `count` or a missing value). Ignores the group limit.
     pub fn add(&mut self, keys: &[&[u8]], values: &[Option<&[u8]>]) -> Result<(), NumberError> {
+        let max = std::mem::replace(&mut self.max_groups, usize::MAX);
+        let added = self.try_add(keys, values);
+        self.max_groups = max;
+        added.map_err(|e| match e {
+            AggregateError::Number(e) => e,
+            AggregateError::TooManyGroups { .. } => unreachable!("no limit"),
+        })
+    }
+
+    /// [`Aggregates::add`] within the group limit ([`Aggregates::with_max_groups`]).
+    pub fn try_add(
+        &mut self,
+        keys: &[&[u8]],
+        values: &[Option<&[u8]>],
+    ) -> Result<(), AggregateError> {
         let mut id = Vec::with_capacity(keys.iter().map(|k| k.len() + 1).sum());
         for k in keys {
-            id.extend_from_slice(k);
-            id.push(0);
+            push_key_id(&mut id, k)?;
+        }
+        if self.groups.len() >= self.max_groups && !self.groups.contains_key(&id[..]) {
+            return Err(AggregateError::TooManyGroups {
+                limit: self.max_groups,
+            });
         }
         let kinds = &self.kinds;
-        let (_, states) = self.groups.entry(id).or_insert_with(|| {
-            (
-                keys.iter().map(|k| Scalar::from_json(k)).collect(),
-                kinds.iter().map(|&k| State::new(k)).collect(),
-            )
-        });
+        let states = self
+            .groups
+            .entry(id.into_boxed_slice())
+            .or_insert_with(|| kinds.iter().map(|&k| State::new(k)).collect());
         for (i, state) in states.iter_mut().enumerate() {
             let value = values.get(i).copied().flatten();
             let is_null = value.is_none_or(|v| v == b"null");
@@ -230,7 +337,7 @@ impl Aggregates {
                             *numbers += 1;
                         }
                         Err(NumberError::NotANumber) => self.ignored[i].not_numbers += 1,
-                        Err(e) => return Err(e),
+                        Err(e) => return Err(e.into()),
                     }
                 }
                 State::Min(best) | State::Max(best) => {
@@ -238,7 +345,12 @@ impl Aggregates {
                         self.ignored[i].nulls += 1;
                         continue;
                     }
-                    let v = Scalar::from_json(value.unwrap_or_default());
+                    let value = value.unwrap_or_default();
+                    let v = Scalar::from_json(value);
+                    if v.rank == 3 && v.number.is_none() && value.len() > super::decimal::MAX_DIGITS
+                    {
+                        return Err(NumberError::TooLong.into());
+                    }
                     let better = match (&*best, self.kinds[i]) {
                         (None, _) => true,
                         (Some(b), AggregateKind::Min) => v < *b,
@@ -255,15 +367,15 @@ impl Aggregates {
 
     /// Merges another partial into this one.
     pub fn merge(&mut self, other: Aggregates) {
-        for (id, (keys, states)) in other.groups {
+        for (id, states) in other.groups {
             match self.groups.get_mut(&id) {
-                Some((_, mine)) => {
+                Some(mine) => {
                     for (m, s) in mine.iter_mut().zip(states) {
                         m.merge(s);
                     }
                 }
                 None => {
-                    self.groups.insert(id, (keys, states));
+                    self.groups.insert(id, states);
                 }
             }
         }
@@ -290,20 +402,39 @@ impl Aggregates {
 
     /// The groups sorted by key (jq's ordering), each with its aggregates as JSON text.
     pub fn rows(&self) -> Vec<GroupRow> {
-        let mut groups: Vec<_> = self.groups.values().collect();
-        groups.sort_by(|a, b| a.0.cmp(&b.0));
-        groups
-            .into_iter()
-            .map(|(keys, states)| GroupRow {
-                keys: keys.iter().map(|k| k.text().to_vec()).collect(),
-                values: states
-                    .iter()
-                    .zip(&self.kinds)
-                    .map(|(s, &kind)| render(s, kind))
-                    .collect(),
-            })
-            .collect()
+        self.sorted_rows().collect()
     }
+
+    /// [`Aggregates::rows`] made one at a time (only the order is held: two pointers per
+    /// group, not a row).
+    pub fn sorted_rows(&self) -> impl Iterator<Item = GroupRow> + '_ {
+        let mut groups: Vec<_> = self.groups.iter().collect();
+        groups.sort_by(|a, b| cmp_ids(a.0, b.0));
+        groups.into_iter().map(|(id, states)| GroupRow {
+            keys: key_texts(id).map(<[u8]>::to_vec).collect(),
+            values: states
+                .iter()
+                .zip(&self.kinds)
+                .map(|(s, &kind)| render(s, kind))
+                .collect(),
+        })
+    }
+}
+
+/// The key texts of a group id.
+fn key_texts(id: &[u8]) -> impl Iterator<Item = &[u8]> {
+    id.strip_suffix(&[0])
+        .into_iter()
+        .flat_map(|s| s.split(|&b| b == 0))
+}
+
+/// Orders group ids key by key, as jq orders the key values.
+fn cmp_ids(a: &[u8], b: &[u8]) -> Ordering {
+    key_texts(a)
+        .zip(key_texts(b))
+        .map(|(x, y)| cmp_texts(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal)
 }
 
 fn render(state: &State, kind: AggregateKind) -> Vec<u8> {
@@ -313,7 +444,12 @@ fn render(state: &State, kind: AggregateKind) -> Vec<u8> {
             AggregateKind::Mean if *numbers == 0 => b"null".to_vec(),
             AggregateKind::Mean => {
                 let mean = sum.to_f64() / *numbers as f64;
-                serde_json::to_vec(&mean).unwrap_or_else(|_| b"null".to_vec())
+                if mean.is_finite() {
+                    serde_json::to_vec(&mean).unwrap_or_else(|_| b"null".to_vec())
+                } else {
+                    // Beyond f64 (a sum of 1e400): the mean as text, not null.
+                    sum.div_text(*numbers).into_bytes()
+                }
             }
             _ => sum.to_string().into_bytes(),
         },

@@ -12,6 +12,11 @@ use num_bigint::BigInt;
 /// Exponents beyond this are refused: `1e1000000000` would need a billion digits.
 pub const MAX_EXPONENT: i64 = 4096;
 
+/// Numbers with more digits than this are refused (by sums, min/max, group keys and the
+/// values handed to jq): reading a big integer takes time that grows with the square of
+/// its length, so a number of millions of digits would take minutes.
+pub const MAX_DIGITS: usize = 10_000;
+
 /// An exact decimal number.
 #[derive(Debug, Clone)]
 pub struct Decimal {
@@ -32,6 +37,8 @@ pub enum NumberError {
     NotANumber,
     /// A number whose exponent is too large to expand exactly.
     ExponentTooLarge,
+    /// A number with more than [`MAX_DIGITS`] digits.
+    TooLong,
 }
 
 impl Default for Decimal {
@@ -111,6 +118,9 @@ impl Decimal {
         }
         let scale = frac_digits.len() as i64 - exponent;
         let digits = int_digits.len() + frac_digits.len();
+        if digits > MAX_DIGITS {
+            return Err(NumberError::TooLong);
+        }
         let mut d = if digits <= 36 {
             let mut m: i128 = 0;
             for &b in int_digits.iter().chain(frac_digits) {
@@ -191,6 +201,48 @@ impl Decimal {
             Mantissa::Small(m) => BigInt::from(*m),
             Mantissa::Big(b) => b.clone(),
         }
+    }
+
+    /// The value's shortest exact text, the same for every way of writing it: `1E2`,
+    /// `100` and `100.0` are all `100`, `-0` is `0`, `1.50` is `1.5`.
+    pub fn canonical(&self) -> String {
+        let mut d = self.clone();
+        while d.scale > 0 {
+            let ten = match &d.mantissa {
+                Mantissa::Small(m) => m % 10 == 0,
+                Mantissa::Big(b) => (b % BigInt::from(10u8)) == BigInt::from(0u8),
+            };
+            if !ten {
+                break;
+            }
+            d.mantissa = match d.mantissa {
+                Mantissa::Small(m) => Mantissa::Small(m / 10),
+                Mantissa::Big(b) => Mantissa::Big(b / BigInt::from(10u8)),
+            };
+            d.scale -= 1;
+        }
+        d.to_string()
+    }
+
+    /// `self / n` as JSON number text, for a value beyond `f64`'s range (`1e400`): the
+    /// leading 17 digits divided as a float, with the decimal exponent written out.
+    pub fn div_text(&self, n: u64) -> String {
+        let text = self.to_string();
+        let (sign, text) = match text.strip_prefix('-') {
+            Some(t) => ("-", t),
+            None => ("", &text[..]),
+        };
+        let int_len = text.find('.').unwrap_or(text.len());
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        let k = digits.len().min(17);
+        let lead: f64 = digits[..k].parse().unwrap_or(0.0);
+        let mut exponent = int_len as i64 - k as i64;
+        let mut mean = lead / n as f64;
+        while mean >= 10.0 {
+            mean /= 10.0;
+            exponent += 1;
+        }
+        format!("{sign}{mean}e{exponent}")
     }
 
     /// The nearest `f64` (for means).

@@ -1,5 +1,6 @@
 //! jq programs, compiled once with the jaq crates (jq syntax and standard library).
 
+use super::val::{BuildError, MAX_VALUE_DEPTH};
 use std::fmt;
 
 use jaq_core::load::{Arena, File, Loader};
@@ -200,10 +201,30 @@ impl From<JqFailure> for JqRuntimeError {
     }
 }
 
+/// The longest jq error message kept: jq's messages quote the value (`cannot index
+/// "…" with "x"`), which may be a 50 MB string.
+const MAX_MESSAGE: usize = 300;
+
+/// `message`, cut to [`MAX_MESSAGE`] bytes (on a character boundary) with a note of how
+/// much was left out.
+fn excerpt(mut message: String) -> String {
+    if message.len() <= MAX_MESSAGE {
+        return message;
+    }
+    let mut cut = MAX_MESSAGE;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let left = message.len() - cut;
+    message.truncate(cut);
+    message.push_str(&format!("… ({left} more bytes)"));
+    message
+}
+
 /// A jaq exception as a [`JqFailure`] (jaq's own helper would end the process on a halt).
 fn failure(exn: jaq_core::Exn<Val>) -> JqFailure {
     match exn.get_err() {
-        Ok(e) => JqFailure::Error(JqRuntimeError(e.to_string())),
+        Ok(e) => JqFailure::Error(JqRuntimeError(excerpt(e.to_string()))),
         Err(exn) => match exn.get_halt() {
             Ok(code) => JqFailure::Halt(code),
             Err(_) => JqFailure::Error(JqRuntimeError("internal jq control flow escaped".into())),
@@ -218,17 +239,42 @@ pub(crate) fn parse_with_need(
 ) -> Result<Val, JqRuntimeError> {
     match need {
         super::projection::Need::All => parse_val(json),
-        need => super::val::build_projected(json, need).or_else(|_| parse_val(json)),
+        need => match super::val::build_projected(json, need) {
+            Ok(v) => Ok(v),
+            Err(BuildError::TooDeep) => Err(too_deep()),
+            Err(BuildError::NumberTooLong) => Err(too_long()),
+            Err(BuildError::NotJson) => parse_val(json),
+        },
     }
 }
 
+fn too_deep() -> JqRuntimeError {
+    JqRuntimeError(format!(
+        "the item nests deeper than {MAX_VALUE_DEPTH} levels, the most a filter or an \
+         aggregate takes"
+    ))
+}
+
+fn too_long() -> JqRuntimeError {
+    JqRuntimeError(format!(
+        "the item holds a number of more than {} digits, the most a filter or an aggregate \
+         takes",
+        super::decimal::MAX_DIGITS
+    ))
+}
+
 /// Parses one JSON text into a jq value (see [`super::val`]; text it does not take is
-/// left to jaq's reader, whose answer, value or error, is then the one given).
+/// left to jaq's reader, whose answer, value or error, is then the one given). A value
+/// nested deeper than [`MAX_VALUE_DEPTH`] is an error naming that limit.
 pub fn parse_val(json: &[u8]) -> Result<Val, JqRuntimeError> {
-    super::val::build(json).or_else(|_| {
-        jaq_json::read::parse_single(json)
-            .map_err(|e| JqRuntimeError(format!("cannot read the item: {e}")))
-    })
+    match super::val::build(json) {
+        Ok(v) => Ok(v),
+        Err(BuildError::TooDeep) => Err(too_deep()),
+        Err(BuildError::NumberTooLong) => Err(too_long()),
+        Err(BuildError::NotJson) if super::val::too_deep(json) => Err(too_deep()),
+        Err(BuildError::NotJson) => jaq_json::read::parse_single(json)
+            .map_err(|e| JqRuntimeError(format!("cannot read the item: {e}"))),
+    }
 }
 
 /// Character offset of `part` (a sub-slice of `code`, as jaq reports) in `code`.

@@ -40,12 +40,13 @@ use spate_json::{Path, Step};
 
 /// What to do when a filter fails on one item: the executor's policy, shared.
 pub use crate::parallel::OnError;
-pub use aggregate::{AggregateKind, Aggregates, GroupRow, Ignored};
+pub use aggregate::{AggregateError, AggregateKind, Aggregates, GroupRow, Ignored};
 pub use jq::{JqCompileError, JqFailure, JqProgram, JqRuntimeError};
 pub use paths::{select_paths, PathsOutcome, PathsOutput};
 pub use pipeline::{execute, QueryOutcome};
 pub use pull::{results, QueryResults};
-pub use runner::{QueryError, QueryErrorKind, QueryRunner};
+pub use runner::{Emit, QueryError, QueryErrorKind, QueryRunner};
+pub use val::MAX_VALUE_DEPTH;
 
 use crate::error::Error;
 use crate::items::{Items, ItemsOptions};
@@ -135,6 +136,7 @@ pub struct Query {
     pub(crate) count_only: bool,
     pub(crate) on_error: OnError,
     pub(crate) max_held: usize,
+    pub(crate) max_groups: usize,
 }
 
 impl fmt::Debug for Query {
@@ -164,6 +166,7 @@ impl Query {
             count_only: false,
             on_error: OnError::Fail,
             max_held: crate::items::DEFAULT_MAX_ITEM_SIZE,
+            max_groups: aggregate::DEFAULT_MAX_GROUPS,
         })
     }
 
@@ -271,6 +274,14 @@ impl Query {
     /// What to do when the filter fails on an item.
     pub fn on_error(mut self, on_error: OnError) -> Query {
         self.on_error = on_error;
+        self
+    }
+
+    /// Aggregations hold at most this many groups; one more is an error
+    /// ([`QueryErrorKind::TooManyGroups`], [`RunError::TooManyGroups`](crate::parallel::RunError::TooManyGroups)).
+    /// Default [`aggregate::DEFAULT_MAX_GROUPS`].
+    pub fn max_groups(mut self, groups: usize) -> Query {
+        self.max_groups = groups;
         self
     }
 

@@ -3,9 +3,10 @@
 //! pushed into a [`ResultSink`] (or pulled, see [`super::pull`]).
 
 use std::io;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use super::{Aggregates, Query, QueryErrorKind, QueryRunner, Report};
+use super::{Aggregates, Emit, Query, QueryErrorKind, QueryRunner, Report};
 use crate::inputs::Inputs;
 use crate::items::ItemRef;
 use crate::output::ResultSink;
@@ -43,15 +44,26 @@ struct QueryVisitor {
 
 impl ItemVisitor for QueryVisitor {
     fn visit(&mut self, item: ItemRef<'_>, out: &mut Vec<u8>) -> Result<u64, VisitError> {
+        self.visit_streaming(item, out, &mut |_, _| ControlFlow::Continue(()))
+    }
+
+    fn visit_streaming(
+        &mut self,
+        item: ItemRef<'_>,
+        out: &mut Vec<u8>,
+        emit: &mut Emit<'_>,
+    ) -> Result<u64, VisitError> {
         // The runner counts items over everything its worker saw; the index in messages
         // counts from the start of the document (or line), the same whatever the threads.
-        self.runner.span(item, out).map_err(|mut e| {
-            if let QueryErrorKind::Halted { code } = e.kind {
-                return Box::new(Halt { code }) as VisitError;
-            }
-            e.item = e.item.saturating_sub(self.text_start);
-            e.into()
-        })
+        self.runner
+            .span_streaming(item, out, emit)
+            .map_err(|mut e| {
+                if let QueryErrorKind::Halted { code } = e.kind {
+                    return Box::new(Halt { code }) as VisitError;
+                }
+                e.item = e.item.saturating_sub(self.text_start);
+                e.into()
+            })
     }
 
     fn end_text(&mut self, _out: &mut Vec<u8>) -> Result<u64, VisitError> {
@@ -124,16 +136,26 @@ pub fn execute(
             }
         }
     }
+    if let Some(m) = &merged {
+        // Each partial kept within the limit; together they may not.
+        if m.len() > query.max_groups {
+            return Err(RunError::TooManyGroups {
+                limit: query.max_groups,
+            });
+        }
+    }
     let report = merged.map(|aggregates| Report::new(&query, aggregates));
     if let Some(report) = &report {
-        for row in report.aggregates.rows() {
+        for row in report.aggregates.sorted_rows() {
             sink.result(&report.row_json(&row))
                 .map_err(RunError::Output)?;
         }
     }
     Ok(QueryOutcome {
+        // (items skipped by the runner in skip mode, and those whose error reached the
+        // executor: items that could not be held for a `with` field)
+        skipped_items: skipped_items + summary.skipped_items,
         summary,
-        skipped_items,
         report,
     })
 }

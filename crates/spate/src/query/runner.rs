@@ -9,11 +9,12 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use jaq_json::Val;
 
-use super::aggregate::Aggregates;
+use super::aggregate::{AggregateError, Aggregates};
 use super::decimal::NumberError;
 use super::jq::{parse_with_need, JqFailure, JqRuntimeError};
 use super::{FieldSource, OnError, Plan, Query};
@@ -48,6 +49,12 @@ pub enum QueryErrorKind {
     Halted {
         /// The exit code the filter asked for.
         code: i32,
+    },
+    /// The results fall into more groups than [`super::Query::max_groups`] allows: the
+    /// run ends whatever the error policy.
+    TooManyGroups {
+        /// The limit.
+        limit: usize,
     },
 }
 
@@ -85,9 +92,16 @@ pub struct QueryRunner {
     /// What the expressions run by jaq on the item read of it (see `super::projection`).
     item_need: super::projection::Need,
     results: u64,
+    /// Results of the current span already handed to its `emit`.
+    emitted: u64,
+    /// The group limit was reached (the error is made where the item is known).
+    too_many_groups: Option<usize>,
     items: u64,
     skipped: u64,
 }
+
+/// Told of result lines as a filter makes them: see [`QueryRunner::span_streaming`].
+pub type Emit<'e> = dyn FnMut(&mut Vec<u8>, u64) -> ControlFlow<()> + 'e;
 
 impl fmt::Debug for QueryRunner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -121,9 +135,10 @@ impl QueryRunner {
                 roles[*index] = Role::Field(f);
             }
         }
-        let aggregates = query
-            .aggregates()
-            .then(|| Aggregates::new(query.aggregates.iter().map(|(k, _)| *k).collect()));
+        let aggregates = query.aggregates().then(|| {
+            Aggregates::new(query.aggregates.iter().map(|(k, _)| *k).collect())
+                .with_max_groups(query.max_groups)
+        });
         let exprs = query
             .group_by
             .iter()
@@ -153,6 +168,8 @@ impl QueryRunner {
             aggregates,
             exprs,
             results: 0,
+            emitted: 0,
+            too_many_groups: None,
             items: 0,
             skipped: 0,
         }
@@ -161,7 +178,22 @@ impl QueryRunner {
     /// Handles one span from the plan's selector; appends result lines (JSON, one per line)
     /// to `out` and returns how many.
     pub fn span(&mut self, span: ItemRef<'_>, out: &mut Vec<u8>) -> Result<u64, QueryError> {
+        self.span_streaming(span, out, &mut |_, _| ControlFlow::Continue(()))
+    }
+
+    /// [`QueryRunner::span`], handing results over as they come: after each result of the
+    /// filter, `emit(out, n)` is told that `out` holds `n` more lines (it may take them out
+    /// of `out`), and a `Break` from it ends the filter's run on this item — how an endless
+    /// program (`repeat(1)`) stops at the output limit instead of filling memory. Returns
+    /// the lines appended and not yet handed to `emit`.
+    pub fn span_streaming(
+        &mut self,
+        span: ItemRef<'_>,
+        out: &mut Vec<u8>,
+        emit: &mut Emit<'_>,
+    ) -> Result<u64, QueryError> {
         let before = self.results;
+        self.emitted = 0;
         match self.roles[span.path_index()] {
             Role::With(w) => {
                 let mut v = Vec::with_capacity(span.raw().len());
@@ -172,7 +204,7 @@ impl QueryRunner {
                     }
                 }
                 self.with_values[w] = Some(v);
-                self.release(out)?;
+                self.release(out, emit)?;
             }
             Role::Field(f) => {
                 let mut v = Vec::with_capacity(span.raw().len());
@@ -191,7 +223,7 @@ impl QueryRunner {
                         self.with_values[w] = None;
                     }
                 }
-                self.release(out)?;
+                self.release(out, emit)?;
             }
             Role::Item => {
                 self.items += 1;
@@ -211,7 +243,8 @@ impl QueryRunner {
                     .collect();
                 let index = self.items - 1;
                 if self.held.is_empty() && with.iter().all(Option::is_some) {
-                    self.record(span.raw(), &fields, &with, (index, span.offset()), out)?;
+                    let at = (index, span.offset());
+                    self.record(span.raw(), &fields, &with, at, out, emit)?;
                 } else {
                     self.held_bytes += span.raw().len();
                     if self.held_bytes > self.query.max_held {
@@ -244,11 +277,11 @@ impl QueryRunner {
                 }
             }
         }
-        Ok(self.results - before)
+        Ok(self.results - before - self.emitted)
     }
 
     /// Releases held items, in order, as long as the first one has all its `with` fields.
-    fn release(&mut self, out: &mut Vec<u8>) -> Result<(), QueryError> {
+    fn release(&mut self, out: &mut Vec<u8>, emit: &mut Emit<'_>) -> Result<(), QueryError> {
         while self
             .held
             .front()
@@ -256,7 +289,7 @@ impl QueryRunner {
         {
             let h = self.held.pop_front().expect("checked");
             self.held_bytes -= h.json.len();
-            self.record(&h.json, &h.fields, &h.with, (h.index, h.offset), out)?;
+            self.record(&h.json, &h.fields, &h.with, (h.index, h.offset), out, emit)?;
         }
         Ok(())
     }
@@ -269,6 +302,7 @@ impl QueryRunner {
         with: &[Option<Vec<u8>>],
         at: (u64, u64),
         out: &mut Vec<u8>,
+        emit: &mut Emit<'_>,
     ) -> Result<(), QueryError> {
         let json: Vec<u8>;
         let json: &[u8] = if self.plan.with.is_empty() {
@@ -277,10 +311,26 @@ impl QueryRunner {
             json = self.attach_context(raw, with);
             &json
         };
-        let result = self.filtered(json, fields, with, at, out);
+        let mut result = self.filtered(json, fields, with, at, out, emit);
+        if let Some(limit) = self.too_many_groups.take() {
+            result = Err(QueryError {
+                item: at.0,
+                offset: at.1,
+                message: format!(
+                    "the results fall into more than {limit} groups, the most an aggregation \
+                     holds"
+                ),
+                kind: QueryErrorKind::TooManyGroups { limit },
+            });
+        }
         match (result, self.query.on_error) {
             (Ok(()), _) => Ok(()),
-            (Err(e), OnError::Skip) if !matches!(e.kind, QueryErrorKind::Halted { .. }) => {
+            (Err(e), OnError::Skip)
+                if !matches!(
+                    e.kind,
+                    QueryErrorKind::Halted { .. } | QueryErrorKind::TooManyGroups { .. }
+                ) =>
+            {
                 self.skipped += 1;
                 Ok(())
             }
@@ -296,6 +346,7 @@ impl QueryRunner {
         with: &[Option<Vec<u8>>],
         (item, offset): (u64, u64),
         out: &mut Vec<u8>,
+        emit: &mut Emit<'_>,
     ) -> Result<(), QueryError> {
         let fail = |message: String| QueryError {
             item,
@@ -314,23 +365,33 @@ impl QueryRunner {
             Some(program) => {
                 let input = program.parse_input(json).map_err(|e| fail(e.0))?;
                 let mut failure = None;
-                program
-                    .run_halting(input, |v| {
-                        if let Err(e) = self.result_val(&v, out) {
-                            failure = Some(e);
-                            return Err(JqRuntimeError(String::new()));
-                        }
-                        Ok(())
-                    })
-                    .map_err(|e| match e {
-                        JqFailure::Error(e) => fail(failure.take().unwrap_or(e.0)),
-                        JqFailure::Halt(code) => QueryError {
-                            item,
-                            offset,
-                            message: format!("the filter halted with exit code {code}"),
-                            kind: QueryErrorKind::Halted { code },
-                        },
-                    })?;
+                let mut enough = false;
+                let ran = program.run_halting(input, |v| {
+                    let before = self.results;
+                    if let Err(e) = self.result_val(&v, out) {
+                        failure = Some(e);
+                        return Err(JqRuntimeError(String::new()));
+                    }
+                    let n = self.results - before;
+                    self.emitted += n;
+                    if emit(out, n).is_break() {
+                        enough = true;
+                        return Err(JqRuntimeError(String::new()));
+                    }
+                    Ok(())
+                });
+                if enough {
+                    return Ok(());
+                }
+                ran.map_err(|e| match e {
+                    JqFailure::Error(e) => fail(failure.take().unwrap_or(e.0)),
+                    JqFailure::Halt(code) => QueryError {
+                        item,
+                        offset,
+                        message: format!("the filter halted with exit code {code}"),
+                        kind: QueryErrorKind::Halted { code },
+                    },
+                })?;
                 Ok(())
             }
             None => self.result_raw(json, fields, with, out).map_err(fail),
@@ -419,12 +480,25 @@ impl QueryRunner {
             }
         }
         let aggregates = self.aggregates.as_mut().expect("aggregating");
-        aggregates.add(&keys, &values).map_err(|e| match e {
+        let e = match aggregates.try_add(&keys, &values) {
+            Ok(()) => return Ok(()),
+            Err(AggregateError::TooManyGroups { limit }) => {
+                self.too_many_groups = Some(limit);
+                return Err(String::new());
+            }
+            Err(AggregateError::Number(e)) => e,
+        };
+        Err(match e {
             NumberError::ExponentTooLarge => format!(
                 "a number's exponent is beyond ±{} and cannot be summed exactly",
                 super::decimal::MAX_EXPONENT
             ),
             NumberError::NotANumber => "not a number".to_owned(),
+            NumberError::TooLong => format!(
+                "a number has more than {} digits, the most a sum, a minimum, a maximum or a \
+                 group key takes",
+                super::decimal::MAX_DIGITS
+            ),
         })
     }
 

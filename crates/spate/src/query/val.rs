@@ -18,17 +18,56 @@ use super::projection::Need;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NotJson;
 
-/// Builds the jq value of one JSON text (whitespace around it allowed).
-pub(crate) fn build(json: &[u8]) -> Result<Val, NotJson> {
-    let mut b = Builder { text: json, at: 0 };
-    b.skip_ws();
-    let v = b.value()?;
-    b.skip_ws();
-    if b.at == json.len() {
-        Ok(v)
-    } else {
-        Err(NotJson)
+/// The deepest value built for a filter or an aggregate. jq values are built, printed and
+/// dropped recursively (here and in jaq), so a deeper one would overflow a worker's stack;
+/// it is the scanner's default depth limit, so that with default limits every item fits.
+pub const MAX_VALUE_DEPTH: usize = 1024;
+
+/// Why a value was not built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BuildError {
+    /// Not JSON this builder takes (jaq's reader decides).
+    NotJson,
+    /// Nested deeper than [`MAX_VALUE_DEPTH`].
+    TooDeep,
+    /// A number longer than [`MAX_DIGITS`](super::decimal::MAX_DIGITS) digits (jaq reads
+    /// a big integer in time that grows with the square of its length).
+    NumberTooLong,
+}
+
+impl Builder<'_> {
+    fn finish(mut self, v: Result<Val, NotJson>) -> Result<Val, BuildError> {
+        if self.too_deep {
+            return Err(BuildError::TooDeep);
+        }
+        if self.too_long {
+            return Err(BuildError::NumberTooLong);
+        }
+        let v = v.map_err(|NotJson| BuildError::NotJson)?;
+        self.skip_ws();
+        if self.at == self.text.len() {
+            Ok(v)
+        } else {
+            Err(BuildError::NotJson)
+        }
     }
+}
+
+/// Builds the jq value of one JSON text (whitespace around it allowed).
+pub(crate) fn build(json: &[u8]) -> Result<Val, BuildError> {
+    let mut b = Builder::new(json);
+    b.skip_ws();
+    let v = b.value();
+    b.finish(v)
+}
+
+/// Whether `json` nests deeper than [`MAX_VALUE_DEPTH`] (counted without building it, for
+/// text handed to jaq's reader, which recurses too).
+pub(crate) fn too_deep(json: &[u8]) -> bool {
+    let mut b = Builder::new(json);
+    b.skip_ws();
+    let _ = b.skip_value_counting();
+    b.too_deep
 }
 
 thread_local! {
@@ -61,21 +100,67 @@ impl std::hash::Hasher for WordHasher {
 
 /// Builds the parts of the value of `json` that `need` names (see [`super::projection`]):
 /// the fields of objects that are not needed are skipped, not built.
-pub(crate) fn build_projected(json: &[u8], need: &Need) -> Result<Val, NotJson> {
-    let mut b = Builder { text: json, at: 0 };
+pub(crate) fn build_projected(json: &[u8], need: &Need) -> Result<Val, BuildError> {
+    let mut b = Builder::new(json);
     b.skip_ws();
-    let v = b.projected(need)?;
-    b.skip_ws();
-    if b.at == json.len() {
-        Ok(v)
-    } else {
-        Err(NotJson)
-    }
+    let v = b.projected(need);
+    b.finish(v)
 }
 
 struct Builder<'a> {
     text: &'a [u8],
     at: usize,
+    /// Containers open around `at`.
+    depth: usize,
+    /// A container deeper than [`MAX_VALUE_DEPTH`] was met (the build stopped there).
+    too_deep: bool,
+    /// A number too long to read was met (the build stopped there).
+    too_long: bool,
+}
+
+impl<'a> Builder<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Builder {
+            text,
+            at: 0,
+            depth: 0,
+            too_deep: false,
+            too_long: false,
+        }
+    }
+
+    /// Skips one value, stopping at [`MAX_VALUE_DEPTH`] (then `too_deep` is set).
+    fn skip_value_counting(&mut self) -> Result<(), NotJson> {
+        let mut depth = 0usize;
+        loop {
+            match self.peek().ok_or(NotJson)? {
+                b'"' => {
+                    self.skip_string()?;
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                b'{' | b'[' => {
+                    depth += 1;
+                    if depth > MAX_VALUE_DEPTH {
+                        self.too_deep = true;
+                        return Err(NotJson);
+                    }
+                }
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1).ok_or(NotJson)?;
+                    if depth == 0 {
+                        self.at += 1;
+                        return Ok(());
+                    }
+                }
+                _ if depth == 0 => return self.skip_value(),
+                _ => {}
+            }
+            self.at += 1;
+        }
+    }
 }
 
 impl Builder<'_> {
@@ -255,10 +340,16 @@ impl Builder<'_> {
         close: u8,
         mut each: impl FnMut(&mut Self) -> Result<(), NotJson>,
     ) -> Result<(), NotJson> {
+        if self.depth >= MAX_VALUE_DEPTH {
+            self.too_deep = true;
+            return Err(NotJson);
+        }
+        self.depth += 1;
         self.at += 1;
         self.skip_ws();
         if self.peek() == Some(close) {
             self.at += 1;
+            self.depth -= 1;
             return Ok(());
         }
         loop {
@@ -269,6 +360,7 @@ impl Builder<'_> {
                 Some(b',') => self.at += 1,
                 Some(c) if c == close => {
                     self.at += 1;
+                    self.depth -= 1;
                     return Ok(());
                 }
                 _ => return Err(NotJson),
@@ -436,6 +528,13 @@ impl Builder<'_> {
         if !text.ends_with(|c: char| c.is_ascii_digit()) {
             return Err(NotJson);
         }
+        // (sign, point and exponent do not count)
+        if text.len() > super::decimal::MAX_DIGITS + 1
+            && text.bytes().filter(u8::is_ascii_digit).count() > super::decimal::MAX_DIGITS
+        {
+            self.too_long = true;
+            return Err(NotJson);
+        }
         let num = if integral {
             Num::from_str_radix(text, 10).ok_or(NotJson)?
         } else {
@@ -501,7 +600,7 @@ mod tests {
             "{1: 2}",
             "\"a\u{1}b\"",
         ] {
-            assert_eq!(build(text.as_bytes()), Err(NotJson), "{text:?}");
+            assert_eq!(build(text.as_bytes()), Err(BuildError::NotJson), "{text:?}");
         }
     }
 
