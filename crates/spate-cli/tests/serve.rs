@@ -685,3 +685,47 @@ fn a_client_that_sends_nothing_is_dropped_after_the_idle_timeout() {
     // and its place is free again
     assert_eq!(d.get("/healthz").status, 200);
 }
+
+/// With a usage ledger, the daemon records what it reads, writes it when it stops, and keeps
+/// counting the usage of a transcript deleted since: its reports equal `agents --json` with
+/// the same ledger.
+#[test]
+fn the_usage_ledger_keeps_deleted_transcripts_and_is_written_on_stop() {
+    let dir = tree_copy();
+    let tree = dir.path();
+    let ledger = tempfile::tempdir().unwrap();
+    let ledger_arg = ledger.path().to_str().unwrap();
+    let file = ledger.path().join("usage-ledger.bin");
+    let full = cli_json(tree, &["daily"]);
+    let mut d = Daemon::start(tree, &["--ledger-dir", ledger_arg]);
+    assert_eq!(d.get("/api/daily").body, full);
+    let (code, _) = d.terminate(Duration::from_secs(5));
+    assert_eq!(code, Some(0));
+    assert!(file.exists(), "the ledger is written when the daemon stops");
+    // a transcript deleted while the daemon was down: still counted
+    std::fs::remove_file(tree.join("projects/-home-me-beta/s-beta-1.jsonl")).unwrap();
+    assert_ne!(
+        cli_json(tree, &["daily"]),
+        full,
+        "the deletion changes the plain report"
+    );
+    let d = Daemon::start(tree, &["--ledger-dir", ledger_arg]);
+    assert_eq!(d.get("/api/daily").body, full);
+    let with_ledger = spate()
+        .args([
+            "agents",
+            "daily",
+            "--json",
+            "--no-cache",
+            "-z",
+            "UTC",
+            "--path",
+        ])
+        .arg(tree)
+        .arg("--ledger-dir")
+        .arg(ledger.path())
+        .output()
+        .unwrap();
+    assert!(with_ledger.status.success());
+    assert_eq!(String::from_utf8(with_ledger.stdout).unwrap(), full);
+}

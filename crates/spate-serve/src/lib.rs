@@ -64,6 +64,10 @@ pub struct ServeOptions {
     pub idle_timeout: Duration,
     /// Most parameterized reports computed at once (each analyses the whole corpus).
     pub max_queries: usize,
+    /// The usage ledger (see spate-agents' `ledger`): entries seen are recorded after each
+    /// refresh and flushed when the daemon stops; reports include the entries only the
+    /// ledger holds (usage of deleted transcripts). `None`: no ledger.
+    pub ledger: Option<spate_agents::ledger::LedgerOptions>,
 }
 
 impl Default for ServeOptions {
@@ -82,6 +86,7 @@ impl Default for ServeOptions {
             max_connections: 512,
             idle_timeout: Duration::from_secs(60),
             max_queries: 4,
+            ledger: None,
         }
     }
 }

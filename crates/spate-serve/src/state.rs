@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use spate_agents::corpus::Corpus;
-use spate_agents::load::{self, LoadedUsage};
+use spate_agents::ledger::Ledger;
+use spate_agents::load::LoadedUsage;
 use spate_agents::report::{self, Period};
 use spate_agents::usage::{self, Query, Usage};
 use spate_agents::{delegations, report_json};
@@ -137,6 +138,8 @@ pub struct Shared {
     /// Set when the daemon is stopping: event streams end.
     pub stopping: tokio::sync::watch::Sender<bool>,
     watching: AtomicBool,
+    /// The usage ledger, when one is used: recorded after each refresh, flushed on stop.
+    ledger: Option<Ledger>,
 }
 
 impl Shared {
@@ -151,9 +154,38 @@ impl Shared {
     }
 
     /// Analyses the corpus with `query` (under the read lock).
+    /// With a ledger, the entries only the ledger holds (usage of deleted transcripts)
+    /// are included, as in the command line's reports.
     pub fn analyze(&self, query: Query) -> Usage {
         let corpus = self.corpus.read().unwrap_or_else(|e| e.into_inner());
-        usage::analyze(&corpus, query)
+        let mut usage = usage::analyze(&corpus, query);
+        if let Some(ledger) = &self.ledger {
+            ledger.add_ledger_only(&corpus, &mut usage);
+        }
+        usage
+    }
+
+    /// Records what the corpus holds in the ledger (new entries are written in batches).
+    fn record_in_ledger(&self, corpus: &Corpus) {
+        if let Some(ledger) = &self.ledger {
+            if let Err(e) = ledger.record(corpus) {
+                tracing::warn!("cannot record in the usage ledger: {e}");
+            }
+            if let Err(e) = ledger.flush_if_due() {
+                tracing::warn!("cannot write the usage ledger: {e}");
+            }
+        }
+    }
+
+    /// Writes the entries the ledger still holds in memory.
+    pub fn flush_ledger(&self) {
+        if let Some(ledger) = &self.ledger {
+            match ledger.flush() {
+                Ok(n) if n > 0 => tracing::info!("usage ledger: {n} entries written"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("cannot write the usage ledger: {e}"),
+            }
+        }
     }
 }
 
@@ -164,7 +196,7 @@ pub struct Refresher {
 }
 
 impl Refresher {
-    /// Loads the tree as the command line does ([`load::load_usage`]: cache, warnings) and
+    /// Loads the tree as the command line does ([`spate_agents::ledger::load_usage`]: cache, ledger, warnings) and
     /// builds the first snapshot.
     pub fn load(options: &ServeOptions) -> Result<(Arc<Shared>, Refresher), ServeError> {
         let query = Query {
@@ -173,11 +205,18 @@ impl Refresher {
             ..Query::default()
         };
         let started = Instant::now();
-        let LoadedUsage {
-            usage,
-            warnings,
-            corpus,
-        } = load::load_usage(&options.request, query.clone())?;
+        let (
+            LoadedUsage {
+                usage,
+                warnings,
+                corpus,
+            },
+            ledger,
+        ) = spate_agents::ledger::load_usage(
+            &options.request,
+            query.clone(),
+            options.ledger.as_ref(),
+        )?;
         for w in &warnings {
             tracing::warn!("{w}");
         }
@@ -197,6 +236,7 @@ impl Refresher {
             metrics: Metrics::default(),
             stopping: tokio::sync::watch::channel(false).0,
             watching: AtomicBool::new(false),
+            ledger,
         });
         shared.metrics.record_refresh(started.elapsed(), true);
         Ok((shared.clone(), Refresher { shared }))
@@ -285,8 +325,8 @@ fn refresh_loop(shared: &Shared, rx: &mpsc::Receiver<Wake>, period: Duration) {
             Err(RecvTimeoutError::Timeout) => refresh_once(shared),
         }
     }
-    // INTEGRATION POINT (issue 13, usage ledger): when spate-agents gains its ledger, flush
-    // it here (this is the one place the daemon ends its updates, on SIGINT/SIGTERM too).
+    // the one place the daemon ends its updates (on SIGINT/SIGTERM too)
+    shared.flush_ledger();
 }
 
 /// One refresh: brings the corpus up to date and, when something changed, publishes a new
@@ -309,9 +349,14 @@ pub fn refresh_once(shared: &Shared) {
         for w in &corpus.warnings {
             tracing::warn!("{w}");
         }
+        shared.record_in_ledger(&corpus);
     }
     drop(corpus);
     if !changed {
+        // a batch recorded earlier is written once it has waited long enough
+        if let Some(Err(e)) = shared.ledger.as_ref().map(Ledger::flush_if_due) {
+            tracing::warn!("cannot write the usage ledger: {e}");
+        }
         shared.metrics.record_refresh(started.elapsed(), true);
         return;
     }

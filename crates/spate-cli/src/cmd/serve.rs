@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// Cache folder (default: the user cache folder's `spate/`).
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// The usage ledger, as for the `agents` reports: usage of deleted transcripts stays in
+    /// the reports; entries are recorded after each refresh and flushed on exit.
+    #[command(flatten)]
+    ledger: super::ledger::LedgerFlags,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -109,6 +113,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_connections: args.max_connections,
         watch: !args.no_watch,
         idle_timeout: Duration::from_secs_f64(args.idle_timeout),
+        ledger: args.ledger.options(),
         ..ServeOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

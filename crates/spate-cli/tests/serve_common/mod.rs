@@ -60,8 +60,18 @@ pub fn spate() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_spate"));
     cmd.env_remove("CLAUDE_CONFIG_DIR")
         .env_remove("SPATE_SERVE_TOKEN")
-        .env("TZ", "UTC");
+        .env("TZ", "UTC")
+        // a run that does use a usage ledger keeps it out of the user's data folder
+        .env("SPATE_LEDGER_DIR", fresh_ledger_dir());
     cmd
+}
+
+/// A ledger folder no other run uses.
+pub fn fresh_ledger_dir() -> PathBuf {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("serve-ledger-{}-{n}", std::process::id()))
 }
 
 impl Daemon {
@@ -80,6 +90,11 @@ impl Daemon {
             .arg("--cache-dir")
             .arg(cache.path())
             .args(["-z", "UTC"]);
+        // the reports are compared with `agents --no-ledger` (tests that keep a ledger name
+        // its folder)
+        if !extra.contains(&"--ledger-dir") {
+            cmd.arg("--no-ledger");
+        }
         if !extra.contains(&"--bind") {
             cmd.args(["--bind", "127.0.0.1:0"]);
         }
