@@ -25,6 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cp -r "$TREE" "$WORK/tree"
+# the usage ledger (on by default, as for a user) lives with the scratch copy
+export SPATE_LEDGER_DIR=$WORK/ledger
 FILE=$(find "$WORK/tree" -name '*.jsonl' -not -path '*subagents*' | sort | awk 'NR == 1')
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ADDR=127.0.0.1:$PORT
