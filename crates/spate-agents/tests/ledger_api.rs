@@ -3,7 +3,7 @@
 //! (`flush_all`, which flushes every ledger of the process, has a test binary of its own).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use spate_agents::corpus::Corpus;
@@ -11,35 +11,8 @@ use spate_agents::ledger::{Ledger, LedgerOnly, LedgerOptions};
 use spate_agents::load::CacheMode;
 use spate_agents::usage::{self, Query};
 
-fn line(session: &str, i: usize, tokens: u64) -> String {
-    format!(
-        concat!(
-            r#"{{"type":"assistant","timestamp":"2025-07-{:02}T10:00:00Z","sessionId":"{}","#,
-            r#""requestId":"r_{}_{}","message":{{"id":"m_{}_{}","model":"claude-sonnet-4-5-20250929","#,
-            r#""usage":{{"input_tokens":{},"output_tokens":7}}}}}}"#,
-            "\n"
-        ),
-        1 + i % 28,
-        session,
-        session,
-        i,
-        session,
-        i,
-        tokens
-    )
-}
-
-fn write(path: &Path, session: &str, range: std::ops::Range<usize>, append: bool) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let text: String = range.map(|i| line(session, i, 100 + i as u64)).collect();
-    if append {
-        use std::io::Write;
-        let mut f = fs::OpenOptions::new().append(true).open(path).unwrap();
-        f.write_all(text.as_bytes()).unwrap();
-    } else {
-        fs::write(path, text).unwrap();
-    }
-}
+mod ledger_common;
+use ledger_common::write;
 
 struct Setup {
     _dir: tempfile::TempDir,
