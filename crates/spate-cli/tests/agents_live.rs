@@ -1,5 +1,5 @@
 //! `spate agents blocks --live` in a real terminal: `script` gives it a pseudo-terminal, a
-//! Ctrl-C typed after a few redraws ends it with exit code 0 and the cursor shown again.
+//! Ctrl-C typed after two redraws ends it with exit code 0 and the cursor shown again.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -50,7 +50,38 @@ fn live_view_redraws_and_restores_the_terminal_on_ctrl_c() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Read the terminal's output as it comes, and press Ctrl-C only once two frames have been
+    // drawn: a Ctrl-C during loading ends the program with 130 (an interrupted load), which
+    // is right but not what this test is about, and a slow machine may take a while to load.
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match std::io::Read::read(&mut stdout, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.lock().unwrap().extend_from_slice(&buf[..n]),
+                }
+            }
+        })
+    };
+    let frames_so_far = || {
+        let bytes = seen.lock().unwrap();
+        String::from_utf8_lossy(&bytes)
+            .matches("\x1b[H\x1b[J")
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while frames_so_far() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no two frames within 60 s: {:?}",
+            String::from_utf8_lossy(&seen.lock().unwrap())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"\x03").unwrap();
     stdin.flush().unwrap();
@@ -61,12 +92,16 @@ fn live_view_redraws_and_restores_the_terminal_on_ctrl_c() {
     }
     drop(stdin);
     let out = child.wait_with_output().unwrap();
+    reader.join().unwrap();
+    let stdout_bytes = seen.lock().unwrap().clone();
     assert!(
         out.status.success(),
-        "{}",
+        "{:?}\nterminal: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&stdout_bytes),
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&stdout_bytes);
     let frames: Vec<&str> = text.split("\x1b[H\x1b[J").skip(1).collect();
     assert!(frames.len() >= 2, "redrawn: {text:?}");
     assert!(text.contains("\x1b[?25l"), "cursor hidden while drawing");
