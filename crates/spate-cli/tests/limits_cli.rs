@@ -144,6 +144,37 @@ fn group_keys_compare_numbers_by_value() {
     }
 }
 
+/// Strings are grouped by their text, however they are escaped, on the fast path as through
+/// jq (before: `"A"` and `"\u0041"` were two groups on the fast path, one through jq).
+#[test]
+fn group_keys_compare_strings_by_text() {
+    let input = "{\"v\":\"A\"}\n{\"v\":\"\\u0041\"}\n{\"v\":\"\\u00e9\"}\n{\"v\":\"\u{e9}\"}\n{\"v\":\"\\/\"}\n";
+    for key in [".v", ".v|."] {
+        let out = spate()
+            .args([
+                "items",
+                ".",
+                "--format",
+                "jsonl",
+                "--group-by",
+                key,
+                "--count",
+            ])
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let k = serde_json::to_string(key).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!(
+                "{{{k}:\"/\",\"count\":1}}\n{{{k}:\"A\",\"count\":2}}\n{{{k}:\"\u{e9}\",\"count\":2}}\n"
+            ),
+            "{key}"
+        );
+    }
+}
+
 /// Row 8: invalid UTF-8 in a CSV header (or a UTF-16 file) is exit 1 with its position,
 /// before any output (the old release build printed a column "caf\u{FFFD}" and exit 0).
 #[test]

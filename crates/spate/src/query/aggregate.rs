@@ -65,7 +65,7 @@ fn rank_of(text: &[u8]) -> u8 {
 }
 
 /// Orders two compact JSON texts as [`Scalar`]s do, building nothing for the common
-/// cases (used to sort groups by key without holding a `Scalar` per group).
+/// cases.
 fn cmp_texts(a: &[u8], b: &[u8]) -> Ordering {
     let (ra, rb) = (rank_of(a), rank_of(b));
     if ra != rb {
@@ -79,6 +79,63 @@ fn cmp_texts(a: &[u8], b: &[u8]) -> Ordering {
         4 => cmp_strings(a, b),
         _ => a.cmp(b),
     }
+}
+
+/// A group's place in the sorted output, made once per group for the cases that decide
+/// most comparisons in one step (sorting a million groups makes some twenty million
+/// comparisons): a single string key without escapes by its bytes, a single integer key
+/// that fits an `i64` by its value. Anything else compares its whole id key by key.
+#[derive(Clone, Copy)]
+enum SortKey<'a> {
+    /// The UTF-8 bytes between the quotes, whose byte order is the text's order.
+    Text(&'a [u8]),
+    Integer(i64),
+    /// The whole group id.
+    Id(&'a [u8]),
+}
+
+impl<'a> SortKey<'a> {
+    fn of(id: &'a [u8]) -> Self {
+        let single = id.strip_suffix(&[0]).filter(|key| !key.contains(&0));
+        match single {
+            Some(key) if key.len() >= 2 && key[0] == b'"' && !key.contains(&b'\\') => {
+                SortKey::Text(&key[1..key.len() - 1])
+            }
+            Some(key) if plain_integer(key) => std::str::from_utf8(key)
+                .ok()
+                .and_then(|k| k.parse().ok())
+                .map_or(SortKey::Id(id), SortKey::Integer),
+            _ => SortKey::Id(id),
+        }
+    }
+
+    /// jq's rank of the (first) key's type.
+    fn rank(&self) -> u8 {
+        match self {
+            SortKey::Text(_) => 4,
+            SortKey::Integer(_) => 3,
+            SortKey::Id(id) => rank_of(id),
+        }
+    }
+}
+
+/// Orders groups key by key as jq orders the key values.
+fn cmp_groups(a: (SortKey, &[u8]), b: (SortKey, &[u8])) -> Ordering {
+    match (a.0, b.0) {
+        (SortKey::Text(x), SortKey::Text(y)) => x.cmp(y),
+        (SortKey::Integer(x), SortKey::Integer(y)) => x.cmp(&y),
+        (x, y) if x.rank() != y.rank() => x.rank().cmp(&y.rank()),
+        _ => cmp_ids(a.1, b.1),
+    }
+}
+
+/// Orders group ids key by key, as jq orders the key values.
+fn cmp_ids(a: &[u8], b: &[u8]) -> Ordering {
+    key_texts(a)
+        .zip(key_texts(b))
+        .map(|(x, y)| cmp_texts(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal)
 }
 
 /// Strings by their decoded text. Without escapes, the bytes between the quotes are the
@@ -119,7 +176,8 @@ impl Scalar {
 }
 
 /// Appends the group id text of one key: numbers by value (`1E2`, `100.0` and `100` are
-/// one group, as are `0` and `-0`), everything else by its compact text.
+/// one group, as are `0` and `-0`), strings by their text, everything else by its compact
+/// text.
 fn push_key_id(id: &mut Vec<u8>, key: &[u8]) -> Result<(), NumberError> {
     match key.first() {
         Some(b'-' | b'0'..=b'9') if !plain_integer(key) => match Decimal::parse(key) {
@@ -131,6 +189,15 @@ fn push_key_id(id: &mut Vec<u8>, key: &[u8]) -> Result<(), NumberError> {
         Some(b'-' | b'0'..=b'9') if key.len() > super::decimal::MAX_DIGITS + 1 => {
             return Err(NumberError::TooLong)
         }
+        // A string with escapes by its text written the one way (`"\u0041"` is `"A"`), as
+        // jq groups them; the few escapes JSON requires stay.
+        Some(b'"') if key.contains(&b'\\') => match serde_json::from_slice::<String>(key) {
+            Ok(text) => match serde_json::to_writer(&mut *id, &text) {
+                Ok(()) => {}
+                Err(_) => id.extend_from_slice(key),
+            },
+            Err(_) => id.extend_from_slice(key),
+        },
         _ => id.extend_from_slice(key),
     }
     id.push(0);
@@ -408,9 +475,15 @@ impl Aggregates {
     /// [`Aggregates::rows`] made one at a time (only the order is held: two pointers per
     /// group, not a row).
     pub fn sorted_rows(&self) -> impl Iterator<Item = GroupRow> + '_ {
-        let mut groups: Vec<_> = self.groups.iter().collect();
-        groups.sort_by(|a, b| cmp_ids(a.0, b.0));
-        groups.into_iter().map(|(id, states)| GroupRow {
+        let mut groups: Vec<(SortKey, &[u8], &[State])> = self
+            .groups
+            .iter()
+            .map(|(id, states)| (SortKey::of(id), &id[..], &states[..]))
+            .collect();
+        // Ids that order equal (`[1]` and `[1.0]`) by their text, so the order never
+        // depends on the hash map's.
+        groups.sort_by(|a, b| cmp_groups((a.0, a.1), (b.0, b.1)).then_with(|| a.1.cmp(b.1)));
+        groups.into_iter().map(|(_, id, states)| GroupRow {
             keys: key_texts(id).map(<[u8]>::to_vec).collect(),
             values: states
                 .iter()
@@ -426,15 +499,6 @@ fn key_texts(id: &[u8]) -> impl Iterator<Item = &[u8]> {
     id.strip_suffix(&[0])
         .into_iter()
         .flat_map(|s| s.split(|&b| b == 0))
-}
-
-/// Orders group ids key by key, as jq orders the key values.
-fn cmp_ids(a: &[u8], b: &[u8]) -> Ordering {
-    key_texts(a)
-        .zip(key_texts(b))
-        .map(|(x, y)| cmp_texts(x, y))
-        .find(|o| o.is_ne())
-        .unwrap_or(Ordering::Equal)
 }
 
 fn render(state: &State, kind: AggregateKind) -> Vec<u8> {
@@ -543,5 +607,70 @@ mod tests {
             }
         );
         assert_eq!(table(&a)[0], "1 5");
+    }
+
+    #[test]
+    fn a_string_key_is_one_group_however_it_is_escaped() {
+        let a = agg(&[
+            ("\"A\"", "1"),
+            ("\"\\u0041\"", "2"),
+            ("\"\\u00e9\"", "3"),
+            ("\"é\"", "4"),
+            ("\"\\\"q\"", "5"),
+        ]);
+        assert_eq!(
+            table(&a),
+            [
+                "\"\\\"q\" 1 5 5 5 5.0",
+                "\"A\" 2 3 1 2 1.5",
+                "\"é\" 2 7 3 4 3.5"
+            ]
+        );
+    }
+
+    #[test]
+    fn groups_sort_in_jq_order_across_types() {
+        // jq's order: null < false < true < numbers (by value) < strings (by code point)
+        // < arrays < objects; shuffled in, sorted out.
+        let sorted = [
+            "null",
+            "false",
+            "true",
+            "-1e3",
+            "-2",
+            "0",
+            "0.5",
+            "1",
+            "1e2",
+            "123456789012345678901234567890",
+            "\"\"",
+            "\"Z\"",
+            "\"a\"",
+            "\"a\\u0000\"",
+            "\"ab\"",
+            "\"é\"",
+            "\"😀\"",
+            "[1]",
+            "{\"a\":1}",
+        ];
+        let mut shuffled = sorted.to_vec();
+        shuffled.reverse();
+        shuffled.swap(0, 7);
+        shuffled.swap(3, 12);
+        let rows: Vec<(&str, &str)> = shuffled.iter().map(|k| (*k, "1")).collect();
+        let keys: Vec<String> = table(&agg(&rows))
+            .into_iter()
+            .map(|r| r.split(' ').next().unwrap().to_owned())
+            .collect();
+        // Numbers print as the one way their value is written.
+        let printed: Vec<&str> = sorted
+            .iter()
+            .map(|k| match *k {
+                "-1e3" => "-1000",
+                "1e2" => "100",
+                other => other,
+            })
+            .collect();
+        assert_eq!(keys, printed);
     }
 }
