@@ -114,3 +114,72 @@ pub(super) fn blocks_from_anchor(
     usage.rows = all;
     Some(rep)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::CacheMode;
+
+    const HOUR: i64 = 3_600_000;
+
+    fn line(ts: i64, session: &str, id: &str) -> String {
+        format!(
+            concat!(
+                r#"{{"type":"assistant","timestamp":"{}","sessionId":"{}","requestId":"r-{}","#,
+                r#""message":{{"id":"m-{}","model":"claude-opus-4-7","#,
+                r#""usage":{{"input_tokens":10,"output_tokens":1}}}}}}"#,
+                "\n"
+            ),
+            crate::time::format_ms(ts),
+            session,
+            id,
+            id
+        )
+    }
+
+    #[test]
+    fn only_the_files_of_the_window_the_session_and_their_copies_are_read() {
+        let now = crate::time::parse_timestamp_ms("2026-03-10T12:00:00Z").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("projects").join("-p");
+        std::fs::create_dir_all(&p).unwrap();
+        let files: [(&str, String); 5] = [
+            // weeks old, modified now (the listing sorts by path: a, b, c, d, e)
+            ("a.jsonl", line(now - 400 * HOUR, "a", "a1")),
+            // reaches into the window
+            (
+                "b.jsonl",
+                line(now - 90 * HOUR, "b", "b1") + &line(now - HOUR, "b", "b2"),
+            ),
+            // old, but the session asked for
+            ("c.jsonl", line(now - 300 * HOUR, "c", "c1")),
+            // old, holds a copy of b's recent request
+            (
+                "d.jsonl",
+                line(now - 200 * HOUR, "d", "d1") + &line(now - 200 * HOUR, "d", "b2"),
+            ),
+            // old, shares a request with a (not read): stays out
+            ("e.jsonl", line(now - 400 * HOUR, "e", "a1")),
+        ];
+        for (name, text) in &files {
+            std::fs::write(p.join(name), text).unwrap();
+        }
+        let roots = crate::discover::resolve_roots(&[dir.path().to_owned()], None).unwrap();
+        let corpus = crate::load::load(&roots, &CacheMode::Off).unwrap();
+        let names: Vec<String> = corpus
+            .files
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["a.jsonl", "b.jsonl", "c.jsonl", "d.jsonl", "e.jsonl"]
+        );
+        let keep = files_to_read(&corpus, now - 10 * HOUR, Some("c"));
+        assert_eq!(keep, [false, true, true, true, false]);
+        let keep = files_to_read(&corpus, now - 10 * HOUR, None);
+        assert_eq!(keep, [false, true, false, true, false]);
+        let keep = files_to_read(&corpus, now - 500 * HOUR, None);
+        assert_eq!(keep, [true; 5]);
+    }
+}
