@@ -1,6 +1,6 @@
 //! One transcript's record in the main and delta files: identity, parse state, strings,
-//! delegations, links, models, per-slot sums (left encoded until used), key fingerprints
-//! and where its entries are.
+//! delegations, links, models, per-slot sums (left encoded until used), key fingerprints,
+//! the time span of its entries and where its entries are.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
