@@ -13,7 +13,10 @@
 #    installed (else repeated /usr/bin/time runs), and records peak RSS with /usr/bin/time -v.
 #
 # Environment: SCALE (default 1), RUNS (default 10), CCUSAGE (default: ccusage on PATH),
-# GEN (path to gen_data.py; default ../shared/bench/gen_data.py beside the repository).
+# GEN (path to gen_data.py; default ../shared/bench/gen_data.py beside the repository),
+# BASE (a baseline spate binary timed beside this one on the status line), RUNS_FAST
+# (hyperfine runs of the status line, default 40), STATUSLINE_ONLY=1 (only the status line
+# section), SKIP_BUILD=1 (use the release binary as built).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,10 +34,11 @@ fi
 echo "== data: $data ($(find "$data" -name '*.jsonl' | wc -l) files, $(du -sh "$data" | cut -f1))"
 
 echo "== building spate (release)"
-(cd "$repo" && cargo build --release -q -p spate-cli)
+[ -n "${SKIP_BUILD:-}" ] || (cd "$repo" && cargo build --release -q -p spate-cli)
 target="${CARGO_TARGET_DIR:-$repo/target}"
 spate="$target/release/spate"
 
+if [ -z "${STATUSLINE_ONLY:-}" ]; then
 echo "== checking the answer"
 "$spate" agents daily --json --no-cache --timezone UTC --path "$data" >"$work/spate.json" 2>"$work/spate.err"
 "$spate" agents daily --json --no-cache --timezone UTC --per-request --path "$data" >"$work/spate-per-request.json" 2>/dev/null
@@ -176,6 +180,8 @@ else
     echo "(ccusage not installed: comparison skipped; npm install -g ccusage@20)"
 fi
 
+fi
+
 # CPU time (user + system) and wall time, medians, and the largest peak RSS; standard input
 # from the file $cpu_in (default /dev/null)
 cpu() {
@@ -196,22 +202,114 @@ session_file="$(find "$data/projects" -maxdepth 2 -name '*.jsonl' | sort | sed -
 session_id="$(basename "$session_file" .jsonl)"
 printf '{"session_id":"%s","transcript_path":"%s","model":{"id":"claude-opus-4-7","display_name":"Opus"}}' \
     "$session_id" "$session_file" >"$work/status.json"
-echo "statusline: $("$spate" agents statusline --cache-dir "$work/bcache" --path "$data" <"$work/status.json")"
 echo "== blocks and statusline ($runs runs each; warm: the cache is written)"
 echo "| command | wall (median) | CPU user+sys (median) | peak RSS |"
 echo "| --- | ---: | ---: | ---: |"
-cpu "spate agents blocks --json, warm" "$spate" agents blocks --json --cache-dir "$work/bcache" --path "$data"
-cpu "spate agents blocks --json --no-cache" "$spate" agents blocks --json --no-cache --path "$data"
-cpu_in="$work/status.json" cpu "spate agents statusline, warm, every file modified today" "$spate" agents statusline --cache-dir "$work/bcache" --path "$data"
-# as on a real machine: the history is days old, one session is being written
+if [ -z "${STATUSLINE_ONLY:-}" ]; then
+    cpu "spate agents blocks --json, warm" "$spate" agents blocks --json --cache-dir "$work/bcache" --path "$data"
+    cpu "spate agents blocks --json --no-cache" "$spate" agents blocks --json --no-cache --path "$data"
+fi
+# The status line in three states of the tree, each warm (its cache written first), side by
+# side with a baseline build when BASE names one (e.g. a build of the previous commit):
+# - "as generated": every file modified today (the generated tree as it is);
+# - "aged": a copy whose files were modified 3 days ago, one session file touched now;
+# - "live": a copy whose timestamps are moved so that the last request was 30 minutes ago
+#   (an active block, today's cost), the files with requests of the last day modified now,
+#   the others 3 days ago; the status line names the session of the last request.
+# Answers first: the line must equal the baseline's for the same tree and input (run twice
+# when the block's minutes left ticked over in between). Then RUNS_FAST runs (default 40) of
+# each build, interleaved, with wall and CPU time (user + system, from getrusage) and peak
+# RSS per run, and hyperfine (through a shell, for the standard input).
 cp -r "$data" "$work/aged"
 find "$work/aged" -name '*.jsonl' -exec touch -d '3 days ago' {} +
 aged_session="$work/aged/${session_file#"$data"/}"
 touch "$aged_session"
 sed "s#$session_file#$aged_session#" "$work/status.json" >"$work/status-aged.json"
-"$spate" agents statusline --cache-dir "$work/acache" --path "$work/aged" <"$work/status-aged.json" >/dev/null
-cpu_in="$work/status-aged.json" cpu "spate agents statusline, warm, one file modified today" "$spate" agents statusline --cache-dir "$work/acache" --path "$work/aged"
-if [ -n "$ccusage" ]; then
+python3 - "$data" "$work/live" <<'PY'
+import datetime, os, re, sys, time
+src, dst = sys.argv[1], sys.argv[2]
+rx = re.compile(rb'"timestamp":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z"')
+fmt, utc = "%Y-%m-%dT%H:%M:%S", datetime.timezone.utc
+ts = lambda b: datetime.datetime.strptime(b.decode(), fmt).replace(tzinfo=utc)
+last = max(m.group(1) for root, _, fs in os.walk(src) for f in fs if f.endswith(".jsonl")
+           for m in rx.finditer(open(os.path.join(root, f), "rb").read()))
+end = ts(last)
+shift = datetime.datetime.now(utc).replace(microsecond=0) - datetime.timedelta(minutes=30) - end
+old = time.time() - 3 * 86400
+for root, _, files in os.walk(src):
+    for f in files:
+        s = os.path.join(root, f); d = os.path.join(dst, os.path.relpath(s, src))
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        data, recent = open(s, "rb").read(), [False]
+        def sub(m):
+            t = ts(m.group(1)) + shift
+            recent[0] |= (end + shift - t).total_seconds() < 86400
+            return b'"timestamp":"' + t.strftime(fmt).encode() + (m.group(2) or b"") + b'Z"'
+        if f.endswith(".jsonl"):
+            data = rx.sub(sub, data)
+        open(d, "wb").write(data)
+        if not recent[0]:
+            os.utime(d, (old, old))
+PY
+live_session="$(grep -rl "\"timestamp\":\"$(grep -rhoE '"timestamp":"[^"]+"' "$work/live" | sort | tail -1 | cut -d'"' -f4)\"" "$work/live" | grep -v /subagents/ | head -1)"
+printf '{"session_id":"%s","transcript_path":"%s","model":{"id":"claude-opus-4-7","display_name":"Opus"}}' \
+    "$(basename "$live_session" .jsonl)" "$live_session" >"$work/status-live.json"
+runs_fast="${RUNS_FAST:-40}"
+for state in generated aged live; do
+    case $state in
+        generated) tree="$data" input="$work/status.json" ;;
+        aged) tree="$work/aged" input="$work/status-aged.json" ;;
+        live) tree="$work/live" input="$work/status-live.json" ;;
+    esac
+    for build in new ${BASE:+base}; do
+        bin="$spate"; [ "$build" = base ] && bin="$BASE"
+        "$bin" agents statusline --cache-dir "$work/s-$state-$build" --path "$tree" <"$input" >"$work/line-$state-$build.txt"
+    done
+    echo "statusline, $state: $(cat "$work/line-$state-new.txt")"
+    if [ -n "${BASE:-}" ] && ! cmp -s "$work/line-$state-new.txt" "$work/line-$state-base.txt"; then
+        "$spate" agents statusline --cache-dir "$work/s-$state-new" --path "$tree" <"$input" >"$work/line-$state-new.txt"
+        if ! cmp -s "$work/line-$state-new.txt" "$work/line-$state-base.txt"; then
+            echo "FAIL: statusline ($state) differs from the baseline's: $(cat "$work/line-$state-base.txt")" >&2
+            exit 1
+        fi
+    fi
+    [ -n "${BASE:-}" ] && echo "ok: equal to the baseline's line"
+    # CPU per run from getrusage (microseconds, where /usr/bin/time rounds to 10 ms),
+    # the two builds interleaved run by run
+    python3 - "$runs_fast" "$input" "$state" "$spate" "$work/s-$state-new" ${BASE:+"$BASE" "$work/s-$state-base"} -- "$tree" <<'PY'
+import os, resource, statistics, subprocess, sys, time
+runs, stdin, state = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rest = sys.argv[4:]; tree = rest[rest.index("--") + 1]; rest = rest[:rest.index("--")]
+builds = [("new", rest[0], rest[1])] + ([("base", rest[2], rest[3])] if len(rest) > 2 else [])
+res = {b[0]: [] for b in builds}
+for _ in range(runs):
+    for name, binary, cache in builds:
+        with open(stdin, "rb") as f:
+            t0 = time.perf_counter()
+            p = subprocess.Popen([binary, "agents", "statusline", "--cache-dir", cache, "--path", tree],
+                                 stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _, status, ru = os.wait4(p.pid, 0)
+            res[name].append((time.perf_counter() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss))
+for name, rows in res.items():
+    wall = sorted(r[0] for r in rows); cpu = sorted(r[1] for r in rows)
+    print(f"| statusline, {state}, {name} | min {wall[0]*1e3:.1f} / median {statistics.median(wall)*1e3:.1f} ms "
+          f"| min {cpu[0]*1e3:.1f} / median {statistics.median(cpu)*1e3:.1f} ms | {max(r[2] for r in rows)/1024:.1f} MB |")
+PY
+    if command -v hyperfine >/dev/null; then
+        args=(-w 3 -r "$runs_fast" -n "statusline $state new"
+              "$spate agents statusline --cache-dir $work/s-$state-new --path $tree <$input")
+        [ -n "${BASE:-}" ] && args+=(-n "statusline $state base" "$BASE agents statusline --cache-dir $work/s-$state-base --path $tree <$input")
+        hyperfine "${args[@]}" --export-json "$work/hf-$state.json" >/dev/null 2>&1
+        python3 - "$work/hf-$state.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    t = sorted(r["times"])
+    print(f"  hyperfine {r['command'][:60]}: min {t[0]*1e3:.1f} ms, median {r['median']*1e3:.1f} ms, "
+          f"mean {r['mean']*1e3:.1f} ms, user {r['user']*1e3:.1f} ms + sys {r['system']*1e3:.1f} ms ({len(t)} runs)")
+PY
+    fi
+done
+if [ -n "$ccusage" ] && [ -z "${STATUSLINE_ONLY:-}" ]; then
     cpu "ccusage claude blocks --offline --json" env CLAUDE_CONFIG_DIR="$data" "$ccusage" claude blocks --offline --json
     # its own output cache off: the figures computed, as spate does
     cpu_in="$work/status.json" cpu "ccusage statusline --offline --no-cache" env CLAUDE_CONFIG_DIR="$data" "$ccusage" statusline --offline --no-cache

@@ -376,6 +376,10 @@ pub struct FileRecord {
     pub links: Vec<AgentLink>,
     /// Skipped lines.
     pub skips: SkipCounts,
+    /// The earliest and the latest timestamp (ms) of its usage entries, in-file duplicates
+    /// included (`None` without entries): which files a question about a time window (the
+    /// status line's today and active block) must read, known without decoding anything.
+    pub span: Option<(i64, i64)>,
 }
 
 impl FileRecord {
@@ -455,6 +459,10 @@ impl FileRecord {
         let Some(entries) = self.entries() else {
             return;
         };
+        let span = entries.iter().fold(None, |span, e| match span {
+            None => Some((e.ts_ms, e.ts_ms)),
+            Some((lo, hi)) => Some((e.ts_ms.min(lo), e.ts_ms.max(hi))),
+        });
         let mut best: crate::usage::KeyMap<usize> = crate::usage::KeyMap::default();
         let mut keep = vec![true; entries.len()];
         let mut duplicates = 0;
@@ -523,5 +531,6 @@ impl FileRecord {
         self.buckets = Buckets::Decoded(buckets);
         self.keys = Keys::Decoded(keys);
         self.duplicates = duplicates;
+        self.span = span;
     }
 }

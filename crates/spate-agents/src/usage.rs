@@ -460,7 +460,19 @@ pub fn analyze_where(
     query: Query,
     keep: impl Fn(&crate::cache::CachedFile) -> bool,
 ) -> Usage {
-    analyze_impl(corpus, query, keep, |_, _| Vec::new()).0
+    analyze_impl(corpus, query, |_, f| keep(f), |_, _| Vec::new()).0
+}
+
+/// [`analyze`] over the files `keep[i]` accepts only (`corpus.files[i]`; the files past the
+/// end of `keep` are left out).
+pub(crate) fn analyze_selected(corpus: &Corpus, query: Query, keep: &[bool]) -> Usage {
+    analyze_impl(
+        corpus,
+        query,
+        |i, _| keep.get(i).copied().unwrap_or(false),
+        |_, _| Vec::new(),
+    )
+    .0
 }
 
 /// Requests read outside the corpus (the usage ledger's): one row each, with its
@@ -475,16 +487,22 @@ pub(crate) fn analyze_with_outside(
     query: Query,
     outside: impl FnOnce(&mut Names, &Query) -> OutsideRows,
 ) -> (Usage, Vec<bool>) {
-    analyze_impl(corpus, query, |_| true, outside)
+    analyze_impl(corpus, query, |_, _| true, outside)
 }
 
 fn analyze_impl(
     corpus: &Corpus,
     query: Query,
-    keep: impl Fn(&crate::cache::CachedFile) -> bool,
+    keep: impl Fn(usize, &crate::cache::CachedFile) -> bool,
     outside: impl FnOnce(&mut Names, &Query) -> OutsideRows,
 ) -> (Usage, Vec<bool>) {
-    let files: Vec<&crate::cache::CachedFile> = corpus.files.iter().filter(|f| keep(f)).collect();
+    let files: Vec<&crate::cache::CachedFile> = corpus
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| keep(*i, f))
+        .map(|(_, f)| f)
+        .collect();
     let phase = crate::trace::phase("analyze: ids and keys");
     let mut names = Names::default();
     let mut summary = Summary {

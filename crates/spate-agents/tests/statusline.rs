@@ -1,6 +1,7 @@
-//! The status line's figures read only recently modified files: they must equal the figures
-//! computed from every file, also when activity ran on for more than a day without a pause
-//! (then the active block depends on older files and every file is read).
+//! The status line reads only the files whose requests reach into its window (see also
+//! `statusline_window.rs`): its figures must equal those computed from every file, also when
+//! activity ran on for more than a day without a pause (then the active block depends on
+//! older requests and the window is widened).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};

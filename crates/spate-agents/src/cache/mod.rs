@@ -59,7 +59,7 @@ const MAGIC: &[u8; 8] = b"SPATEAGC";
 const ENTRIES_MAGIC: &[u8; 8] = b"SPATEAGE";
 const DELTA_MAGIC: &[u8; 8] = b"SPATEAGD";
 /// Bump when the layout or the meaning of any field changes.
-pub const FORMAT_VERSION: u32 = 14;
+pub const FORMAT_VERSION: u32 = 15;
 
 /// What the cache remembers about one file.
 #[derive(Debug, Clone, PartialEq, Eq)]

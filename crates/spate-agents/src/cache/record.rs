@@ -1,6 +1,6 @@
 //! One transcript's record in the main and delta files: identity, parse state, strings,
-//! delegations, links, models, per-slot sums (left encoded until used), key fingerprints
-//! and where its entries are.
+//! delegations, links, models, per-slot sums (left encoded until used), key fingerprints,
+//! the time span of its entries and where its entries are.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -88,6 +88,14 @@ pub(super) fn encode_file(f: &CachedFile, entry_ref: EntryRef) -> Vec<u8> {
             }
         }
         Keys::Encoded(e) => w.0.extend_from_slice(e.as_slice()),
+    }
+    match r.span {
+        None => w.0.push(0),
+        Some((lo, hi)) => {
+            w.0.push(1);
+            w.zig(lo);
+            w.zig(hi);
+        }
     }
     let (start, len, count, sum) = entry_ref;
     w.var(start);
@@ -285,6 +293,17 @@ pub(super) fn decode_file(
         end: keys_at + nk * 8,
         count: nk,
     });
+    let span = match r.byte()? {
+        0 => None,
+        1 => {
+            let (lo, hi) = (r.zig()?, r.zig()?);
+            if lo > hi {
+                return None;
+            }
+            Some((lo, hi))
+        }
+        _ => return None,
+    };
     let estart = r.var()?;
     let elen = r.var()?;
     let ecount = usize::try_from(r.var()?).ok()?;
@@ -317,6 +336,7 @@ pub(super) fn decode_file(
             delegations,
             links,
             skips,
+            span,
         },
     })
 }

@@ -8,6 +8,8 @@
 //! ignored, wrong types read as absent; the caller prints [`fallback_line`] when anything
 //! else goes wrong.
 
+mod window;
+
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
@@ -253,21 +255,24 @@ pub fn open_corpus(
     Ok((corpus, warnings))
 }
 
-/// How far back the status line looks first: files modified in the last day (and since the
-/// local midnight when that is earlier).
+/// How far back the status line of earlier versions looked by modification time. The
+/// files are now chosen by the time span of their entries (see [`compute`]); kept for
+/// callers of the constant.
 pub const RECENT_MS: i64 = 24 * 3_600_000;
 
-/// The figures of the line at `now_ms`. Only the files modified in the last [`RECENT_MS`]
-/// (or since local midnight) are read request by request: a request of the active block,
-/// of today or of the running session is in such a file. The active block is exact when a
-/// gap (a pause of more than 5 hours) precedes it among those requests; otherwise (more than
-/// a day of uninterrupted activity) every file is read.
+/// The figures of the line at `now_ms`, equal to [`figures`] of the whole tree's requests
+/// and blocks. Only the files whose entries reach back to 10 hours before `now_ms` (or to
+/// the local midnight when that is earlier), those that name the session and those sharing
+/// a request with any of them are read request by request; when the active block's chain
+/// of blocks reaches further back (activity without a 5-hour pause), the window is widened,
+/// up to every file (the `window` module says why this is exact).
 pub fn compute(
     input: &StatusInput,
     corpus: &crate::load::Corpus,
     query: crate::usage::Query,
     now_ms: i64,
 ) -> StatusFigures {
+    let _phase = crate::trace::phase("statusline figures");
     let query = crate::usage::Query {
         per_request: true,
         since: None,
@@ -282,27 +287,14 @@ pub fn compute(
         now_ms,
         ..crate::blocks::BlockOptions::default()
     };
-    let cutoff_ms = (now_ms - RECENT_MS).min(midnight_ms);
-    let usage = crate::usage::analyze_where(corpus, query.clone(), |f| {
-        f.mtime_ns >= i128::from(cutoff_ms) * 1_000_000
-    });
-    let rep = crate::blocks::build(&usage, &opts);
-    // the files left out hold requests before the cutoff only: the chain of blocks restarts
-    // within the window when its first request is more than a block length after the cutoff
-    // or when a gap precedes the active block
-    let first = usage.rows.iter().map(|r| r.first_ms).min();
-    let exact = match rep.active() {
-        None => true,
-        Some(a) => {
-            first.is_some_and(|f| f - cutoff_ms > opts.session_ms)
-                || rep
-                    .blocks
-                    .iter()
-                    .any(|b| b.is_gap && b.end_ms <= a.start_ms)
+    let session = input.session_id.as_deref();
+    for hours in window::LOOKBACK_HOURS {
+        let from_ms = now_ms.saturating_sub(hours * 3_600_000).min(midnight_ms);
+        let keep = window::files_to_read(corpus, from_ms, session);
+        let mut usage = crate::usage::analyze_selected(corpus, query.clone(), &keep);
+        if let Some(rep) = window::blocks_from_anchor(&mut usage, from_ms, &opts) {
+            return figures(input, &usage, &rep);
         }
-    };
-    if exact {
-        return figures(input, &usage, &rep);
     }
     let usage = crate::usage::analyze(corpus, query);
     let rep = crate::blocks::build(&usage, &opts);
