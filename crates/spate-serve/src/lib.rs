@@ -22,7 +22,9 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod blocks_cache;
 pub mod limits;
+pub mod memory;
 pub mod metrics;
 pub mod params;
 pub mod state;

@@ -29,6 +29,7 @@ use spate_agents::usage::{self, Query, Usage};
 use spate_agents::{delegations, report_json};
 
 use crate::api::Endpoint;
+use crate::blocks_cache::BlocksCache;
 use crate::metrics::Metrics;
 use crate::params::Shape;
 use crate::stats::Stats;
@@ -140,6 +141,8 @@ pub struct Shared {
     watching: AtomicBool,
     /// The usage ledger, when one is used: recorded after each refresh, flushed on stop.
     ledger: Option<Ledger>,
+    /// The blocks of the current generation (see [`crate::blocks_cache`]).
+    pub blocks: BlocksCache,
 }
 
 impl Shared {
@@ -237,6 +240,7 @@ impl Refresher {
             stopping: tokio::sync::watch::channel(false).0,
             watching: AtomicBool::new(false),
             ledger,
+            blocks: BlocksCache::default(),
         });
         shared.metrics.record_refresh(started.elapsed(), true);
         Ok((shared.clone(), Refresher { shared }))
