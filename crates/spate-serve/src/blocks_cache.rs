@@ -9,6 +9,7 @@
 //! of (time zone, cost mode, projects, block length): a few such variants are kept, so a
 //! dashboard that asks for another time zone or project is served from here too.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use spate_agents::blocks::{self, CutBlocks};
@@ -55,6 +56,7 @@ struct Cached {
 #[derive(Debug, Default)]
 pub struct BlocksCache {
     cached: Mutex<Cached>,
+    cuts: AtomicU64,
 }
 
 impl BlocksCache {
@@ -83,6 +85,7 @@ impl BlocksCache {
             cached.variants.push(hit);
             return cuts;
         }
+        self.cuts.fetch_add(1, Ordering::Relaxed);
         let cuts = {
             let mut usage = analyze(query);
             usage::retain_projects(&mut usage, &key.projects);
@@ -95,7 +98,12 @@ impl BlocksCache {
         cuts
     }
 
-    /// How many variants are kept (for tests and `/metrics`).
+    /// How many times blocks were cut (each an analysis with one row per request).
+    pub fn cuts(&self) -> u64 {
+        self.cuts.load(Ordering::Relaxed)
+    }
+
+    /// How many variants are kept.
     pub fn variants(&self) -> usize {
         self.cached
             .lock()
@@ -146,5 +154,6 @@ mod tests {
         assert_eq!(cache.variants(), 1);
         drop(count);
         assert_eq!(cuts, 8);
+        assert_eq!(cache.cuts(), 8);
     }
 }

@@ -192,6 +192,13 @@ pub fn render(shared: &Shared) -> String {
         "Open /api/events streams.",
         &one(get(&m.event_clients)),
     );
+    metric(
+        &mut out,
+        "spate_blocks_cuts_total",
+        "counter",
+        "Analyses with one row per request, to cut the blocks of /api/blocks (once per change of the tree and variant).",
+        &one(shared.blocks.cuts()),
+    );
     if let Some((now, peak)) = crate::memory::resident() {
         metric(
             &mut out,
