@@ -152,7 +152,6 @@ mod tests {
         cache.get(1, &key(1), q.clone(), &mut count);
         cache.get(2, &key(1), q.clone(), &mut count);
         assert_eq!(cache.variants(), 1);
-        drop(count);
         assert_eq!(cuts, 8);
         assert_eq!(cache.cuts(), 8);
     }
