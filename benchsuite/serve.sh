@@ -38,6 +38,8 @@ for _ in $(seq 200); do
   curl -sf "http://$ADDR/healthz" >/dev/null 2>&1 && break
   sleep 0.05
 done
+rss() { awk '/VmRSS/ {r = $2} /VmHWM/ {h = $2} END {printf "%.1f MB (peak %.1f MB)", r / 1024, h / 1024}' "/proc/$PID/status"; }
+echo "daemon resident size after start: $(rss)"
 curl -sf "http://$ADDR/api/daily" >"$WORK/api-daily.json"
 cmp -s "$WORK/cli-daily.json" "$WORK/api-daily.json" || { echo "FAIL: /api/daily differs from agents daily --json"; exit 1; }
 for r in session project delegations; do
@@ -45,8 +47,9 @@ for r in session project delegations; do
   curl -sf "http://$ADDR/api/$r" | cmp -s - "$WORK/cli.json" || { echo "FAIL: /api/$r differs"; exit 1; }
 done
 echo "answers checked: /api/daily, session, project, delegations equal agents --json"
-# /api/blocks is computed for each request (the active block follows the clock): equal to
-# the CLI run just before or after it, then timed one request at a time
+# /api/blocks is selected for each request from blocks cut once per change (the active
+# block follows the clock): equal to the CLI run just before or after it, then timed one
+# request at a time
 "$SPATE" agents blocks --json --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC >"$WORK/cli-b1.json"
 curl -sf "http://$ADDR/api/blocks" >"$WORK/api-blocks.json"
 "$SPATE" agents blocks --json --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC >"$WORK/cli-b2.json"
@@ -57,6 +60,25 @@ for q in "" "?active=true"; do
   times=$(for _ in $(seq 9); do curl -s -o /dev/null -w '%{time_total}\n' "http://$ADDR/api/blocks$q"; done | sort -n)
   echo "/api/blocks$q, 9 requests one at a time: median $(echo "$times" | awk 'NR == 5 {printf "%.1f ms", $1 * 1000}'), max $(echo "$times" | awk 'END {printf "%.1f ms", $1 * 1000}')"
 done
+
+echo "daemon resident size after these requests: $(rss)"
+# every endpoint, without and with parameters, three times over from 4 clients at once
+ALL=()
+for r in stats daily weekly monthly session model project delegations blocks; do
+  ALL+=("/api/$r" "/api/$r?tz=Asia/Tokyo&since=2025-01-01" "/api/$r?mode=calculate&project=an-22")
+done
+ALL+=("/api/blocks?active=true&token_limit=max" "/api/blocks?recent=true&order=desc"
+  "/api/blocks?session_length=3" "/api/delegations?marathon=5" "/metrics")
+for _ in 1 2 3; do
+  P=()
+  for _ in 1 2 3 4; do
+    (for u in "${ALL[@]}"; do curl -s -o /dev/null "http://$ADDR$u"; done) &
+    P+=($!)
+  done
+  wait "${P[@]}"
+done
+echo "daemon resident size after every endpoint with and without parameters (${#ALL[@]} URLs x 3 rounds x 4 clients): $(rss)"
+echo "blocks cuts so far: $(curl -s "http://$ADDR/metrics" | awk '/^spate_blocks_cuts_total/ {print $2}')"
 
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 HZ=$(getconf CLK_TCK)
@@ -92,7 +114,7 @@ for ep in stats daily; do
   echo "| /api/$ep | $rps | $p50 | $p99 | $errors | $sse | $cpus |"
 done
 echo
-echo "peak RSS of the daemon: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$PID/status")"
+echo "peak RSS of the daemon: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$PID/status") (now $(rss))"
 # the peer: the same reports without the daemon (a process per request, warm cache)
 measure "peer: agents daily --json (warm cache, one process per request)" 5 \
   "$SPATE" agents daily --json --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC

@@ -229,9 +229,26 @@ impl BlocksReport {
 /// ([`crate::usage::Query::per_request`]) and no date filter (blocks are selected by their
 /// start date here, after they are cut).
 pub fn build(usage: &Usage, opts: &BlockOptions) -> BlocksReport {
+    cut(usage, opts.session_ms).select(opts, &usage.query.tz)
+}
+
+/// Blocks and gaps cut from every request of a usage, before the present and the selection
+/// of a report are applied: all of [`build`] that needs the requests. A long-running
+/// process keeps this (a few hundred bytes per block) instead of one row per request, and
+/// makes reports for any present, date range, order, filter or limit from it.
+#[derive(Debug, Clone)]
+pub struct CutBlocks {
+    /// In cut order; `is_active` is decided by [`CutBlocks::select`].
+    blocks: Vec<Block>,
+    session_ms: i64,
+}
+
+/// Cuts the requests of `usage` (one row per request, no date filter, as for [`build`])
+/// into blocks of `session_ms`.
+pub fn cut(usage: &Usage, session_ms: i64) -> CutBlocks {
     let mut order: Vec<usize> = (0..usage.rows.len()).collect();
     order.sort_by_key(|&i| usage.rows[i].first_ms);
-    let session = opts.session_ms.max(1);
+    let session = session_ms.max(1);
     let mut blocks: Vec<Block> = Vec::new();
     let mut current: Option<Block> = None;
     for i in order {
@@ -241,7 +258,7 @@ pub fn build(usage: &Usage, opts: &BlockOptions) -> BlocksReport {
             let last = b.actual_end_ms.unwrap_or(b.start_ms);
             if ts - b.start_ms > session || ts - last > session {
                 let done = current.take().expect("current block");
-                blocks.push(finish(done, opts.now_ms, session));
+                blocks.push(finish(done, session));
                 if ts - last > session {
                     blocks.push(gap(last + session, ts));
                 }
@@ -273,54 +290,79 @@ pub fn build(usage: &Usage, opts: &BlockOptions) -> BlocksReport {
         }
     }
     if let Some(b) = current {
-        blocks.push(finish(b, opts.now_ms, session));
+        blocks.push(finish(b, session));
+    }
+    CutBlocks { blocks, session_ms }
+}
+
+impl CutBlocks {
+    /// The block length these blocks were cut with.
+    pub fn session_ms(&self) -> i64 {
+        self.session_ms
     }
 
-    if opts.since.is_some() || opts.until.is_some() {
-        let mut dates = LocalDates::new(usage.query.tz.clone());
-        blocks.retain(|b| match dates.date(b.start_ms) {
-            Some(d) => {
-                !matches!(opts.since, Some(s) if d < s) && !matches!(opts.until, Some(u) if d > u)
-            }
-            None => false,
-        });
-    }
-    // a gap starts after the hour its next block starts at: the list is in start order
-    blocks.sort_by_key(|b| b.start_ms);
-    if opts.descending {
-        blocks.reverse();
-    }
-    if opts.recent {
-        let cutoff = opts.now_ms - RECENT_DAYS * 24 * HOUR_MS;
-        blocks.retain(|b| b.start_ms >= cutoff || b.is_active);
-    }
-    if opts.active_only {
-        blocks.retain(|b| b.is_active);
-    }
-    let max_tokens = blocks
-        .iter()
-        .filter(|b| !b.is_gap && !b.is_active)
-        .map(Block::total_tokens)
-        .max()
-        .unwrap_or(0);
-    let token_limit = match opts.token_limit {
-        None => None,
-        Some(TokenLimit::Tokens(n)) => Some(n),
-        Some(TokenLimit::Max) => (max_tokens > 0).then_some(max_tokens),
-    };
-    BlocksReport {
-        blocks,
-        max_tokens,
-        token_limit,
-        now_ms: opts.now_ms,
+    /// The report of these blocks at `opts.now_ms`, selected and ordered by `opts` (its
+    /// `session_ms` is not used: the blocks were cut with [`CutBlocks::session_ms`]), with
+    /// the local start dates of `since`/`until` taken in `tz`.
+    pub fn select(&self, opts: &BlockOptions, tz: &jiff::tz::TimeZone) -> BlocksReport {
+        let session = self.session_ms.max(1);
+        let mut dates =
+            (opts.since.is_some() || opts.until.is_some()).then(|| LocalDates::new(tz.clone()));
+        let mut blocks: Vec<Block> = self
+            .blocks
+            .iter()
+            .filter(|b| match &mut dates {
+                None => true,
+                Some(dates) => match dates.date(b.start_ms) {
+                    Some(d) => {
+                        !matches!(opts.since, Some(s) if d < s)
+                            && !matches!(opts.until, Some(u) if d > u)
+                    }
+                    None => false,
+                },
+            })
+            .map(|b| Block {
+                is_active: b
+                    .actual_end_ms
+                    .is_some_and(|last| opts.now_ms - last < session && opts.now_ms < b.end_ms),
+                ..b.clone()
+            })
+            .collect();
+        // a gap starts after the hour its next block starts at: the list is in start order
+        blocks.sort_by_key(|b| b.start_ms);
+        if opts.descending {
+            blocks.reverse();
+        }
+        if opts.recent {
+            let cutoff = opts.now_ms - RECENT_DAYS * 24 * HOUR_MS;
+            blocks.retain(|b| b.start_ms >= cutoff || b.is_active);
+        }
+        if opts.active_only {
+            blocks.retain(|b| b.is_active);
+        }
+        let max_tokens = blocks
+            .iter()
+            .filter(|b| !b.is_gap && !b.is_active)
+            .map(Block::total_tokens)
+            .max()
+            .unwrap_or(0);
+        let token_limit = match opts.token_limit {
+            None => None,
+            Some(TokenLimit::Tokens(n)) => Some(n),
+            Some(TokenLimit::Max) => (max_tokens > 0).then_some(max_tokens),
+        };
+        BlocksReport {
+            blocks,
+            max_tokens,
+            token_limit,
+            now_ms: opts.now_ms,
+        }
     }
 }
 
-fn finish(mut b: Block, now_ms: i64, session: i64) -> Block {
+/// Ends a block (whether it is active is decided when a report selects it).
+fn finish(mut b: Block, session: i64) -> Block {
     b.end_ms = b.start_ms + session;
-    b.is_active = b
-        .actual_end_ms
-        .is_some_and(|last| now_ms - last < session && now_ms < b.end_ms);
     b
 }
 

@@ -274,3 +274,69 @@ fn dates_select_by_local_start_across_a_dst_change() {
     assert!(table.contains("2026-03-08 00:00  4h 40m"), "{table}");
     assert!(table.lines().all(|l| l.chars().count() <= 80), "{table}");
 }
+
+/// What a long-running process relies on: blocks cut once (from a usage analysed in UTC)
+/// give, for any present, time zone and selection, the report `build` makes from the
+/// usage analysed in that time zone at that present.
+#[test]
+fn blocks_cut_once_select_like_a_fresh_build() {
+    let utc = usage_of(TIMES, TimeZone::UTC);
+    let cuts = blocks::cut(&utc, 5 * 3_600_000);
+    assert_eq!(cuts.session_ms(), 5 * 3_600_000);
+    let zones = ["UTC", "America/New_York", "Asia/Tokyo"];
+    let presents = [
+        "2026-03-08T02:00:00Z", // inside block 1 (before its later requests: still active)
+        "2026-03-08T16:30:00Z", // block 3 active
+        "2026-03-08T19:00:00Z", // block 3's last instant
+        "2026-03-09T10:00:00Z", // nothing active, recent keeps some
+        "2026-04-01T00:00:00Z", // long after
+    ];
+    let selections: Vec<BlockOptions> = vec![
+        BlockOptions::default(),
+        BlockOptions {
+            recent: true,
+            ..BlockOptions::default()
+        },
+        BlockOptions {
+            active_only: true,
+            token_limit: Some(TokenLimit::Tokens(3_000)),
+            ..BlockOptions::default()
+        },
+        BlockOptions {
+            descending: true,
+            token_limit: Some(TokenLimit::Max),
+            ..BlockOptions::default()
+        },
+        BlockOptions {
+            since: parse_date("2026-03-08"),
+            until: parse_date("2026-03-08"),
+            ..BlockOptions::default()
+        },
+    ];
+    let mut active_seen = 0;
+    for zone in zones {
+        let tz = TimeZone::get(zone).unwrap();
+        let fresh = usage_of(TIMES, tz.clone());
+        for now in presents {
+            for sel in &selections {
+                let o = BlockOptions {
+                    now_ms: ms(now),
+                    ..sel.clone()
+                };
+                let want = blocks::build(&fresh, &o);
+                let got = cuts.select(&o, &tz);
+                assert_eq!(got.blocks, want.blocks, "{zone} {now} {o:?}");
+                assert_eq!(
+                    (got.max_tokens, got.token_limit, got.now_ms),
+                    (want.max_tokens, want.token_limit, want.now_ms)
+                );
+                assert_eq!(
+                    spate_agents::report_json::to_pretty(&got).unwrap(),
+                    spate_agents::report_json::to_pretty(&want).unwrap()
+                );
+                active_seen += usize::from(want.active().is_some());
+            }
+        }
+    }
+    assert!(active_seen > 0, "some present has an active block");
+}

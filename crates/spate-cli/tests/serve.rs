@@ -711,21 +711,53 @@ fn the_usage_ledger_keeps_deleted_transcripts_and_is_written_on_stop() {
     );
     let d = Daemon::start(tree, &["--ledger-dir", ledger_arg]);
     assert_eq!(d.get("/api/daily").body, full);
-    let with_ledger = spate()
-        .args([
-            "agents",
-            "daily",
-            "--json",
-            "--no-cache",
-            "-z",
-            "UTC",
-            "--path",
-        ])
-        .arg(tree)
-        .arg("--ledger-dir")
-        .arg(ledger.path())
-        .output()
-        .unwrap();
-    assert!(with_ledger.status.success());
-    assert_eq!(String::from_utf8(with_ledger.stdout).unwrap(), full);
+    // `agents ARGS --json` with the same ledger
+    let with_ledger = |args: &[&str]| {
+        let out = spate()
+            .arg("agents")
+            .args(args)
+            .args(["--json", "--no-cache", "--path"])
+            .arg(tree)
+            .arg("--ledger-dir")
+            .arg(ledger.path())
+            .args(if args.contains(&"-z") {
+                &[][..]
+            } else {
+                &["-z", "UTC"][..]
+            })
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(with_ledger(&["daily"]), full);
+    // reports with parameters count the deleted transcript too (the ledger's entries are
+    // read once per refresh, not per request)
+    let check = |d: &Daemon| {
+        for (query, args) in [
+            ("/api/daily", &["daily"][..]),
+            (
+                "/api/daily?tz=Asia/Tokyo",
+                &["daily", "-z", "Asia/Tokyo"][..],
+            ),
+            (
+                "/api/session?mode=calculate",
+                &["session", "--mode", "calculate"][..],
+            ),
+            ("/api/blocks", &["blocks"][..]),
+            (
+                "/api/blocks?tz=Asia/Tokyo",
+                &["blocks", "-z", "Asia/Tokyo"][..],
+            ),
+        ] {
+            assert_eq!(d.get(query).body, with_ledger(args), "{query}");
+        }
+    };
+    check(&d);
+    // a transcript deleted while the daemon runs
+    let events = d.events();
+    events.next("hello", Duration::from_secs(10)).unwrap();
+    std::fs::remove_file(tree.join("projects/-home-me-alpha/s-alpha-1.jsonl")).unwrap();
+    events.next("update", Duration::from_secs(10)).unwrap();
+    check(&d);
 }

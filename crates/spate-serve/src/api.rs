@@ -24,6 +24,7 @@ use spate_agents::usage::{self, Query, Usage};
 use spate_agents::{delegations, report_json};
 use tokio::sync::Semaphore;
 
+use crate::blocks_cache::CutKey;
 use crate::params::{self, ParamError, Shape};
 use crate::state::Shared;
 use crate::{assets, auth, limits, metrics};
@@ -93,18 +94,7 @@ pub fn render(
 ) -> serde_json::Result<String> {
     match endpoint {
         Endpoint::Blocks => {
-            let b = &shape.blocks;
-            let opts = BlockOptions {
-                session_ms: b.session_ms,
-                now_ms,
-                since: b.since,
-                until: b.until,
-                descending: shape.descending,
-                recent: b.recent,
-                active_only: b.active,
-                token_limit: b.token_limit,
-            };
-            report_json::to_pretty(&blocks::build(usage, &opts))
+            report_json::to_pretty(&blocks::build(usage, &block_options(shape, now_ms)))
         }
         Endpoint::Stats => report_json::to_pretty(&crate::stats::Stats::of(usage)?),
         Endpoint::Report(period) => {
@@ -112,6 +102,36 @@ pub fn render(
         }
         Endpoint::Delegations => report_json::to_pretty(&delegations::build(usage, shape.marathon)),
     }
+}
+
+/// The blocks report's options of a request's shape at `now_ms`.
+pub fn block_options(shape: &Shape, now_ms: i64) -> BlockOptions {
+    let b = &shape.blocks;
+    BlockOptions {
+        session_ms: b.session_ms,
+        now_ms,
+        since: b.since,
+        until: b.until,
+        descending: shape.descending,
+        recent: b.recent,
+        active_only: b.active,
+        token_limit: b.token_limit,
+    }
+}
+
+/// The body of `/api/blocks` for `query` (the request's, or the daemon's default) and
+/// `shape`: from the blocks cut for this generation ([`crate::blocks_cache`]), equal to
+/// [`render`] of a fresh analysis at the same present.
+pub fn blocks_body(shared: &Shared, query: Query, mut shape: Shape) -> serde_json::Result<String> {
+    let query = blocks_query(query, &mut shape);
+    let key = CutKey::of(&query, &shape.projects, shape.blocks.session_ms);
+    let generation = shared.snapshot.load().generation;
+    let tz = query.tz.clone();
+    let cuts = shared
+        .blocks
+        .get(generation, &key, query, |q| shared.analyze(q));
+    let now_ms = spate_agents::jiff::Timestamp::now().as_millisecond();
+    report_json::to_pretty(&cuts.select(&block_options(&shape, now_ms), &tz))
 }
 
 /// The query and shape of a blocks report, as `spate agents blocks` builds them: blocks
@@ -129,12 +149,9 @@ pub fn blocks_query(mut query: Query, shape: &mut Shape) -> Query {
 struct Ctx {
     shared: Arc<Shared>,
     token: Option<Arc<str>>,
-    /// Parameterized reports computed at once.
+    /// Parameterized reports computed at once (blocks reports too; those cut their blocks
+    /// one at a time, see [`crate::blocks_cache`]).
     queries: Arc<Semaphore>,
-    /// Blocks reports computed at once: one. Each analyses one row per request (about
-    /// 18 MB at its peak on a 2,354-file tree), so several at once would raise the daemon's
-    /// peak memory by that much each.
-    per_request: Arc<Semaphore>,
 }
 
 /// The daemon's routes.
@@ -143,7 +160,6 @@ pub fn router(shared: Arc<Shared>, token: Option<String>, max_queries: usize) ->
         shared,
         token: token.map(Arc::from),
         queries: Arc::new(Semaphore::new(max_queries.max(1))),
-        per_request: Arc::new(Semaphore::new(1)),
     };
     let mut app = Router::new()
         .route(
@@ -295,30 +311,20 @@ async fn report_route(ctx: Ctx, endpoint: Endpoint, query: Option<String>) -> Re
         return json_response(StatusCode::OK, body.into());
     }
     // each parameterized report analyses the whole corpus: a few at once
-    // (a blocks report waits for its own turn before taking one of the general places)
-    let _one_at_a_time = if endpoint == Endpoint::Blocks {
-        match ctx.per_request.clone().acquire_owned().await {
-            Ok(p) => Some(p),
-            Err(_) => return json_error(StatusCode::SERVICE_UNAVAILABLE, None, "stopping"),
-        }
-    } else {
-        None
-    };
     let Ok(_permit) = ctx.queries.clone().acquire_owned().await else {
         return json_error(StatusCode::SERVICE_UNAVAILABLE, None, "stopping");
     };
     let shared = ctx.shared.clone();
     let computed = tokio::task::spawn_blocking(move || {
-        let mut shape = parsed.shape;
-        let mut query = parsed.query.unwrap_or_else(|| shared.default_query.clone());
+        let shape = parsed.shape;
+        let query = parsed.query.unwrap_or_else(|| shared.default_query.clone());
         if endpoint == Endpoint::Blocks {
-            query = blocks_query(query, &mut shape);
+            return blocks_body(&shared, query, shape);
         }
         let mut usage = shared.analyze(query);
         // the command line's `--project` filter
         usage::retain_projects(&mut usage, &shape.projects);
-        let now_ms = spate_agents::jiff::Timestamp::now().as_millisecond();
-        render(endpoint, &usage, &shape, now_ms)
+        render(endpoint, &usage, &shape, 0)
     })
     .await;
     match computed {

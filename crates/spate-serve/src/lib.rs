@@ -22,7 +22,9 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod blocks_cache;
 pub mod limits;
+pub mod memory;
 pub mod metrics;
 pub mod params;
 pub mod state;
@@ -62,7 +64,9 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// A connection on which nothing moves for this long is closed.
     pub idle_timeout: Duration,
-    /// Most parameterized reports computed at once (each analyses the whole corpus).
+    /// Most parameterized reports computed at once (each analyses the whole corpus, in
+    /// parallel already, and holds its rows and its body until answered: 2 keeps the peak
+    /// memory of a burst of them bounded; more adds memory, not throughput, on 2 cores).
     pub max_queries: usize,
     /// The usage ledger (see spate-agents' `ledger`): entries seen are recorded after each
     /// refresh and flushed when the daemon stops; reports include the entries only the
@@ -85,7 +89,7 @@ impl Default for ServeOptions {
             watch: true,
             max_connections: 512,
             idle_timeout: Duration::from_secs(60),
-            max_queries: 4,
+            max_queries: 2,
             ledger: None,
         }
     }

@@ -192,5 +192,28 @@ pub fn render(shared: &Shared) -> String {
         "Open /api/events streams.",
         &one(get(&m.event_clients)),
     );
+    metric(
+        &mut out,
+        "spate_blocks_cuts_total",
+        "counter",
+        "Analyses with one row per request, to cut the blocks of /api/blocks (once per change of the tree and variant).",
+        &one(shared.blocks.cuts()),
+    );
+    if let Some((now, peak)) = crate::memory::resident() {
+        metric(
+            &mut out,
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+            &one(now),
+        );
+        metric(
+            &mut out,
+            "spate_resident_memory_peak_bytes",
+            "gauge",
+            "Largest resident memory size so far, in bytes.",
+            &one(peak),
+        );
+    }
     out
 }

@@ -15,20 +15,21 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use spate_agents::corpus::Corpus;
-use spate_agents::ledger::Ledger;
+use spate_agents::ledger::{Ledger, LedgerOnlyEntries};
 use spate_agents::load::LoadedUsage;
 use spate_agents::report::{self, Period};
 use spate_agents::usage::{self, Query, Usage};
 use spate_agents::{delegations, report_json};
 
 use crate::api::Endpoint;
+use crate::blocks_cache::BlocksCache;
 use crate::metrics::Metrics;
 use crate::params::Shape;
 use crate::stats::Stats;
@@ -140,6 +141,12 @@ pub struct Shared {
     watching: AtomicBool,
     /// The usage ledger, when one is used: recorded after each refresh, flushed on stop.
     ledger: Option<Ledger>,
+    /// The blocks of the current generation (see [`crate::blocks_cache`]).
+    pub blocks: BlocksCache,
+    /// The entries only the ledger holds, read after each refresh that changed the corpus
+    /// (replaced while the corpus's write lock is held, read under its read lock: they
+    /// always match the corpus an analysis sees).
+    ledger_only: Mutex<Arc<LedgerOnlyEntries>>,
 }
 
 impl Shared {
@@ -156,13 +163,33 @@ impl Shared {
     /// Analyses the corpus with `query` (under the read lock).
     /// With a ledger, the entries only the ledger holds (usage of deleted transcripts)
     /// are included, as in the command line's reports.
+    ///
+    /// The ledger's entries are read once per refresh ([`Ledger::ledger_only_entries`]),
+    /// not for each analysis.
     pub fn analyze(&self, query: Query) -> Usage {
         let corpus = self.corpus.read().unwrap_or_else(|e| e.into_inner());
         let mut usage = usage::analyze(&corpus, query);
-        if let Some(ledger) = &self.ledger {
-            ledger.add_ledger_only(&corpus, &mut usage);
+        if self.ledger.is_some() {
+            let only = self
+                .ledger_only
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            only.add_to(&corpus, &mut usage);
         }
         usage
+    }
+
+    /// Reads the entries only the ledger holds for `corpus` (just refreshed and recorded,
+    /// its write lock held by the caller) and logs the ledger's notices.
+    fn read_ledger_only(&self, corpus: &Corpus) {
+        if let Some(ledger) = &self.ledger {
+            let only = Arc::new(ledger.ledger_only_entries(corpus));
+            *self.ledger_only.lock().unwrap_or_else(|e| e.into_inner()) = only;
+            for n in ledger.take_notices() {
+                tracing::warn!("{}", spate_agents::Warning::Ledger(n));
+            }
+        }
     }
 
     /// Records what the corpus holds in the ledger (new entries are written in batches).
@@ -237,7 +264,13 @@ impl Refresher {
             stopping: tokio::sync::watch::channel(false).0,
             watching: AtomicBool::new(false),
             ledger,
+            blocks: BlocksCache::default(),
+            ledger_only: Mutex::default(),
         });
+        {
+            let corpus = shared.corpus.write().unwrap_or_else(|e| e.into_inner());
+            shared.read_ledger_only(&corpus);
+        }
         shared.metrics.record_refresh(started.elapsed(), true);
         Ok((shared.clone(), Refresher { shared }))
     }
@@ -350,6 +383,7 @@ pub fn refresh_once(shared: &Shared) {
             tracing::warn!("{w}");
         }
         shared.record_in_ledger(&corpus);
+        shared.read_ledger_only(&corpus);
     }
     drop(corpus);
     if !changed {

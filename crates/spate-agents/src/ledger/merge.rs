@@ -19,6 +19,7 @@ use super::record::{source_of, RootInfo};
 use super::store::Store;
 use super::LedgerNotice;
 use crate::corpus::Corpus;
+use crate::strings::Interner;
 use crate::usage::UNATTRIBUTED;
 use crate::usage::{CostMode, KeyHasher, KeyMap, Names, OutsideRows, Query, Row, Usage};
 
@@ -154,63 +155,143 @@ struct RowKey {
     priced: bool,
 }
 
-/// One row per ledger entry (its strings interned in `names`, dated and priced by
-/// `query`), with its key (`None`: keyless) and whether it was imported; entries without a
-/// local date are left out.
-fn entry_rows(
-    store: &Store,
-    entries: Vec<LedgerEntry>,
-    names: &mut Names,
-    query: &Query,
-) -> Vec<(Option<u128>, Row, bool)> {
-    let mut dates = crate::time::LocalDates::new(query.tz.clone());
-    let mut prices: HashMap<u32, Option<crate::pricing::ModelPrice>> = HashMap::new();
-    let mut out = Vec::with_capacity(entries.len());
-    for (e, frame_id, project, imported) in entries {
-        let frame = &store.frames[frame_id as usize].head;
-        let s = |i: u32| frame_str(frame, i);
-        let model = names.id(s(e.model));
-        let session = names.id(s(e.session));
-        let project = names.id(s(project));
-        let agent_type = e.has_agent().then(|| {
-            let recorded = s(e.agent_type);
-            // an agent whose link to its delegation was written after its entries
-            let ty = match store.links.get(s(e.agent_id)) {
-                Some(t) if recorded == UNATTRIBUTED => t.as_str(),
-                _ => recorded,
-            };
-            names.id(ty)
-        });
-        let price = *prices
-            .entry(model)
-            .or_insert_with(|| query.prices.lookup(names.get(model)));
-        let (cost, priced) = match (query.mode, e.cost_usd()) {
-            (CostMode::Auto, Some(c)) | (CostMode::Display, Some(c)) => (u128::from(c), true),
-            (CostMode::Display, None) => (0, true),
-            _ => match price {
-                Some(p) => (p.cost(&e.tokens), true),
-                None => (0, false),
-            },
-        };
-        let Some(date) = dates.date(e.ts_ms) else {
-            continue;
-        };
-        let row = Row {
-            first_ms: e.ts_ms,
-            last_ms: e.ts_ms,
-            requests: 1,
-            date,
-            model,
-            session,
-            project,
-            tokens: e.tokens,
-            cost,
-            priced,
-            agent_type,
-        };
-        out.push(((!e.keyless()).then_some(e.key), row, imported));
+/// A ledger-only entry, its strings resolved into [`LedgerOnlyEntries::strings`] (no
+/// reference into the ledger file's frames).
+#[derive(Debug, Clone, Copy)]
+struct ResolvedEntry {
+    entry: RawEntry,
+    model: u32,
+    session: u32,
+    project: u32,
+    /// The agent type (a link written after the entry already applied).
+    agent_type: Option<u32>,
+    imported: bool,
+}
+
+/// The entries only the ledger holds for one state of a corpus (see
+/// [`super::Ledger::ledger_only_entries`]): read and decoded once, then added to any number
+/// of analyses of that corpus (each query dates and prices them its own way).
+#[derive(Debug, Default)]
+pub struct LedgerOnlyEntries {
+    strings: Interner,
+    entries: Vec<ResolvedEntry>,
+    /// Some of their keys are also the corpus's.
+    contested: bool,
+}
+
+impl LedgerOnlyEntries {
+    /// How many entries only the ledger holds (before any date range).
+    pub fn len(&self) -> usize {
+        self.entries.len()
     }
-    out
+
+    /// Whether the corpus holds every entry of the ledger.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Adds these entries to `usage` (built from `corpus`, the corpus they were read
+    /// against, with [`crate::usage::analyze`]) as [`super::Ledger::add_ledger_only`]
+    /// does.
+    pub fn add_to(&self, corpus: &Corpus, usage: &mut Usage) -> LedgerOnly {
+        add_resolved(self, corpus, usage)
+    }
+
+    /// Resolves the strings of `entries` (read from `store`).
+    fn resolve(store: &Store, entries: Vec<LedgerEntry>, contested: bool) -> Self {
+        let mut strings = Interner::default();
+        let entries = entries
+            .into_iter()
+            .map(|(e, frame_id, project, imported)| {
+                let frame = &store.frames[frame_id as usize].head;
+                let s = |i: u32| frame_str(frame, i);
+                // interned in the order the rows intern them (model, session, project,
+                // agent type), so that names get the numbers they got before
+                let model = strings.id(s(e.model));
+                let session = strings.id(s(e.session));
+                let project = strings.id(s(project));
+                let agent_type = e.has_agent().then(|| {
+                    let recorded = s(e.agent_type);
+                    // an agent whose link to its delegation was written after its entries
+                    let ty = match store.links.get(s(e.agent_id)) {
+                        Some(t) if recorded == UNATTRIBUTED => t.as_str(),
+                        _ => recorded,
+                    };
+                    strings.id(ty)
+                });
+                ResolvedEntry {
+                    entry: e,
+                    model,
+                    session,
+                    project,
+                    agent_type,
+                    imported,
+                }
+            })
+            .collect();
+        LedgerOnlyEntries {
+            strings,
+            entries,
+            contested,
+        }
+    }
+
+    /// One row per entry (its strings interned in `names`, dated and priced by `query`),
+    /// with its key (`None`: keyless) and whether it was imported; entries without a local
+    /// date are left out.
+    fn rows(&self, names: &mut Names, query: &Query) -> Vec<(Option<u128>, Row, bool)> {
+        let mut dates = crate::time::LocalDates::new(query.tz.clone());
+        let mut prices: HashMap<u32, Option<crate::pricing::ModelPrice>> = HashMap::new();
+        let mut out = Vec::with_capacity(self.entries.len());
+        let s = |i: u32| self.strings.get(i);
+        for r in &self.entries {
+            let e = &r.entry;
+            let model = names.id(s(r.model));
+            let session = names.id(s(r.session));
+            let project = names.id(s(r.project));
+            let agent_type = r.agent_type.map(|t| names.id(s(t)));
+            let price = *prices
+                .entry(model)
+                .or_insert_with(|| query.prices.lookup(names.get(model)));
+            let (cost, priced) = match (query.mode, e.cost_usd()) {
+                (CostMode::Auto, Some(c)) | (CostMode::Display, Some(c)) => (u128::from(c), true),
+                (CostMode::Display, None) => (0, true),
+                _ => match price {
+                    Some(p) => (p.cost(&e.tokens), true),
+                    None => (0, false),
+                },
+            };
+            let Some(date) = dates.date(e.ts_ms) else {
+                continue;
+            };
+            let row = Row {
+                first_ms: e.ts_ms,
+                last_ms: e.ts_ms,
+                requests: 1,
+                date,
+                model,
+                session,
+                project,
+                tokens: e.tokens,
+                cost,
+                priced,
+                agent_type,
+            };
+            out.push(((!e.keyless()).then_some(e.key), row, r.imported));
+        }
+        out
+    }
+}
+
+/// The ledger-only entries of `corpus`, resolved.
+pub(super) fn read_entries(
+    store: &Store,
+    roots: &[RootInfo],
+    corpus: &Corpus,
+    notices: &mut Vec<LedgerNotice>,
+) -> LedgerOnlyEntries {
+    let (entries, contested) = ledger_only_entries(store, roots, corpus, notices);
+    LedgerOnlyEntries::resolve(store, entries, contested)
 }
 
 /// Adds the ledger-only entries to `usage` as rows (dated, priced and filtered by its
@@ -224,9 +305,13 @@ pub(super) fn add_rows(
     usage: &mut Usage,
     notices: &mut Vec<LedgerNotice>,
 ) -> LedgerOnly {
-    let (entries, contested) = ledger_only_entries(store, roots, corpus, notices);
+    add_resolved(&read_entries(store, roots, corpus, notices), corpus, usage)
+}
+
+/// [`add_rows`] with the entries read already.
+fn add_resolved(only: &LedgerOnlyEntries, corpus: &Corpus, usage: &mut Usage) -> LedgerOnly {
     let mut counts = LedgerOnly::default();
-    if entries.is_empty() {
+    if only.is_empty() {
         return counts;
     }
     let q = &usage.query;
@@ -240,11 +325,11 @@ pub(super) fn add_rows(
             counts.deleted += 1;
         }
     };
-    if contested {
+    if only.contested {
         let mut imported = Vec::new();
         let mut dates = Vec::new();
         let (made, kept) = crate::usage::analyze_with_outside(corpus, q.clone(), |names, q| {
-            let rows = entry_rows(store, entries, names, q);
+            let rows = only.rows(names, q);
             imported = rows.iter().map(|r| r.2).collect();
             dates = rows.iter().map(|r| r.1.date).collect();
             rows.into_iter()
@@ -259,7 +344,7 @@ pub(super) fn add_rows(
         *usage = made;
         return counts;
     }
-    let rows = entry_rows(store, entries, &mut usage.names, q);
+    let rows = only.rows(&mut usage.names, q);
     let mut merged: HashMap<RowKey, usize> = HashMap::new();
     let mut out: Vec<Row> = Vec::new();
     for (_, row, imported) in rows {

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 pub use exchange::{ExportStats, ImportStats};
 pub use format::FORMAT_VERSION;
-pub use merge::LedgerOnly;
+pub use merge::{LedgerOnly, LedgerOnlyEntries};
 
 use crate::corpus::Corpus;
 use crate::load::{LoadedUsage, UsageRequest};
@@ -447,6 +447,17 @@ impl Ledger {
             usage,
             &mut inner.notices,
         )
+    }
+
+    /// The entries only the ledger holds for `corpus` as it is now, read once for any
+    /// number of analyses of it ([`LedgerOnlyEntries::add_to`]; a daemon reads them after
+    /// each refresh instead of for each report). Call [`Ledger::record`] with the same
+    /// corpus first.
+    pub fn ledger_only_entries(&self, corpus: &Corpus) -> LedgerOnlyEntries {
+        let _span = crate::trace::phase("ledger-only entries");
+        let mut inner = lock(&self.inner);
+        let inner = &mut *inner;
+        merge::read_entries(&inner.store, &inner.roots, corpus, &mut inner.notices)
     }
 
     /// Notices gathered while writing (a torn batch cut, damage skipped) since last taken.

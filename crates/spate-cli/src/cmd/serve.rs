@@ -67,6 +67,8 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // a long-running process: large freed buffers go back to the system
+    spate_serve::memory::return_freed_memory();
     let filter = tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("spate_serve=info"));
     let _ = tracing_subscriber::fmt()
