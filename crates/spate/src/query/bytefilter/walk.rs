@@ -1,0 +1,291 @@
+//! Reading an item's JSON text in place: the members of an object, the elements of an
+//! array, strings unescaped, numbers classified — without building a value.
+//!
+//! The text was validated by the scanner, but the jaq route refuses some of what the
+//! scanner accepts (escaped lone surrogates, values nested deeper than
+//! [`MAX_VALUE_DEPTH`](crate::query::MAX_VALUE_DEPTH), numbers of more than
+//! [`MAX_DIGITS`](crate::query::decimal::MAX_DIGITS) digits). Every walk here checks for
+//! them, with margins, and answers [`Unsure`] when it meets one (or anything unexpected),
+//! so that such an item goes the jaq route and gets jaq's answer, error included.
+
+use std::borrow::Cow;
+
+/// The byte route cannot answer this item exactly: the jaq route must.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unsure;
+
+pub(crate) type Sure<T> = Result<T, Unsure>;
+
+/// Deepest nesting walked (below the jaq route's limit of 1024, counting the item's own
+/// levels from its root).
+pub(crate) const MAX_DEPTH: usize = 1000;
+
+/// Longest number (any run of number characters) walked: far below the jaq route's limit.
+const MAX_NUMBER_LEN: usize = 300;
+
+#[inline]
+pub(crate) fn skip_ws(t: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = t.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The end of the string whose opening quote is at `at`, and whether it holds escapes.
+/// Escaped lone surrogates are [`Unsure`].
+pub(crate) fn string_end(t: &[u8], at: usize) -> Sure<(usize, bool)> {
+    let mut i = at + 1;
+    let mut escaped = false;
+    loop {
+        let stop = memchr::memchr2(b'"', b'\\', t.get(i..).ok_or(Unsure)?).ok_or(Unsure)?;
+        i += stop;
+        if t[i] == b'"' {
+            return Ok((i + 1, escaped));
+        }
+        escaped = true;
+        match t.get(i + 1) {
+            Some(b'u') => {
+                let code = hex4(t, i + 2)?;
+                i += 6;
+                match code {
+                    0xD800..=0xDBFF => {
+                        if t.get(i..i + 2) != Some(b"\\u") {
+                            return Err(Unsure);
+                        }
+                        let low = hex4(t, i + 2)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(Unsure);
+                        }
+                        i += 6;
+                    }
+                    0xDC00..=0xDFFF => return Err(Unsure),
+                    _ => {}
+                }
+            }
+            Some(_) => i += 2,
+            None => return Err(Unsure),
+        }
+    }
+}
+
+fn hex4(t: &[u8], at: usize) -> Sure<u32> {
+    let digits = t.get(at..at + 4).ok_or(Unsure)?;
+    let mut v = 0;
+    for &d in digits {
+        v = v * 16 + char::from(d).to_digit(16).ok_or(Unsure)?;
+    }
+    Ok(v)
+}
+
+/// The end of the value starting at `at` (no whitespace before it), nested `depth` levels
+/// inside the item.
+pub(crate) fn value_end(t: &[u8], at: usize, depth: usize) -> Sure<usize> {
+    match t.get(at) {
+        Some(b'"') => Ok(string_end(t, at)?.0),
+        Some(b'{' | b'[') => container_end(t, at, depth),
+        Some(_) => {
+            let mut i = at;
+            while let Some(c) = t.get(i) {
+                if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                    break;
+                }
+                i += 1;
+            }
+            if i == at || i - at > MAX_NUMBER_LEN {
+                return Err(Unsure);
+            }
+            Ok(i)
+        }
+        None => Err(Unsure),
+    }
+}
+
+/// The end of the array or object whose bracket is at `at`.
+fn container_end(t: &[u8], at: usize, depth: usize) -> Sure<usize> {
+    let mut level = 0usize;
+    let mut run = 0usize;
+    let mut i = at;
+    loop {
+        let c = *t.get(i).ok_or(Unsure)?;
+        match c {
+            b'"' => {
+                i = string_end(t, i)?.0;
+                run = 0;
+                continue;
+            }
+            b'{' | b'[' => {
+                level += 1;
+                if depth + level > MAX_DEPTH {
+                    return Err(Unsure);
+                }
+            }
+            b'}' | b']' => {
+                level -= 1;
+                if level == 0 {
+                    return Ok(i + 1);
+                }
+            }
+            b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' => {
+                run += 1;
+                if run > MAX_NUMBER_LEN {
+                    return Err(Unsure);
+                }
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        run = 0;
+        i += 1;
+    }
+}
+
+/// An object member: its key (unescaped) and its value's span in the object's text.
+#[derive(Debug, Clone)]
+pub(crate) struct Member<'a> {
+    pub key: Cow<'a, [u8]>,
+    pub value: &'a [u8],
+}
+
+/// The members of the object `t` (its whole text, from `{`), in order, duplicates kept.
+pub(crate) fn members(t: &[u8], depth: usize) -> Sure<Vec<Member<'_>>> {
+    let mut out = Vec::new();
+    if depth + 1 > MAX_DEPTH || t.first() != Some(&b'{') {
+        return Err(Unsure);
+    }
+    let mut at = skip_ws(t, 1);
+    if t.get(at) == Some(&b'}') && at + 1 == t.len() {
+        return Ok(out);
+    }
+    loop {
+        if t.get(at) != Some(&b'"') {
+            return Err(Unsure);
+        }
+        let (end, escaped) = string_end(t, at)?;
+        let raw = &t[at + 1..end - 1];
+        let key = if escaped {
+            Cow::Owned(unescape(raw)?)
+        } else {
+            Cow::Borrowed(raw)
+        };
+        at = skip_ws(t, end);
+        if t.get(at) != Some(&b':') {
+            return Err(Unsure);
+        }
+        at = skip_ws(t, at + 1);
+        let value_end = value_end(t, at, depth + 1)?;
+        out.push(Member {
+            key,
+            value: &t[at..value_end],
+        });
+        at = skip_ws(t, value_end);
+        match t.get(at) {
+            Some(b',') => at = skip_ws(t, at + 1),
+            // (`t` is the object's text: its closing brace is its last byte)
+            Some(b'}') if at + 1 == t.len() => return Ok(out),
+            _ => return Err(Unsure),
+        }
+    }
+}
+
+/// The elements of the array `t` (its whole text, from `[`), in order.
+pub(crate) fn elements(t: &[u8], depth: usize) -> Sure<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    if depth + 1 > MAX_DEPTH || t.first() != Some(&b'[') {
+        return Err(Unsure);
+    }
+    let mut at = skip_ws(t, 1);
+    if t.get(at) == Some(&b']') && at + 1 == t.len() {
+        return Ok(out);
+    }
+    loop {
+        let end = value_end(t, at, depth + 1)?;
+        out.push(&t[at..end]);
+        at = skip_ws(t, end);
+        match t.get(at) {
+            Some(b',') => at = skip_ws(t, at + 1),
+            Some(b']') if at + 1 == t.len() => return Ok(out),
+            _ => return Err(Unsure),
+        }
+    }
+}
+
+/// The bytes of a JSON string's content (between its quotes), unescaped.
+pub(crate) fn unescape(raw: &[u8]) -> Sure<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let Some(stop) = memchr::memchr(b'\\', &raw[i..]) else {
+            out.extend_from_slice(&raw[i..]);
+            break;
+        };
+        out.extend_from_slice(&raw[i..i + stop]);
+        i += stop + 1;
+        let c = *raw.get(i).ok_or(Unsure)?;
+        i += 1;
+        let byte = match c {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let first = hex4(raw, i)?;
+                i += 4;
+                let code = match first {
+                    0xD800..=0xDBFF => {
+                        if raw.get(i..i + 2) != Some(b"\\u") {
+                            return Err(Unsure);
+                        }
+                        let low = hex4(raw, i + 2)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(Unsure);
+                        }
+                        i += 6;
+                        0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    0xDC00..=0xDFFF => return Err(Unsure),
+                    c => c,
+                };
+                let ch = char::from_u32(code).ok_or(Unsure)?;
+                out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+                continue;
+            }
+            _ => return Err(Unsure),
+        };
+        out.push(byte);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_members_and_elements() {
+        let t = br#"{ "a" : [1, {"x": "]"}], "b\u00e9": "s\"", "a": null }"#;
+        let m = members(t, 0).unwrap();
+        let keys: Vec<&[u8]> = m.iter().map(|m| &m.key[..]).collect();
+        assert_eq!(keys, [&b"a"[..], "bé".as_bytes(), b"a"]);
+        assert_eq!(m[0].value, br#"[1, {"x": "]"}]"#);
+        assert_eq!(m[2].value, b"null");
+        let e = elements(m[0].value, 1).unwrap();
+        assert_eq!(e, [&b"1"[..], br#"{"x": "]"}"#]);
+    }
+
+    #[test]
+    fn unsure_of_what_the_jaq_route_refuses() {
+        assert_eq!(members(br#"{"a": "\ud800"}"#, 0).unwrap_err(), Unsure);
+        assert_eq!(members(br#"{"a": ["\udc00"]}"#, 0).unwrap_err(), Unsure);
+        assert!(members(br#"{"a": "\ud83d\ude00"}"#, 0).is_ok());
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(1000), "]".repeat(1000));
+        assert_eq!(members(deep.as_bytes(), 0).unwrap_err(), Unsure);
+        let long = format!("{{\"a\":[{}]}}", "9".repeat(400));
+        assert_eq!(members(long.as_bytes(), 0).unwrap_err(), Unsure);
+        assert_eq!(unescape(br"a\u00e9\n\ud83d\ude00").unwrap(), "aé\n😀".as_bytes());
+    }
+}
