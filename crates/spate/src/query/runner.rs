@@ -100,6 +100,9 @@ pub struct QueryRunner {
     skipped: u64,
     /// Items the filter ran on by the byte route.
     on_bytes: u64,
+    /// The objects the byte route reads in its first pass over an item: those the filter
+    /// and the expressions run on its output read by paths.
+    byte_keys: super::bytefilter::Keys,
 }
 
 /// Told of result lines as a filter makes them: see [`QueryRunner::span_streaming`].
@@ -158,7 +161,17 @@ impl QueryRunner {
                 })
             })
             .unwrap_or(super::projection::Need::All);
+        let mut byte_keys = super::bytefilter::Keys::default();
+        if let Some(f) = query.filter.as_ref().and_then(|p| p.byte_filter()) {
+            byte_keys.merge(f.keys());
+            for e in &exprs {
+                if let Some(f) = e.jq.byte_filter() {
+                    byte_keys.merge(f.keys());
+                }
+            }
+        }
         QueryRunner {
+            byte_keys,
             item_need,
             with_values: vec![None; plan.with.len()],
             field_values: vec![None; plan.fields.len()],
@@ -419,7 +432,7 @@ impl QueryRunner {
         use super::bytefilter::{print, Walker};
         let filter = program.byte_filter()?;
         let mut walker = Walker::default();
-        let Some(v) = filter.run(json, &mut walker).ok()? else {
+        let Some(v) = filter.run(json, &mut walker, &self.byte_keys).ok()? else {
             self.on_bytes += 1;
             return Some(Ok(()));
         };

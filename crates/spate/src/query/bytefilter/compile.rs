@@ -65,6 +65,65 @@ pub(crate) enum Fun {
     Contains,
 }
 
+/// The object members a program reads by paths from its input, as a tree: the objects
+/// the byte route reads in the same pass as the item (see `Walker::index_at`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Keys(Vec<(Vec<u8>, Keys)>);
+
+impl Keys {
+    /// The keys read below member `key`, when it is read.
+    pub(crate) fn child(&self, key: &[u8]) -> Option<&Keys> {
+        self.0.iter().find(|(k, _)| k[..] == key[..]).map(|(_, c)| c)
+    }
+
+    fn add(&mut self, steps: &[Step]) {
+        if let Some((Step::Key(k), rest)) = steps.split_first() {
+            let at = match self.0.iter().position(|(n, _)| n == k) {
+                Some(at) => at,
+                None => {
+                    self.0.push((k.clone(), Keys::default()));
+                    self.0.len() - 1
+                }
+            };
+            self.0[at].1.add(rest);
+        }
+    }
+
+    /// Adds the keys of `other`.
+    pub(crate) fn merge(&mut self, other: &Keys) {
+        for (k, c) in &other.0 {
+            match self.0.iter_mut().find(|(n, _)| n == k) {
+                Some((_, mine)) => mine.merge(c),
+                None => self.0.push((k.clone(), c.clone())),
+            }
+        }
+    }
+}
+
+/// The paths from `.` anywhere in `e` (more than it may read on the item itself: reading an
+/// object ahead costs little more than skipping it).
+pub(crate) fn keys(e: &Expr, out: &mut Keys) {
+    match e {
+        Expr::Path(base, steps) => {
+            if **base == Expr::Id {
+                out.add(steps);
+            }
+            keys(base, out);
+        }
+        Expr::Pipe(l, r)
+        | Expr::Cmp(l, _, r)
+        | Expr::And(l, r)
+        | Expr::Or(l, r)
+        | Expr::Alt(l, r) => {
+            keys(l, out);
+            keys(r, out);
+        }
+        Expr::Select(f) | Expr::Call(_, f) => keys(f, out),
+        Expr::Obj(fields) => fields.iter().for_each(|(_, f)| keys(f, out)),
+        Expr::Id | Expr::Lit(_) | Expr::Not | Expr::Length | Expr::Type => {}
+    }
+}
+
 /// `code` as an [`Expr`], or `None` when it is outside the grammar.
 pub(crate) fn compile(code: &str) -> Option<Expr> {
     let term = jaq_core::load::parse(code, |p| p.term())?;

@@ -10,8 +10,8 @@ use std::rc::Rc;
 
 use jaq_core::ops::Cmp;
 
-use super::compile::{Expr, Fun, Lit, Step};
-use super::walk::{elements, members, string_end, unescape, Member, Sure, Unsure};
+use super::compile::{Expr, Fun, Keys, Lit, Step};
+use super::walk::{elements, members, members_at, string_end, unescape, Member, Sure, Unsure};
 
 /// A value during a run.
 #[derive(Debug, Clone)]
@@ -96,6 +96,27 @@ pub(crate) struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
+    /// Reads the object whose `{` is at `at` in `t` (`depth` levels inside the item) and,
+    /// in the same pass, the objects below it that `keys` names; remembers their members.
+    /// Returns the object's end.
+    pub(crate) fn index_at(&mut self, t: &'a [u8], at: usize, depth: usize, keys: &Keys) -> Sure<usize> {
+        let (m, end) = members_at(t, at, depth, |key, value_at| match keys.child(key) {
+            Some(child) if t.get(value_at) == Some(&b'{') => {
+                self.index_at(t, value_at, depth + 1, child).map(Some)
+            }
+            _ => Ok(None),
+        })?;
+        self.remember(&t[at..end], Rc::new(m));
+        Ok(end)
+    }
+
+    fn remember(&mut self, t: &'a [u8], m: Rc<Vec<Member<'a>>>) {
+        if self.objects.len() >= 32 {
+            self.objects.remove(0);
+        }
+        self.objects.push((t.as_ptr() as usize, t.len(), m));
+    }
+
     /// The members of the object `t`.
     pub(crate) fn members(&mut self, t: &'a [u8], depth: usize) -> Sure<Rc<Vec<Member<'a>>>> {
         let key = (t.as_ptr() as usize, t.len());
@@ -103,10 +124,7 @@ impl<'a> Walker<'a> {
             return Ok(m.clone());
         }
         let m = Rc::new(members(t, depth)?);
-        if self.objects.len() >= 16 {
-            self.objects.remove(0);
-        }
-        self.objects.push((key.0, key.1, m.clone()));
+        self.remember(t, m.clone());
         Ok(m)
     }
 

@@ -22,29 +22,49 @@ mod walk;
 
 pub(crate) use eval::{Walker, V};
 pub(crate) use print::print;
-pub(crate) use walk::Sure;
+pub(crate) use compile::Keys;
+pub(crate) use walk::{Sure, Unsure};
 
 /// A jq program compiled for the byte route.
 #[derive(Debug, Clone)]
 pub(crate) struct ByteFilter {
     expr: compile::Expr,
+    keys: Keys,
 }
 
 impl ByteFilter {
     /// `code` compiled for the byte route; `None` when it is outside the grammar.
     pub(crate) fn compile(code: &str) -> Option<ByteFilter> {
-        compile::compile(code).map(|expr| ByteFilter { expr })
+        compile::compile(code).map(|expr| {
+            let mut keys = Keys::default();
+            compile::keys(&expr, &mut keys);
+            ByteFilter { expr, keys }
+        })
+    }
+
+    /// The object members the program reads by paths from its input.
+    pub(crate) fn keys(&self) -> &Keys {
+        &self.keys
     }
 
     /// The output of the program on the item `json` (`None` when it outputs nothing).
     /// The whole item is walked (the checks of [`walk`] apply to all of it, as the jaq
-    /// route reads all of it).
-    pub(crate) fn run<'a>(&'a self, json: &'a [u8], walker: &mut Walker<'a>) -> Sure<Option<V<'a>>> {
+    /// route reads all of it), in one pass that also reads the objects `keys` names (the
+    /// program's [`ByteFilter::keys`], and those of what runs on its output).
+    pub(crate) fn run<'a>(
+        &'a self,
+        json: &'a [u8],
+        walker: &mut Walker<'a>,
+        keys: &Keys,
+    ) -> Sure<Option<V<'a>>> {
         let text = json.trim_ascii();
         let item = eval::value(text, 0)?;
         match &item {
-            // (reads and checks the whole object once; the program's paths reuse it)
-            V::Obj(t, d) => drop(walker.members(t, *d)?),
+            V::Obj(t, d) => {
+                if walker.index_at(t, 0, *d, keys)? != t.len() {
+                    return Err(Unsure);
+                }
+            }
             V::Arr(t, d) => drop(walk::elements(t, *d)?),
             _ => {}
         }

@@ -149,13 +149,29 @@ pub(crate) struct Member<'a> {
 
 /// The members of the object `t` (its whole text, from `{`), in order, duplicates kept.
 pub(crate) fn members(t: &[u8], depth: usize) -> Sure<Vec<Member<'_>>> {
-    let mut out = Vec::new();
-    if depth + 1 > MAX_DEPTH || t.first() != Some(&b'{') {
+    let (m, end) = members_at(t, 0, depth, |_, _| Ok(None))?;
+    if end != t.len() {
         return Err(Unsure);
     }
-    let mut at = skip_ws(t, 1);
-    if t.get(at) == Some(&b'}') && at + 1 == t.len() {
-        return Ok(out);
+    Ok(m)
+}
+
+/// The members of the object whose `{` is at `at` in `t`, and the end of the object.
+/// `nested(key, at)` may walk a member's value itself (starting at `at`) and return its end;
+/// `None` lets it be skipped.
+pub(crate) fn members_at<'a>(
+    t: &'a [u8],
+    mut at: usize,
+    depth: usize,
+    mut nested: impl FnMut(&[u8], usize) -> Sure<Option<usize>>,
+) -> Sure<(Vec<Member<'a>>, usize)> {
+    let mut out = Vec::new();
+    if depth + 1 > MAX_DEPTH || t.get(at) != Some(&b'{') {
+        return Err(Unsure);
+    }
+    at = skip_ws(t, at + 1);
+    if t.get(at) == Some(&b'}') {
+        return Ok((out, at + 1));
     }
     loop {
         if t.get(at) != Some(&b'"') {
@@ -173,7 +189,10 @@ pub(crate) fn members(t: &[u8], depth: usize) -> Sure<Vec<Member<'_>>> {
             return Err(Unsure);
         }
         at = skip_ws(t, at + 1);
-        let value_end = value_end(t, at, depth + 1)?;
+        let value_end = match nested(&key, at)? {
+            Some(end) => end,
+            None => value_end(t, at, depth + 1)?,
+        };
         out.push(Member {
             key,
             value: &t[at..value_end],
@@ -181,8 +200,7 @@ pub(crate) fn members(t: &[u8], depth: usize) -> Sure<Vec<Member<'_>>> {
         at = skip_ws(t, value_end);
         match t.get(at) {
             Some(b',') => at = skip_ws(t, at + 1),
-            // (`t` is the object's text: its closing brace is its last byte)
-            Some(b'}') if at + 1 == t.len() => return Ok(out),
+            Some(b'}') => return Ok((out, at + 1)),
             _ => return Err(Unsure),
         }
     }
