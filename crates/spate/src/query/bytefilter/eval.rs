@@ -11,7 +11,7 @@ use std::rc::Rc;
 use jaq_core::ops::Cmp;
 
 use super::compile::{Expr, Fun, Keys, Lit, Step};
-use super::walk::{elements, members, members_at, string_end, unescape, Member, Sure, Unsure};
+use super::walk::{elements, members, members_at, string, unescape, Member, Sure, Unsure};
 
 /// A value during a run.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ impl V<'_> {
 pub(crate) fn value(t: &[u8], depth: usize) -> Sure<V<'_>> {
     Ok(match t.first().ok_or(Unsure)? {
         b'"' => {
-            let (end, escaped) = string_end(t, 0)?;
+            let (end, escaped) = string(t, 0)?;
             if end != t.len() {
                 return Err(Unsure);
             }

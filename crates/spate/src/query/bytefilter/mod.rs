@@ -58,6 +58,9 @@ impl ByteFilter {
         keys: &Keys,
     ) -> Sure<Option<V<'a>>> {
         let text = json.trim_ascii();
+        if walk::lone_surrogates(text) {
+            return Err(Unsure);
+        }
         let item = eval::value(text, 0)?;
         match &item {
             V::Obj(t, d) => {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::eval::{value, V};
-use super::walk::{elements, members, string_end, Sure};
+use super::walk::{elements, members, string as string_span, Sure};
 
 /// Writes `v`; with `raw`, a string is written as its bytes, without quotes (`jq -r`).
 pub(crate) fn print(v: &V<'_>, raw: bool, out: &mut Vec<u8>) -> Sure<()> {
@@ -38,7 +38,7 @@ pub(crate) fn print(v: &V<'_>, raw: bool, out: &mut Vec<u8>) -> Sure<()> {
 fn text(t: &[u8], depth: usize, out: &mut Vec<u8>) -> Sure<()> {
     match t.first() {
         Some(b'"') => {
-            let (_, escaped) = string_end(t, 0)?;
+            let (_, escaped) = string_span(t, 0)?;
             if !escaped && !t.contains(&0x7f) {
                 // nothing to unescape, nothing jaq escapes: as written
                 out.extend_from_slice(t);
