@@ -44,7 +44,9 @@ fn filter(path: &str, program: &str) -> Query {
 fn check(program: &str, doc: &str, expected: &str) {
     let (answer, on_bytes) = both(filter("item", program), doc);
     assert_eq!(answer, format!("{expected}skipped 0"), "{program} on {doc}");
-    let items = serde_json::from_str::<Vec<serde_json::Value>>(doc).unwrap().len() as u64;
+    let items = serde_json::from_str::<Vec<serde_json::Value>>(doc)
+        .unwrap()
+        .len() as u64;
     assert_eq!(on_bytes, items, "{program}: not all items on bytes");
 }
 
@@ -76,7 +78,11 @@ fn logic_and_alternatives() {
     check("select(.a and .b) | .b", doc, "1\n");
     check("select(.a or .b) | .b", doc, "1\n0\n");
     check("select(.a | not) | .b", doc, "null\n0\n");
-    check("select((.b == 1) | not)", doc, "{\"a\":false,\"b\":null}\n{\"b\":0}\n");
+    check(
+        "select((.b == 1) | not)",
+        doc,
+        "{\"a\":false,\"b\":null}\n{\"b\":0}\n",
+    );
     check(".b // \"none\"", doc, "1\n\"none\"\n0\n");
     check(".a // .b", doc, "true\nnull\n0\n");
     // `false and (error)` is false in jq: the right side is not run
@@ -90,8 +96,16 @@ fn functions() {
     check(".s | length", doc, "5\n0\n0\n");
     check(".o | length", doc, "2\n0\n0\n");
     check(".d | type", doc, "\"array\"\n\"array\"\n\"null\"\n");
-    check("select(has(\"s\")) | .s | type", doc, "\"string\"\n\"string\"\n");
-    check("select(has(\"o\") and (.o | has(\"y\"))) | .o", doc, "{\"x\":2,\"y\":3}\n");
+    check(
+        "select(has(\"s\")) | .s | type",
+        doc,
+        "\"string\"\n\"string\"\n",
+    );
+    check(
+        "select(has(\"o\") and (.o | has(\"y\"))) | .o",
+        doc,
+        "{\"x\":2,\"y\":3}\n",
+    );
     let doc = r#"[{"s": "héllo"}, {"s": ""}]"#;
     check("select(.s | startswith(\"hé\")) | .s", doc, "\"héllo\"\n");
     check("select(.s | endswith(\"lo\")) | .s", doc, "\"héllo\"\n");
@@ -118,7 +132,10 @@ fn options_and_aggregates() {
     let doc = r#"[{"t": "x", "n": 1}, {"t": "y", "n": 2}, {"t": "x", "n": 3.5}]"#;
     let q = filter("item", "select(.t == \"x\") | .n");
     assert_eq!(both(q.clone().count_only(true), doc).0, "\n\nskipped 0");
-    assert_eq!(both(q.clone().sum(".").unwrap(), doc).0, "{\"sum(.)\":4.5}\nskipped 0");
+    assert_eq!(
+        both(q.clone().sum(".").unwrap(), doc).0,
+        "{\"sum(.)\":4.5}\nskipped 0"
+    );
     let q = filter("item", "select(.n > 1)")
         .group_by(".t")
         .unwrap()
@@ -157,8 +174,14 @@ fn errors_and_uncertain_items_go_the_jaq_route() {
     falls_back(".a | length", r#"[{"a": true}]"#);
     falls_back("select(.a | startswith(\"x\"))", r#"[{"a": 1}]"#);
     // numbers other than machine integers, arrays or objects compared
-    falls_back("select(.a > 1)", r#"[{"a": 1.5}, {"a": 1e2}, {"a": 99999999999999999999}]"#);
-    falls_back("select(.a == .b)", r#"[{"a": [1], "b": [1]}, {"a": {}, "b": {}}]"#);
+    falls_back(
+        "select(.a > 1)",
+        r#"[{"a": 1.5}, {"a": 1e2}, {"a": 99999999999999999999}]"#,
+    );
+    falls_back(
+        "select(.a == .b)",
+        r#"[{"a": [1], "b": [1]}, {"a": {}, "b": {}}]"#,
+    );
     // items the jaq route refuses
     falls_back(".a", r#"[{"a": 1, "b": "\ud800"}]"#);
     // programs outside the grammar
@@ -194,15 +217,24 @@ fn the_benchmark_shapes_run_on_bytes() {
 
 fn path() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
-        ".", ".a", ".b", ".c", ".a.b", ".c[0]", ".c[1].a", ".\"a b\"", ".[\"é\"]", ".d",
+        ".",
+        ".a",
+        ".b",
+        ".c",
+        ".a.b",
+        ".c[0]",
+        ".c[1].a",
+        ".\"a b\"",
+        ".[\"é\"]",
+        ".d",
     ])
     .prop_map(str::to_owned)
 }
 
 fn literal() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
-        "null", "true", "false", "0", "1", "-1", "2", "20", "\"\"", "\"a\"", "\"ab\"",
-        "\"é\"", "\"b\\n\"", "1.5",
+        "null", "true", "false", "0", "1", "-1", "2", "20", "\"\"", "\"a\"", "\"ab\"", "\"é\"",
+        "\"b\\n\"", "1.5",
     ])
     .prop_map(str::to_owned)
 }
@@ -256,10 +288,33 @@ fn program() -> impl Strategy<Value = String> {
 /// route refuses.
 fn json(depth: u32) -> BoxedStrategy<String> {
     let scalar = prop::sample::select(vec![
-        "null", "true", "false", "0", "-0", "1", "2", "20", "-1", "1.5", "2.0", "1e1", "-2E-1",
-        "9223372036854775807", "-9223372036854775807", "9223372036854775808",
-        "123456789012345678901234567890", "\"\"", "\"a\"", "\"ab\"", "\"é\"", "\"b\\n\"",
-        "\"\\u0061\"", "\"a\\\"b\"", "\"\\u007f\u{7f}\"", "\"\\ud83d\\ude00\"", "\"x\\/y\"",
+        "null",
+        "true",
+        "false",
+        "0",
+        "-0",
+        "1",
+        "2",
+        "20",
+        "-1",
+        "1.5",
+        "2.0",
+        "1e1",
+        "-2E-1",
+        "9223372036854775807",
+        "-9223372036854775807",
+        "9223372036854775808",
+        "123456789012345678901234567890",
+        "\"\"",
+        "\"a\"",
+        "\"ab\"",
+        "\"é\"",
+        "\"b\\n\"",
+        "\"\\u0061\"",
+        "\"a\\\"b\"",
+        "\"\\u007f\u{7f}\"",
+        "\"\\ud83d\\ude00\"",
+        "\"x\\/y\"",
         "\"\\ud800\"",
     ])
     .prop_map(str::to_owned);
@@ -330,5 +385,8 @@ fn random_programs_mostly_run_on_bytes() {
         on_bytes += run(&q, &doc).1;
     }
     eprintln!("{on_bytes} of {items} items on bytes, {compiled} programs of the grammar");
-    assert!(on_bytes * 2 > compiled, "{on_bytes} of {compiled} items on bytes");
+    assert!(
+        on_bytes * 2 > compiled,
+        "{on_bytes} of {compiled} items on bytes"
+    );
 }

@@ -73,7 +73,10 @@ pub(crate) struct Keys(Vec<(Vec<u8>, Keys)>);
 impl Keys {
     /// The keys read below member `key`, when it is read.
     pub(crate) fn child(&self, key: &[u8]) -> Option<&Keys> {
-        self.0.iter().find(|(k, _)| k[..] == key[..]).map(|(_, c)| c)
+        self.0
+            .iter()
+            .find(|(k, _)| k[..] == key[..])
+            .map(|(_, c)| c)
     }
 
     fn add(&mut self, steps: &[Step]) {

@@ -78,7 +78,10 @@ pub(crate) fn value(t: &[u8], depth: usize) -> Sure<V<'_>> {
             if t.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
                 V::Num(t)
             } else {
-                match std::str::from_utf8(t).ok().and_then(|s| s.parse::<i64>().ok()) {
+                match std::str::from_utf8(t)
+                    .ok()
+                    .and_then(|s| s.parse::<i64>().ok())
+                {
                     Some(i) => V::Int(i),
                     None => V::Num(t),
                 }
@@ -99,7 +102,13 @@ impl<'a> Walker<'a> {
     /// Reads the object whose `{` is at `at` in `t` (`depth` levels inside the item) and,
     /// in the same pass, the objects below it that `keys` names; remembers their members.
     /// Returns the object's end.
-    pub(crate) fn index_at(&mut self, t: &'a [u8], at: usize, depth: usize, keys: &Keys) -> Sure<usize> {
+    pub(crate) fn index_at(
+        &mut self,
+        t: &'a [u8],
+        at: usize,
+        depth: usize,
+        keys: &Keys,
+    ) -> Sure<usize> {
         let (m, end) = members_at(t, at, depth, |key, value_at| match keys.child(key) {
             Some(child) if t.get(value_at) == Some(&b'{') => {
                 self.index_at(t, value_at, depth + 1, child).map(Some)
@@ -237,7 +246,12 @@ impl<'a> Walker<'a> {
         match (v, step) {
             (V::Null, _) => Ok(V::Null),
             // the last of repeated keys wins, as when jaq reads the object
-            (V::Obj(t, d), Step::Key(k)) => match self.members(t, *d)?.iter().rev().find(|m| m.key[..] == k[..]) {
+            (V::Obj(t, d), Step::Key(k)) => match self
+                .members(t, *d)?
+                .iter()
+                .rev()
+                .find(|m| m.key[..] == k[..])
+            {
                 Some(m) => value(m.value, d + 1),
                 None => Ok(V::Null),
             },

@@ -20,9 +20,9 @@ mod eval;
 mod print;
 mod walk;
 
+pub(crate) use compile::Keys;
 pub(crate) use eval::{Walker, V};
 pub(crate) use print::print;
-pub(crate) use compile::Keys;
 pub(crate) use walk::{Sure, Unsure};
 
 /// A jq program compiled for the byte route.
@@ -63,11 +63,7 @@ impl ByteFilter {
         }
         let item = eval::value(text, 0)?;
         match &item {
-            V::Obj(t, d) => {
-                if walker.index_at(t, 0, *d, keys)? != t.len() {
-                    return Err(Unsure);
-                }
-            }
+            V::Obj(t, d) if walker.index_at(t, 0, *d, keys)? != t.len() => return Err(Unsure),
             V::Arr(t, d) => drop(walk::elements(t, *d)?),
             _ => {}
         }
@@ -75,7 +71,11 @@ impl ByteFilter {
     }
 
     /// The output of the program on a value of an item already run.
-    pub(crate) fn run_on<'a>(&'a self, input: &V<'a>, walker: &mut Walker<'a>) -> Sure<Option<V<'a>>> {
+    pub(crate) fn run_on<'a>(
+        &'a self,
+        input: &V<'a>,
+        walker: &mut Walker<'a>,
+    ) -> Sure<Option<V<'a>>> {
         walker.eval(&self.expr, input)
     }
 }
