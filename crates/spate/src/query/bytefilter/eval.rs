@@ -11,7 +11,9 @@ use std::rc::Rc;
 use jaq_core::ops::Cmp;
 
 use super::compile::{Expr, Fun, Keys, Lit, Step};
-use super::walk::{elements, members, members_at, string, unescape, Member, Sure, Unsure};
+use super::walk::{
+    elements, elements_at, members, members_at, string, unescape, Member, Sure, Unsure,
+};
 
 /// A value during a run.
 #[derive(Debug, Clone)]
@@ -96,6 +98,7 @@ pub(crate) fn value(t: &[u8], depth: usize) -> Sure<V<'_>> {
 #[derive(Default)]
 pub(crate) struct Walker<'a> {
     objects: Vec<(usize, usize, Rc<Vec<Member<'a>>>)>,
+    arrays: Vec<(usize, usize, Rc<Vec<&'a [u8]>>)>,
 }
 
 impl<'a> Walker<'a> {
@@ -113,6 +116,16 @@ impl<'a> Walker<'a> {
             Some(child) if t.get(value_at) == Some(&b'{') => {
                 self.index_at(t, value_at, depth + 1, child).map(Some)
             }
+            // (an array the program reads: its elements, for `length` or an index)
+            Some(_) if t.get(value_at) == Some(&b'[') => {
+                let (e, end) = elements_at(t, value_at, depth + 1)?;
+                if self.arrays.len() >= 32 {
+                    self.arrays.remove(0);
+                }
+                self.arrays
+                    .push((t[value_at..].as_ptr() as usize, end - value_at, Rc::new(e)));
+                Ok(Some(end))
+            }
             _ => Ok(None),
         })?;
         self.remember(&t[at..end], Rc::new(m));
@@ -124,6 +137,15 @@ impl<'a> Walker<'a> {
             self.objects.remove(0);
         }
         self.objects.push((t.as_ptr() as usize, t.len(), m));
+    }
+
+    /// The elements of the array `t`.
+    fn elements(&mut self, t: &'a [u8], depth: usize) -> Sure<Rc<Vec<&'a [u8]>>> {
+        let key = (t.as_ptr() as usize, t.len());
+        if let Some((_, _, e)) = self.arrays.iter().find(|(p, l, _)| (*p, *l) == key) {
+            return Ok(e.clone());
+        }
+        Ok(Rc::new(elements(t, depth)?))
     }
 
     /// The members of the object `t`.
@@ -259,7 +281,7 @@ impl<'a> Walker<'a> {
                 .iter()
                 .find(|(n, _)| n[..] == k[..])
                 .map_or(V::Null, |(_, v)| v.clone())),
-            (V::Arr(t, d), Step::Index(i)) => match elements(t, *d)?.get(*i) {
+            (V::Arr(t, d), Step::Index(i)) => match self.elements(t, *d)?.get(*i) {
                 Some(e) => value(e, d + 1),
                 None => Ok(V::Null),
             },
@@ -272,7 +294,7 @@ impl<'a> Walker<'a> {
             V::Null => 0,
             V::Int(i) => return i.checked_abs().map(V::Int).ok_or(Unsure),
             V::Str(s) => s.iter().filter(|&&b| (b as i8) >= -0x40).count(),
-            V::Arr(t, d) => elements(t, *d)?.len(),
+            V::Arr(t, d) => self.elements(t, *d)?.len(),
             V::Obj(t, d) => {
                 let m = self.members(t, *d)?;
                 let mut keys: Vec<&[u8]> = m.iter().map(|m| &m.key[..]).collect();

@@ -231,13 +231,22 @@ pub(crate) fn members_at<'a>(
 
 /// The elements of the array `t` (its whole text, from `[`), in order.
 pub(crate) fn elements(t: &[u8], depth: usize) -> Sure<Vec<&[u8]>> {
-    let mut out = Vec::new();
-    if depth + 1 > MAX_DEPTH || t.first() != Some(&b'[') {
+    let (e, end) = elements_at(t, 0, depth)?;
+    if end != t.len() {
         return Err(Unsure);
     }
-    let mut at = skip_ws(t, 1);
-    if t.get(at) == Some(&b']') && at + 1 == t.len() {
-        return Ok(out);
+    Ok(e)
+}
+
+/// The elements of the array whose `[` is at `at` in `t`, and the end of the array.
+pub(crate) fn elements_at(t: &[u8], at: usize, depth: usize) -> Sure<(Vec<&[u8]>, usize)> {
+    let mut out = Vec::new();
+    if depth + 1 > MAX_DEPTH || t.get(at) != Some(&b'[') {
+        return Err(Unsure);
+    }
+    let mut at = skip_ws(t, at + 1);
+    if t.get(at) == Some(&b']') {
+        return Ok((out, at + 1));
     }
     loop {
         let end = value_end(t, at, depth + 1)?;
@@ -245,7 +254,7 @@ pub(crate) fn elements(t: &[u8], depth: usize) -> Sure<Vec<&[u8]>> {
         at = skip_ws(t, end);
         match t.get(at) {
             Some(b',') => at = skip_ws(t, at + 1),
-            Some(b']') if at + 1 == t.len() => return Ok(out),
+            Some(b']') => return Ok((out, at + 1)),
             _ => return Err(Unsure),
         }
     }
