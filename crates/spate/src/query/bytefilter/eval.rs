@@ -97,9 +97,12 @@ pub(crate) fn value(t: &[u8], depth: usize) -> Sure<V<'_>> {
 /// it read (a filter and the expressions after it often read the same object).
 #[derive(Default)]
 pub(crate) struct Walker<'a> {
-    objects: Vec<(usize, usize, Rc<Vec<Member<'a>>>)>,
-    arrays: Vec<(usize, usize, Rc<Vec<&'a [u8]>>)>,
+    objects: Vec<Read<Member<'a>>>,
+    arrays: Vec<Read<&'a [u8]>>,
 }
+
+/// The parts of a container already read: where its text starts, its length, its parts.
+type Read<T> = (usize, usize, Rc<Vec<T>>);
 
 impl<'a> Walker<'a> {
     /// Reads the object whose `{` is at `at` in `t` (`depth` levels inside the item) and,
