@@ -59,8 +59,15 @@ pub(crate) fn string(t: &[u8], at: usize) -> Sure<(usize, bool)> {
 /// Whether the JSON text `t` holds an escaped lone surrogate (`"\ud800"`), which the
 /// scanner accepts and the jaq route refuses (or a `\u` escape that is not four hex digits).
 pub(crate) fn lone_surrogates(t: &[u8]) -> bool {
+    static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+        std::sync::OnceLock::new();
+    // (most items have no escape at all; the searcher is made once, not per item)
+    if memchr::memchr(b'\\', t).is_none() {
+        return false;
+    }
+    let finder = FINDER.get_or_init(|| memchr::memmem::Finder::new(b"\\u"));
     let mut pair_end = 0;
-    for at in memchr::memmem::find_iter(t, b"\\u") {
+    for at in finder.find_iter(t) {
         if at < pair_end {
             continue; // the second half of a pair
         }
