@@ -16,6 +16,8 @@ pub struct JqProgram {
     filter: Filter,
     /// The parts of an input the program can read (see [`super::projection`]).
     need: super::projection::Need,
+    /// The program compiled for the byte route, when it is of that grammar.
+    bytes: Option<super::bytefilter::ByteFilter>,
 }
 
 impl fmt::Debug for JqProgram {
@@ -121,6 +123,7 @@ impl JqProgram {
             code: code.to_owned(),
             filter,
             need: super::projection::needed(code),
+            bytes: super::bytefilter::ByteFilter::compile(code),
         })
     }
 
@@ -133,6 +136,17 @@ impl JqProgram {
     /// The parts of an input the program can read.
     pub(crate) fn need(&self) -> &super::projection::Need {
         &self.need
+    }
+
+    /// The program compiled for the byte route (see [`super::bytefilter`]).
+    pub(crate) fn byte_filter(&self) -> Option<&super::bytefilter::ByteFilter> {
+        self.bytes.as_ref()
+    }
+
+    /// Whether the program is of the shapes that run on an item's bytes, building no jq
+    /// value (its answers are the same either way).
+    pub fn runs_on_bytes(&self) -> bool {
+        self.bytes.is_some()
     }
 
     /// The program as given.

@@ -23,6 +23,7 @@
 //! ```
 
 pub mod aggregate;
+mod bytefilter;
 pub mod decimal;
 pub mod jq;
 mod paths;
@@ -137,6 +138,7 @@ pub struct Query {
     pub(crate) on_error: OnError,
     pub(crate) max_held: usize,
     pub(crate) max_groups: usize,
+    pub(crate) byte_filters: bool,
 }
 
 impl fmt::Debug for Query {
@@ -167,6 +169,7 @@ impl Query {
             on_error: OnError::Fail,
             max_held: crate::items::DEFAULT_MAX_ITEM_SIZE,
             max_groups: aggregate::DEFAULT_MAX_GROUPS,
+            byte_filters: true,
         })
     }
 
@@ -269,6 +272,23 @@ impl Query {
     pub fn count_only(mut self, count_only: bool) -> Query {
         self.count_only = count_only;
         self
+    }
+
+    /// Whether a jq program of the common shapes (`select(...)` with comparisons, `and`,
+    /// `or`, `not`, `length`, `has`, `type`, `startswith`, `endswith`, `contains`, `//`,
+    /// then paths or an object made of them: see docs/filters.md) runs on the item's bytes
+    /// without building a jq value. On by default. The results and errors are the same
+    /// either way: an item whose answer the byte route cannot be certain of goes the jaq
+    /// route. `false` sends every item the jaq route (to compare the two).
+    pub fn byte_filters(mut self, on: bool) -> Query {
+        self.byte_filters = on;
+        self
+    }
+
+    /// Whether the query's jq program is of the shapes the byte route runs (see
+    /// [`Query::byte_filters`]); `false` without a program.
+    pub fn filter_runs_on_bytes(&self) -> bool {
+        self.filter.as_ref().is_some_and(|p| p.runs_on_bytes())
     }
 
     /// What to do when the filter fails on an item.

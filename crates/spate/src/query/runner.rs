@@ -98,6 +98,11 @@ pub struct QueryRunner {
     too_many_groups: Option<usize>,
     items: u64,
     skipped: u64,
+    /// Items the filter ran on by the byte route.
+    on_bytes: u64,
+    /// The objects the byte route reads in its first pass over an item: those the filter
+    /// and the expressions run on its output read by paths.
+    byte_keys: super::bytefilter::Keys,
 }
 
 /// Told of result lines as a filter makes them: see [`QueryRunner::span_streaming`].
@@ -156,7 +161,17 @@ impl QueryRunner {
                 })
             })
             .unwrap_or(super::projection::Need::All);
+        let mut byte_keys = super::bytefilter::Keys::default();
+        if let Some(f) = query.filter.as_ref().and_then(|p| p.byte_filter()) {
+            byte_keys.merge(f.keys());
+            for e in &exprs {
+                if let Some(f) = e.jq.byte_filter() {
+                    byte_keys.merge(f.keys());
+                }
+            }
+        }
         QueryRunner {
+            byte_keys,
             item_need,
             with_values: vec![None; plan.with.len()],
             field_values: vec![None; plan.fields.len()],
@@ -172,6 +187,7 @@ impl QueryRunner {
             too_many_groups: None,
             items: 0,
             skipped: 0,
+            on_bytes: 0,
         }
     }
 
@@ -363,6 +379,11 @@ impl QueryRunner {
         }
         match self.query.filter.clone() {
             Some(program) => {
+                if self.query.byte_filters {
+                    if let Some(done) = self.byte_route(&program, json, out, emit) {
+                        return done.map_err(fail);
+                    }
+                }
                 let input = program.parse_input(json).map_err(|e| fail(e.0))?;
                 let mut failure = None;
                 let mut enough = false;
@@ -396,6 +417,63 @@ impl QueryRunner {
             }
             None => self.result_raw(json, fields, with, out).map_err(fail),
         }
+    }
+
+    /// The filter run on the item's bytes (see [`super::bytefilter`]): `None` when the
+    /// program or this item must go the jaq route (nothing was written then). Results are
+    /// made as [`QueryRunner::result_val`] makes them from jaq's value.
+    fn byte_route(
+        &mut self,
+        program: &super::JqProgram,
+        json: &[u8],
+        out: &mut Vec<u8>,
+        emit: &mut Emit<'_>,
+    ) -> Option<Result<(), String>> {
+        use super::bytefilter::{print, Walker};
+        let filter = program.byte_filter()?;
+        let mut walker = Walker::default();
+        let Some(v) = filter.run(json, &mut walker, &self.byte_keys).ok()? else {
+            self.on_bytes += 1;
+            return Some(Ok(()));
+        };
+        // everything is worked out before anything is written or counted
+        let made = if self.aggregates.is_some() {
+            let mut texts = Vec::with_capacity(self.exprs.len());
+            for expr in &self.exprs {
+                let r = expr.jq.byte_filter()?.run_on(&v, &mut walker).ok()?;
+                let mut text = Vec::new();
+                match r {
+                    Some(r) => print(&r, false, &mut text).ok()?,
+                    // (an expression without output counts as `null`, as `first` says)
+                    None => text.extend_from_slice(b"null"),
+                }
+                texts.push(Some(text));
+            }
+            Err(texts)
+        } else {
+            let mut line = Vec::new();
+            if !self.query.count_only {
+                print(&v, self.query.raw_output, &mut line).ok()?;
+            }
+            Ok(line)
+        };
+        self.on_bytes += 1;
+        self.results += 1;
+        match made {
+            Ok(line) => {
+                out.extend_from_slice(&line);
+                out.push(b'\n');
+            }
+            Err(texts) => {
+                if let Err(e) = self.add_to_aggregates(texts) {
+                    return Some(Err(e));
+                }
+            }
+        }
+        self.emitted += 1;
+        // (a program of this grammar has one output at most: a stop changes nothing)
+        let _ = emit(out, 1);
+        Some(Ok(()))
     }
 
     /// A result that is the item itself (no jq program).
@@ -540,6 +618,12 @@ impl QueryRunner {
     /// Number of results produced (filter outputs, or items without a filter).
     pub fn results(&self) -> u64 {
         self.results
+    }
+
+    /// Items the filter ran on by the byte route, building no jq value (see
+    /// [`Query::byte_filters`](super::Query::byte_filters)); the others went the jaq route.
+    pub fn items_on_bytes(&self) -> u64 {
+        self.on_bytes
     }
 
     /// Items skipped because the filter failed on them (with `OnError::Skip`).

@@ -1,0 +1,355 @@
+//! Reading an item's JSON text in place: the members of an object, the elements of an
+//! array, strings unescaped, numbers classified — without building a value.
+//!
+//! The text was validated by the scanner, but the jaq route refuses some of what the
+//! scanner accepts (escaped lone surrogates, values nested deeper than
+//! [`MAX_VALUE_DEPTH`](crate::query::MAX_VALUE_DEPTH), numbers of more than
+//! [`MAX_DIGITS`](crate::query::decimal::MAX_DIGITS) digits). Every walk here checks for
+//! them, with margins, and answers [`Unsure`] when it meets one (or anything unexpected),
+//! so that such an item goes the jaq route and gets jaq's answer, error included.
+
+use std::borrow::Cow;
+
+/// The byte route cannot answer this item exactly: the jaq route must.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unsure;
+
+pub(crate) type Sure<T> = Result<T, Unsure>;
+
+/// Deepest nesting walked (below the jaq route's limit of 1024, counting the item's own
+/// levels from its root).
+pub(crate) const MAX_DEPTH: usize = 1000;
+
+/// Longest number (any run of number characters) walked: far below the jaq route's limit.
+const MAX_NUMBER_LEN: usize = 300;
+
+#[inline]
+pub(crate) fn skip_ws(t: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = t.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The end of the string whose opening quote is at `at`: the next quote not escaped (after
+/// an even run of backslashes). Escapes are not looked into: [`lone_surrogates`] checks
+/// them once for the whole item.
+#[inline]
+pub(crate) fn string_end(t: &[u8], at: usize) -> Sure<usize> {
+    let mut i = at + 1;
+    loop {
+        let q = i + memchr::memchr(b'"', t.get(i..).ok_or(Unsure)?).ok_or(Unsure)?;
+        let mut backslashes = 0;
+        while q - backslashes > at + 1 && t[q - backslashes - 1] == b'\\' {
+            backslashes += 1;
+        }
+        if backslashes % 2 == 0 {
+            return Ok(q + 1);
+        }
+        i = q + 1;
+    }
+}
+
+/// [`string_end`], and whether the string holds escapes.
+pub(crate) fn string(t: &[u8], at: usize) -> Sure<(usize, bool)> {
+    let end = string_end(t, at)?;
+    Ok((end, memchr::memchr(b'\\', &t[at + 1..end - 1]).is_some()))
+}
+
+/// Whether the JSON text `t` holds an escaped lone surrogate (`"\ud800"`), which the
+/// scanner accepts and the jaq route refuses (or a `\u` escape that is not four hex digits).
+pub(crate) fn lone_surrogates(t: &[u8]) -> bool {
+    static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+        std::sync::OnceLock::new();
+    // (most items have no escape at all; the searcher is made once, not per item)
+    if memchr::memchr(b'\\', t).is_none() {
+        return false;
+    }
+    let finder = FINDER.get_or_init(|| memchr::memmem::Finder::new(b"\\u"));
+    let mut pair_end = 0;
+    for at in finder.find_iter(t) {
+        if at < pair_end {
+            continue; // the second half of a pair
+        }
+        let mut backslashes = 0;
+        while at > backslashes && t[at - backslashes - 1] == b'\\' {
+            backslashes += 1;
+        }
+        if backslashes % 2 == 1 {
+            continue; // an escaped backslash, then a `u`
+        }
+        match hex4(t, at + 2) {
+            Ok(0xD800..=0xDBFF) => {
+                let low = if t.get(at + 6..at + 8) == Some(b"\\u") {
+                    hex4(t, at + 8)
+                } else {
+                    Err(Unsure)
+                };
+                if !matches!(low, Ok(0xDC00..=0xDFFF)) {
+                    return true;
+                }
+                pair_end = at + 12;
+            }
+            Ok(0xDC00..=0xDFFF) | Err(_) => return true,
+            Ok(_) => {}
+        }
+    }
+    false
+}
+
+fn hex4(t: &[u8], at: usize) -> Sure<u32> {
+    let digits = t.get(at..at + 4).ok_or(Unsure)?;
+    let mut v = 0;
+    for &d in digits {
+        v = v * 16 + char::from(d).to_digit(16).ok_or(Unsure)?;
+    }
+    Ok(v)
+}
+
+/// The end of the value starting at `at` (no whitespace before it), nested `depth` levels
+/// inside the item.
+pub(crate) fn value_end(t: &[u8], at: usize, depth: usize) -> Sure<usize> {
+    match t.get(at) {
+        Some(b'"') => string_end(t, at),
+        Some(b'{' | b'[') => container_end(t, at, depth),
+        Some(_) => {
+            let mut i = at;
+            while let Some(c) = t.get(i) {
+                if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                    break;
+                }
+                i += 1;
+            }
+            if i == at || i - at > MAX_NUMBER_LEN {
+                return Err(Unsure);
+            }
+            Ok(i)
+        }
+        None => Err(Unsure),
+    }
+}
+
+/// The end of the array or object whose bracket is at `at`.
+fn container_end(t: &[u8], at: usize, depth: usize) -> Sure<usize> {
+    let mut level = 0usize;
+    let mut run = 0usize;
+    let mut i = at;
+    loop {
+        let c = *t.get(i).ok_or(Unsure)?;
+        match c {
+            b'"' => {
+                i = string_end(t, i)?;
+                run = 0;
+                continue;
+            }
+            b'{' | b'[' => {
+                level += 1;
+                if depth + level > MAX_DEPTH {
+                    return Err(Unsure);
+                }
+            }
+            b'}' | b']' => {
+                level -= 1;
+                if level == 0 {
+                    return Ok(i + 1);
+                }
+            }
+            b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' => {
+                run += 1;
+                if run > MAX_NUMBER_LEN {
+                    return Err(Unsure);
+                }
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        run = 0;
+        i += 1;
+    }
+}
+
+/// An object member: its key (unescaped) and its value's span in the object's text.
+#[derive(Debug, Clone)]
+pub(crate) struct Member<'a> {
+    pub key: Cow<'a, [u8]>,
+    pub value: &'a [u8],
+}
+
+/// The members of the object `t` (its whole text, from `{`), in order, duplicates kept.
+pub(crate) fn members(t: &[u8], depth: usize) -> Sure<Vec<Member<'_>>> {
+    let (m, end) = members_at(t, 0, depth, |_, _| Ok(None))?;
+    if end != t.len() {
+        return Err(Unsure);
+    }
+    Ok(m)
+}
+
+/// The members of the object whose `{` is at `at` in `t`, and the end of the object.
+/// `nested(key, at)` may walk a member's value itself (starting at `at`) and return its end;
+/// `None` lets it be skipped.
+pub(crate) fn members_at<'a>(
+    t: &'a [u8],
+    mut at: usize,
+    depth: usize,
+    mut nested: impl FnMut(&[u8], usize) -> Sure<Option<usize>>,
+) -> Sure<(Vec<Member<'a>>, usize)> {
+    // (objects of records have a dozen members or so: no growing from 4 to 8 to 16)
+    let mut out = Vec::with_capacity(16);
+    if depth + 1 > MAX_DEPTH || t.get(at) != Some(&b'{') {
+        return Err(Unsure);
+    }
+    at = skip_ws(t, at + 1);
+    if t.get(at) == Some(&b'}') {
+        return Ok((out, at + 1));
+    }
+    loop {
+        if t.get(at) != Some(&b'"') {
+            return Err(Unsure);
+        }
+        let (end, escaped) = string(t, at)?;
+        let raw = &t[at + 1..end - 1];
+        let key = if escaped {
+            Cow::Owned(unescape(raw)?)
+        } else {
+            Cow::Borrowed(raw)
+        };
+        at = skip_ws(t, end);
+        if t.get(at) != Some(&b':') {
+            return Err(Unsure);
+        }
+        at = skip_ws(t, at + 1);
+        let value_end = match nested(&key, at)? {
+            Some(end) => end,
+            None => value_end(t, at, depth + 1)?,
+        };
+        out.push(Member {
+            key,
+            value: &t[at..value_end],
+        });
+        at = skip_ws(t, value_end);
+        match t.get(at) {
+            Some(b',') => at = skip_ws(t, at + 1),
+            Some(b'}') => return Ok((out, at + 1)),
+            _ => return Err(Unsure),
+        }
+    }
+}
+
+/// The elements of the array `t` (its whole text, from `[`), in order.
+pub(crate) fn elements(t: &[u8], depth: usize) -> Sure<Vec<&[u8]>> {
+    let (e, end) = elements_at(t, 0, depth)?;
+    if end != t.len() {
+        return Err(Unsure);
+    }
+    Ok(e)
+}
+
+/// The elements of the array whose `[` is at `at` in `t`, and the end of the array.
+pub(crate) fn elements_at(t: &[u8], at: usize, depth: usize) -> Sure<(Vec<&[u8]>, usize)> {
+    let mut out = Vec::new();
+    if depth + 1 > MAX_DEPTH || t.get(at) != Some(&b'[') {
+        return Err(Unsure);
+    }
+    let mut at = skip_ws(t, at + 1);
+    if t.get(at) == Some(&b']') {
+        return Ok((out, at + 1));
+    }
+    loop {
+        let end = value_end(t, at, depth + 1)?;
+        out.push(&t[at..end]);
+        at = skip_ws(t, end);
+        match t.get(at) {
+            Some(b',') => at = skip_ws(t, at + 1),
+            Some(b']') => return Ok((out, at + 1)),
+            _ => return Err(Unsure),
+        }
+    }
+}
+
+/// The bytes of a JSON string's content (between its quotes), unescaped.
+pub(crate) fn unescape(raw: &[u8]) -> Sure<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let Some(stop) = memchr::memchr(b'\\', &raw[i..]) else {
+            out.extend_from_slice(&raw[i..]);
+            break;
+        };
+        out.extend_from_slice(&raw[i..i + stop]);
+        i += stop + 1;
+        let c = *raw.get(i).ok_or(Unsure)?;
+        i += 1;
+        let byte = match c {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let first = hex4(raw, i)?;
+                i += 4;
+                let code = match first {
+                    0xD800..=0xDBFF => {
+                        if raw.get(i..i + 2) != Some(b"\\u") {
+                            return Err(Unsure);
+                        }
+                        let low = hex4(raw, i + 2)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(Unsure);
+                        }
+                        i += 6;
+                        0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    0xDC00..=0xDFFF => return Err(Unsure),
+                    c => c,
+                };
+                let ch = char::from_u32(code).ok_or(Unsure)?;
+                out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+                continue;
+            }
+            _ => return Err(Unsure),
+        };
+        out.push(byte);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_members_and_elements() {
+        let t = br#"{ "a" : [1, {"x": "]"}], "b\u00e9": "s\"", "a": null }"#;
+        let m = members(t, 0).unwrap();
+        let keys: Vec<&[u8]> = m.iter().map(|m| &m.key[..]).collect();
+        assert_eq!(keys, [&b"a"[..], "bé".as_bytes(), b"a"]);
+        assert_eq!(m[0].value, br#"[1, {"x": "]"}]"#);
+        assert_eq!(m[2].value, b"null");
+        let e = elements(m[0].value, 1).unwrap();
+        assert_eq!(e, [&b"1"[..], br#"{"x": "]"}"#]);
+    }
+
+    #[test]
+    fn unsure_of_what_the_jaq_route_refuses() {
+        assert!(lone_surrogates(br#"{"a": "\ud800"}"#));
+        assert!(lone_surrogates(br#"{"a": ["\udc00"]}"#));
+        assert!(lone_surrogates(br#"{"a": "\ud800\u0041"}"#));
+        assert!(lone_surrogates(br#"{"a": "\\\udc00"}"#));
+        assert!(!lone_surrogates(br#"{"a": "\ud83d\ude00 \u00e9"}"#));
+        assert!(!lone_surrogates(br#"{"a": "\\ud800"}"#));
+        assert_eq!(string_end(br#""a\"b\\" x"#, 0), Ok(8));
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(1000), "]".repeat(1000));
+        assert_eq!(members(deep.as_bytes(), 0).unwrap_err(), Unsure);
+        let long = format!("{{\"a\":[{}]}}", "9".repeat(400));
+        assert_eq!(members(long.as_bytes(), 0).unwrap_err(), Unsure);
+        assert_eq!(
+            unescape(br"a\u00e9\n\ud83d\ude00").unwrap(),
+            "aé\n😀".as_bytes()
+        );
+    }
+}
