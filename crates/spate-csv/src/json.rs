@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use spate_json::walk::{Event, Walker};
+use spate_json::walk::{unescape_into, Event, Walker};
 
 use crate::column::ColumnState;
 use crate::schema::{Format, Schema};
@@ -204,6 +204,59 @@ impl JsonState {
         flattener.flatten(raw, self);
         self.flattener = flattener;
         self.rows += 1;
+    }
+
+    /// Starts a row at `position` (see [`JsonState::observe`]) whose leaves the caller then
+    /// hands over one by one ([`JsonState::scalar`], the [`JsonVisitor`] methods), in the
+    /// order a [`Flattener`] would; [`JsonState::end_row`] counts it.
+    pub(crate) fn begin_row(&mut self, position: u64) {
+        self.cursor = 0;
+        self.at = (position, 0);
+    }
+
+    /// Counts the row begun by [`JsonState::begin_row`].
+    pub(crate) fn end_row(&mut self) {
+        self.rows += 1;
+    }
+
+    /// A scalar leaf at `path` given as written (a string with its quotes and escapes, a
+    /// number, a literal; validated): the same as [`JsonVisitor::leaf`] with the decoded
+    /// [`Leaf`], but a value of a column that is already a `string` is only counted, since
+    /// no value can change that type (its escapes are not even decoded). `text` is a buffer
+    /// for decoded strings.
+    #[inline]
+    pub(crate) fn scalar(&mut self, path: &[u8], raw: &[u8], text: &mut Vec<u8>) {
+        let f = self.field(path);
+        let col = &mut f.col;
+        let Some(&first) = raw.first() else {
+            return;
+        };
+        if first == b'n' {
+            return;
+        }
+        col.values += 1;
+        if col.ty == Type::String {
+            return;
+        }
+        match first {
+            b'"' => {
+                let inner = &raw[1..raw.len().saturating_sub(1).max(1)];
+                let s = if memchr::memchr(b'\\', inner).is_some() {
+                    text.clear();
+                    unescape_into(inner, text);
+                    &text[..]
+                } else {
+                    inner
+                };
+                col.observe_value(json_string_value(s), s);
+            }
+            b't' => col.observe_value(Value::Boolean(true), b""),
+            b'f' => col.observe_value(Value::Boolean(false), b""),
+            _ => col.observe_value(classify_number(raw), raw),
+        }
+        if f.object {
+            f.col.force_string();
+        }
     }
 
     /// Merges the state of other rows of the same input (in any order: fields keep the order
