@@ -17,7 +17,7 @@
 
 use spate_json::{Handler, Member, ScanOptions, Scanned, Scanner, SyntaxError, Watch};
 
-use crate::json::{JsonState, JsonVisitor, Leaf, MAX_FLATTEN_DEPTH, TOP_LEVEL_FIELD};
+use crate::json::{has_backslash, JsonState, JsonVisitor, MAX_FLATTEN_DEPTH, TOP_LEVEL_FIELD};
 
 /// Validates JSON values and infers over them in one pass; holds the scanner and the buffers
 /// reused from value to value.
@@ -83,20 +83,20 @@ struct Infer<'a> {
     path: &'a mut Vec<u8>,
     bases: &'a mut Vec<usize>,
     text: &'a mut Vec<u8>,
-    /// Start of the scalar being read (its end comes next).
-    scalar: Option<usize>,
+    /// Start and field of the scalar being read (its end comes next).
+    scalar: Option<(usize, usize)>,
 }
 
 impl Infer<'_> {
-    /// Sets the path to the member `key` (as written) of the innermost open object.
+    /// Sets the path to the member `key` (as written) of the innermost open object, which
+    /// starts at `base`.
     #[inline]
-    fn member_path(&mut self, key: &[u8]) {
-        let base = self.bases.last().copied().unwrap_or(0);
+    fn member_path(&mut self, base: usize, key: &[u8], escaped: bool) {
         self.path.truncate(base);
         if base > 0 {
             self.path.push(b'.');
         }
-        if memchr::memchr(b'\\', key).is_some() {
+        if escaped {
             self.text.clear();
             spate_json::walk::unescape_into(key, self.text);
             self.path.extend_from_slice(self.text);
@@ -110,39 +110,51 @@ impl Handler for Infer<'_> {
     #[inline]
     fn begin(&mut self, depth: u32, offset: u64, member: Member<'_>, container: bool) -> Watch {
         let at = offset as usize;
-        match member {
+        // An object is flattened down to MAX_FLATTEN_DEPTH levels below the top one; an
+        // array, or an object deeper than that, is one leaf.
+        let object = container && self.input.get(at) == Some(&b'{');
+        let field = match member {
             Member::Root => {
-                if container && self.input.get(at) == Some(&b'{') {
+                if object {
                     self.bases.push(0);
                     return Watch::Children;
                 }
-                self.path.clear();
-                self.path.extend_from_slice(TOP_LEVEL_FIELD.as_bytes());
+                self.state.field_index(TOP_LEVEL_FIELD.as_bytes())
             }
-            Member::Key(key) => self.member_path(key),
+            Member::Key(key) => {
+                let base = self.bases.last().copied().unwrap_or(0);
+                let escaped = has_backslash(key);
+                let flatten = object && (depth as usize) <= MAX_FLATTEN_DEPTH;
+                if base == 0 && !escaped && !flatten {
+                    // A leaf whose path is its name as written (a member of the top-level
+                    // object, the common case): no copy.
+                    self.state.field_index(key)
+                } else {
+                    self.member_path(base, key, escaped);
+                    if flatten {
+                        self.state.object(self.path);
+                        self.bases.push(self.path.len());
+                        return Watch::Children;
+                    }
+                    self.state.field_index(self.path)
+                }
+            }
             // Arrays are leaves: their elements are never watched.
             Member::Element => return Watch::Quiet,
+        };
+        if container {
+            self.state.array(field);
+        } else {
+            self.scalar = Some((at, field));
         }
-        if !container {
-            self.scalar = Some(at);
-            return Watch::Quiet;
-        }
-        // An object is flattened down to MAX_FLATTEN_DEPTH levels below the top one; an
-        // array, or an object deeper than that, is one leaf.
-        if self.input.get(at) == Some(&b'{') && (depth as usize) <= MAX_FLATTEN_DEPTH {
-            self.state.object(self.path);
-            self.bases.push(self.path.len());
-            return Watch::Children;
-        }
-        self.state.leaf(self.path, Leaf::Array(&[]));
         Watch::Quiet
     }
 
     #[inline]
     fn end(&mut self, depth: u32, end: u64) -> spate_json::Flow {
-        if let Some(start) = self.scalar.take() {
+        if let Some((start, field)) = self.scalar.take() {
             let raw = &self.input[start..end as usize];
-            self.state.scalar(self.path, raw, self.text);
+            self.state.scalar(field, raw, self.text);
         } else if self.bases.len() > depth as usize {
             // A flattened object closes (a leaf container leaves the stack as it was).
             self.bases.pop();
