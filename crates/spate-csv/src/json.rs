@@ -414,7 +414,7 @@ pub(crate) fn has_backslash(b: &[u8]) -> bool {
             return true;
         }
     }
-    words.remainder().iter().any(|&c| c == b'\\')
+    words.remainder().contains(&b'\\')
 }
 
 /// What a JSON string (decoded) counts as: a date or datetime by the CSV rules, a non-finite
