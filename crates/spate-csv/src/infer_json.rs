@@ -1,20 +1,21 @@
-//! Schema inference over JSON read through spate: JSON Lines (a file on every core with
-//! spate's executor, or any reader through spate's bounded line reader) and the items at a
-//! path of a JSON document ([`spate::Items`]). spate's scanner validates every byte once;
-//! the [`JsonState`] walks the validated values. Bad input is reported as spate reports it:
-//! `FILE:LINE:COL (byte N): message` with an excerpt.
+//! Schema inference over JSON read through spate: JSON Lines (a plain file in byte ranges on
+//! every core, or any reader, always through spate's bounded line reader) and the items at a
+//! path of a JSON document ([`spate::Items`]). JSON Lines is inferred in the scanner's own
+//! pass ([`ScanInferrer`]: each line is read once, validated and typed together); the items
+//! of a document are validated by [`spate::Items`] and then walked by the [`JsonState`]. Bad
+//! input is reported as spate reports it: `FILE:LINE:COL (byte N): message` with an excerpt.
 
 use std::io::Read;
-use std::ops::ControlFlow;
 use std::path::Path;
 
-use spate::inputs::{Format as InputFormat, Inputs};
-use spate::jsonl::{select_line, Lines, LinesOptions};
-use spate::parallel::{ItemVisitor, RunError, RunOptions, VisitError};
-use spate::{BufferSelector, ItemRef, Items, ItemsOptions};
+use spate::inputs::{Compression, Format as InputFormat, Inputs};
+use spate::jsonl::{Lines, LinesOptions};
+use spate::parallel::RunOptions;
+use spate::{Items, ItemsOptions};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::json::JsonState;
+use crate::json_scan::ScanInferrer;
 use crate::schema::{Format, Schema};
 
 /// A big JSON Lines file is cut into at most about this many ranges per thread (enough for
@@ -53,42 +54,24 @@ pub fn infer_jsonl_reader<R: Read>(
     name: &str,
     options: &JsonOptions,
 ) -> Result<Schema, Error> {
-    let max_line = options.items.max_item_size;
-    let mut lines = Lines::new(
+    let lines = Lines::new(
         reader,
         LinesOptions {
-            max_line,
+            max_line: options.items.max_item_size,
             ..LinesOptions::default()
         },
     );
-    let mut selector = selector(options)?;
     let mut state = JsonState::default();
-    let mut complete = true;
-    while let Some(line) = lines.next_line().map_err(|e| spate_io(name, e))? {
-        if line.is_blank() {
-            continue;
-        }
-        if options.sample.is_some_and(|s| state.rows >= s) {
-            complete = false;
-            break;
-        }
-        select_line(&mut selector, name, &line, max_line, |_| {
-            ControlFlow::Continue(())
-        })?;
-        state.observe(line.text, line.offset);
+    let read = read_lines(lines, name, options, &mut state);
+    if let Some(e) = read.error {
+        return Err(e);
     }
-    Ok(state.schema(
-        Format::JsonLines,
-        options.sample,
-        complete,
-        lines.line_bytes(),
-    ))
+    Ok(state.schema(Format::JsonLines, options.sample, read.complete, read.bytes))
 }
 
 /// Infers the schema of a JSON Lines file (plain or compressed; `-` is standard input). A
-/// whole plain file is read by spate's executor: cut into byte ranges read on every core,
-/// whose partial states merge into exactly the sequential answer. With a sample it is read
-/// sequentially.
+/// whole plain file is cut into byte ranges read on every core, whose partial states merge
+/// into exactly the sequential answer. With a sample it is read sequentially.
 pub fn infer_jsonl_path(path: &Path, options: &JsonOptions) -> Result<Schema, Error> {
     let name = if path.as_os_str() == "-" {
         spate::source::STDIN_NAME.to_owned()
@@ -101,55 +84,91 @@ pub fn infer_jsonl_path(path: &Path, options: &JsonOptions) -> Result<Schema, Er
 /// [`infer_jsonl_path`], naming the input `name` in errors (a spooled copy of standard input
 /// is named `<stdin>`).
 pub fn infer_jsonl_file(path: &Path, name: &str, options: &JsonOptions) -> Result<Schema, Error> {
-    if options.sample.is_some() {
-        let input = spate::source::open(path)?;
-        return infer_jsonl_reader(input.reader, name, options);
-    }
-    let mut inputs = Inputs::from_files(&[path], Some(InputFormat::Jsonl));
-    if let Some(file) = inputs.files.first_mut() {
-        file.name = name.to_owned();
-    }
-    // Each range keeps its own partial state until the end, so a huge file is cut into a
-    // number of ranges that depends on the threads, not on its size (memory stays bounded).
+    let inputs = Inputs::from_files(&[path], Some(InputFormat::Jsonl));
+    let Some(mut file) = inputs.files.into_iter().next() else {
+        return Err(spate_io(name, std::io::Error::other("no input")));
+    };
+    file.name = name.to_owned();
+    // A file is cut into ranges only when it is plain (by its name and its first bytes) and
+    // larger than one range, as spate's executor cuts one.
     let workers = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
-    } as u64;
-    let len = inputs.files.first().and_then(|f| f.len).unwrap_or(0);
-    let run_options = RunOptions {
-        threads: options.threads,
-        range_size: options
-            .range_size
-            .max(len.div_ceil(workers * RANGES_PER_THREAD))
-            .max(1),
-        items: options.items,
-        ..RunOptions::default()
     };
-    let segment = run_options.range_size;
-    let (visitors, summary) = spate::parallel::run(
-        &inputs,
-        &[spate::Path::parse("").map_err(spate::Error::from)?],
-        &run_options,
-        || Segments::new(segment),
-        &mut std::io::sink(),
-    )
-    .map_err(|e| named(run_error(e), path, name))?;
-    if let Some(e) = summary.errors.into_iter().next() {
-        return Err(named(run_error(e), path, name));
-    }
-    let mut parts: Vec<Part> = visitors.into_iter().flat_map(|v| v.parts).collect();
-    parts.sort_by_key(|p| p.first);
-    if parts.windows(2).any(|w| w[0].last >= w[1].first) {
-        // The parts interleave (not expected with the executor's range plan): read the
-        // file again in one sequence, which is always right.
-        let input = spate::source::open(path)?;
+    let len = file.len.unwrap_or(0);
+    // Each range keeps its own partial state until the end, so a huge file is cut into a
+    // number of ranges that depends on the threads, not on its size (memory stays bounded).
+    let range = options
+        .range_size
+        .max(len.div_ceil(workers as u64 * RANGES_PER_THREAD))
+        .max(1);
+    let splittable = options.sample.is_none()
+        && file.is_seekable_file()
+        && file.compression == Compression::None
+        && len > range
+        && spate::source::file_compression(path).is_ok_and(|c| c == Compression::None);
+    if !splittable {
+        let input = spate::source::open_input(&file, Some(InputFormat::Jsonl))?;
         return infer_jsonl_reader(input.reader, name, options);
     }
-    let mut state = JsonState::default();
-    for p in parts {
-        state.merge(p.state);
+    crate::jsonl_ranges::infer_ranges(&file.path, name, len, range, workers, options)
+}
+
+/// What reading the lines of one reader (or range) gave.
+#[derive(Debug, Default)]
+pub(crate) struct ReadLines {
+    /// Lines counted (blank ones included), up to the error if any.
+    pub lines: u64,
+    /// Bytes of the lines read (with their line ends).
+    pub bytes: u64,
+    /// False when the sample stopped the reading.
+    pub complete: bool,
+    /// The first bad line (or read error); its line number counts from the reader's start.
+    pub error: Option<Error>,
+}
+
+/// Reads every line of `lines` into `state`, validating and inferring in one pass; stops at
+/// the first error or when the sample is full.
+pub(crate) fn read_lines<R: Read>(
+    mut lines: Lines<R>,
+    name: &str,
+    options: &JsonOptions,
+    state: &mut JsonState,
+) -> ReadLines {
+    let max_line = options.items.max_item_size;
+    let mut inferrer = ScanInferrer::new(options.items.max_depth);
+    let mut read = ReadLines {
+        complete: true,
+        ..ReadLines::default()
+    };
+    loop {
+        let line = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                read.error = Some(spate_io(name, e));
+                break;
+            }
+        };
+        if line.is_blank() {
+            continue;
+        }
+        if options.sample.is_some_and(|s| state.rows >= s) {
+            read.complete = false;
+            break;
+        }
+        if !line.complete {
+            read.error = Some(spate::jsonl::line_too_long(name, &line, max_line).into());
+            break;
+        }
+        if let Err(e) = inferrer.observe(state, line.text, line.offset) {
+            read.error = Some(spate::jsonl::syntax_error(name, &line, e).into());
+            break;
+        }
     }
-    Ok(state.schema(Format::JsonLines, None, true, summary.bytes))
+    read.lines = lines.line_count();
+    read.bytes = lines.line_bytes();
+    read
 }
 
 /// Infers over the items at `path` of a JSON document (validated by spate's scanner).
@@ -177,96 +196,11 @@ pub fn infer_items<R: Read>(
     ))
 }
 
-fn selector(options: &JsonOptions) -> Result<BufferSelector, Error> {
-    Ok(BufferSelector::with_options(
-        Vec::new(),
-        spate_json::ScanOptions {
-            max_depth: options.items.max_depth,
-            ..spate_json::ScanOptions::default()
-        },
-    )?)
-}
-
-fn spate_io(name: &str, source: std::io::Error) -> Error {
+pub(crate) fn spate_io(name: &str, source: std::io::Error) -> Error {
     Error::from(spate::Error::Io {
         input: name.to_owned(),
         source,
     })
-}
-
-/// Names the input `name` where the executor named it by its path (a spooled copy of
-/// standard input is `<stdin>` to the user).
-fn named(mut e: Error, path: &Path, name: &str) -> Error {
-    let shown = path.display().to_string();
-    if let ErrorKind::Json(inner) = &mut e.kind {
-        match inner.as_mut() {
-            spate::Error::Syntax { location, .. } | spate::Error::ItemTooLarge { location, .. }
-                if location.input == shown =>
-            {
-                location.input = name.to_owned();
-            }
-            spate::Error::Io { input, .. } if *input == shown => *input = name.to_owned(),
-            _ => {}
-        }
-    }
-    e
-}
-
-/// An executor error as ours (the visitor never fails, so it is an input or output error).
-pub(crate) fn run_error(e: RunError) -> Error {
-    match e {
-        RunError::Input(e) => Error::from(e),
-        other => Error::new(ErrorKind::Io(std::io::Error::other(other.to_string()))),
-    }
-}
-
-/// The rows one worker saw, in runs of consecutive rows: one [`Part`] per run. A run ends
-/// where the worker moves to another task (the next row is not after the last one, or is in
-/// another segment of `segment` bytes, the executor's range size), so that each part is a
-/// contiguous stretch of the input and parts merge in input order.
-#[derive(Debug)]
-struct Segments {
-    segment: u64,
-    parts: Vec<Part>,
-}
-
-#[derive(Debug)]
-struct Part {
-    /// Offsets of the first and last rows.
-    first: u64,
-    last: u64,
-    state: JsonState,
-}
-
-impl Segments {
-    fn new(segment: u64) -> Self {
-        Segments {
-            segment: segment.max(1),
-            parts: Vec::new(),
-        }
-    }
-}
-
-impl ItemVisitor for Segments {
-    fn visit(&mut self, item: ItemRef<'_>, _out: &mut Vec<u8>) -> Result<u64, VisitError> {
-        let at = item.offset();
-        let same_run = self
-            .parts
-            .last()
-            .is_some_and(|p| at > p.last && at / self.segment == p.last / self.segment);
-        if !same_run {
-            self.parts.push(Part {
-                first: at,
-                last: at,
-                state: JsonState::default(),
-            });
-        }
-        if let Some(p) = self.parts.last_mut() {
-            p.last = at;
-            p.state.observe(item.raw(), at);
-        }
-        Ok(0)
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use spate_json::walk::{Event, Walker};
+use spate_json::walk::{unescape_into, Event, Walker};
 
 use crate::column::ColumnState;
 use crate::schema::{Format, Schema};
@@ -139,7 +139,7 @@ fn leaf<V: JsonVisitor>(
     visitor.leaf(path, leaf);
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct JsonField {
     name: Box<[u8]>,
     col: ColumnState,
@@ -149,15 +149,31 @@ struct JsonField {
     /// rank in the row. Fields are listed in this order, so merged partial states list them
     /// as a sequential run does, whatever order the parts were merged in.
     first: (u64, u32),
+    /// The field that followed this one the last time it was seen in a row (a guess for the
+    /// next lookup: rows of one kind repeat their key order).
+    next: usize,
 }
+
+impl PartialEq for JsonField {
+    /// What was inferred (`next`, a lookup guess, is left out).
+    fn eq(&self, other: &Self) -> bool {
+        (&self.name, &self.col, self.object, self.first)
+            == (&other.name, &other.col, other.object, other.first)
+    }
+}
+
+/// No field (before the first field of a row).
+const NO_FIELD: usize = usize::MAX;
 
 /// Mergeable inference state over JSON rows.
 #[derive(Debug, Clone, Default)]
 pub struct JsonState {
     fields: Vec<JsonField>,
     index: HashMap<Box<[u8]>, usize>,
-    /// Where the next field of a row is likely to be (rows usually repeat the key order).
-    cursor: usize,
+    /// The field last looked up in the row being read ([`NO_FIELD`] at its start).
+    prev: usize,
+    /// The first field of the last row (the guess for the first field of the next one).
+    first_of_row: usize,
     /// Position of the row being read, and the rank of its next new leaf.
     at: (u64, u32),
     flattener: Flattener,
@@ -173,8 +189,21 @@ impl PartialEq for JsonState {
 impl JsonState {
     #[inline]
     fn field(&mut self, path: &[u8]) -> &mut JsonField {
-        let i = match self.fields.get(self.cursor) {
-            Some(f) if &*f.name == path => self.cursor,
+        let i = self.field_index(path);
+        &mut self.fields[i]
+    }
+
+    /// The index of the field at `path`, made when new. The field that followed the previous
+    /// one last time is tried first, so rows that repeat a key order (of one kind among
+    /// several, as JSON Lines records often are) are rarely hashed.
+    #[inline]
+    pub(crate) fn field_index(&mut self, path: &[u8]) -> usize {
+        let guess = match self.prev {
+            NO_FIELD => self.first_of_row,
+            p => self.fields[p].next,
+        };
+        let i = match self.fields.get(guess) {
+            Some(f) if &*f.name == path => guess,
             _ => match self.index.get(path) {
                 Some(&i) => i,
                 None => {
@@ -184,6 +213,7 @@ impl JsonState {
                         col: ColumnState::default(),
                         object: false,
                         first: self.at,
+                        next: NO_FIELD,
                     });
                     self.at.1 += 1;
                     self.index.insert(path.into(), i);
@@ -191,14 +221,18 @@ impl JsonState {
                 }
             },
         };
-        self.cursor = i + 1;
-        &mut self.fields[i]
+        match self.prev {
+            NO_FIELD => self.first_of_row = i,
+            p => self.fields[p].next = i,
+        }
+        self.prev = i;
+        i
     }
 
     /// Adds one row: a JSON value validated by spate's scanner. `position` orders the rows
     /// of an input (its byte offset; it must grow from row to row of one state).
     pub fn observe(&mut self, raw: &[u8], position: u64) {
-        self.cursor = 0;
+        self.prev = NO_FIELD;
         self.at = (position, 0);
         let mut flattener = std::mem::take(&mut self.flattener);
         flattener.flatten(raw, self);
@@ -206,12 +240,75 @@ impl JsonState {
         self.rows += 1;
     }
 
+    /// Starts a row at `position` (see [`JsonState::observe`]) whose leaves the caller then
+    /// hands over one by one ([`JsonState::scalar`], the [`JsonVisitor`] methods), in the
+    /// order a [`Flattener`] would; [`JsonState::end_row`] counts it.
+    pub(crate) fn begin_row(&mut self, position: u64) {
+        self.prev = NO_FIELD;
+        self.at = (position, 0);
+    }
+
+    /// Counts the row begun by [`JsonState::begin_row`].
+    pub(crate) fn end_row(&mut self) {
+        self.rows += 1;
+    }
+
+    /// A scalar leaf of `field` (a [`JsonState::field_index`]) given as written (a string with its quotes and escapes, a
+    /// number, a literal; validated): the same as [`JsonVisitor::leaf`] with the decoded
+    /// [`Leaf`], but a value of a column that is already a `string` is only counted, since
+    /// no value can change that type (its escapes are not even decoded). `text` is a buffer
+    /// for decoded strings.
+    #[inline]
+    pub(crate) fn scalar(&mut self, field: usize, raw: &[u8], text: &mut Vec<u8>) {
+        let f = &mut self.fields[field];
+        let col = &mut f.col;
+        let Some(&first) = raw.first() else {
+            return;
+        };
+        if first == b'n' {
+            return;
+        }
+        col.values += 1;
+        if col.ty == Type::String {
+            return;
+        }
+        match first {
+            b'"' => {
+                let inner = &raw[1..raw.len().saturating_sub(1).max(1)];
+                let s = if has_backslash(inner) {
+                    text.clear();
+                    unescape_into(inner, text);
+                    &text[..]
+                } else {
+                    inner
+                };
+                col.observe_value(json_string_value(s), s);
+            }
+            b't' => col.observe_value(Value::Boolean(true), b""),
+            b'f' => col.observe_value(Value::Boolean(false), b""),
+            _ => col.observe_value(classify_number(raw), raw),
+        }
+        if f.object {
+            f.col.force_string();
+        }
+    }
+
+    /// An array leaf (or an object kept whole) of `field`, as [`JsonVisitor::leaf`] takes it.
+    #[inline]
+    pub(crate) fn array(&mut self, field: usize) {
+        let f = &mut self.fields[field];
+        f.col.observe_type(Type::Array);
+        if f.object {
+            f.col.force_string();
+        }
+    }
+
     /// Merges the state of other rows of the same input (in any order: fields keep the order
     /// of their first appearance in the input).
     pub fn merge(&mut self, other: JsonState) {
         self.rows += other.rows;
         for f in other.fields {
-            self.cursor = usize::MAX;
+            self.prev = NO_FIELD;
             self.at = f.first;
             let mine = self.field(&f.name);
             mine.first = mine.first.min(f.first);
@@ -298,6 +395,26 @@ impl JsonVisitor for JsonState {
             f.col.force_string();
         }
     }
+}
+
+/// Whether `b` holds a backslash (an escape, in a string as written). Names and most values
+/// are short: up to 32 bytes they are checked eight at a time in a word (a byte equals `\`
+/// exactly when it is zero after an XOR with `\`, and the usual zero-byte test finds one),
+/// which beats `memchr`'s setup; longer ones go to `memchr`.
+#[inline]
+pub(crate) fn has_backslash(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    if b.len() >= 32 {
+        return memchr::memchr(b'\\', b).is_some();
+    }
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let v = u64::from_le_bytes(w.try_into().expect("8 bytes")) ^ (ONES * u64::from(b'\\'));
+        if v.wrapping_sub(ONES) & !v & (ONES * 0x80) != 0 {
+            return true;
+        }
+    }
+    words.remainder().contains(&b'\\')
 }
 
 /// What a JSON string (decoded) counts as: a date or datetime by the CSV rules, a non-finite
@@ -433,6 +550,19 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].name.split('.').count(), MAX_FLATTEN_DEPTH + 1);
         assert_eq!(f[0].ty, Type::Array);
+    }
+
+    #[test]
+    fn has_backslash_agrees_with_a_plain_search() {
+        for len in 0..70 {
+            for at in 0..=len {
+                let mut b: Vec<u8> = (0..len).map(|i| b"a\"\xff[\x5b\x5d\x9c"[i % 7]).collect();
+                if at < len {
+                    b[at] = b'\\';
+                }
+                assert_eq!(has_backslash(&b), b.contains(&b'\\'), "{len} {at}");
+            }
+        }
     }
 
     proptest::proptest! {

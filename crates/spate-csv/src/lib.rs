@@ -6,9 +6,10 @@
 //! - [`infer`] and [`parallel`]: whole-file inference, in parallel over byte ranges (quote
 //!   parity finds record boundaries) with a sequential fallback that is always right;
 //! - [`json`]: the same inference over JSON values, walked with spate-json's
-//!   [`walk`](spate_json::walk) after spate's scanner validated them; [`infer_json`] reads
-//!   JSON Lines (spate's executor and line reader) and the items of documents (spate's
-//!   [`Items`](spate::Items));
+//!   [`walk`](spate_json::walk) after spate's scanner validated them, or ([`json_scan`])
+//!   typed by a handler of spate's scanner in its own validating pass; [`infer_json`] reads
+//!   JSON Lines (spate's line reader, byte ranges on every core, one pass per line) and the
+//!   items of documents (spate's [`Items`](spate::Items));
 //! - [`input`]: the kind of an input (spate's sniffer for JSON; CSV otherwise) and how to read
 //!   it (spate's source: files, standard input, gzip, zstd);
 //! - [`convert`]: streaming conversion between CSV, TSV, JSON Lines and JSON arrays, and
@@ -33,6 +34,8 @@ pub mod infer;
 pub mod infer_json;
 pub mod input;
 pub mod json;
+pub mod json_scan;
+mod jsonl_ranges;
 pub mod parallel;
 pub mod pipeline;
 pub mod schema;
