@@ -7,6 +7,7 @@ import io
 import json
 import os
 import random
+import signal
 import threading
 
 import pytest
@@ -250,9 +251,15 @@ def test_keyboard_interrupt_stops_a_scan():
                 _thread.interrupt_main()
             return b"1," * 1000
 
-    with pytest.raises(KeyboardInterrupt):
-        for _ in spate.items(Interrupting(), "nothing.here"):
-            pass
+    # A process started in the background by a non-interactive shell inherits SIGINT as
+    # ignored, and then `interrupt_main` does nothing: give the test Python's own handler.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for _ in spate.items(Interrupting(), "nothing.here"):
+                pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # --- laziness, closing, threads ------------------------------------------------------------
