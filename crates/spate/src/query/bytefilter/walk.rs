@@ -267,54 +267,16 @@ pub(crate) fn elements_at(t: &[u8], at: usize, depth: usize) -> Sure<(Vec<&[u8]>
     }
 }
 
-/// The bytes of a JSON string's content (between its quotes), unescaped.
+/// The bytes of a JSON string's content (between its quotes), unescaped by spate-json's
+/// decoder. That decoder turns an escaped lone surrogate into U+FFFD where the jaq route
+/// refuses the item, so such strings are unsure here (items holding one never get this far:
+/// [`super::ByteFilter::run`] hands them to jaq first).
 pub(crate) fn unescape(raw: &[u8]) -> Sure<Vec<u8>> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        let Some(stop) = memchr::memchr(b'\\', &raw[i..]) else {
-            out.extend_from_slice(&raw[i..]);
-            break;
-        };
-        out.extend_from_slice(&raw[i..i + stop]);
-        i += stop + 1;
-        let c = *raw.get(i).ok_or(Unsure)?;
-        i += 1;
-        let byte = match c {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            b'u' => {
-                let first = hex4(raw, i)?;
-                i += 4;
-                let code = match first {
-                    0xD800..=0xDBFF => {
-                        if raw.get(i..i + 2) != Some(b"\\u") {
-                            return Err(Unsure);
-                        }
-                        let low = hex4(raw, i + 2)?;
-                        if !(0xDC00..=0xDFFF).contains(&low) {
-                            return Err(Unsure);
-                        }
-                        i += 6;
-                        0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    0xDC00..=0xDFFF => return Err(Unsure),
-                    c => c,
-                };
-                let ch = char::from_u32(code).ok_or(Unsure)?;
-                out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
-                continue;
-            }
-            _ => return Err(Unsure),
-        };
-        out.push(byte);
+    if lone_surrogates(raw) {
+        return Err(Unsure);
     }
+    let mut out = Vec::with_capacity(raw.len());
+    spate_json::walk::unescape_into(raw, &mut out);
     Ok(out)
 }
 
