@@ -121,27 +121,32 @@ fn numbers_longer_than_the_limit_are_an_error() {
 fn group_keys_compare_numbers_by_value() {
     let input = "{\"v\":1E2}\n{\"v\":100}\n{\"v\":100.0}\n{\"v\":0}\n{\"v\":-0}\n{\"v\":1.50}\n{\"v\":1.5}\n";
     for key in [".v", ".v|."] {
-        let out = spate()
-            .args([
-                "items",
-                ".",
-                "--format",
-                "jsonl",
-                "--group-by",
-                key,
-                "--count",
-            ])
-            .write_stdin(input)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
         let k = serde_json::to_string(key).unwrap();
         assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
+            group_counts(input, key),
             format!("{{{k}:0,\"count\":2}}\n{{{k}:1.5,\"count\":2}}\n{{{k}:100,\"count\":3}}\n"),
             "{key}"
         );
     }
+}
+
+/// `items . --format jsonl --group-by KEY --count` over `input`: its standard output.
+fn group_counts(input: &str, key: &str) -> String {
+    let out = spate()
+        .args([
+            "items",
+            ".",
+            "--format",
+            "jsonl",
+            "--group-by",
+            key,
+            "--count",
+        ])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Strings are grouped by their text, however they are escaped, on the fast path as through
@@ -150,23 +155,9 @@ fn group_keys_compare_numbers_by_value() {
 fn group_keys_compare_strings_by_text() {
     let input = "{\"v\":\"A\"}\n{\"v\":\"\\u0041\"}\n{\"v\":\"\\u00e9\"}\n{\"v\":\"\u{e9}\"}\n{\"v\":\"\\/\"}\n";
     for key in [".v", ".v|."] {
-        let out = spate()
-            .args([
-                "items",
-                ".",
-                "--format",
-                "jsonl",
-                "--group-by",
-                key,
-                "--count",
-            ])
-            .write_stdin(input)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
         let k = serde_json::to_string(key).unwrap();
         assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
+            group_counts(input, key),
             format!(
                 "{{{k}:\"/\",\"count\":1}}\n{{{k}:\"A\",\"count\":2}}\n{{{k}:\"\u{e9}\",\"count\":2}}\n"
             ),
