@@ -36,8 +36,11 @@ fn live_view_redraws_and_restores_the_terminal_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
     active_tree(dir.path());
     let spate = assert_cmd::cargo::cargo_bin("spate");
+    // `script` runs the command through `$SHELL -c`. `exec` makes spate the terminal's only
+    // process: a shell left waiting (dash, the default /bin/sh on Debian) would itself be
+    // killed by the Ctrl-C, and `script` would report its 130 instead of spate's exit code.
     let cmd = format!(
-        "{} agents blocks --live --interval 0.2 --token-limit 2000000 --no-cache -z UTC --path {}",
+        "exec {} agents blocks --live --interval 0.2 --token-limit 2000000 --no-cache -z UTC --path {}",
         spate.display(),
         dir.path().display()
     );
