@@ -32,7 +32,9 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 ADDR=127.0.0.1:$PORT
 # the cache is warmed by a first report, as a user's would be
 "$SPATE" agents daily --json --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC >"$WORK/cli-daily.json"
-"$SPATE" serve --bind "$ADDR" --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC 2>"$WORK/serve.log" &
+# SERVE_ARGS: more flags for the daemon (e.g. "--max-queries 2")
+# shellcheck disable=SC2086
+"$SPATE" serve ${SERVE_ARGS:-} --bind "$ADDR" --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC 2>"$WORK/serve.log" &
 PID=$!
 for _ in $(seq 200); do
   curl -sf "http://$ADDR/healthz" >/dev/null 2>&1 && break
@@ -69,6 +71,7 @@ for r in stats daily weekly monthly session model project delegations blocks; do
 done
 ALL+=("/api/blocks?active=true&token_limit=max" "/api/blocks?recent=true&order=desc"
   "/api/blocks?session_length=3" "/api/delegations?marathon=5" "/metrics")
+burst_start=$(date +%s.%N)
 for _ in 1 2 3; do
   P=()
   for _ in 1 2 3 4; do
@@ -77,7 +80,8 @@ for _ in 1 2 3; do
   done
   wait "${P[@]}"
 done
-echo "daemon resident size after every endpoint with and without parameters (${#ALL[@]} URLs x 3 rounds x 4 clients): $(rss)"
+burst_s=$(awk -v a="$burst_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f s", b - a}')
+echo "daemon resident size after every endpoint with and without parameters (${#ALL[@]} URLs x 3 rounds x 4 clients, $burst_s): $(rss)"
 echo "blocks cuts so far: $(curl -s "http://$ADDR/metrics" | awk '/^spate_blocks_cuts_total/ {print $2}')"
 
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
@@ -87,6 +91,12 @@ c0=$(cpu)
 sleep 10
 c1=$(cpu)
 echo "idle CPU over 10 s: $(awk -v a="$c0" -v b="$c1" -v hz="$HZ" 'BEGIN {printf "%.0f ms", (b - a) * 1000 / hz}')"
+
+# the peak so far (start, checks, every endpoint from 4 clients) is kept; the kernel's peak
+# counter is then reset so that the load tests' own peak is reported apart from it
+PEAK_BEFORE=$(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$PID/status")
+RESET_PEAK=no
+echo 5 >"/proc/$PID/clear_refs" 2>/dev/null && RESET_PEAK=yes
 
 machine
 echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -114,7 +124,12 @@ for ep in stats daily; do
   echo "| /api/$ep | $rps | $p50 | $p99 | $errors | $sse | $cpus |"
 done
 echo
-echo "peak RSS of the daemon: $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$PID/status") (now $(rss))"
+PEAK_LOAD=$(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$PID/status")
+if [ "$RESET_PEAK" = yes ]; then
+  echo "peak RSS of the daemon during the load tests (appends, SSE, wrk): $PEAK_LOAD; before them (start, checks, every endpoint from 4 clients): $PEAK_BEFORE; now $(rss)"
+else
+  echo "peak RSS of the daemon over the whole run (the peak could not be reset): $PEAK_LOAD (now $(rss))"
+fi
 # the peer: the same reports without the daemon (a process per request, warm cache)
 measure "peer: agents daily --json (warm cache, one process per request)" 5 \
   "$SPATE" agents daily --json --path "$WORK/tree" --cache-dir "$WORK/cache" -z UTC

@@ -580,6 +580,18 @@ fn a_port_in_use_or_a_missing_tree_is_exit_2_with_a_message() {
 }
 
 #[test]
+fn a_zero_query_limit_is_refused_before_loading() {
+    let out = spate()
+        .args(["serve", "--max-queries", "0", "--bind", "127.0.0.1:0"])
+        .args(["--path", "/nonexistent/claude"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--max-queries"), "{err}");
+}
+
+#[test]
 fn without_watching_the_periodic_rescan_still_follows_appends() {
     // --no-watch: as where inotify is unavailable
     let dir = tree_copy();

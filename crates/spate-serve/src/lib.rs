@@ -65,8 +65,9 @@ pub struct ServeOptions {
     /// A connection on which nothing moves for this long is closed.
     pub idle_timeout: Duration,
     /// Most parameterized reports computed at once (each analyses the whole corpus, in
-    /// parallel already, and holds its rows and its body until answered: 2 keeps the peak
-    /// memory of a burst of them bounded; more adds memory, not throughput, on 2 cores).
+    /// parallel already, and holds its rows and its body until answered). One at a time
+    /// keeps the peak of a burst of them lowest (2,354-file tree, 4 clients: 66 MB against
+    /// 75–83 MB with 2, BENCHMARKS.md); more add memory, not throughput.
     pub max_queries: usize,
     /// The usage ledger (see spate-agents' `ledger`): entries seen are recorded after each
     /// refresh and flushed when the daemon stops; reports include the entries only the
@@ -89,7 +90,7 @@ impl Default for ServeOptions {
             watch: true,
             max_connections: 512,
             idle_timeout: Duration::from_secs(60),
-            max_queries: 2,
+            max_queries: 1,
             ledger: None,
         }
     }

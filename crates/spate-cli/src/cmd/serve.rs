@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// Close a connection on which nothing is read or written for this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     idle_timeout: f64,
+    /// Most reports with parameters computed at once; more wait their turn. Each analyses
+    /// the whole tree on every core already, so more at once add memory, not speed.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    max_queries: u16,
     /// Prices from a LiteLLM-style JSON file, overriding the embedded table.
     #[arg(long, value_name = "FILE")]
     pricing: Option<PathBuf>,
@@ -115,6 +119,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_connections: args.max_connections,
         watch: !args.no_watch,
         idle_timeout: Duration::from_secs_f64(args.idle_timeout),
+        max_queries: usize::from(args.max_queries),
         ledger: args.ledger.options(),
         ..ServeOptions::default()
     };
