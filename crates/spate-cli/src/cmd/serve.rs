@@ -121,7 +121,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         idle_timeout: Duration::from_secs_f64(args.idle_timeout),
         max_queries: usize::from(args.max_queries),
         ledger: args.ledger.options(),
-        ..ServeOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
