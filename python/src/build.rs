@@ -11,6 +11,7 @@
 //! `float` (`1E400` is `inf`, as in `json.loads`) or, for the ijson shim, `decimal.Decimal`.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -31,7 +32,7 @@ pub enum Floats {
 /// names come back in every item of a stream.
 pub struct Builder {
     floats: Floats,
-    keys: HashMap<Box<[u8]>, Py<PyString>>,
+    keys: HashMap<Box<[u8]>, Py<PyString>, BuildHasherDefault<KeyHasher>>,
     decimal: Option<Py<PyAny>>,
     scratch: Vec<u8>,
 }
@@ -40,6 +41,45 @@ pub struct Builder {
 const MAX_KEPT_KEY: usize = 64;
 /// At most this many distinct keys are kept per stream.
 const MAX_KEPT_KEYS: usize = 4096;
+
+/// A hash for the key cache: member names are short and come from the document, and the
+/// cache is bounded ([`MAX_KEPT_KEYS`]), so a fast multiply-rotate hash is enough (the
+/// default SipHash showed in profiles).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl KeyHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
 
 enum Frame<'py> {
     List(Bound<'py, PyList>),
@@ -50,7 +90,7 @@ impl Builder {
     pub fn new(floats: Floats) -> Self {
         Builder {
             floats,
-            keys: HashMap::new(),
+            keys: HashMap::default(),
             decimal: None,
             scratch: Vec::new(),
         }

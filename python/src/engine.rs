@@ -15,8 +15,9 @@
 //! still goes over in whole batches. Dropping the iterator (a `break`, garbage collection) or
 //! `close()` stops the engine at its next read and closes the input.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -28,6 +29,7 @@ use pyo3::prelude::*;
 use crate::build::Builder;
 use crate::errors::{run_error_to_py, to_py};
 use crate::source::Pending;
+use crate::whole::Whole;
 
 /// A batch is handed over once it holds this many bytes of results...
 const BATCH_BYTES: usize = 1 << 20;
@@ -36,11 +38,67 @@ const BATCH_ITEMS: usize = 4096;
 /// How often a waiting Python thread looks for Ctrl-C.
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
-/// Results' bytes one after the other; `ends[i]` is where result `i` ends.
-#[derive(Default)]
+/// A batch's results over a span of the whole input longer than this is handed over (its
+/// pages stay resident until Python has built it).
+const BATCH_EXTENT: usize = 8 << 20;
+/// Used batches kept for the engine to fill again (fresh buffers of a megabyte cost page
+/// faults every time).
+const SPARE_BATCHES: usize = 3;
+
+/// Results, either copied — their bytes one after the other, `ends[i]` where result `i`
+/// ends — or, when the engine reads a [`Whole`] input, as ranges of it (`spans`).
 pub struct Batch {
     bytes: Vec<u8>,
     ends: Vec<usize>,
+    spans: Vec<(usize, usize)>,
+    /// Bytes of the spans.
+    span_bytes: usize,
+    /// The smallest start of the spans (`usize::MAX` without any).
+    first: usize,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            bytes: Vec::new(),
+            ends: Vec::new(),
+            spans: Vec::new(),
+            span_bytes: 0,
+            first: usize::MAX,
+        }
+    }
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.ends.len() + self.spans.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Result `i`; `whole` is the input the spans are ranges of.
+    fn item<'a>(&'a self, i: usize, whole: Option<&'a Whole>) -> &'a [u8] {
+        match whole {
+            Some(whole) => {
+                let (start, end) = self.spans[i];
+                &whole.bytes()[start..end]
+            }
+            None => {
+                let start = if i == 0 { 0 } else { self.ends[i - 1] };
+                &self.bytes[start..self.ends[i]]
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.spans.clear();
+        self.span_bytes = 0;
+        self.first = usize::MAX;
+    }
 }
 
 /// Why the engine stopped early.
@@ -67,6 +125,20 @@ pub struct Handoff {
     hungry: AtomicBool,
     /// Cancels a query run (the executor's own token).
     run_cancel: Option<spate::parallel::Cancel>,
+    /// Used batches, emptied, for the engine to fill again.
+    spare: Mutex<Vec<Batch>>,
+    /// Batches sent so far, and the first byte each one's spans need: see
+    /// [`Handoff::release_behind`].
+    sent: Mutex<Sent>,
+    /// Batches the Python side has built every result of.
+    built: AtomicU64,
+}
+
+#[derive(Default)]
+struct Sent {
+    count: u64,
+    /// (batch number, first byte its spans need) of the batches not known to be built.
+    pending: VecDeque<(u64, usize)>,
 }
 
 impl Handoff {
@@ -82,10 +154,77 @@ impl Handoff {
         !full || self.flush()
     }
 
+    /// Adds one result given as the range `start..end` of the whole input; false when the
+    /// Python side is gone.
+    pub fn push_span(&self, start: usize, end: usize) -> bool {
+        let full = {
+            let mut batch = self.batch.lock().unwrap_or_else(|p| p.into_inner());
+            batch.spans.push((start, end));
+            batch.span_bytes += end - start;
+            batch.first = batch.first.min(start);
+            batch.span_bytes >= BATCH_BYTES
+                || batch.spans.len() >= BATCH_ITEMS
+                || end - batch.first >= BATCH_EXTENT
+        };
+        !full || self.flush()
+    }
+
     /// Sends what the batch holds, if anything; false when the Python side is gone.
     pub fn flush(&self) -> bool {
-        let batch = std::mem::take(&mut *self.batch.lock().unwrap_or_else(|p| p.into_inner()));
-        batch.ends.is_empty() || self.sender.send(Message::Results(batch)).is_ok()
+        let spare = self
+            .spare
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_default();
+        let batch = std::mem::replace(
+            &mut *self.batch.lock().unwrap_or_else(|p| p.into_inner()),
+            spare,
+        );
+        if batch.is_empty() {
+            self.recycle(batch);
+            return true;
+        }
+        {
+            let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+            let number = sent.count;
+            sent.count += 1;
+            if batch.first != usize::MAX {
+                sent.pending.push_back((number, batch.first));
+            }
+        }
+        self.sender.send(Message::Results(batch)).is_ok()
+    }
+
+    /// Keeps a used batch for the engine to fill again.
+    fn recycle(&self, mut batch: Batch) {
+        let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
+        if spare.len() < SPARE_BATCHES {
+            batch.clear();
+            spare.push(batch);
+        }
+    }
+
+    /// Gives back the pages of `whole` from `*released` up to the first byte still needed —
+    /// by the engine (`engine_needs`), by the batch being filled, or by a batch sent and not
+    /// yet built — and moves `*released` there.
+    pub fn release_behind(&self, whole: &Whole, engine_needs: usize, released: &mut usize) {
+        let built = self.built.load(Ordering::Acquire);
+        let mut needed = engine_needs;
+        {
+            let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+            while sent.pending.front().is_some_and(|&(n, _)| n < built) {
+                sent.pending.pop_front();
+            }
+            for &(_, first) in &sent.pending {
+                needed = needed.min(first);
+            }
+        }
+        needed = needed.min(self.batch.lock().unwrap_or_else(|p| p.into_inner()).first);
+        if needed > *released {
+            whole.release(*released..needed);
+            *released = needed;
+        }
     }
 
     /// Sends what the batch holds if the Python side is waiting for it (an engine that
@@ -108,7 +247,7 @@ impl Handoff {
     }
 
     /// Before the engine may block on input: hands over what there is if Python waits.
-    fn before_read(&self) -> io::Result<()> {
+    pub fn before_read(&self) -> io::Result<()> {
         // Not `ErrorKind::Interrupted`: readers retry those.
         if self.cancelled() || (self.hungry.swap(false, Ordering::AcqRel) && !self.flush()) {
             return Err(io::Error::other("the iteration was closed"));
@@ -145,6 +284,9 @@ pub fn handoff(run_cancel: Option<spate::parallel::Cancel>) -> (Arc<Handoff>, Re
         cancel: AtomicBool::new(false),
         hungry: AtomicBool::new(false),
         run_cancel,
+        spare: Mutex::new(Vec::new()),
+        sent: Mutex::new(Sent::default()),
+        built: AtomicU64::new(0),
     });
     (handoff, receiver)
 }
@@ -156,6 +298,7 @@ pub fn start(
     receiver: Receiver<Message>,
     builder: Builder,
     pending: Pending,
+    whole: Option<Arc<Whole>>,
     engine: impl FnOnce(Arc<Handoff>) + Send + 'static,
 ) -> PyResult<Results> {
     let shared = handoff.clone();
@@ -178,6 +321,7 @@ pub fn start(
             builder,
             batch: Batch::default(),
             next: 0,
+            whole,
         })),
         pending,
     })
@@ -190,6 +334,8 @@ struct State {
     builder: Builder,
     batch: Batch,
     next: usize,
+    /// The input the batches' spans are ranges of, when the engine reads it whole.
+    whole: Option<Arc<Whole>>,
 }
 
 impl State {
@@ -232,17 +378,10 @@ impl Results {
             return Ok(None);
         };
         loop {
-            if state.next < state.batch.ends.len() {
-                let start = match state.next {
-                    0 => 0,
-                    n => state.batch.ends[n - 1],
-                };
-                let end = state.batch.ends[state.next];
+            if state.next < state.batch.len() {
+                let item = state.batch.item(state.next, state.whole.as_deref());
                 state.next += 1;
-                return state
-                    .builder
-                    .build(py, &state.batch.bytes[start..end])
-                    .map(Some);
+                return state.builder.build(py, item).map(Some);
             }
             let next = match state.receiver.try_recv() {
                 Ok(message) => Next::Message(message),
@@ -254,8 +393,12 @@ impl Results {
             };
             let err = match next {
                 Next::Message(Message::Results(batch)) => {
-                    state.batch = batch;
+                    let built = std::mem::replace(&mut state.batch, batch);
                     state.next = 0;
+                    if !built.is_empty() {
+                        state.handoff.built.fetch_add(1, Ordering::Release);
+                    }
+                    state.handoff.recycle(built);
                     continue;
                 }
                 Next::Message(Message::Failed(failure)) => {

@@ -10,6 +10,8 @@ use crate::build::{Builder, Floats};
 use crate::engine::{self, EngineReader, Failure, Handoff, Results};
 use crate::errors::to_py;
 use crate::source;
+use crate::whole::Whole;
+use crate::whole_items::{Stop, WholeItems};
 
 pub fn parse_path(path: &str) -> PyResult<spate::Path> {
     spate::inputs::parse_path(path)
@@ -40,23 +42,74 @@ pub fn items(
         multiple_values,
         ..spate::ItemsOptions::default()
     };
-    let source::Source {
-        name,
-        reader,
-        pending,
-    } = source::open(py, source)?;
-    let (handoff, receiver) = engine::handoff(None);
-    let reader = EngineReader::new(reader, handoff.clone());
-    let items = spate::Items::with_options(reader, &name, vec![path], options).map_err(to_py)?;
     let floats = if decimal {
         Floats::Decimal
     } else {
         Floats::Float
     };
     let limit = limit.unwrap_or(u64::MAX);
-    engine::start(handoff, receiver, Builder::new(floats), pending, move |h| {
-        produce(items, limit, h)
-    })
+    let (input, pending) = source::open_input(source, Some(spate::Format::Json))?;
+    if let Some(whole) = py.detach(|| crate::whole::whole(&input)) {
+        // A plain file or bytes: scanned where they lie, items handed over as ranges.
+        let whole = Arc::new(whole);
+        let items =
+            WholeItems::new(whole.clone(), &input.name, vec![path], options).map_err(to_py)?;
+        let (handoff, receiver) = engine::handoff(None);
+        let engine_whole = whole.clone();
+        return engine::start(
+            handoff,
+            receiver,
+            Builder::new(floats),
+            pending,
+            Some(whole),
+            move |h| produce_whole(items, &engine_whole, limit, h),
+        );
+    }
+    let source::Source {
+        name,
+        reader,
+        pending,
+    } = source::open_opened(py, &input, pending)?;
+    let (handoff, receiver) = engine::handoff(None);
+    let reader = EngineReader::new(reader, handoff.clone());
+    let items = spate::Items::with_options(reader, &name, vec![path], options).map_err(to_py)?;
+    engine::start(
+        handoff,
+        receiver,
+        Builder::new(floats),
+        pending,
+        None,
+        move |h| produce(items, limit, h),
+    )
+}
+
+/// [`produce`] for an input read whole: items go over as ranges of it, and the pages behind
+/// what anyone still needs are given back as the scan moves on.
+fn produce_whole(mut items: WholeItems, whole: &Whole, limit: u64, handoff: Arc<Handoff>) {
+    let mut left = limit;
+    let mut released = 0;
+    let mut before_slice = |items: &WholeItems, slice: std::ops::Range<usize>| {
+        if handoff.before_read().is_err() {
+            return false;
+        }
+        handoff.release_behind(whole, items.needed_from(), &mut released);
+        whole.prefetch(slice);
+        true
+    };
+    while left > 0 {
+        match items.next_span(&mut before_slice) {
+            Ok(Some(span)) => {
+                left -= 1;
+                if !handoff.push_span(span.start as usize, span.end as usize) {
+                    return;
+                }
+            }
+            Ok(None) => break,
+            Err(Stop::Closed) => return,
+            Err(Stop::Invalid(e)) => return handoff.fail(Failure::Items(e)),
+        }
+    }
+    // What is left in the batch is sent by `engine::start` when this returns.
 }
 
 fn produce(mut items: spate::Items<EngineReader>, limit: u64, handoff: Arc<Handoff>) {

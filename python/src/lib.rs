@@ -10,6 +10,8 @@ mod items;
 mod query;
 mod schema;
 mod source;
+mod whole;
+mod whole_items;
 
 use pyo3::prelude::*;
 

@@ -84,9 +84,14 @@ pub fn query(
     } else {
         Floats::Float
     };
-    engine::start(handoff, receiver, Builder::new(floats), pending, move |h| {
-        run(&query, &inputs, &options, h)
-    })
+    engine::start(
+        handoff,
+        receiver,
+        Builder::new(floats),
+        pending,
+        None,
+        move |h| run(&query, &inputs, &options, h),
+    )
 }
 
 fn build_query(

@@ -45,8 +45,13 @@ pub struct Source {
 /// method returning bytes — as one JSON document read through spate's one `open`.
 pub fn open(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Source> {
     let (input, pending) = open_input(obj, Some(spate::Format::Json))?;
+    open_opened(py, &input, pending)
+}
+
+/// [`open`] for an input [`open_input`] gave.
+pub fn open_opened(py: Python<'_>, input: &spate::InputFile, pending: Pending) -> PyResult<Source> {
     let opened = py
-        .detach(|| spate::source::open_input(&input, Some(spate::Format::Json)))
+        .detach(|| spate::source::open_input(input, Some(spate::Format::Json)))
         .map_err(|e| pending.take().unwrap_or_else(|| crate::errors::to_py(e)))?;
     Ok(Source {
         name: opened.name,
