@@ -5,16 +5,24 @@
 #   benchsuite/python.sh [RUNS]      (default 3; data in $BENCH_DATA or ./benchdata;
 #                                     DOC=path overrides the document)
 # Builds the package into target/bench-venv (maturin, ijson, orjson from PyPI).
+# VENV=dir times the spate already installed there instead (an older build, for before/after
+# figures: python3 -m venv dir; dir/bin/pip install ijson orjson spate-*.whl).
+# CPU is user + system time of the whole process (every thread), which is what to compare
+# when the machine is busy.
 source "$(dirname "$0")/lib.sh"
 RUNS=${1:-3}
 DOC=${DOC:-$DATA/s160.json}
 [ -f "$DOC" ] || python3 "$SHARED/bench/gen_data.py" sessions "$DOC" --scale 160
-VENV=$REPO/target/bench-venv
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check maturin ijson orjson
+if [ -n "${VENV:-}" ]; then
+  [ -x "$VENV/bin/python" ] || { echo "VENV=$VENV has no bin/python" >&2; exit 2; }
+else
+  VENV=$REPO/target/bench-venv
+  if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check maturin ijson orjson
+  fi
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$REPO/python"
 fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$REPO/python"
 PY=$VENV/bin/python
 TASKS=$(mktemp)
 trap 'rm -f "$TASKS"' EXIT
@@ -69,11 +77,14 @@ if __name__ == "__main__":
     t = time.perf_counter()
     answer = TASKS[name](doc)
     elapsed = time.perf_counter() - t
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss = usage.ru_maxrss / 1024
+    cpu = usage.ru_utime + usage.ru_stime
     import hashlib
-    print(f"{elapsed:.3f} {rss:.0f} {hashlib.md5(repr(answer).encode()).hexdigest()}")
+    print(f"{elapsed:.3f} {rss:.0f} {hashlib.md5(repr(answer).encode()).hexdigest()} {cpu:.3f}")
 PY
 run() { "$PY" "$TASKS" "$1" "$DOC"; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # Answers first.
 for pair in "ijson_count spate_count" "ijson_count spate_ijson_count" "ijson_agents spate_agents" \
   "ijson_agents spate_agents_in_rust" "ijson_marathons spate_marathons" "ijson_marathons spate_marathons_in_rust"; do
@@ -82,17 +93,17 @@ for pair in "ijson_count spate_count" "ijson_count spate_ijson_count" "ijson_age
   [ "$a" = "$b" ] || { echo "answers differ: $1 vs $2" >&2; exit 1; }
 done
 machine
-echo "Data: $DOC ($(stat -c %s "$DOC") bytes), median wall of $RUNS runs, largest peak RSS"
+echo "Data: $DOC ($(stat -c %s "$DOC") bytes), median wall and CPU of $RUNS runs, largest peak RSS"
+echo "spate: $("$PY" -c 'import spate, os; print(os.path.dirname(spate.__file__))'); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| task | median | peak RSS |"
-echo "|---|---|---|"
+echo "| task | median wall | median CPU | peak RSS |"
+echo "|---|---|---|---|"
 for task in ijson_count spate_count spate_ijson_count ijson_agents spate_agents spate_agents_in_rust \
   ijson_marathons spate_marathons spate_marathons_in_rust ${ORJSON:+orjson_whole}; do
-  ts=() rss=0
+  ts=() cs=() rss=0
   for _ in $(seq "$RUNS"); do
-    read -r t m _ < <(run "$task")
-    ts+=("$t"); ((${m%.*} > rss)) && rss=${m%.*}
+    read -r t m _ c < <(run "$task")
+    ts+=("$t"); cs+=("$c"); ((${m%.*} > rss)) && rss=${m%.*}
   done
-  med=$(printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
-  echo "| $task | $med s | $rss MB |"
+  echo "| $task | $(median "${ts[@]}") s | $(median "${cs[@]}") s | $rss MB |"
 done

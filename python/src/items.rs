@@ -49,7 +49,11 @@ pub fn items(
     };
     let limit = limit.unwrap_or(u64::MAX);
     let (input, pending) = source::open_input(source, Some(spate::Format::Json))?;
-    if let Some(whole) = py.detach(|| crate::whole::whole(&input)) {
+    let whole = match crate::whole::of_file_object(source)? {
+        Some(whole) => Some(whole),
+        None => py.detach(|| crate::whole::whole(&input)),
+    };
+    if let Some(whole) = whole {
         // A plain file or bytes: scanned where they lie, items handed over as ranges.
         let whole = Arc::new(whole);
         let items =

@@ -16,6 +16,8 @@
 
 use std::sync::Arc;
 
+use pyo3::prelude::*;
+
 /// The bytes of a whole input.
 pub enum Whole {
     #[cfg(unix)]
@@ -73,18 +75,61 @@ fn plain(head: &[u8]) -> bool {
     spate::source::compression_of(&head[..head.len().min(4)]) == spate::inputs::Compression::None
 }
 
+/// The file of a file object that `open(path, "rb")` gave (an `io.BufferedReader` over an
+/// `io.FileIO`, or the `FileIO` itself), still at its start, mapped as [`whole`] maps a
+/// path; `None` for any other object (their `read` may not return the file's bytes: a
+/// `gzip`/`bz2` file object's `fileno()` is the compressed file's) or position.
+pub fn of_file_object(obj: &Bound<'_, PyAny>) -> PyResult<Option<Whole>> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::{FromRawFd, RawFd};
+        let io = obj.py().import("io")?;
+        let file_io = io.getattr("FileIO")?;
+        let plain = if obj.get_type().is(&io.getattr("BufferedReader")?) {
+            obj.getattr("raw")?.get_type().is(&file_io)
+        } else {
+            obj.get_type().is(&file_io)
+        };
+        if !plain
+            || obj.getattr("closed")?.is_truthy()?
+            || !obj.call_method0("seekable")?.is_truthy()?
+            || obj.call_method0("tell")?.extract::<u64>()? != 0
+        {
+            return Ok(None);
+        }
+        let fd: RawFd = obj.call_method0("fileno")?.extract()?;
+        // SAFETY: `dup` of an open descriptor; the copy is owned by the `File` below.
+        let own = unsafe { libc::dup(fd) };
+        if own < 0 {
+            return Ok(None);
+        }
+        // SAFETY: `own` is a fresh descriptor nothing else owns.
+        let file = unsafe { std::fs::File::from_raw_fd(own) };
+        Ok(obj.py().detach(|| map_open_file(&file)))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = obj;
+        Ok(None)
+    }
+}
+
 #[cfg(unix)]
 fn map_file(path: &std::path::Path) -> Option<Whole> {
+    map_open_file(&std::fs::File::open(path).ok()?)
+}
+
+#[cfg(unix)]
+fn map_open_file(file: &std::fs::File) -> Option<Whole> {
     if std::env::var_os("SPATE_NO_MMAP").is_some_and(|v| !v.is_empty() && v != "0") {
         return None;
     }
-    let file = std::fs::File::open(path).ok()?;
     let meta = file.metadata().ok()?;
     // Empty files cannot be mapped; special files (FIFOs, devices) are streams.
     if !meta.is_file() || meta.len() == 0 || meta.len() > isize::MAX as u64 {
         return None;
     }
-    let mapping = Mapping::new(&file, meta.len() as usize)?;
+    let mapping = Mapping::new(file, meta.len() as usize)?;
     plain(mapping.bytes()).then_some(Whole::Mapped(mapping))
 }
 

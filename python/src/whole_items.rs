@@ -130,7 +130,12 @@ impl WholeItems {
             // when it would have to keep more than the limit in its window).
             if let Some(start) = self.selector.retain_from() {
                 if self.fed - start as usize > self.max_item_size {
-                    return Err(self.too_large(start));
+                    // As the stream says it: its window then begins at the value.
+                    self.finished = true;
+                    return Err(Stop::Invalid(spate::Error::ItemTooLarge {
+                        location: self.location_from(start, start as usize),
+                        limit: self.max_item_size,
+                    }));
                 }
             }
             let next = (self.fed + SLICE).min(len);
@@ -143,11 +148,16 @@ impl WholeItems {
     }
 
     fn location(&self, offset: u64) -> spate::Location {
+        let at = (offset as usize).min(self.whole.bytes().len());
+        self.location_from(offset, at.saturating_sub(EXCERPT_CONTEXT))
+    }
+
+    /// The location of `offset`, its excerpt showing nothing before byte `from`.
+    fn location_from(&self, offset: u64, from: usize) -> spate::Location {
         let bytes = self.whole.bytes();
         let at = (offset as usize).min(bytes.len());
         let mut lines = LineCounter::default();
         lines.count(&bytes[..at], 0);
-        let from = at.saturating_sub(EXCERPT_CONTEXT);
         let to = (at + EXCERPT_CONTEXT).min(self.fed.max(at));
         spate::Location {
             input: self.name.clone(),
