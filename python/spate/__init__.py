@@ -45,7 +45,10 @@ def items(source, path, *, filter=None, with_=None, max_depth=DEFAULT_MAX_DEPTH,
     for one per core.
 
     The iteration is lazy: breaking out of the loop (or dropping the iterator) stops the
-    scan and closes the input. The GIL is released while the input is scanned.
+    scan and closes the input. The GIL is released while the input is scanned. A plain file
+    (by path, or ``open(path, "rb")`` at its start) and ``bytes`` are scanned in place: the
+    file is mapped (``mmap``; its pages are given back behind the scan) instead of copied;
+    set ``SPATE_NO_MMAP=1`` to read files as streams.
     """
     plain = filter is None and not with_
     if plain and (json_lines is not None or not _looks_like_lines(source)):

@@ -143,20 +143,69 @@ pub fn validate(
     max_depth: u32,
     multiple_values: bool,
 ) -> PyResult<u64> {
-    let source::Source {
-        name,
-        reader,
-        pending,
-    } = source::open(py, source)?;
-    let reader = source::Interruptible {
-        inner: reader,
-        pending: pending.clone(),
-    };
     let options = spate::ItemsOptions {
         max_depth,
         multiple_values,
         ..spate::ItemsOptions::default()
     };
+    let (input, pending) = source::open_input(source, Some(spate::Format::Json))?;
+    let whole = match crate::whole::of_file_object(source)? {
+        Some(whole) => Some(whole),
+        None => py.detach(|| crate::whole::whole(&input)),
+    };
+    if let Some(whole) = whole {
+        return validate_whole(py, Arc::new(whole), &input.name, options);
+    }
+    let source::Source {
+        name,
+        reader,
+        pending,
+    } = source::open_opened(py, &input, pending)?;
+    let reader = source::Interruptible {
+        inner: reader,
+        pending: pending.clone(),
+    };
     py.detach(move || spate::validate_with(reader, &name, options))
         .map_err(|e| pending.take().unwrap_or_else(|| to_py(e)))
+}
+
+/// [`validate`] of an input read whole, with the GIL released; Ctrl-C is looked for
+/// between slices, and the pages behind the scan are given back.
+fn validate_whole(
+    py: Python<'_>,
+    whole: Arc<Whole>,
+    name: &str,
+    options: spate::ItemsOptions,
+) -> PyResult<u64> {
+    let mut items = WholeItems::new(whole.clone(), name, Vec::new(), options).map_err(to_py)?;
+    let mut interrupted = None;
+    let mut released = 0;
+    let outcome = py.detach(|| loop {
+        let step = items.next_span(|items, slice| {
+            if let Err(e) = Python::attach(|py| py.check_signals()) {
+                interrupted = Some(e);
+                return false;
+            }
+            let needed = items.needed_from();
+            if needed > released {
+                whole.release(released..needed);
+                released = needed;
+            }
+            whole.prefetch(slice);
+            true
+        });
+        match step {
+            Ok(Some(_)) => continue,
+            Ok(None) => break Ok(items.bytes_scanned()),
+            Err(stop) => break Err(stop),
+        }
+    });
+    match outcome {
+        Ok(n) => Ok(n),
+        Err(Stop::Invalid(e)) => Err(to_py(e)),
+        Err(Stop::Closed) => {
+            Err(interrupted
+                .unwrap_or_else(|| PyValueError::new_err("the validation was interrupted")))
+        }
+    }
 }

@@ -40,15 +40,8 @@ pub struct Source {
     pub pending: Pending,
 }
 
-/// Opens `obj` — `str`/`os.PathLike` (a file; `.gz`/`.zst` decompressed by content),
-/// `bytes`/`bytearray`/`memoryview` (the document itself), or an object with a `read`
-/// method returning bytes — as one JSON document read through spate's one `open`.
-pub fn open(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Source> {
-    let (input, pending) = open_input(obj, Some(spate::Format::Json))?;
-    open_opened(py, &input, pending)
-}
-
-/// [`open`] for an input [`open_input`] gave.
+/// Opens an input [`open_input`] gave — a path (a file; `.gz`/`.zst` decompressed by
+/// content), bytes, or a file object — as one JSON document read through spate's one `open`.
 pub fn open_opened(py: Python<'_>, input: &spate::InputFile, pending: Pending) -> PyResult<Source> {
     let opened = py
         .detach(|| spate::source::open_input(input, Some(spate::Format::Json)))

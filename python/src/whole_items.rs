@@ -72,6 +72,11 @@ impl WholeItems {
         })
     }
 
+    /// Bytes scanned so far (all of a valid input at its end).
+    pub fn bytes_scanned(&self) -> u64 {
+        self.scanned as u64
+    }
+
     /// The first byte the engine still needs: the start of a selected value not yet handed
     /// out, or what is not scanned yet.
     pub fn needed_from(&self) -> usize {

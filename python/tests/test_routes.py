@@ -189,3 +189,31 @@ def test_mapped_file_object_stays_usable(tmp_path):
         assert not f.closed
         f.seek(0)
         assert f.read(1) == b"{"
+
+
+def validate_outcome(source, **kw):
+    try:
+        return spate.validate(source, **kw)
+    except spate.JSONError as e:
+        head = str(e).split("\n")[0].replace(getattr(e, "file", ""), "<name>")
+        return (head, e.offset, e.line, e.column, up_to_caret(e.excerpt))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_validate_routes_agree(tmp_path, seed):
+    rng = random.Random(5000 + seed)
+    text = dumps(random_value(rng), rng)
+    for doc in [text, damaged(text, rng), damaged(text, rng)]:
+        p = tmp_path / "v.json"
+        p.write_bytes(doc)
+        with open(p, "rb") as f:
+            mapped_file_object = validate_outcome(f)
+        got = {"path": validate_outcome(str(p)), "bytes": validate_outcome(doc),
+               "file object": mapped_file_object, "stream": validate_outcome(io.BytesIO(doc))}
+        assert all(v == got["stream"] for v in got.values()), (doc, got)
+    lines = b'{"a": 1}\n[2]\n'
+    assert spate.validate(lines, json_lines=True) == len(lines)
+    with pytest.raises(spate.JSONError):
+        spate.validate(lines)
+    with pytest.raises(spate.JSONError):
+        spate.validate(b"[" * 20 + b"]" * 20, max_depth=5)
