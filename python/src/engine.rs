@@ -1,12 +1,13 @@
 //! The engine on a thread of its own, ahead of Python, and `Results`: the lazy Python
 //! iterator that takes what it finds.
 //!
-//! The engine (an item stream, or a whole query run on every core) hands results over as
-//! bytes — compact JSON texts — in batches through a channel of two batches, while the
-//! Python thread builds values from the previous batch. Scanning (about half of the time on
-//! a typical document) thus overlaps with building Python objects (the other half), and the
-//! GIL is free while the engine works: other Python threads run, and two threads scanning
-//! two files use two cores.
+//! The engine (an item stream, or a whole query run on every core) hands results over in
+//! batches through a channel of two batches — as bytes (JSON texts), or as ranges of an
+//! input read in place ([`crate::whole`]), not copied at all — while the Python thread
+//! builds values from the previous batch. Scanning thus overlaps with building Python
+//! objects (for a file read in place, about three quarters of the work), and the GIL is
+//! free while the engine works: other Python threads run, and two threads scanning two
+//! files use two cores.
 //!
 //! Memory stays bounded: at most two batches of about [`BATCH_BYTES`] (or one result, when a
 //! result is larger) wait in the channel, plus the engine's own bounded buffers. A batch is
@@ -196,8 +197,12 @@ impl Handoff {
         self.sender.send(Message::Results(batch)).is_ok()
     }
 
-    /// Keeps a used batch for the engine to fill again.
+    /// Keeps a used batch for the engine to fill again (not one that grew for a large
+    /// result: that memory goes back).
     fn recycle(&self, mut batch: Batch) {
+        if batch.bytes.capacity() > 2 * BATCH_BYTES {
+            return;
+        }
         let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
         if spare.len() < SPARE_BATCHES {
             batch.clear();
