@@ -13,6 +13,9 @@ What differs, and why:
   with the position;
 - only ``items`` is provided: ``kvitems``, ``parse`` and ``basic_parse`` are not (yet);
 - ``buf_size`` is accepted and ignored (spate sizes its window itself, 64 KiB to 4 MiB);
+- a file object of a plain file still at its start (``open(path, "rb")``) is read in place
+  (mapped), so its position is left at the start, where ijson leaves it where it stopped
+  reading;
 - ``map_type`` is honoured by converting each dict after it is built (slower than dict).
 """
 
