@@ -186,10 +186,10 @@ mod mapping {
                 n if n > 0 => n as usize,
                 _ => 4096,
             };
-            let mapping = Mapping { ptr, len, page };
-            // Read ahead generously when the file is not cached (a hint).
-            mapping.advise(0..len, libc::MADV_SEQUENTIAL);
-            Some(mapping)
+            // No MADV_SEQUENTIAL: it marks the pages as the first to drop from the page
+            // cache, and a second scan of the file would read the disk again. Each slice is
+            // prefaulted before it is scanned instead (`Whole::prefetch`).
+            Some(Mapping { ptr, len, page })
         }
 
         pub fn bytes(&self) -> &[u8] {
