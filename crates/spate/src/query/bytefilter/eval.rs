@@ -32,6 +32,10 @@ pub(crate) enum V<'a> {
     Obj(&'a [u8], usize),
     /// An object made by the program, keys unique, in jaq's order.
     Made(Vec<(Cow<'a, [u8]>, V<'a>)>),
+    /// An item with its `with` fields: the object whose members are these (in order,
+    /// repeated keys kept as in an object's text), at the item's root. The members' values
+    /// are spans of the item and of the fields' texts: the item is not copied to join them.
+    Joined(Rc<Vec<Member<'a>>>),
 }
 
 impl V<'_> {
@@ -47,7 +51,7 @@ impl V<'_> {
             V::Int(_) | V::Num(_) => 2,
             V::Str(_) => 3,
             V::Arr(..) => 4,
-            V::Obj(..) | V::Made(_) => 5,
+            V::Obj(..) | V::Made(_) | V::Joined(_) => 5,
         }
     }
 }
@@ -232,7 +236,7 @@ impl<'a> Walker<'a> {
                 V::Int(_) | V::Num(_) => b"number",
                 V::Str(_) => b"string",
                 V::Arr(..) => b"array",
-                V::Obj(..) | V::Made(_) => b"object",
+                V::Obj(..) | V::Made(_) | V::Joined(_) => b"object",
             })),
             Expr::Call(fun, arg) => {
                 let Some(arg) = self.eval(arg, input)? else {
@@ -243,6 +247,7 @@ impl<'a> Walker<'a> {
                         self.members(t, *d)?.iter().any(|m| m.key == *k)
                     }
                     (Fun::Has, V::Made(fields), V::Str(k)) => fields.iter().any(|(n, _)| n == k),
+                    (Fun::Has, V::Joined(m), V::Str(k)) => m.iter().any(|m| m.key == *k),
                     (Fun::StartsWith, V::Str(s), V::Str(p)) => s.starts_with(p),
                     (Fun::EndsWith, V::Str(s), V::Str(p)) => s.ends_with(p),
                     (Fun::Contains, V::Str(s), V::Str(p)) => memchr::memmem::find(s, p).is_some(),
@@ -280,6 +285,10 @@ impl<'a> Walker<'a> {
                 Some(m) => value(m.value, d + 1),
                 None => Ok(V::Null),
             },
+            (V::Joined(m), Step::Key(k)) => match m.iter().rev().find(|m| m.key[..] == k[..]) {
+                Some(m) => value(m.value, 1),
+                None => Ok(V::Null),
+            },
             (V::Made(fields), Step::Key(k)) => Ok(fields
                 .iter()
                 .find(|(n, _)| n[..] == k[..])
@@ -298,18 +307,21 @@ impl<'a> Walker<'a> {
             V::Int(i) => return i.checked_abs().map(V::Int).ok_or(Unsure),
             V::Str(s) => s.iter().filter(|&&b| (b as i8) >= -0x40).count(),
             V::Arr(t, d) => self.elements(t, *d)?.len(),
-            V::Obj(t, d) => {
-                let m = self.members(t, *d)?;
-                let mut keys: Vec<&[u8]> = m.iter().map(|m| &m.key[..]).collect();
-                keys.sort_unstable();
-                keys.dedup();
-                keys.len()
-            }
+            V::Obj(t, d) => distinct_keys(&self.members(t, *d)?),
+            V::Joined(m) => distinct_keys(m),
             V::Made(fields) => fields.len(),
             V::Bool(_) | V::Num(_) => return Err(Unsure),
         };
         i64::try_from(n).map(V::Int).map_err(|_| Unsure)
     }
+}
+
+/// How many distinct keys the members have (an object's `length`).
+fn distinct_keys(m: &[Member<'_>]) -> usize {
+    let mut keys: Vec<&[u8]> = m.iter().map(|m| &m.key[..]).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.len()
 }
 
 /// jq's order, where it is certain: across types, and within null, booleans, machine

@@ -31,70 +31,59 @@ pub(crate) fn skip_ws(t: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// The end of the string whose opening quote is at `at`: the next quote not escaped (after
-/// an even run of backslashes). Escapes are not looked into: [`lone_surrogates`] checks
-/// them once for the whole item.
+/// The end of the string whose opening quote is at `at`: the next quote not escaped.
+/// Escapes are not looked into: [`lone_surrogates`] checks them once for the whole item.
 #[inline]
 pub(crate) fn string_end(t: &[u8], at: usize) -> Sure<usize> {
-    let mut i = at + 1;
-    loop {
-        let q = i + memchr::memchr(b'"', t.get(i..).ok_or(Unsure)?).ok_or(Unsure)?;
-        let mut backslashes = 0;
-        while q - backslashes > at + 1 && t[q - backslashes - 1] == b'\\' {
-            backslashes += 1;
-        }
-        if backslashes % 2 == 0 {
-            return Ok(q + 1);
-        }
-        i = q + 1;
-    }
+    string(t, at).map(|(end, _)| end)
 }
 
-/// [`string_end`], and whether the string holds escapes.
+/// [`string_end`], and whether the string holds escapes (found by spate-json's string step:
+/// sixteen bytes at a time to the first quote or backslash).
+#[inline]
 pub(crate) fn string(t: &[u8], at: usize) -> Sure<(usize, bool)> {
-    let end = string_end(t, at)?;
-    Ok((end, memchr::memchr(b'\\', &t[at + 1..end - 1]).is_some()))
+    if t.get(at) != Some(&b'"') {
+        return Err(Unsure);
+    }
+    spate_json::walk::string_end(t, at).ok_or(Unsure)
 }
 
 /// Whether the JSON text `t` holds an escaped lone surrogate (`"\ud800"`), which the
 /// scanner accepts and the jaq route refuses (or a `\u` escape that is not four hex digits).
+/// The escapes are read in order from the first backslash: `t` starts outside a string or
+/// at a string's content, never inside an escape.
 pub(crate) fn lone_surrogates(t: &[u8]) -> bool {
-    static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
-        std::sync::OnceLock::new();
-    // (most items have no escape at all; the searcher is made once, not per item)
-    if memchr::memchr(b'\\', t).is_none() {
-        return false;
-    }
-    let finder = FINDER.get_or_init(|| memchr::memmem::Finder::new(b"\\u"));
-    let mut pair_end = 0;
-    for at in finder.find_iter(t) {
-        if at < pair_end {
-            continue; // the second half of a pair
-        }
-        let mut backslashes = 0;
-        while at > backslashes && t[at - backslashes - 1] == b'\\' {
-            backslashes += 1;
-        }
-        if backslashes % 2 == 1 {
-            continue; // an escaped backslash, then a `u`
-        }
-        match hex4(t, at + 2) {
-            Ok(0xD800..=0xDBFF) => {
-                let low = if t.get(at + 6..at + 8) == Some(b"\\u") {
-                    hex4(t, at + 8)
-                } else {
-                    Err(Unsure)
-                };
-                if !matches!(low, Ok(0xDC00..=0xDFFF)) {
-                    return true;
+    // (most items have no escape at all: one search for a backslash decides)
+    let mut at = match memchr::memchr(b'\\', t) {
+        Some(at) => at,
+        None => return false,
+    };
+    loop {
+        if t.get(at + 1) == Some(&b'u') {
+            match hex4(t, at + 2) {
+                Ok(0xD800..=0xDBFF) => {
+                    let low = if t.get(at + 6..at + 8) == Some(b"\\u") {
+                        hex4(t, at + 8)
+                    } else {
+                        Err(Unsure)
+                    };
+                    if !matches!(low, Ok(0xDC00..=0xDFFF)) {
+                        return true;
+                    }
+                    at += 12;
                 }
-                pair_end = at + 12;
+                Ok(0xDC00..=0xDFFF) | Err(_) => return true,
+                Ok(_) => at += 6,
             }
-            Ok(0xDC00..=0xDFFF) | Err(_) => return true,
-            Ok(_) => {}
+        } else {
+            // (`\\`, `\"`, `\n`...: the escaped byte is not a backslash that starts one)
+            at += 2;
+        }
+        match t.get(at..).and_then(|rest| memchr::memchr(b'\\', rest)) {
+            Some(next) => at += next,
+            None => return false,
         }
     }
-    false
 }
 
 fn hex4(t: &[u8], at: usize) -> Sure<u32> {
