@@ -303,18 +303,24 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// The offset just past the closing quote of the string whose opening quote is at `open`,
-/// and whether the string holds escapes: the walker's own string step, for code that reads
-/// validated JSON in place without a [`Walker`]. `None` when the string is not terminated
-/// (not valid JSON).
+/// The string whose opening quote is at `open`, and the offset just past its closing quote.
 #[inline]
-pub fn string_end(b: &[u8], open: usize) -> Option<(usize, bool)> {
-    let mut i = open + 1;
+fn string_at(b: &[u8], open: usize) -> (JsonStr<'_>, usize) {
+    let start = open + 1;
+    let mut i = start;
     let mut escaped = false;
     while i < b.len() {
         i += find_special(&b[i..]);
         match b.get(i) {
-            Some(b'"') => return Some((i + 1, escaped)),
+            Some(b'"') => {
+                return (
+                    JsonStr {
+                        raw: &b[start..i],
+                        escaped,
+                    },
+                    i + 1,
+                );
+            }
             Some(b'\\') => {
                 escaped = true;
                 i += 2;
@@ -324,28 +330,14 @@ pub fn string_end(b: &[u8], open: usize) -> Option<(usize, bool)> {
             None => break,
         }
     }
-    None
-}
-
-/// The string whose opening quote is at `open`, and the offset just past its closing quote.
-#[inline]
-fn string_at(b: &[u8], open: usize) -> (JsonStr<'_>, usize) {
-    let start = open + 1;
-    match string_end(b, open) {
-        Some((end, escaped)) => (
-            JsonStr {
-                raw: &b[start..end - 1],
-                escaped,
-            },
-            end,
-        ),
-        // Unterminated (not valid JSON): the rest of the input.
-        None => {
-            let raw = &b[start.min(b.len())..];
-            let escaped = raw.contains(&b'\\');
-            (JsonStr { raw, escaped }, b.len())
-        }
-    }
+    // Unterminated (not valid JSON): the rest of the input.
+    (
+        JsonStr {
+            raw: &b[start.min(b.len())..],
+            escaped,
+        },
+        b.len(),
+    )
 }
 
 #[inline]

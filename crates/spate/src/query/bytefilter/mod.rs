@@ -77,7 +77,7 @@ impl ByteFilter {
             return walker.eval(&self.expr, &item);
         }
         let mut members = match item {
-            V::Obj(t, _) => walker.members(t, 0)?.as_ref().clone(),
+            V::Obj(t, _) => walker.members(t, 0)?.to_vec(),
             _ => vec![walk::Member {
                 key: std::borrow::Cow::Borrowed(b"value"),
                 value: text,

@@ -31,21 +31,52 @@ pub(crate) fn skip_ws(t: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// The end of the string whose opening quote is at `at`: the next quote not escaped.
-/// Escapes are not looked into: [`lone_surrogates`] checks them once for the whole item.
+/// The end of the string whose opening quote is at `at`: the next quote not escaped (after
+/// an even run of backslashes). Escapes are not looked into: [`lone_surrogates`] checks
+/// them once for the whole item.
 #[inline]
 pub(crate) fn string_end(t: &[u8], at: usize) -> Sure<usize> {
-    string(t, at).map(|(end, _)| end)
+    let mut i = at + 1;
+    loop {
+        let q = i + memchr::memchr(b'"', t.get(i..).ok_or(Unsure)?).ok_or(Unsure)?;
+        let mut backslashes = 0;
+        while q - backslashes > at + 1 && t[q - backslashes - 1] == b'\\' {
+            backslashes += 1;
+        }
+        if backslashes % 2 == 0 {
+            return Ok(q + 1);
+        }
+        i = q + 1;
+    }
 }
 
-/// [`string_end`], and whether the string holds escapes (found by spate-json's string step:
-/// sixteen bytes at a time to the first quote or backslash).
+/// [`string_end`], and whether the string holds escapes, in one pass to the first quote or
+/// backslash, stepping over each escape's next byte. Member names and the strings a
+/// program reads are mostly short: their first bytes are looked at one by one, the rest
+/// searched for.
 #[inline]
 pub(crate) fn string(t: &[u8], at: usize) -> Sure<(usize, bool)> {
-    if t.get(at) != Some(&b'"') {
-        return Err(Unsure);
+    let mut i = at + 1;
+    let mut escaped = false;
+    let short = t.len().min(at + 1 + 24);
+    while i < short {
+        match t[i] {
+            b'"' => return Ok((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                i += 2;
+            }
+            _ => i += 1,
+        }
     }
-    spate_json::walk::string_end(t, at).ok_or(Unsure)
+    loop {
+        let q = i + memchr::memchr2(b'"', b'\\', t.get(i..).ok_or(Unsure)?).ok_or(Unsure)?;
+        if t[q] == b'"' {
+            return Ok((q + 1, escaped));
+        }
+        escaped = true;
+        i = q + 2;
+    }
 }
 
 /// Whether the JSON text `t` holds an escaped lone surrogate (`"\ud800"`), which the
