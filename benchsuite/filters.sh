@@ -18,8 +18,10 @@
 # Env: BENCHDATA (default /work/main/benchdata: s160.json, sessions-10.json, claude1/),
 #      RUNS (runs per command, median reported, default 5), SPATE_BIN (skip the build),
 #      BASE_BIN (an older build whose answers are compared too, default
-#      /work/old-target/release/spate when present), CALLGRIND=1 (instruction counts on
-#      sessions-10.json and the tree at -j1, under valgrind).
+#      /work/old-target/release/spate when present; with BASE_ROWS=1 its byte route and
+#      plain paths are also timed, row under row, for an A/B of two builds), CALLGRIND=1
+#      (instruction counts on sessions-10.json and the tree at -j1, under valgrind),
+#      TREE (the JSON Lines tree, default BENCHDATA/claude1).
 #
 # Answers are checked before anything is timed: the byte route against the jaq route of the
 # same binary, against BASE_BIN, and against jq on sessions-10.json and the tree. A wrong
@@ -30,7 +32,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 data=${BENCHDATA:-/work/main/benchdata}
 s160=$data/s160.json
 s10=$data/sessions-10.json
-tree=$data/claude1
+tree=${TREE:-$data/claude1}
 runs=${RUNS:-5}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
@@ -131,19 +133,43 @@ row() { # label baseline-seconds command...
 }
 echo
 printf '%-58s %9s %11s %6s\n' "command (CPU user+sys, median of $runs)" "cpu" "peak RSS" "ratio"
+# base_row LABEL COMMAND-ARGS...: the same command by BASE_BIN, against its own plain path
+base_row() {
+    if [ "${BASE_ROWS:-0}" = 1 ] && [ -n "$base" ]; then
+        local label=$1
+        shift
+        row "  $label (base build)" "$bb" "$base" "$@"
+    fi
+}
+base_plain() {
+    bb=0
+    if [ "${BASE_ROWS:-0}" = 1 ] && [ -n "$base" ]; then
+        local label=$1
+        shift
+        row "  $label (base build)" 0 "$base" "$@"
+        bb=$last
+    fi
+}
 row "s160: items sessions.item --count" 0 "$spate" items sessions.item "$s160" --count --no-progress
 b=$last
+base_plain "s160: items sessions.item --count" items sessions.item "$s160" --count --no-progress
 row "s160: marathons (byte route)" "$b" "$spate" items sessions.item "$s160" -f "$marathons" --no-progress
+base_row "s160: marathons (byte route)" items sessions.item "$s160" -f "$marathons" --no-progress
 row "s160: marathons (jaq route, same binary)" "$b" "$spate" items sessions.item "$s160" -f "($marathons)?" --no-progress
 row "s160: items $dlg --count" 0 "$spate" items "$dlg" "$s160" --count --no-progress
 b=$last
+base_plain "s160: items $dlg --count" items "$dlg" "$s160" --count --no-progress
 row "s160: developer --with (byte route)" "$b" "$spate" items "$dlg" "$s160" "${with[@]}" -f "$developer" --no-progress
+base_row "s160: developer --with (byte route)" items "$dlg" "$s160" "${with[@]}" -f "$developer" --no-progress
 row "s160: developer --with (jaq route, same binary)" "$b" "$spate" items "$dlg" "$s160" "${with[@]}" -f "($developer)?" --no-progress
 for j in 1 2; do
     row "tree -j$j: items message.usage.output_tokens --sum ." 0 "$spate" items message.usage.output_tokens "$tree" --sum . --no-progress -j$j
     b=$last
+    base_plain "tree -j$j: plain path" items message.usage.output_tokens "$tree" --sum . --no-progress -j$j
     row "tree -j$j: -f 'select(..) | .message...' --sum . (bytes)" "$b" "$spate" items . "$tree" -f "$tree_filter" --sum . --no-progress -j$j
+    base_row "tree -j$j: filter then --sum ." items . "$tree" -f "$tree_filter" --sum . --no-progress -j$j
     row "tree -j$j: -f 'select(..)' --sum .message... (bytes)" "$b" "$spate" items . "$tree" -f "$tree_select" --sum .message.usage.output_tokens --no-progress -j$j
+    base_row "tree -j$j: select then --sum .message..." items . "$tree" -f "$tree_select" --sum .message.usage.output_tokens --no-progress -j$j
     row "tree -j$j: -f 'select(..) | .message...' --sum . (jaq)" "$b" "$spate" items . "$tree" -f "($tree_filter)?" --sum . --no-progress -j$j
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -163,17 +189,34 @@ if [ "${CALLGRIND:-0}" = 1 ]; then
         printf '%-58s %15s %6s\n' "$label" "$last" \
             "$(awk -v a="$last" -v b="$basel" 'BEGIN {if (b > 0) printf "%.2fx", a / b}')"
     }
+    ir_base() { # label baseline command-args...: the same by BASE_BIN (with BASE_ROWS=1)
+        if [ "${BASE_ROWS:-0}" = 1 ] && [ -n "$base" ]; then
+            local label=$1 basel=$2
+            shift 2
+            ir_row "  $label (base build)" "$basel" "$base" "$@"
+        fi
+    }
     ir_row "sessions-10: items sessions.item --count" 0 "$spate" items sessions.item "$s10" --count --no-progress -j1
     b=$last
+    ir_base "sessions-10: items sessions.item --count" 0 items sessions.item "$s10" --count --no-progress -j1
+    bb=${last}
     ir_row "sessions-10: marathons (bytes)" "$b" "$spate" items sessions.item "$s10" -f "$marathons" --no-progress -j1
+    ir_base "sessions-10: marathons (bytes)" "$bb" items sessions.item "$s10" -f "$marathons" --no-progress -j1
     ir_row "sessions-10: marathons (jaq)" "$b" "$spate" items sessions.item "$s10" -f "($marathons)?" --no-progress -j1
     ir_row "sessions-10: items $dlg --count" 0 "$spate" items "$dlg" "$s10" --count --no-progress -j1
     b=$last
+    ir_base "sessions-10: items $dlg --count" 0 items "$dlg" "$s10" --count --no-progress -j1
+    bb=${last}
     ir_row "sessions-10: developer --with (bytes)" "$b" "$spate" items "$dlg" "$s10" "${with[@]}" -f "$developer" --no-progress -j1
+    ir_base "sessions-10: developer --with (bytes)" "$bb" items "$dlg" "$s10" "${with[@]}" -f "$developer" --no-progress -j1
     ir_row "sessions-10: developer --with (jaq)" "$b" "$spate" items "$dlg" "$s10" "${with[@]}" -f "($developer)?" --no-progress -j1
     ir_row "tree: items message.usage.output_tokens --sum ." 0 "$spate" items message.usage.output_tokens "$tree" --sum . --no-progress -j1
     b=$last
+    ir_base "tree: items message.usage.output_tokens --sum ." 0 items message.usage.output_tokens "$tree" --sum . --no-progress -j1
+    bb=${last}
     ir_row "tree: -f 'select(..) | .message...' --sum . (bytes)" "$b" "$spate" items . "$tree" -f "$tree_filter" --sum . --no-progress -j1
+    ir_base "tree: -f 'select(..) | .message...' --sum . (bytes)" "$bb" items . "$tree" -f "$tree_filter" --sum . --no-progress -j1
     ir_row "tree: -f 'select(..)' --sum .message... (bytes)" "$b" "$spate" items . "$tree" -f "$tree_select" --sum .message.usage.output_tokens --no-progress -j1
+    ir_base "tree: -f 'select(..)' --sum .message... (bytes)" "$bb" items . "$tree" -f "$tree_select" --sum .message.usage.output_tokens --no-progress -j1
     ir_row "tree: -f 'select(..) | .message...' --sum . (jaq)" "$b" "$spate" items . "$tree" -f "($tree_filter)?" --sum . --no-progress -j1
 fi

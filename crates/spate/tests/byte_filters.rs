@@ -168,6 +168,38 @@ fn with_fields() {
 }
 
 #[test]
+fn with_fields_are_joined_as_members() {
+    // a non-object item is the member `value`; a field named as one of the item's keys
+    // takes that key's place with the field's value, as in the joined text
+    let doc = r#"{"s": [{"id": "s1", "d": [1, {"a": "dev", "sid": "own", "b": 2}, "x", {}]}]}"#;
+    let q = Query::new("s.item.d.item")
+        .unwrap()
+        .with("sid", "s.item.id")
+        .unwrap()
+        .jq(".")
+        .unwrap();
+    let (answer, on_bytes) = both(q, doc);
+    assert_eq!(
+        answer,
+        "{\"value\":1,\"sid\":\"s1\"}\n{\"a\":\"dev\",\"sid\":\"s1\",\"b\":2}\n\
+         {\"value\":\"x\",\"sid\":\"s1\"}\n{\"sid\":\"s1\"}\nskipped 0"
+    );
+    assert_eq!(on_bytes, 4);
+    let q = Query::new("s.item.d.item")
+        .unwrap()
+        .with("sid", "s.item.id")
+        .unwrap()
+        .jq("select(has(\"value\") or (.sid | length) > 2) | {v: .value, n: length}")
+        .unwrap();
+    let (answer, on_bytes) = both(q, doc);
+    assert_eq!(
+        answer,
+        "{\"v\":1,\"n\":2}\n{\"v\":\"x\",\"n\":2}\nskipped 0"
+    );
+    assert_eq!(on_bytes, 4);
+}
+
+#[test]
 fn errors_and_uncertain_items_go_the_jaq_route() {
     // jq errors: indexing a string, length of a boolean, startswith on a number
     falls_back(".a.b", r#"[{"a": "x"}]"#);
@@ -355,6 +387,64 @@ proptest! {
         if skip {
             q = q.on_error(OnError::Skip);
         }
+        let (jaq, _) = run(&q.clone().byte_filters(false), &doc);
+        let (fast, _) = run(&q, &doc);
+        prop_assert_eq!(fast, jaq, "program {} on {}", program, doc);
+    }
+}
+
+/// A query's output modes and error policy, as the property tests pick them.
+fn with_mode(mut q: Query, mode: u8, skip: bool) -> Query {
+    q = match mode {
+        1 => q.raw_output(true),
+        2 => q.count_only(true),
+        3 => q.sum(".a").unwrap().count(),
+        4 => q.group_by(".b").unwrap().max("(.c | length)").unwrap(),
+        5 => q.group_by("type").unwrap().min(".").unwrap(),
+        _ => q,
+    };
+    if skip {
+        q = q.on_error(OnError::Skip);
+    }
+    q
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    /// With `with` fields, which the byte route joins to the item as it reads it (the jaq
+    /// route gets the joined text): names that repeat the item's own keys, fields before
+    /// and after the items (held items), missing fields (null), a field inside the item,
+    /// items that are not objects (joined as `value`).
+    #[test]
+    fn both_routes_give_the_same_answers_with_fields(
+        program in program(),
+        groups in prop::collection::vec(
+            (prop::option::of(json(2)), prop::collection::vec(json(3), 0..3), any::<bool>()),
+            1..3,
+        ),
+        name in prop::sample::select(vec!["a", "b", "c", "w", "a b", "é"]),
+        inner in any::<bool>(),
+        mode in 0u8..6,
+        skip in any::<bool>(),
+    ) {
+        let groups: Vec<String> = groups
+            .iter()
+            .map(|(w, items, after)| {
+                let d = format!("\"d\": [{}]", items.join(", "));
+                match (w, after) {
+                    (None, _) => format!("{{{d}}}"),
+                    (Some(w), false) => format!("{{\"w\": {w}, {d}}}"),
+                    (Some(w), true) => format!("{{{d}, \"w\": {w}}}"),
+                }
+            })
+            .collect();
+        let doc = format!("{{\"s\": [{}]}}", groups.join(",\n"));
+        let mut q = Query::new("s.item.d.item").unwrap().with(name, "s.item.w").unwrap();
+        if inner {
+            q = q.with("b", "s.item.d.item.a").unwrap();
+        }
+        let Ok(q) = q.jq(&program) else { return Ok(()) };
+        let q = with_mode(q, mode, skip);
         let (jaq, _) = run(&q.clone().byte_filters(false), &doc);
         let (fast, _) = run(&q, &doc);
         prop_assert_eq!(fast, jaq, "program {} on {}", program, doc);

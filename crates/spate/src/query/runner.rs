@@ -103,6 +103,8 @@ pub struct QueryRunner {
     /// The objects the byte route reads in its first pass over an item: those the filter
     /// and the expressions run on its output read by paths.
     byte_keys: super::bytefilter::Keys,
+    /// The names of the `with` fields, as the byte route joins them to the item.
+    with_names: Arc<Vec<Vec<u8>>>,
 }
 
 /// Told of result lines as a filter makes them: see [`QueryRunner::span_streaming`].
@@ -170,8 +172,16 @@ impl QueryRunner {
                 }
             }
         }
+        let with_names = Arc::new(
+            query
+                .with
+                .iter()
+                .map(|(name, _)| name.as_bytes().to_vec())
+                .collect(),
+        );
         QueryRunner {
             byte_keys,
+            with_names,
             item_need,
             with_values: vec![None; plan.with.len()],
             field_values: vec![None; plan.fields.len()],
@@ -245,23 +255,33 @@ impl QueryRunner {
                 self.items += 1;
                 let fields =
                     std::mem::replace(&mut self.field_values, vec![None; self.plan.fields.len()]);
-                let with: Vec<Option<Vec<u8>>> = self
+                // A field inside the item that ended before it is known: missing means null.
+                let known = self
                     .plan
                     .with
                     .iter()
                     .zip(&self.with_values)
-                    .map(|((_, marker), v)| match (v, marker) {
-                        (Some(v), _) => Some(v.clone()),
-                        // A field inside the item ended before it: missing means null.
-                        (None, None) => Some(b"null".to_vec()),
-                        (None, Some(_)) => None,
-                    })
-                    .collect();
+                    .all(|((_, marker), v)| v.is_some() || marker.is_none());
                 let index = self.items - 1;
-                if self.held.is_empty() && with.iter().all(Option::is_some) {
+                if self.held.is_empty() && known {
+                    // (the values are lent to the item, not copied: `None` reads as null)
+                    let with = std::mem::take(&mut self.with_values);
                     let at = (index, span.offset());
-                    self.record(span.raw(), &fields, &with, at, out, emit)?;
+                    let recorded = self.record(span.raw(), &fields, &with, at, out, emit);
+                    self.with_values = with;
+                    recorded?;
                 } else {
+                    let with: Vec<Option<Vec<u8>>> = self
+                        .plan
+                        .with
+                        .iter()
+                        .zip(&self.with_values)
+                        .map(|((_, marker), v)| match (v, marker) {
+                            (Some(v), _) => Some(v.clone()),
+                            (None, None) => Some(b"null".to_vec()),
+                            (None, Some(_)) => None,
+                        })
+                        .collect();
                     self.held_bytes += span.raw().len();
                     if self.held_bytes > self.query.max_held {
                         return Err(QueryError {
@@ -310,7 +330,8 @@ impl QueryRunner {
         Ok(())
     }
 
-    /// One item with its context: filter, then output or aggregate.
+    /// One item with its context (`with` values: `None` is null): filter, then output or
+    /// aggregate.
     fn record(
         &mut self,
         raw: &[u8],
@@ -320,14 +341,7 @@ impl QueryRunner {
         out: &mut Vec<u8>,
         emit: &mut Emit<'_>,
     ) -> Result<(), QueryError> {
-        let json: Vec<u8>;
-        let json: &[u8] = if self.plan.with.is_empty() {
-            raw
-        } else {
-            json = self.attach_context(raw, with);
-            &json
-        };
-        let mut result = self.filtered(json, fields, with, at, out, emit);
+        let mut result = self.filtered(raw, fields, with, at, out, emit);
         if let Some(limit) = self.too_many_groups.take() {
             result = Err(QueryError {
                 item: at.0,
@@ -355,9 +369,11 @@ impl QueryRunner {
         }
     }
 
+    /// The item `raw` joined with its `with` fields (see [`QueryRunner::attach_context`]):
+    /// the byte route joins them as it reads the item; the others get the joined text.
     fn filtered(
         &mut self,
-        json: &[u8],
+        raw: &[u8],
         fields: &[Option<Vec<u8>>],
         with: &[Option<Vec<u8>>],
         (item, offset): (u64, u64),
@@ -370,20 +386,30 @@ impl QueryRunner {
             message,
             kind: QueryErrorKind::Failed,
         };
+        let mut joined: Option<Vec<u8>> = None;
         if let Some(keep) = &self.query.predicate {
+            let json = match self.plan.with.is_empty() {
+                true => raw,
+                false => joined.get_or_insert_with(|| self.attach_context(raw, with)),
+            };
             let value: serde_json::Value =
                 serde_json::from_slice(json).map_err(|e| fail(e.to_string()))?;
             if !keep(&value) {
                 return Ok(());
             }
         }
-        match self.query.filter.clone() {
+        let program = self.query.filter.clone();
+        if let (Some(program), true) = (&program, self.query.byte_filters) {
+            if let Some(done) = self.byte_route(program, raw, with, out, emit) {
+                return done.map_err(fail);
+            }
+        }
+        let json: &[u8] = match self.plan.with.is_empty() {
+            true => raw,
+            false => joined.get_or_insert_with(|| self.attach_context(raw, with)),
+        };
+        match program {
             Some(program) => {
-                if self.query.byte_filters {
-                    if let Some(done) = self.byte_route(&program, json, out, emit) {
-                        return done.map_err(fail);
-                    }
-                }
                 let input = program.parse_input(json).map_err(|e| fail(e.0))?;
                 let mut failure = None;
                 let mut enough = false;
@@ -425,14 +451,24 @@ impl QueryRunner {
     fn byte_route(
         &mut self,
         program: &super::JqProgram,
-        json: &[u8],
+        raw: &[u8],
+        with: &[Option<Vec<u8>>],
         out: &mut Vec<u8>,
         emit: &mut Emit<'_>,
     ) -> Option<Result<(), String>> {
         use super::bytefilter::{print, Walker};
         let filter = program.byte_filter()?;
+        let names = self.with_names.clone();
+        let joined: Vec<(&[u8], &[u8])> = names
+            .iter()
+            .zip(with)
+            .map(|(name, v)| (&name[..], v.as_deref().unwrap_or(b"null")))
+            .collect();
         let mut walker = Walker::default();
-        let Some(v) = filter.run(json, &mut walker, &self.byte_keys).ok()? else {
+        let Some(v) = filter
+            .run(raw, &joined, &mut walker, &self.byte_keys)
+            .ok()?
+        else {
             self.on_bytes += 1;
             return Some(Ok(()));
         };
@@ -451,19 +487,18 @@ impl QueryRunner {
             }
             Err(texts)
         } else {
-            let mut line = Vec::new();
-            if !self.query.count_only {
-                print(&v, self.query.raw_output, &mut line).ok()?;
+            // (written in place, taken back if the byte route cannot print it)
+            let mark = out.len();
+            if !self.query.count_only && print(&v, self.query.raw_output, out).is_err() {
+                out.truncate(mark);
+                return None;
             }
-            Ok(line)
+            Ok(())
         };
         self.on_bytes += 1;
         self.results += 1;
         match made {
-            Ok(line) => {
-                out.extend_from_slice(&line);
-                out.push(b'\n');
-            }
+            Ok(()) => out.push(b'\n'),
             Err(texts) => {
                 if let Err(e) = self.add_to_aggregates(texts) {
                     return Some(Err(e));
@@ -497,7 +532,12 @@ impl QueryRunner {
         for (i, expr) in self.exprs.iter().enumerate() {
             let text = match self.plan.fields[i] {
                 FieldSource::Path(_) => fields.get(i).cloned().flatten(),
-                FieldSource::With(w) => with.get(w).cloned().flatten(),
+                FieldSource::With(w) => Some(
+                    with.get(w)
+                        .cloned()
+                        .flatten()
+                        .unwrap_or_else(|| b"null".to_vec()),
+                ),
                 FieldSource::Item => {
                     let mut v = Vec::new();
                     spate_json::compact::compact_into(json, &mut v);

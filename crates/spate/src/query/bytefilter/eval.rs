@@ -32,6 +32,10 @@ pub(crate) enum V<'a> {
     Obj(&'a [u8], usize),
     /// An object made by the program, keys unique, in jaq's order.
     Made(Vec<(Cow<'a, [u8]>, V<'a>)>),
+    /// An item with its `with` fields: the object whose members are these (in order,
+    /// repeated keys kept as in an object's text), at the item's root. The members' values
+    /// are spans of the item and of the fields' texts: the item is not copied to join them.
+    Joined(Rc<Vec<Member<'a>>>),
 }
 
 impl V<'_> {
@@ -47,7 +51,7 @@ impl V<'_> {
             V::Int(_) | V::Num(_) => 2,
             V::Str(_) => 3,
             V::Arr(..) => 4,
-            V::Obj(..) | V::Made(_) => 5,
+            V::Obj(..) | V::Made(_) | V::Joined(_) => 5,
         }
     }
 }
@@ -102,7 +106,10 @@ pub(crate) struct Walker<'a> {
 }
 
 /// The parts of a container already read: where its text starts, its length, its parts.
-type Read<T> = (usize, usize, Rc<Vec<T>>);
+type Read<T> = (usize, usize, Vec<T>);
+
+/// Most containers a walker remembers (the oldest is read again if asked for again).
+const REMEMBERED: usize = 32;
 
 impl<'a> Walker<'a> {
     /// Reads the object whose `{` is at `at` in `t` (`depth` levels inside the item) and,
@@ -122,44 +129,31 @@ impl<'a> Walker<'a> {
             // (an array the program reads: its elements, for `length` or an index)
             Some(_) if t.get(value_at) == Some(&b'[') => {
                 let (e, end) = elements_at(t, value_at, depth + 1)?;
-                if self.arrays.len() >= 32 {
-                    self.arrays.remove(0);
-                }
-                self.arrays
-                    .push((t[value_at..].as_ptr() as usize, end - value_at, Rc::new(e)));
+                remember(&mut self.arrays, &t[value_at..end], e);
                 Ok(Some(end))
             }
             _ => Ok(None),
         })?;
-        self.remember(&t[at..end], Rc::new(m));
+        remember(&mut self.objects, &t[at..end], m);
         Ok(end)
     }
 
-    fn remember(&mut self, t: &'a [u8], m: Rc<Vec<Member<'a>>>) {
-        if self.objects.len() >= 32 {
-            self.objects.remove(0);
-        }
-        self.objects.push((t.as_ptr() as usize, t.len(), m));
-    }
-
     /// The elements of the array `t`.
-    fn elements(&mut self, t: &'a [u8], depth: usize) -> Sure<Rc<Vec<&'a [u8]>>> {
+    fn elements(&mut self, t: &'a [u8], depth: usize) -> Sure<&[&'a [u8]]> {
         let key = (t.as_ptr() as usize, t.len());
-        if let Some((_, _, e)) = self.arrays.iter().find(|(p, l, _)| (*p, *l) == key) {
-            return Ok(e.clone());
+        match self.arrays.iter().position(|(p, l, _)| (*p, *l) == key) {
+            Some(i) => Ok(&self.arrays[i].2),
+            None => Ok(remember(&mut self.arrays, t, elements(t, depth)?)),
         }
-        Ok(Rc::new(elements(t, depth)?))
     }
 
     /// The members of the object `t`.
-    pub(crate) fn members(&mut self, t: &'a [u8], depth: usize) -> Sure<Rc<Vec<Member<'a>>>> {
+    pub(crate) fn members(&mut self, t: &'a [u8], depth: usize) -> Sure<&[Member<'a>]> {
         let key = (t.as_ptr() as usize, t.len());
-        if let Some((_, _, m)) = self.objects.iter().find(|(p, l, _)| (*p, *l) == key) {
-            return Ok(m.clone());
+        match self.objects.iter().position(|(p, l, _)| (*p, *l) == key) {
+            Some(i) => Ok(&self.objects[i].2),
+            None => Ok(remember(&mut self.objects, t, members(t, depth)?)),
         }
-        let m = Rc::new(members(t, depth)?);
-        self.remember(t, m.clone());
-        Ok(m)
     }
 
     /// The output of `e` on `input`: `None` when it outputs nothing.
@@ -232,7 +226,7 @@ impl<'a> Walker<'a> {
                 V::Int(_) | V::Num(_) => b"number",
                 V::Str(_) => b"string",
                 V::Arr(..) => b"array",
-                V::Obj(..) | V::Made(_) => b"object",
+                V::Obj(..) | V::Made(_) | V::Joined(_) => b"object",
             })),
             Expr::Call(fun, arg) => {
                 let Some(arg) = self.eval(arg, input)? else {
@@ -243,6 +237,7 @@ impl<'a> Walker<'a> {
                         self.members(t, *d)?.iter().any(|m| m.key == *k)
                     }
                     (Fun::Has, V::Made(fields), V::Str(k)) => fields.iter().any(|(n, _)| n == k),
+                    (Fun::Has, V::Joined(m), V::Str(k)) => m.iter().any(|m| m.key == *k),
                     (Fun::StartsWith, V::Str(s), V::Str(p)) => s.starts_with(p),
                     (Fun::EndsWith, V::Str(s), V::Str(p)) => s.ends_with(p),
                     (Fun::Contains, V::Str(s), V::Str(p)) => memchr::memmem::find(s, p).is_some(),
@@ -280,6 +275,10 @@ impl<'a> Walker<'a> {
                 Some(m) => value(m.value, d + 1),
                 None => Ok(V::Null),
             },
+            (V::Joined(m), Step::Key(k)) => match m.iter().rev().find(|m| m.key[..] == k[..]) {
+                Some(m) => value(m.value, 1),
+                None => Ok(V::Null),
+            },
             (V::Made(fields), Step::Key(k)) => Ok(fields
                 .iter()
                 .find(|(n, _)| n[..] == k[..])
@@ -298,18 +297,30 @@ impl<'a> Walker<'a> {
             V::Int(i) => return i.checked_abs().map(V::Int).ok_or(Unsure),
             V::Str(s) => s.iter().filter(|&&b| (b as i8) >= -0x40).count(),
             V::Arr(t, d) => self.elements(t, *d)?.len(),
-            V::Obj(t, d) => {
-                let m = self.members(t, *d)?;
-                let mut keys: Vec<&[u8]> = m.iter().map(|m| &m.key[..]).collect();
-                keys.sort_unstable();
-                keys.dedup();
-                keys.len()
-            }
+            V::Obj(t, d) => distinct_keys(self.members(t, *d)?),
+            V::Joined(m) => distinct_keys(m),
             V::Made(fields) => fields.len(),
             V::Bool(_) | V::Num(_) => return Err(Unsure),
         };
         i64::try_from(n).map(V::Int).map_err(|_| Unsure)
     }
+}
+
+/// Remembers the parts of the container `t`; returns them.
+fn remember<'w, T>(read: &'w mut Vec<Read<T>>, t: &[u8], parts: Vec<T>) -> &'w [T] {
+    if read.len() >= REMEMBERED {
+        read.remove(0);
+    }
+    read.push((t.as_ptr() as usize, t.len(), parts));
+    &read.last().expect("pushed").2
+}
+
+/// How many distinct keys the members have (an object's `length`).
+fn distinct_keys(m: &[Member<'_>]) -> usize {
+    let mut keys: Vec<&[u8]> = m.iter().map(|m| &m.key[..]).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.len()
 }
 
 /// jq's order, where it is certain: across types, and within null, booleans, machine

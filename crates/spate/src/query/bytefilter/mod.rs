@@ -47,13 +47,17 @@ impl ByteFilter {
         &self.keys
     }
 
-    /// The output of the program on the item `json` (`None` when it outputs nothing).
+    /// The output of the program on the item `json` (`None` when it outputs nothing),
+    /// joined with the fields `with` (name, JSON text) as members after its own (a
+    /// non-object item is the member `value`), as if the item had been written so; the
+    /// item is not copied to join them.
     /// The whole item is walked (the checks of [`walk`] apply to all of it, as the jaq
     /// route reads all of it), in one pass that also reads the objects `keys` names (the
     /// program's [`ByteFilter::keys`], and those of what runs on its output).
     pub(crate) fn run<'a>(
         &'a self,
         json: &'a [u8],
+        with: &[(&'a [u8], &'a [u8])],
         walker: &mut Walker<'a>,
         keys: &Keys,
     ) -> Sure<Option<V<'a>>> {
@@ -61,13 +65,34 @@ impl ByteFilter {
         if walk::lone_surrogates(text) {
             return Err(Unsure);
         }
-        let item = eval::value(text, 0)?;
+        // (a non-object item joined with fields is the member `value` of the joined object)
+        let depth = usize::from(!with.is_empty() && text.first() != Some(&b'{'));
+        let item = eval::value(text, depth)?;
         match &item {
             V::Obj(t, d) if walker.index_at(t, 0, *d, keys)? != t.len() => return Err(Unsure),
             V::Arr(t, d) => drop(walk::elements(t, *d)?),
             _ => {}
         }
-        walker.eval(&self.expr, &item)
+        if with.is_empty() {
+            return walker.eval(&self.expr, &item);
+        }
+        let mut members = match item {
+            V::Obj(t, _) => walker.members(t, 0)?.to_vec(),
+            _ => vec![walk::Member {
+                key: std::borrow::Cow::Borrowed(b"value"),
+                value: text,
+            }],
+        };
+        for &(name, value) in with {
+            if walk::lone_surrogates(value) || walk::value_end(value, 0, 1)? != value.len() {
+                return Err(Unsure);
+            }
+            members.push(walk::Member {
+                key: std::borrow::Cow::Borrowed(name),
+                value,
+            });
+        }
+        walker.eval(&self.expr, &V::Joined(std::rc::Rc::new(members)))
     }
 
     /// The output of the program on a value of an item already run.

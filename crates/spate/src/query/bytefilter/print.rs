@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::eval::{value, V};
-use super::walk::{elements, members, string as string_span, Sure};
+use super::walk::{elements, members, string as string_span, Member, Sure};
 
 /// Writes `v`; with `raw`, a string is written as its bytes, without quotes (`jq -r`).
 pub(crate) fn print(v: &V<'_>, raw: bool, out: &mut Vec<u8>) -> Sure<()> {
@@ -18,6 +18,7 @@ pub(crate) fn print(v: &V<'_>, raw: bool, out: &mut Vec<u8>) -> Sure<()> {
         V::Str(s) if raw => out.extend_from_slice(s),
         V::Str(s) => string(s, out),
         V::Arr(t, d) | V::Obj(t, d) => text(t, *d, out)?,
+        V::Joined(m) => object(m, 0, out)?,
         V::Made(fields) => {
             out.push(b'{');
             for (i, (k, v)) in fields.iter().enumerate() {
@@ -57,32 +58,34 @@ fn text(t: &[u8], depth: usize, out: &mut Vec<u8>) -> Sure<()> {
             out.push(b']');
             Ok(())
         }
-        Some(b'{') => {
-            let m = members(t, depth)?;
-            // jaq keeps a repeated key where it first came, with the last value
-            let mut order: Vec<usize> = Vec::with_capacity(m.len());
-            let mut last: HashMap<&[u8], usize> = HashMap::with_capacity(m.len());
-            for (i, member) in m.iter().enumerate() {
-                match last.insert(&member.key[..], i) {
-                    Some(_) => {}
-                    None => order.push(i),
-                }
-            }
-            out.push(b'{');
-            for (n, &first) in order.iter().enumerate() {
-                if n > 0 {
-                    out.push(b',');
-                }
-                let key = &m[first].key[..];
-                string(key, out);
-                out.push(b':');
-                text(m[last[key]].value, depth + 1, out)?;
-            }
-            out.push(b'}');
-            Ok(())
-        }
+        Some(b'{') => object(&members(t, depth)?, depth, out),
         _ => print(&value(t, depth)?, false, out),
     }
+}
+
+/// The object of members `m` (`depth` levels inside the item) as jaq prints it: a repeated
+/// key where it first came, with the last value.
+fn object(m: &[Member<'_>], depth: usize, out: &mut Vec<u8>) -> Sure<()> {
+    let mut order: Vec<usize> = Vec::with_capacity(m.len());
+    let mut last: HashMap<&[u8], usize> = HashMap::with_capacity(m.len());
+    for (i, member) in m.iter().enumerate() {
+        match last.insert(&member.key[..], i) {
+            Some(_) => {}
+            None => order.push(i),
+        }
+    }
+    out.push(b'{');
+    for (n, &first) in order.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        let key = &m[first].key[..];
+        string(key, out);
+        out.push(b':');
+        text(m[last[key]].value, depth + 1, out)?;
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 /// A string as jaq writes it: `\b \f \t \n \r \\ \"` and `\u00XX` for other control

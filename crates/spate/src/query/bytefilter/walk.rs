@@ -50,51 +50,71 @@ pub(crate) fn string_end(t: &[u8], at: usize) -> Sure<usize> {
     }
 }
 
-/// [`string_end`], and whether the string holds escapes.
+/// [`string_end`], and whether the string holds escapes, in one pass to the first quote or
+/// backslash, stepping over each escape's next byte. Member names and the strings a
+/// program reads are mostly short: their first bytes are looked at one by one, the rest
+/// searched for.
+#[inline]
 pub(crate) fn string(t: &[u8], at: usize) -> Sure<(usize, bool)> {
-    let end = string_end(t, at)?;
-    Ok((end, memchr::memchr(b'\\', &t[at + 1..end - 1]).is_some()))
+    let mut i = at + 1;
+    let mut escaped = false;
+    let short = t.len().min(at + 1 + 24);
+    while i < short {
+        match t[i] {
+            b'"' => return Ok((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    loop {
+        let q = i + memchr::memchr2(b'"', b'\\', t.get(i..).ok_or(Unsure)?).ok_or(Unsure)?;
+        if t[q] == b'"' {
+            return Ok((q + 1, escaped));
+        }
+        escaped = true;
+        i = q + 2;
+    }
 }
 
 /// Whether the JSON text `t` holds an escaped lone surrogate (`"\ud800"`), which the
 /// scanner accepts and the jaq route refuses (or a `\u` escape that is not four hex digits).
+/// The escapes are read in order from the first backslash: `t` starts outside a string or
+/// at a string's content, never inside an escape.
 pub(crate) fn lone_surrogates(t: &[u8]) -> bool {
-    static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
-        std::sync::OnceLock::new();
-    // (most items have no escape at all; the searcher is made once, not per item)
-    if memchr::memchr(b'\\', t).is_none() {
-        return false;
-    }
-    let finder = FINDER.get_or_init(|| memchr::memmem::Finder::new(b"\\u"));
-    let mut pair_end = 0;
-    for at in finder.find_iter(t) {
-        if at < pair_end {
-            continue; // the second half of a pair
-        }
-        let mut backslashes = 0;
-        while at > backslashes && t[at - backslashes - 1] == b'\\' {
-            backslashes += 1;
-        }
-        if backslashes % 2 == 1 {
-            continue; // an escaped backslash, then a `u`
-        }
-        match hex4(t, at + 2) {
-            Ok(0xD800..=0xDBFF) => {
-                let low = if t.get(at + 6..at + 8) == Some(b"\\u") {
-                    hex4(t, at + 8)
-                } else {
-                    Err(Unsure)
-                };
-                if !matches!(low, Ok(0xDC00..=0xDFFF)) {
-                    return true;
+    // (most items have no escape at all: one search for a backslash decides)
+    let mut at = match memchr::memchr(b'\\', t) {
+        Some(at) => at,
+        None => return false,
+    };
+    loop {
+        if t.get(at + 1) == Some(&b'u') {
+            match hex4(t, at + 2) {
+                Ok(0xD800..=0xDBFF) => {
+                    let low = if t.get(at + 6..at + 8) == Some(b"\\u") {
+                        hex4(t, at + 8)
+                    } else {
+                        Err(Unsure)
+                    };
+                    if !matches!(low, Ok(0xDC00..=0xDFFF)) {
+                        return true;
+                    }
+                    at += 12;
                 }
-                pair_end = at + 12;
+                Ok(0xDC00..=0xDFFF) | Err(_) => return true,
+                Ok(_) => at += 6,
             }
-            Ok(0xDC00..=0xDFFF) | Err(_) => return true,
-            Ok(_) => {}
+        } else {
+            // (`\\`, `\"`, `\n`...: the escaped byte is not a backslash that starts one)
+            at += 2;
+        }
+        match t.get(at..).and_then(|rest| memchr::memchr(b'\\', rest)) {
+            Some(next) => at += next,
+            None => return false,
         }
     }
-    false
 }
 
 fn hex4(t: &[u8], at: usize) -> Sure<u32> {
