@@ -147,7 +147,10 @@ mod tests {
         assert_eq!(ty(&["[1, \"NaN\"]"]), Some(Type::Float));
         assert_eq!(ty(&["[true]", "[false, null]"]), Some(Type::Boolean));
         assert_eq!(ty(&["[\"a\", \"2024-01-01\"]"]), Some(Type::String));
-        assert_eq!(ty(&["[\"2024-01-01\"]", "[\"2024-01-02\"]"]), Some(Type::Date));
+        assert_eq!(
+            ty(&["[\"2024-01-01\"]", "[\"2024-01-02\"]"]),
+            Some(Type::Date)
+        );
         assert_eq!(
             ty(&["[\"2024-01-01\"]", "[\"2024-01-02T00:00:00Z\"]"]),
             Some(Type::Datetime)
@@ -157,7 +160,10 @@ mod tests {
         assert_eq!(ty(&["[\"a\\u0062\"]"]), Some(Type::String));
         let f = infer(&["[1, null, 99999999999999999999]", "[null]"]).unwrap();
         assert_eq!((f.values, f.nulls), (2, 2));
-        assert_eq!(f.max, Some(Bound::Int(Int::Big("99999999999999999999".into()))));
+        assert_eq!(
+            f.max,
+            Some(Bound::Int(Int::Big("99999999999999999999".into())))
+        );
     }
 
     #[test]

@@ -359,11 +359,7 @@ impl JsonState {
                     .col
                     .finish(String::from_utf8_lossy(&f.name).into_owned(), self.rows);
                 if schema.ty == Type::Array {
-                    schema.items = f
-                        .elements
-                        .as_ref()
-                        .and_then(|e| e.finish())
-                        .map(Box::new);
+                    schema.items = f.elements.as_ref().and_then(|e| e.finish()).map(Box::new);
                 }
                 schema
             })
