@@ -285,7 +285,8 @@ fn list_type(items: &FieldSchema) -> ColumnType {
     match ItemType::of(inferred_type(items)) {
         Some(item) => ColumnType::List {
             item,
-            nullable: items.nulls > 0,
+            // As for columns: nullable when a null was seen, or when there was no value.
+            nullable: items.nullable() || items.values == 0,
         },
         None => ColumnType::JsonText,
     }
