@@ -174,6 +174,7 @@ impl Handler for Infer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::Type;
 
     /// The same rows through the two routes: validate then walk, or one scan.
     fn both(lines: &[&[u8]]) -> (JsonState, JsonState) {
@@ -189,7 +190,9 @@ mod tests {
 
     #[test]
     fn the_same_leaves_as_the_walk() {
-        let lines: [&[u8]; 8] = [
+        let lines: [&[u8]; 10] = [
+            br#"{"xs": [1, 2.5, null], "ts": ["2024-01-01", "x\u0041"], "z": [], "o": {"l": [true]}}"#,
+            br#"{"xs": [], "ts": null, "z": [null], "o": {"l": [false, null]}, "m": [1, "x"]}"#,
             br#"{"a": 1, "b": {"c": "2024-01-01", "d": [1, {"x": "]"}]}, "e": "12", "f": true}"#,
             br#" {"a": 2.5, "b": {"c": "2024-01-01T00:00:00Z"}, "e": "x", "g": null, "h\"q": 1e400} "#,
             br#"{"d\u0061y": "2024-01-0\u0031", "n\u00e9": {"x\/y": "\ud83d\ude00"}, "": {"": 1}}"#,
@@ -202,6 +205,19 @@ mod tests {
         let (walked, scanned) = both(&lines);
         assert_eq!(walked, scanned);
         assert_eq!(walked.finish(), scanned.finish());
+        let items = |name: &str| {
+            let f = scanned
+                .finish()
+                .into_iter()
+                .find(|f| f.name == name)
+                .unwrap();
+            f.items.map(|i| (i.ty, i.values, i.nulls))
+        };
+        assert_eq!(items("xs"), Some((Type::Float, 2, 1)));
+        assert_eq!(items("o.l"), Some((Type::Boolean, 2, 1)));
+        assert_eq!(items("z"), Some((Type::Null, 0, 1)));
+        assert_eq!(items("m"), None);
+        assert_eq!(items("b.d"), None); // [1, {"x": "]"}]: an object among the elements
         assert!(walked.finish().len() > 8);
     }
 
