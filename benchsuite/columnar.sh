@@ -49,10 +49,10 @@ run() {
     cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")
     ((m > rss)) && rss=$m
   done
-  local size
-  size=$(du -sb "$out" | cut -f1)
+  local size=-1
+  [ -e "$out" ] && size=$(du -sb "$out" | cut -f1)
   awk -v n="$name" -v w="$(median "${walls[@]}")" -v c="$(median "${cpus[@]}")" -v r="$rss" -v z="$size" \
-    'BEGIN {printf "| %s | %.2f s | %.2f s | %.0f MB | %.1f MB |\n", n, w, c, r / 1024, z / 1e6}'
+    'BEGIN {printf "| %s | %.2f s | %.2f s | %.0f MB | %s |\n", n, w, c, r / 1024, z < 0 ? "—" : sprintf("%.2f MB", z / 1e6)}'
 }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
