@@ -159,7 +159,8 @@ def arrow_batches(source, path=None, *, batch_size=65536, with_=None, filter=Non
     Rust and handed over through the Arrow C data interface (no copy). Needs ``pyarrow``.
 
     The scan runs ahead on a thread of its own, at most two batches ahead: memory is
-    bounded whatever the input's size. Breaking out of the loop stops it.
+    bounded whatever the input's size. Breaking out of the loop stops it. ``arrays``: as
+    for :func:`convert`.
     """
     import os
     try:
