@@ -388,3 +388,46 @@ fn list_elements_bound_the_batch() {
         json!(vec![7; 2000])
     );
 }
+
+/// A value of a list that does not fit its element type (the input changed between the
+/// passes, or a schema built by hand) is a fault naming the column and the element.
+#[test]
+fn misfit_elements_are_faults() {
+    use spate_columnar::{BatchBuilder, Column, ColumnType, ItemType};
+    let table = TableSchema {
+        columns: vec![Column {
+            name: "a".into(),
+            ty: ColumnType::List {
+                item: ItemType::Int64,
+                nullable: false,
+            },
+            nullable: true,
+        }],
+    };
+    for (row, want) in [
+        (
+            &b"{\"a\": [1, \"x\"]}"[..],
+            "element 2: \"x\" is not an integer",
+        ),
+        (b"{\"a\": [1, null]}", "element 2: null"),
+        (b"{\"a\": [[1]]}", "holding an array or an object"),
+        (b"{\"a\": 3}", "is not an array of scalars"),
+        (b"{\"a\": {\"b\": 1}}", "not in the schema"),
+    ] {
+        let mut b = BatchBuilder::new(table.clone(), 10);
+        let fault = b.push_json(row).unwrap_err();
+        assert!(
+            fault.message.contains(want),
+            "{}: {fault:?}",
+            String::from_utf8_lossy(row)
+        );
+    }
+    let mut b = BatchBuilder::new(table, 10);
+    b.push_json(b"{\"a\": [1, 2]}").unwrap();
+    b.push_json(b"{}").unwrap();
+    let batch = b.finish().unwrap().unwrap();
+    assert_eq!(
+        (0..2).map(|r| cell(batch.column(0), r)).collect::<Vec<_>>(),
+        [json!([1, 2]), Value::Null]
+    );
+}
