@@ -13,8 +13,11 @@
 # Data in $BENCH_DATA (default ./benchdata; made by gen_data.py when absent). Peers run from
 # the Python in $PY (default: python3) with duckdb, polars and pyarrow installed; a peer that
 # is missing is reported as such. Python peers include the interpreter's start-up (~0.1 s).
+# OLD_SPATE=/path/to/spate (an older build) adds its rows, checked and timed in the same run,
+# and times `spate schema` (the inference pass alone) of both builds on the sessions document.
 source "$(dirname "$0")/lib.sh"
 RUNS=${1:-5}
+OLD=${OLD_SPATE:-}
 BIG=${2:-}
 PY=${PY:-python3}
 GEN=$SHARED/bench/gen_data.py
@@ -46,10 +49,10 @@ run() {
     cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")
     ((m > rss)) && rss=$m
   done
-  local size
-  size=$(du -sb "$out" | cut -f1)
+  local size=-1
+  [ -e "$out" ] && size=$(du -sb "$out" | cut -f1)
   awk -v n="$name" -v w="$(median "${walls[@]}")" -v c="$(median "${cpus[@]}")" -v r="$rss" -v z="$size" \
-    'BEGIN {printf "| %s | %.2f s | %.2f s | %.0f MB | %.1f MB |\n", n, w, c, r / 1024, z / 1e6}'
+    'BEGIN {printf "| %s | %.2f s | %.2f s | %.0f MB | %s |\n", n, w, c, r / 1024, z < 0 ? "—" : sprintf("%.2f MB", z / 1e6)}'
 }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -64,12 +67,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 col, paths = sys.argv[1], sys.argv[2:]
 seen = {}
+kinds = {}
 for p in paths:
     t = pq.read_table(p)
     seen[p] = (t.num_rows, pc.sum(t.column(col)).as_py())
+    # How each tool stored the arrays (tools_used of the sessions' delegations).
+    kinds[p] = ", ".join(f"{f.name}: {f.type}" for f in t.schema
+                         if f.name == "tools_used")
 answers = set(seen.values())
 for p, a in seen.items():
-    print(f"  {p.rsplit('/', 1)[-1]}: rows {a[0]}, sum({col}) {a[1]}")
+    extra = f"; {kinds[p]}" if kinds[p] else ""
+    print(f"  {p.rsplit('/', 1)[-1]}: rows {a[0]}, sum({col}) {a[1]}{extra}")
 if len(answers) != 1:
     sys.exit("ANSWERS DIFFER: not timing")
 PYEOF
@@ -92,6 +100,10 @@ echo
 echo "### delegations of $(basename "$S10") ($(du -m "$S10" | cut -f1) MB) + session_id → Parquet zstd"
 "$SPATE" convert "$S10" "$WORK/spate.parquet" --path "$D" --with session_id=sessions.item.session_id
 files=("$WORK/spate.parquet")
+if [ -n "$OLD" ]; then
+  "$OLD" convert "$S10" "$WORK/old.parquet" --path "$D" --with session_id=sessions.item.session_id
+  files+=("$WORK/old.parquet")
+fi
 if peer_ok duckdb; then
   "$PY" -c "import duckdb, sys; duckdb.sql(sys.argv[1])" "$(duck_sessions "$S10" "$WORK/duck.parquet")"
   files+=("$WORK/duck.parquet")
@@ -100,7 +112,21 @@ check input_tokens "${files[@]}"
 echo "| tool | wall | CPU | peak RSS | output |"
 echo "|---|---|---|---|---|"
 run "spate convert" "$WORK/spate.parquet" "$SPATE" convert "$S10" "$WORK/spate.parquet" --path "$D" --with session_id=sessions.item.session_id
+[ -n "$OLD" ] && run "spate convert --arrays json" "$WORK/json.parquet" "$SPATE" convert "$S10" "$WORK/json.parquet" --path "$D" --with session_id=sessions.item.session_id --arrays json
+[ -n "$OLD" ] && run "spate convert (old build)" "$WORK/old.parquet" "$OLD" convert "$S10" "$WORK/old.parquet" --path "$D" --with session_id=sessions.item.session_id
 peer_ok duckdb && run "DuckDB COPY (python)" "$WORK/duck.parquet" "$PY" -c "import duckdb, sys; duckdb.sql(sys.argv[1])" "$(duck_sessions "$S10" "$WORK/duck.parquet")"
+
+if [ -n "$OLD" ]; then
+  echo
+  echo "### inference pass alone: spate schema of the delegations (this build, old build)"
+  "$SPATE" schema --json "$S10" --path "$D" >"$WORK/schema.new"
+  "$OLD" schema --json "$S10" --path "$D" >"$WORK/schema.old"
+  cmp "$WORK/schema.new" "$WORK/schema.old" && echo "  spate schema --json: identical output"
+  echo "| tool | wall | CPU | peak RSS | output |"
+  echo "|---|---|---|---|---|"
+  run "spate schema" "$WORK/schema.new" "$SPATE" schema --json "$S10" --path "$D"
+  run "spate schema (old build)" "$WORK/schema.old" "$OLD" schema --json "$S10" --path "$D"
+fi
 
 # --- 2. the same on the 1.1 GB document -------------------------------------------------
 if [ -n "$BIG" ]; then
@@ -120,6 +146,11 @@ echo
 echo "### $(basename "$CSV") ($(du -m "$CSV" | cut -f1) MB, 1M rows) → Parquet zstd"
 "$SPATE" convert "$CSV" "$WORK/c.spate.parquet"
 files=("$WORK/c.spate.parquet")
+if [ -n "$OLD" ]; then
+  "$OLD" convert "$CSV" "$WORK/c.old.parquet"
+  cmp "$WORK/c.spate.parquet" "$WORK/c.old.parquet" && echo "  CSV: this build's Parquet file is byte-identical to the old build's"
+  files+=("$WORK/c.old.parquet")
+fi
 DUCK_CSV="import duckdb, sys; duckdb.sql(f\"COPY (SELECT * FROM read_csv('{sys.argv[1]}', sample_size = -1)) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)\")"
 POLARS_CSV="import polars as pl, sys; pl.scan_csv(sys.argv[1], infer_schema_length=None).sink_parquet(sys.argv[2], compression='zstd')"
 if peer_ok duckdb; then
@@ -134,5 +165,6 @@ check amount "${files[@]}"
 echo "| tool | wall | CPU | peak RSS | output |"
 echo "|---|---|---|---|---|"
 run "spate convert" "$WORK/c.spate.parquet" "$SPATE" convert "$CSV" "$WORK/c.spate.parquet"
+[ -n "$OLD" ] && run "spate convert (old build)" "$WORK/c.old.parquet" "$OLD" convert "$CSV" "$WORK/c.old.parquet"
 peer_ok duckdb && run "DuckDB COPY (python)" "$WORK/c.duck.parquet" "$PY" -c "$DUCK_CSV" "$CSV" "$WORK/c.duck.parquet"
 peer_ok polars && run "Polars sink_parquet (python)" "$WORK/c.polars.parquet" "$PY" -c "$POLARS_CSV" "$CSV" "$WORK/c.polars.parquet"

@@ -129,7 +129,7 @@ def _schema_text(schema):
 
 
 def convert(source, output, *, path=None, with_=None, filter=None, schema=None, format=None,
-            compression="zstd", row_group_size=None, partition_by=None):
+            compression="zstd", row_group_size=None, partition_by=None, arrays="list"):
     """Convert ``source`` (CSV/TSV, JSON Lines, or the items at ``path`` of a JSON document;
     ``.gz``/``.zst`` decompressed) into a Parquet (``.parquet``) or Arrow IPC (``.arrow``)
     file, in constant memory — what ``spate convert`` does. Returns a dict with ``rows``,
@@ -143,22 +143,27 @@ def convert(source, output, *, path=None, with_=None, filter=None, schema=None, 
     ``compression``: ``"zstd"``, ``"snappy"``, ``"gzip"`` or ``"none"``.
     ``partition_by``: a column or a list: ``output`` is then a folder of hive-style
     ``COLUMN=VALUE/part-N.parquet`` files. The output is written to a temporary file renamed
-    at the end; an output that is the input is refused. See docs/columnar.md for the types.
+    at the end; an output that is the input is refused. ``arrays``: ``"list"`` stores JSON
+    arrays whose elements are scalars of one type as list columns, ``"json"`` every array as
+    its JSON text. See docs/columnar.md for the types.
     """
     import os
     return _native.convert(os.fspath(source), os.fspath(output), path=path,
                            with_=list((with_ or {}).items()), filter=filter,
                            schema=_schema_text(schema), format=format, compression=compression,
-                           row_group_size=row_group_size, partition_by=_list(partition_by))
+                           row_group_size=row_group_size, partition_by=_list(partition_by),
+                           arrays=arrays)
 
 
-def arrow_batches(source, path=None, *, batch_size=65536, with_=None, filter=None, schema=None):
+def arrow_batches(source, path=None, *, batch_size=65536, with_=None, filter=None, schema=None,
+                  arrays="list"):
     """Yield ``pyarrow.RecordBatch`` objects of at most ``batch_size`` rows: the rows of
     ``source`` (as :func:`convert` reads them) with the schema of spate's inference, built in
     Rust and handed over through the Arrow C data interface (no copy). Needs ``pyarrow``.
 
     The scan runs ahead on a thread of its own, at most two batches ahead: memory is
-    bounded whatever the input's size. Breaking out of the loop stops it.
+    bounded whatever the input's size. Breaking out of the loop stops it. ``arrays``: as
+    for :func:`convert`.
     """
     import os
     try:
@@ -167,7 +172,7 @@ def arrow_batches(source, path=None, *, batch_size=65536, with_=None, filter=Non
         raise ImportError("spate.arrow_batches needs pyarrow (pip install pyarrow)") from e
     batches = _native.arrow_batches(os.fspath(source), path, batch_size=batch_size,
                                     with_=list((with_ or {}).items()), filter=filter,
-                                    schema=_schema_text(schema))
+                                    schema=_schema_text(schema), arrays=arrays)
     try:
         for b in batches:
             yield pyarrow.record_batch(b)

@@ -18,7 +18,7 @@ use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict, PyTuple};
 use spate_columnar::{
-    BatchConsumer, Compression, ConvertOptions, FileFormat, ParquetOptions, PartitionOptions,
+    Arrays, BatchConsumer, Compression, ConvertOptions, FileFormat, ParquetOptions, PartitionOptions,
     ScanOptions, TableSchema,
 };
 use spate_csv::{GivenSchema, ReadOptions};
@@ -53,7 +53,9 @@ fn scan_options(
     filter: Option<String>,
     schema: Option<String>,
     batch_size: usize,
+    arrays: &str,
 ) -> PyResult<ScanOptions> {
+    let arrays: Arrays = arrays.parse().map_err(PyValueError::new_err)?;
     let given = match schema {
         Some(text) => Some(
             GivenSchema::from_json(text.as_bytes())
@@ -70,6 +72,7 @@ fn scan_options(
         filter,
         given,
         batch_rows: batch_size.max(1),
+        arrays,
         ..ScanOptions::default()
     })
 }
@@ -78,7 +81,8 @@ fn scan_options(
 /// the report as a dict.
 #[pyfunction]
 #[pyo3(signature = (source, output, *, path=None, with_=Vec::new(), filter=None, schema=None,
-                    format=None, compression="zstd", row_group_size=None, partition_by=Vec::new()))]
+                    format=None, compression="zstd", row_group_size=None, partition_by=Vec::new(),
+                    arrays="list"))]
 #[allow(clippy::too_many_arguments)]
 pub fn convert<'py>(
     py: Python<'py>,
@@ -92,6 +96,7 @@ pub fn convert<'py>(
     compression: &str,
     row_group_size: Option<usize>,
     partition_by: Vec<String>,
+    arrays: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let format = match format.as_deref() {
         Some("parquet") => FileFormat::Parquet,
@@ -118,6 +123,7 @@ pub fn convert<'py>(
             filter,
             schema,
             spate_columnar::builder::DEFAULT_BATCH_ROWS,
+            arrays,
         )?,
         format,
         parquet: ParquetOptions {
@@ -276,7 +282,8 @@ impl ArrowBatches {
 
 /// Starts scanning `source` into record batches of at most `batch_size` rows.
 #[pyfunction]
-#[pyo3(signature = (source, path=None, *, batch_size=65536, with_=Vec::new(), filter=None, schema=None))]
+#[pyo3(signature = (source, path=None, *, batch_size=65536, with_=Vec::new(), filter=None, schema=None,
+                    arrays="list"))]
 pub fn arrow_batches(
     source: PathBuf,
     path: Option<String>,
@@ -284,8 +291,9 @@ pub fn arrow_batches(
     with_: Vec<(String, String)>,
     filter: Option<String>,
     schema: Option<String>,
+    arrays: &str,
 ) -> PyResult<ArrowBatches> {
-    let options = scan_options(path, with_, filter, schema, batch_size)?;
+    let options = scan_options(path, with_, filter, schema, batch_size, arrays)?;
     let (sender, receiver) = sync_channel(2);
     let thread = std::thread::spawn(move || {
         let mut feed = Feed(sender.clone());

@@ -1,6 +1,7 @@
 """spate.convert and spate.arrow_batches: Parquet written by spate read back with pyarrow,
 DuckDB and Polars (values, types and row counts equal the input's); Arrow IPC read by
-pyarrow; partitioned output read as one table equals the unpartitioned one."""
+pyarrow; partitioned output read as one table equals the unpartitioned one; JSON arrays of
+one scalar type as list columns (arrays="json": their JSON text)."""
 
 import csv
 import datetime as dt
@@ -35,7 +36,7 @@ def sessions_doc(tmp_path):
             ds.append(item)
             row = {"id": n, "agent": item["agent"], "cost": n / 4,
                    "at": dt.datetime(2025, 1, 1, 0, (n // 60) % 60, n % 60, tzinfo=UTC),
-                   "ok": n % 3 == 0, "usage.input": n * 2, "tags": f"[{n % 2}]",
+                   "ok": n % 3 == 0, "usage.input": n * 2, "tags": [n % 2],
                    "note": item.get("note"), "session_id": f"s{s}"}
             want.append(row)
         sessions.append({"delegations": ds, "session_id": f"s{s}"})
@@ -57,7 +58,9 @@ def test_json_items_with_enclosing_field_read_by_pyarrow_duckdb_polars(tmp_path)
     types = {f.name: f.type for f in table.schema}
     assert types == {"id": pa.int64(), "agent": pa.string(), "cost": pa.float64(),
                      "at": pa.timestamp("us", tz="UTC"), "ok": pa.bool_(),
-                     "usage.input": pa.int64(), "tags": pa.string(), "note": pa.string(),
+                     "usage.input": pa.int64(),
+                     "tags": pa.list_(pa.field("item", pa.int64(), nullable=False)),
+                     "note": pa.string(),
                      "session_id": pa.string()}
     got = table.to_pylist()
     assert [{k: r[k] for k in want[0]} for r in got] == want
@@ -75,6 +78,8 @@ def test_json_items_with_enclosing_field_read_by_pyarrow_duckdb_polars(tmp_path)
     assert df["cost"].sum() == sum(r["cost"] for r in want)
     assert df.schema["at"] == pl.Datetime("us", "UTC")
     assert df.row(0, named=True)["note"] == want[0]["note"]
+    assert df.schema["tags"] == pl.List(pl.Int64)
+    assert df["tags"].list.sum().sum() == sum(r["tags"][0] for r in want)
 
 
 def test_json_lines_types_and_values(tmp_path):
@@ -176,3 +181,95 @@ def test_breaking_out_stops_the_scan(tmp_path):
     first = next(it)
     assert first.num_rows == 100
     it.close()
+
+
+def lists_jsonl(tmp_path):
+    """JSON Lines whose arrays cover the edge cases: empty, null, missing, null elements,
+    integer/float widening, dates; and arrays that stay JSON text (mixed kinds, objects)."""
+    lines, want = [], []
+    for i in range(3000):
+        row = {"id": i, "k": f"g{i % 3}", "ints": list(range(i % 4)), "tags": [f"t{j}" for j in range(i % 3)],
+               "nums": [i, i + 0.5] if i % 2 else [i], "days": ["2024-01-0%d" % (1 + i % 5)],
+               "mixed": [i, "x"], "objs": [{"a": i}]}
+        if i % 5 == 0:
+            row["ints"].append(None)
+        if i % 7 == 0:
+            row["tags"] = None
+        if i % 11 == 0:
+            del row["nums"]
+        lines.append(json.dumps(row))
+        want.append({"id": i, "k": row["k"], "ints": row["ints"], "tags": row["tags"],
+                     "nums": None if "nums" not in row else [float(x) for x in row["nums"]],
+                     "days": [dt.date(2024, 1, 1 + i % 5)],
+                     "mixed": json.dumps(row["mixed"], separators=(",", ":")),
+                     "objs": json.dumps(row["objs"], separators=(",", ":"))})
+    src = tmp_path / "l.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return src, want
+
+
+def test_arrays_as_lists_read_by_pyarrow_duckdb_polars(tmp_path):
+    src, want = lists_jsonl(tmp_path)
+    out = tmp_path / "l.parquet"
+    assert spate.convert(src, out, row_group_size=1000)["rows"] == len(want)
+    table = pq.read_table(out)
+    item = lambda t, nullable: pa.list_(pa.field("item", t, nullable=nullable))  # noqa: E731
+    assert {f.name: f.type for f in table.schema} == {
+        "id": pa.int64(), "k": pa.string(), "ints": item(pa.int64(), True), "tags": item(pa.string(), False),
+        "nums": item(pa.float64(), False), "days": item(pa.date32(), False),
+        "mixed": pa.string(), "objs": pa.string()}
+    assert table.to_pylist() == want
+
+    con = duckdb.connect()
+    got = con.execute(f"""select count(*), sum(len(ints)), sum(list_sum(ints)),
+                                count(tags), sum(len(tags)), sum(list_sum(nums))
+                         from '{out}'""").fetchone()
+    assert got == (len(want), sum(len(r["ints"]) for r in want),
+                   sum(x for r in want for x in r["ints"] if x is not None),
+                   sum(r["tags"] is not None for r in want),
+                   sum(len(r["tags"]) for r in want if r["tags"] is not None),
+                   sum(x for r in want if r["nums"] for x in r["nums"]))
+    assert con.execute(f"select count(*) from (select unnest(tags) from '{out}')").fetchone()[0] \
+        == sum(len(r["tags"]) for r in want if r["tags"] is not None)
+
+    df = pl.read_parquet(out)
+    assert df.schema["ints"] == pl.List(pl.Int64) and df.schema["days"] == pl.List(pl.Date)
+    assert df["ints"].to_list() == [r["ints"] for r in want]
+    assert df["tags"].list.len().sum() == sum(len(r["tags"]) for r in want if r["tags"] is not None)
+
+    # Arrow IPC, and batches.
+    arrow = tmp_path / "l.arrow"
+    spate.convert(src, arrow)
+    with pa.ipc.open_file(arrow) as f:
+        assert f.read_all().to_pylist() == want
+    batches = list(spate.arrow_batches(src, batch_size=1000))
+    assert pa.Table.from_batches(batches).to_pylist() == want
+
+
+def test_arrays_json_keeps_json_text(tmp_path):
+    src, want = lists_jsonl(tmp_path)
+    out = tmp_path / "j.parquet"
+    spate.convert(src, out, arrays="json")
+    table = pq.read_table(out)
+    assert all(f.type == pa.string() for f in table.schema if f.name not in ("id", "k"))
+    assert table.column("ints").to_pylist()[:2] == ["[null]", "[0]"]
+    batch = next(spate.arrow_batches(src, arrays="json"))
+    assert batch.schema.field("ints").type == pa.string()
+    with pytest.raises(ValueError, match="list, json"):
+        spate.convert(src, tmp_path / "x.parquet", arrays="struct")
+
+
+def test_partitioned_list_columns_read_as_one_table(tmp_path):
+    src, want = lists_jsonl(tmp_path)
+    whole = tmp_path / "w.parquet"
+    spate.convert(src, whole)
+    parts = tmp_path / "parts"
+    assert spate.convert(src, parts, partition_by="k")["files"] == 3
+    q = "select id, k, ints, tags, nums, days, mixed, objs from {} order by id"
+    a = duckdb.sql(q.format(f"'{whole}'")).fetchall()
+    b = duckdb.sql(q.format(f"read_parquet('{parts}/**/*.parquet', hive_partitioning=true)")).fetchall()
+    assert a == b
+    t = pl.read_parquet(str(parts) + "/**/*.parquet", hive_partitioning=True).sort("id")
+    assert t["ints"].to_list() == [r["ints"] for r in want]
+    with pytest.raises(ValueError, match="list column"):
+        spate.convert(src, tmp_path / "bad", partition_by="ints")

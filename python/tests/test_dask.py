@@ -77,3 +77,19 @@ def test_read_items_builds_partitions_in_the_workers(client, docs):
     big = spate.dask.read_items(files, PATH, filter="select(.tokens >= 200)")
     assert int(big["tokens"].count().compute()) == sum(
         1 for f in files for r in spate.items(f, PATH) if r["tokens"] >= 200)
+
+
+def test_list_columns_in_dask(client, tmp_path):
+    """A list column of spate's partitioned Parquet reaches Dask as lists; through
+    read_items (whose schema names spate types only) arrays are their JSON text."""
+    import spate.dask
+    src = tmp_path / "l.jsonl"
+    src.write_text("".join(json.dumps({"k": f"g{i % 3}", "xs": list(range(i % 4))}) + "\n"
+                           for i in range(600)))
+    spate.convert(src, tmp_path / "parts", partition_by="k")
+    df = dd.read_parquet(str(tmp_path / "parts"))
+    assert int(df["xs"].map(len, meta=("xs", "int64")).sum().compute()) == \
+        sum(i % 4 for i in range(600))
+    text = spate.dask.read_items([str(src)]).compute().sort_values("k", kind="stable")
+    assert sorted(text["xs"].map(lambda s: len(json.loads(s)))) == \
+        sorted(i % 4 for i in range(600))

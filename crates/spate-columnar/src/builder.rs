@@ -12,20 +12,26 @@ use arrow_array::builder::{
     BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::SchemaRef;
+use arrow_array::{ArrayRef, ListArray, RecordBatch};
+use arrow_buffer::{NullBufferBuilder, OffsetBuffer};
+use arrow_schema::{Field, FieldRef, SchemaRef};
 use spate_csv::json::{Flattener, JsonVisitor, Leaf};
 use spate_csv::split::{unescape, FieldRange};
 use spate_csv::{ErrorKind, NullTokens};
+use spate_json::walk::{Event, Walker};
 
-use crate::schema::{ColumnType, TableSchema, DECIMAL_DIGITS};
+use crate::schema::{ColumnType, TableSchema, DECIMAL_DIGITS, LIST_ITEM};
 use crate::value::{self, excerpt, Stored};
 
 /// Rows per batch unless told otherwise.
 pub const DEFAULT_BATCH_ROWS: usize = 65_536;
 /// A batch is cut early once its text and binary values reach this many bytes (so that a
-/// batch of long strings stays bounded, and `Utf8` offsets never overflow).
+/// batch of long strings stays bounded, and `Utf8` offsets never overflow). Each element of
+/// a list counts [`LIST_ELEMENT_BYTES`] more.
 pub const DEFAULT_BATCH_BYTES: usize = 8 << 20;
+/// What each list element counts toward [`DEFAULT_BATCH_BYTES`] besides its text (its value
+/// or offset, and the list's offset), so that a batch of long lists stays bounded too.
+pub const LIST_ELEMENT_BYTES: usize = 8;
 
 /// A value that does not fit the schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +52,127 @@ enum ColumnBuilder {
     Date(Date32Builder),
     Micros(TimestampMicrosecondBuilder),
     Text(StringBuilder),
+    List(Box<ListColumn>),
+}
+
+/// A list column being built: its elements in one builder of the element type, the offsets
+/// and validity of the lists.
+struct ListColumn {
+    field: FieldRef,
+    item: ColumnType,
+    item_nullable: bool,
+    values: ColumnBuilder,
+    offsets: Vec<i32>,
+    validity: NullBufferBuilder,
+    /// Decoded strings of elements.
+    text: Vec<u8>,
+}
+
+impl ListColumn {
+    fn new(item: ColumnType, item_nullable: bool) -> ListColumn {
+        ListColumn {
+            field: Arc::new(Field::new(LIST_ITEM, item.arrow(), item_nullable)),
+            item,
+            item_nullable,
+            values: ColumnBuilder::new(item),
+            offsets: vec![0],
+            validity: NullBufferBuilder::new(0),
+            text: Vec::new(),
+        }
+    }
+
+    fn null(&mut self) {
+        self.offsets
+            .push(*self.offsets.last().expect("offsets start at 0"));
+        self.validity.append_null();
+    }
+
+    /// Appends one JSON array (validated) whose elements are scalars of the item type.
+    fn array(&mut self, raw: &[u8], bytes: &mut usize) -> Result<(), String> {
+        let mut w = Walker::new(raw);
+        if w.next() != Some(Event::BeginArray) {
+            return Err("an object is not an array".into());
+        }
+        let mut n: usize = 0;
+        loop {
+            let leaf = match w.next() {
+                Some(Event::EndArray) | None => break,
+                Some(Event::Null) if !self.item_nullable => {
+                    return Err(format!(
+                        "element {}: null, but the list's elements had none",
+                        n + 1
+                    ))
+                }
+                Some(Event::Null) => Leaf::Null,
+                Some(Event::Bool(b)) => Leaf::Bool(b),
+                Some(Event::Number(x)) => Leaf::Number(x),
+                Some(Event::String(s)) => Leaf::String(s.decode(&mut self.text)),
+                Some(_) => {
+                    return Err(format!(
+                        "an array holding an array or an object is not a list of {}",
+                        self.item.name()
+                    ))
+                }
+            };
+            append_scalar(&mut self.values, self.item, self.item_nullable, leaf, bytes)
+                .map_err(|m| format!("element {}: {m}", n + 1))?;
+            n += 1;
+        }
+        let end = i32::try_from(self.offsets.last().copied().unwrap_or(0) as usize + n)
+            .map_err(|_| "more list elements in one batch than 32-bit offsets hold".to_string())?;
+        self.offsets.push(end);
+        self.validity.append_non_null();
+        *bytes += (n + 1) * LIST_ELEMENT_BYTES;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        Arc::new(ListArray::new(
+            self.field.clone(),
+            OffsetBuffer::new(offsets.into()),
+            self.values.finish(),
+            self.validity.finish(),
+        ))
+    }
+}
+
+/// Appends one scalar (or null) to a builder of type `ty`; `Err`: why it does not fit.
+fn append_scalar(
+    b: &mut ColumnBuilder,
+    ty: ColumnType,
+    nullable: bool,
+    leaf: Leaf<'_>,
+    bytes: &mut usize,
+) -> Result<(), String> {
+    match (b, leaf) {
+        (b, Leaf::Null) => {
+            if !nullable {
+                return Err("null, but the column has no nulls".into());
+            }
+            b.null();
+        }
+        (ColumnBuilder::Bool(b), Leaf::Bool(v)) => b.append_value(v),
+        (ColumnBuilder::Text(b), Leaf::Bool(v)) if ty == ColumnType::Utf8 => {
+            b.append_value(if v { "true" } else { "false" })
+        }
+        (ColumnBuilder::Text(b), Leaf::Number(text)) if ty == ColumnType::Utf8 => {
+            // A number in a string column keeps its text as written.
+            *bytes += text.len();
+            b.append_value(std::str::from_utf8(text).unwrap_or_default());
+        }
+        (b, Leaf::Number(text)) => b.stored(value::number(text, ty)?),
+        (ColumnBuilder::Text(b), Leaf::String(s)) => {
+            let s =
+                std::str::from_utf8(s).map_err(|_| format!("{} is not valid UTF-8", excerpt(s)))?;
+            *bytes += s.len();
+            b.append_value(s);
+        }
+        (b, Leaf::String(s)) => b.stored(value::text(s, ty, true)?),
+        (_, Leaf::Bool(v)) => return Err(format!("{v} is not {}", ty.describe())),
+        (_, Leaf::Array(_)) => return Err(format!("an array is not {}", ty.describe())),
+    }
+    Ok(())
 }
 
 impl ColumnBuilder {
@@ -65,6 +192,9 @@ impl ColumnBuilder {
                 ColumnBuilder::Micros(if utc { b.with_timezone("UTC") } else { b })
             }
             ColumnType::Utf8 | ColumnType::JsonText => ColumnBuilder::Text(StringBuilder::new()),
+            ColumnType::List { item, nullable } => {
+                ColumnBuilder::List(Box::new(ListColumn::new(item.column(), nullable)))
+            }
         }
     }
 
@@ -77,6 +207,7 @@ impl ColumnBuilder {
             ColumnBuilder::Date(b) => b.append_null(),
             ColumnBuilder::Micros(b) => b.append_null(),
             ColumnBuilder::Text(b) => b.append_null(),
+            ColumnBuilder::List(b) => b.null(),
         }
     }
 
@@ -101,6 +232,7 @@ impl ColumnBuilder {
             ColumnBuilder::Date(b) => Arc::new(b.finish()),
             ColumnBuilder::Micros(b) => Arc::new(b.finish()),
             ColumnBuilder::Text(b) => Arc::new(b.finish()),
+            ColumnBuilder::List(b) => b.finish(),
         }
     }
 }
@@ -306,30 +438,6 @@ impl BatchBuilder {
         Some(i)
     }
 
-    /// Appends a text value (a JSON string, or CSV text) to column `i`.
-    fn value(&mut self, i: usize, text: &[u8], json: bool) -> Result<(), Fault> {
-        let ty = self.table.columns[i].ty;
-        match (&mut self.builders[i], ty) {
-            (ColumnBuilder::Text(b), _) => {
-                let s = std::str::from_utf8(text).map_err(|_| Fault {
-                    column: self.table.columns[i].name.clone(),
-                    message: format!("{} is not valid UTF-8", excerpt(text)),
-                    unknown: false,
-                })?;
-                self.bytes += s.len();
-                b.append_value(s);
-                Ok(())
-            }
-            (b, ty) => match value::text(text, ty, json) {
-                Ok(v) => {
-                    b.stored(v);
-                    Ok(())
-                }
-                Err(message) => Err(self.fault(i, message)),
-            },
-        }
-    }
-
     fn fault(&self, i: usize, message: String) -> Fault {
         Fault {
             column: self.table.columns[i].name.clone(),
@@ -339,53 +447,20 @@ impl BatchBuilder {
     }
 
     fn leaf_inner(&mut self, i: usize, leaf: Leaf<'_>) -> Result<(), Fault> {
-        let ty = self.table.columns[i].ty;
-        match leaf {
-            Leaf::Null => {
-                if !self.table.columns[i].nullable {
-                    return Err(self.fault(i, "null, but the column has no nulls".into()));
-                }
-                self.builders[i].null();
+        let column = &self.table.columns[i];
+        let (ty, nullable) = (column.ty, column.nullable);
+        let result = match (&mut self.builders[i], leaf) {
+            (ColumnBuilder::Text(b), Leaf::Array(raw)) => {
+                self.scratch.clear();
+                spate_json::compact::compact_into(raw, &mut self.scratch);
+                self.bytes += self.scratch.len();
+                b.append_value(std::str::from_utf8(&self.scratch).unwrap_or_default());
                 Ok(())
             }
-            Leaf::Bool(v) => match (&mut self.builders[i], ty) {
-                (ColumnBuilder::Bool(b), _) => {
-                    b.append_value(v);
-                    Ok(())
-                }
-                (ColumnBuilder::Text(b), ColumnType::Utf8) => {
-                    b.append_value(if v { "true" } else { "false" });
-                    Ok(())
-                }
-                _ => Err(self.fault(i, format!("{v} is not {}", ty.describe()))),
-            },
-            Leaf::Number(text) => match (&mut self.builders[i], ty) {
-                (ColumnBuilder::Text(b), ColumnType::Utf8) => {
-                    // A number in a string column keeps its text as written.
-                    self.bytes += text.len();
-                    b.append_value(std::str::from_utf8(text).unwrap_or_default());
-                    Ok(())
-                }
-                (b, ty) => match value::number(text, ty) {
-                    Ok(v) => {
-                        b.stored(v);
-                        Ok(())
-                    }
-                    Err(m) => Err(self.fault(i, m)),
-                },
-            },
-            Leaf::String(s) => self.value(i, s, true),
-            Leaf::Array(raw) => match (&mut self.builders[i], ty) {
-                (ColumnBuilder::Text(b), _) => {
-                    self.scratch.clear();
-                    spate_json::compact::compact_into(raw, &mut self.scratch);
-                    self.bytes += self.scratch.len();
-                    b.append_value(std::str::from_utf8(&self.scratch).unwrap_or_default());
-                    Ok(())
-                }
-                _ => Err(self.fault(i, format!("an array is not {}", ty.describe()))),
-            },
-        }
+            (ColumnBuilder::List(b), Leaf::Array(raw)) => b.array(raw, &mut self.bytes),
+            (b, leaf) => append_scalar(b, ty, nullable, leaf, &mut self.bytes),
+        };
+        result.map_err(|message| self.fault(i, message))
     }
 }
 

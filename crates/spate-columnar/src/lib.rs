@@ -45,5 +45,5 @@ pub use convert::{convert, ConvertOptions, ConvertReport};
 pub use error::{Error, RowPosition};
 pub use partition::{PartitionOptions, PartitionSink};
 pub use scan::{scan, BatchConsumer, ScanOptions, ScanReport};
-pub use schema::{Column, ColumnType, TableSchema};
+pub use schema::{Arrays, Column, ColumnType, ItemType, TableSchema};
 pub use write::{BatchWriter, Compression, FileFormat, ParquetOptions};

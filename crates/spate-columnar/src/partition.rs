@@ -29,7 +29,7 @@ use arrow_schema::{DataType, SchemaRef};
 
 use crate::error::Error;
 use crate::scan::BatchConsumer;
-use crate::schema::TableSchema;
+use crate::schema::{ColumnType, TableSchema};
 use crate::write::{BatchWriter, FileFormat, ParquetOptions};
 
 /// The folder name of a null partition value.
@@ -236,6 +236,11 @@ impl BatchConsumer for PartitionSink {
             if keys.contains(&i) {
                 return Err(Error::Usage(format!(
                     "{c:?} is given twice to partition by"
+                )));
+            }
+            if matches!(table.columns[i].ty, ColumnType::List { .. }) {
+                return Err(Error::Usage(format!(
+                    "cannot partition by {c:?}: it is a list column (a folder takes one value)"
                 )));
             }
             keys.push(i);

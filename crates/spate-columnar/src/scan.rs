@@ -26,7 +26,7 @@ use spate_csv::{CsvOptions, Dialect, ErrorKind, GivenSchema, InputKind, ReadOpti
 
 use crate::builder::{BatchBuilder, Fault, DEFAULT_BATCH_ROWS};
 use crate::error::{Error, RowPosition};
-use crate::schema::TableSchema;
+use crate::schema::{Arrays, TableSchema};
 
 /// Settings of a scan.
 #[derive(Debug, Clone)]
@@ -46,6 +46,8 @@ pub struct ScanOptions {
     pub batch_rows: usize,
     /// Item size and nesting limits.
     pub items: ItemsOptions,
+    /// How JSON arrays are stored (inferred schemas; a given schema keeps them as JSON text).
+    pub arrays: Arrays,
     /// Bytes read so far (decompressed), for a progress display; reset at each pass.
     pub progress: Option<Arc<AtomicU64>>,
 }
@@ -60,6 +62,7 @@ impl Default for ScanOptions {
             given: None,
             batch_rows: DEFAULT_BATCH_ROWS,
             items: ItemsOptions::default(),
+            arrays: Arrays::default(),
             progress: None,
         }
     }
@@ -110,7 +113,10 @@ pub fn scan(
         InputKind::JsonLines | InputKind::Json => {
             let table = match &options.given {
                 Some(g) => TableSchema::from_given(g),
-                None => TableSchema::from_inferred(&spate_csv::infer(&mut input, &opts)?),
+                None => TableSchema::from_inferred_arrays(
+                    &spate_csv::infer(&mut input, &opts)?,
+                    options.arrays,
+                ),
             };
             let mut rows = Rows::new(table, options, input.name.clone(), consumer)?;
             let reader = counted(input.reader()?, options);
@@ -319,7 +325,7 @@ fn scan_csv(
             };
             (
                 Dialect { delimiter, header },
-                TableSchema::from_inferred(&schema),
+                TableSchema::from_inferred_arrays(&schema, options.arrays),
             )
         }
     };
@@ -379,7 +385,7 @@ fn scan_query(
                 true,
                 bytes,
             );
-            TableSchema::from_inferred(&schema)
+            TableSchema::from_inferred_arrays(&schema, options.arrays)
         }
     };
     let mut rows = Rows::new(table, options, name.clone(), consumer)?;

@@ -13,12 +13,15 @@
 //! | datetime, every value without a zone | `Timestamp(µs)` / TIMESTAMP(MICROS, not adjusted to UTC) |
 //! | datetime with zones (or mixed shapes) | `Timestamp(µs, "UTC")` / TIMESTAMP(MICROS, adjusted to UTC) |
 //! | string | `Utf8` / STRING |
-//! | array (JSON) | `Utf8` / STRING holding the array's compact JSON text |
+//! | array (JSON), elements scalars of one type | `List<T>` / LIST of the elements' type |
+//! | array (JSON), otherwise (nested, mixed) | `Utf8` / STRING holding the array's compact JSON text |
 //! | null (every value null) | `Utf8` / STRING, all null |
 //!
 //! Nested objects are flattened as spate's inference flattens them: a column per leaf path,
 //! named `a.b.c`. A column is nullable when the inference saw a null (or a missing field) in
-//! it; with a given schema every column is nullable.
+//! it; with a given schema every column is nullable. A list's elements are nullable when a
+//! null element was seen. With [`Arrays::Json`] (or a given schema, whose `array` has no
+//! element type) every array is JSON text.
 
 use std::sync::Arc;
 
@@ -46,7 +49,79 @@ pub enum ColumnType {
     Utf8,
     /// A JSON array kept as its compact JSON text (a `Utf8` column).
     JsonText,
+    /// JSON arrays whose elements are scalars of one type: `List<item>`; `nullable`: an
+    /// element may be null.
+    List {
+        item: ItemType,
+        nullable: bool,
+    },
 }
+
+/// The type of the elements of a list column: a scalar column type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ItemType {
+    Boolean,
+    Int64,
+    Decimal,
+    Float64,
+    Date,
+    Timestamp { utc: bool },
+    Utf8,
+}
+
+impl ItemType {
+    /// The column type the elements are stored as.
+    pub fn column(self) -> ColumnType {
+        match self {
+            ItemType::Boolean => ColumnType::Boolean,
+            ItemType::Int64 => ColumnType::Int64,
+            ItemType::Decimal => ColumnType::Decimal,
+            ItemType::Float64 => ColumnType::Float64,
+            ItemType::Date => ColumnType::Date,
+            ItemType::Timestamp { utc } => ColumnType::Timestamp { utc },
+            ItemType::Utf8 => ColumnType::Utf8,
+        }
+    }
+
+    fn of(ty: ColumnType) -> Option<ItemType> {
+        Some(match ty {
+            ColumnType::Boolean => ItemType::Boolean,
+            ColumnType::Int64 => ItemType::Int64,
+            ColumnType::Decimal => ItemType::Decimal,
+            ColumnType::Float64 => ItemType::Float64,
+            ColumnType::Date => ItemType::Date,
+            ColumnType::Timestamp { utc } => ItemType::Timestamp { utc },
+            ColumnType::Utf8 => ItemType::Utf8,
+            ColumnType::JsonText | ColumnType::List { .. } => return None,
+        })
+    }
+}
+
+/// How JSON arrays are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Arrays {
+    /// As lists when their elements are scalars of one type (else JSON text).
+    #[default]
+    List,
+    /// Always as their compact JSON text (a string column), as before lists existed.
+    Json,
+}
+
+impl std::str::FromStr for Arrays {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "list" | "lists" => Ok(Arrays::List),
+            "json" => Ok(Arrays::Json),
+            _ => Err(format!("{s:?}: unknown way to store arrays (list, json)")),
+        }
+    }
+}
+
+/// The name of the element field of list columns (Arrow's and Parquet's usual one).
+pub const LIST_ITEM: &str = "item";
 
 impl ColumnType {
     /// The Arrow type.
@@ -64,6 +139,11 @@ impl ColumnType {
                 DataType::Timestamp(TimeUnit::Microsecond, None)
             }
             ColumnType::Utf8 | ColumnType::JsonText => DataType::Utf8,
+            ColumnType::List { item, nullable } => DataType::List(Arc::new(Field::new(
+                LIST_ITEM,
+                item.column().arrow(),
+                nullable,
+            ))),
         }
     }
 
@@ -79,6 +159,7 @@ impl ColumnType {
             ColumnType::Timestamp { utc: false } => "datetime without a zone",
             ColumnType::Utf8 => "string",
             ColumnType::JsonText => "array",
+            ColumnType::List { .. } => "list",
         }
     }
 
@@ -94,6 +175,7 @@ impl ColumnType {
             ColumnType::Timestamp { utc: false } => "a datetime without a zone",
             ColumnType::Utf8 => "a string",
             ColumnType::JsonText => "an array",
+            ColumnType::List { .. } => "an array of scalars of the list's type",
         }
     }
 }
@@ -113,15 +195,24 @@ pub struct TableSchema {
 }
 
 impl TableSchema {
-    /// From spate's inferred schema (exact types and nullability over the whole input).
+    /// From spate's inferred schema (exact types and nullability over the whole input);
+    /// arrays as lists where their elements allow ([`Arrays::List`]).
     pub fn from_inferred(schema: &Schema) -> TableSchema {
+        TableSchema::from_inferred_arrays(schema, Arrays::List)
+    }
+
+    /// [`TableSchema::from_inferred`], with arrays stored as `arrays` says.
+    pub fn from_inferred_arrays(schema: &Schema, arrays: Arrays) -> TableSchema {
         TableSchema {
             columns: schema
                 .fields
                 .iter()
                 .map(|f| Column {
                     name: f.name.clone(),
-                    ty: inferred_type(f),
+                    ty: match (f.ty, arrays, &f.items) {
+                        (Type::Array, Arrays::List, Some(items)) => list_type(items),
+                        _ => inferred_type(f),
+                    },
                     nullable: f.nullable() || f.values == 0,
                 })
                 .collect(),
@@ -186,6 +277,18 @@ fn inferred_type(f: &FieldSchema) -> ColumnType {
             utc: datetime_has_zone(f.format),
         },
         other => simple_type(other),
+    }
+}
+
+/// The list type of an `array` field whose elements have one scalar type (`items`).
+fn list_type(items: &FieldSchema) -> ColumnType {
+    match ItemType::of(inferred_type(items)) {
+        Some(item) => ColumnType::List {
+            item,
+            // As for columns: nullable when a null was seen, or when there was no value.
+            nullable: items.nullable() || items.values == 0,
+        },
+        None => ColumnType::JsonText,
     }
 }
 

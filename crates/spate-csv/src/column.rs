@@ -440,6 +440,7 @@ impl ColumnState {
             non_finite: self.non_finite,
             trues: self.trues,
             falses: self.falses,
+            items: None,
         }
     }
 }
@@ -513,6 +514,9 @@ pub struct FieldSchema {
     pub non_finite: u64,
     pub trues: u64,
     pub falses: u64,
+    /// The elements of an `array` field (JSON) when they are scalars of one type
+    /// ([`crate::elements`]); `None` otherwise. Not part of the Frictionless output.
+    pub items: Option<Box<FieldSchema>>,
 }
 
 impl FieldSchema {

@@ -237,6 +237,12 @@ mod tests {
         assert_eq!(seq.rows, 1600);
         assert_eq!(seq.bytes, text.len() as u64);
         assert_eq!(seq.fields[0].ty, Type::Float);
+        let d = seq.fields.iter().find(|f| f.name == "d").unwrap();
+        assert_eq!(d.ty, Type::Array);
+        assert_eq!(
+            d.items.as_ref().map(|i| (i.ty, i.values)),
+            Some((Type::Integer, 800))
+        );
         for threads in [1, 2, 3, 7] {
             for range_size in [1, 100, 4096, 1 << 30] {
                 let options = JsonOptions {

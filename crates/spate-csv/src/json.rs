@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use spate_json::walk::{unescape_into, Event, Walker};
 
 use crate::column::ColumnState;
+use crate::elements::ElementState;
 use crate::schema::{Format, Schema};
 use crate::types::{classify, classify_number, Type, Value};
 
@@ -152,13 +153,26 @@ struct JsonField {
     /// The field that followed this one the last time it was seen in a row (a guess for the
     /// next lookup: rows of one kind repeat their key order).
     next: usize,
+    /// The elements of the field's arrays (from its first array on).
+    elements: Option<Box<ElementState>>,
 }
 
 impl PartialEq for JsonField {
     /// What was inferred (`next`, a lookup guess, is left out).
     fn eq(&self, other: &Self) -> bool {
-        (&self.name, &self.col, self.object, self.first)
-            == (&other.name, &other.col, other.object, other.first)
+        (
+            &self.name,
+            &self.col,
+            self.object,
+            self.first,
+            &self.elements,
+        ) == (
+            &other.name,
+            &other.col,
+            other.object,
+            other.first,
+            &other.elements,
+        )
     }
 }
 
@@ -177,6 +191,8 @@ pub struct JsonState {
     /// Position of the row being read, and the rank of its next new leaf.
     at: (u64, u32),
     flattener: Flattener,
+    /// Decoded strings of array elements.
+    element_text: Vec<u8>,
     pub rows: u64,
 }
 
@@ -214,6 +230,7 @@ impl JsonState {
                         object: false,
                         first: self.at,
                         next: NO_FIELD,
+                        elements: None,
                     });
                     self.at.1 += 1;
                     self.index.insert(path.into(), i);
@@ -293,14 +310,16 @@ impl JsonState {
         }
     }
 
-    /// An array leaf (or an object kept whole) of `field`, as [`JsonVisitor::leaf`] takes it.
+    /// An array leaf (or an object kept whole) of `field`, as written, as
+    /// [`JsonVisitor::leaf`] takes it.
     #[inline]
-    pub(crate) fn array(&mut self, field: usize) {
+    pub(crate) fn array(&mut self, field: usize, raw: &[u8]) {
         let f = &mut self.fields[field];
         f.col.observe_type(Type::Array);
         if f.object {
             f.col.force_string();
         }
+        observe_elements(f, raw, &mut self.element_text);
     }
 
     /// Merges the state of other rows of the same input (in any order: fields keep the order
@@ -314,6 +333,11 @@ impl JsonState {
             mine.first = mine.first.min(f.first);
             mine.object |= f.object;
             mine.col.merge(f.col);
+            match (&mut mine.elements, f.elements) {
+                (Some(a), Some(b)) => a.merge(*b),
+                (a @ None, b) => *a = b,
+                (Some(_), None) => {}
+            }
             if mine.object && mine.col.values > 0 {
                 mine.col.force_string();
             }
@@ -331,8 +355,13 @@ impl JsonState {
         order
             .into_iter()
             .map(|f| {
-                f.col
-                    .finish(String::from_utf8_lossy(&f.name).into_owned(), self.rows)
+                let mut schema = f
+                    .col
+                    .finish(String::from_utf8_lossy(&f.name).into_owned(), self.rows);
+                if schema.ty == Type::Array {
+                    schema.items = f.elements.as_ref().and_then(|e| e.finish()).map(Box::new);
+                }
+                schema
             })
             .collect()
     }
@@ -365,7 +394,8 @@ impl JsonState {
 impl JsonVisitor for JsonState {
     #[inline]
     fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>) {
-        let f = self.field(path);
+        let i = self.field_index(path);
+        let f = &mut self.fields[i];
         let col = &mut f.col;
         match leaf {
             Leaf::Null => return,
@@ -381,7 +411,10 @@ impl JsonVisitor for JsonState {
                 col.values += 1;
                 col.observe_value(json_string_value(s), s);
             }
-            Leaf::Array(_) => col.observe_type(Type::Array),
+            Leaf::Array(raw) => {
+                col.observe_type(Type::Array);
+                observe_elements(f, raw, &mut self.element_text);
+            }
         }
         if f.object {
             f.col.force_string();
@@ -394,6 +427,16 @@ impl JsonVisitor for JsonState {
         if f.col.values > 0 {
             f.col.force_string();
         }
+    }
+}
+
+/// Types the elements of one array of `f` (not once the field is no longer an `array`).
+#[inline]
+fn observe_elements(f: &mut JsonField, raw: &[u8], text: &mut Vec<u8>) {
+    if f.col.ty == Type::Array {
+        f.elements
+            .get_or_insert_with(Default::default)
+            .observe_array(raw, text);
     }
 }
 

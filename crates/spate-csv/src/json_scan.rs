@@ -5,7 +5,8 @@
 //! inference rides on the scanner itself: a [`Handler`] watches every object member down to
 //! [`MAX_FLATTEN_DEPTH`], and the scanner reports where each value begins and ends while it
 //! validates. Arrays (and objects deeper than the flattening depth) are leaves, so their
-//! contents are validated without a callback. A scalar's type is read from its bytes as
+//! contents are validated without a callback; once the scanner has passed one, its text is
+//! walked to type its elements ([`crate::elements`]). A scalar's type is read from its bytes as
 //! written (the scanner has just proved them valid); strings are decoded only when their
 //! column is not yet a `string`.
 //!
@@ -65,6 +66,7 @@ impl ScanInferrer {
             bases: &mut self.bases,
             text: &mut self.text,
             scalar: None,
+            container: None,
         };
         // The handler never pauses, so one call scans the whole text.
         let scanned = self.scanner.scan(text, &mut h)?;
@@ -85,6 +87,9 @@ struct Infer<'a> {
     text: &'a mut Vec<u8>,
     /// Start and field of the scalar being read (its end comes next).
     scalar: Option<(usize, usize)>,
+    /// Start and field of the leaf container (an array) being read: it is watched quietly,
+    /// so its end comes next.
+    container: Option<(usize, usize)>,
 }
 
 impl Infer<'_> {
@@ -143,7 +148,7 @@ impl Handler for Infer<'_> {
             Member::Element => return Watch::Quiet,
         };
         if container {
-            self.state.array(field);
+            self.container = Some((at, field));
         } else {
             self.scalar = Some((at, field));
         }
@@ -155,6 +160,9 @@ impl Handler for Infer<'_> {
         if let Some((start, field)) = self.scalar.take() {
             let raw = &self.input[start..end as usize];
             self.state.scalar(field, raw, self.text);
+        } else if let Some((start, field)) = self.container.take() {
+            // A leaf container (it left the stack of objects as it was).
+            self.state.array(field, &self.input[start..end as usize]);
         } else if self.bases.len() > depth as usize {
             // A flattened object closes (a leaf container leaves the stack as it was).
             self.bases.pop();
@@ -166,6 +174,7 @@ impl Handler for Infer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::Type;
 
     /// The same rows through the two routes: validate then walk, or one scan.
     fn both(lines: &[&[u8]]) -> (JsonState, JsonState) {
@@ -181,7 +190,9 @@ mod tests {
 
     #[test]
     fn the_same_leaves_as_the_walk() {
-        let lines: [&[u8]; 8] = [
+        let lines: [&[u8]; 10] = [
+            br#"{"xs": [1, 2.5, null], "ts": ["2024-01-01", "x\u0041"], "z": [], "o": {"l": [true]}}"#,
+            br#"{"xs": [], "ts": null, "z": [null], "o": {"l": [false, null]}, "m": [1, "x"]}"#,
             br#"{"a": 1, "b": {"c": "2024-01-01", "d": [1, {"x": "]"}]}, "e": "12", "f": true}"#,
             br#" {"a": 2.5, "b": {"c": "2024-01-01T00:00:00Z"}, "e": "x", "g": null, "h\"q": 1e400} "#,
             br#"{"d\u0061y": "2024-01-0\u0031", "n\u00e9": {"x\/y": "\ud83d\ude00"}, "": {"": 1}}"#,
@@ -194,6 +205,19 @@ mod tests {
         let (walked, scanned) = both(&lines);
         assert_eq!(walked, scanned);
         assert_eq!(walked.finish(), scanned.finish());
+        let items = |name: &str| {
+            let f = scanned
+                .finish()
+                .into_iter()
+                .find(|f| f.name == name)
+                .unwrap();
+            f.items.map(|i| (i.ty, i.values, i.nulls))
+        };
+        assert_eq!(items("xs"), Some((Type::Float, 2, 1)));
+        assert_eq!(items("o.l"), Some((Type::Boolean, 2, 1)));
+        assert_eq!(items("z"), Some((Type::Null, 0, 1)));
+        assert_eq!(items("m"), None);
+        assert_eq!(items("b.d"), None); // [1, {"x": "]"}]: an object among the elements
         assert!(walked.finish().len() > 8);
     }
 

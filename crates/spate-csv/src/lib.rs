@@ -5,6 +5,8 @@
 //! - [`column`](mod@column): per-column state (type, counts, min/max) with `merge`;
 //! - [`infer`] and [`parallel`]: whole-file inference, in parallel over byte ranges (quote
 //!   parity finds record boundaries) with a sequential fallback that is always right;
+//! - [`elements`]: the type of the elements of JSON array fields (additive: for list
+//!   columns);
 //! - [`json`]: the same inference over JSON values, walked with spate-json's
 //!   [`walk`](spate_json::walk) after spate's scanner validated them, or ([`json_scan`])
 //!   typed by a handler of spate's scanner in its own validating pass; [`infer_json`] reads
@@ -28,6 +30,7 @@
 pub mod column;
 pub mod convert;
 pub mod dialect;
+pub mod elements;
 pub mod error;
 mod fast;
 pub mod infer;
@@ -44,6 +47,7 @@ pub mod types;
 
 pub use column::{Bound, ColumnState, FieldSchema, Int};
 pub use dialect::{CsvOptions, Dialect, NullTokens};
+pub use elements::ElementState;
 pub use error::{Error, ErrorKind, Position};
 pub use infer::{infer_csv_path, infer_csv_reader, TableState};
 pub use infer_json::{infer_items, infer_jsonl_path, infer_jsonl_reader, JsonOptions};

@@ -68,6 +68,11 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "CODEC", default_value = "zstd")]
     compression: Compression,
 
+    /// Parquet/Arrow: JSON arrays whose elements are scalars of one type as list columns
+    /// (list), or every array as its JSON text in a string column (json).
+    #[arg(long, value_name = "HOW", default_value = "list")]
+    arrays: spate_columnar::Arrays,
+
     /// Most rows in one Parquet row group.
     #[arg(long, value_name = "ROWS", default_value_t = spate_columnar::write::DEFAULT_ROW_GROUP_ROWS)]
     row_group_size: usize,
@@ -176,6 +181,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
                     csv: args.read.csv_options(),
                     with: with_fields(&args)?,
                     given,
+                    arrays: args.arrays,
                     progress: Some(progress.clone()),
                     ..ScanOptions::default()
                 },
