@@ -368,7 +368,8 @@ impl<R: Read> Items<R> {
     fn refill(&mut self) -> Result<(), Error> {
         // Keep the bytes of an item still being read, and a little context for the excerpt
         // of an error found right at the start of the next read.
-        let keep_from = match self.selector.retain_from() {
+        let item_start = self.selector.retain_from();
+        let keep_from = match item_start {
             Some(start) => (start - self.buf_offset) as usize,
             None => self.filled,
         }
@@ -380,8 +381,14 @@ impl<R: Read> Items<R> {
             self.scanned -= keep_from;
             self.buf_offset += keep_from as u64;
         }
-        if self.filled > self.options.max_item_size {
-            let location = self.location(self.buf_offset);
+        // the limit is on the item's own bytes, not on the context kept before it (a limit
+        // under the context's 64 bytes must not refuse small items)
+        let item_bytes = item_start.map_or(0, |start| {
+            self.filled - (start.max(self.buf_offset) - self.buf_offset) as usize
+        });
+        if item_bytes > self.options.max_item_size {
+            let start = item_start.unwrap_or(self.buf_offset).max(self.buf_offset);
+            let location = self.location(start);
             return Err(Error::ItemTooLarge {
                 location,
                 limit: self.options.max_item_size,

@@ -119,6 +119,57 @@ fn sequence_mode_reads_many_top_level_values() {
 }
 
 #[test]
+fn a_limit_below_the_excerpt_context_still_accepts_small_items() {
+    // 20,000 items of 1 byte and of 48 bytes; the limits are under the 64 bytes of context
+    // the reader keeps before a new read, which must not count as part of an item
+    let ones = format!("[{}1]", "1,".repeat(19_999));
+    let objects = format!(
+        "[{}{{\"k\":\"{}\"}}]",
+        format!("{{\"k\":\"{}\"}},", "x".repeat(40)).repeat(19_999),
+        "x".repeat(40)
+    );
+    for (doc, limit) in [(&ones, 1), (&ones, 5), (&objects, 48), (&objects, 60)] {
+        for window in common::WINDOWS {
+            let options = ItemsOptions {
+                window,
+                max_item_size: limit,
+                ..ItemsOptions::default()
+            };
+            let items = Items::with_options(
+                doc.as_bytes(),
+                "t",
+                vec![Path::parse("item").unwrap()],
+                options,
+            )
+            .unwrap();
+            let n = items.map(|i| i.map(|_| ())).collect::<Result<Vec<_>, _>>();
+            assert_eq!(
+                n.map(|v| v.len()).map_err(|e| e.to_string()),
+                Ok(20_000),
+                "limit {limit}, window {window:?}"
+            );
+        }
+    }
+    // and the limit is still a limit: the 48-byte objects under a 47-byte one
+    let options = ItemsOptions {
+        max_item_size: 47,
+        ..ItemsOptions::default()
+    };
+    let mut items = Items::with_options(
+        objects.as_bytes(),
+        "t",
+        vec![Path::parse("item").unwrap()],
+        options,
+    )
+    .unwrap();
+    let err = items.next_item().unwrap_err();
+    assert!(
+        err.to_string().contains("larger than the 47-byte limit"),
+        "{err}"
+    );
+}
+
+#[test]
 fn item_size_limit_holds_with_every_window() {
     let doc = format!("[\"{}\", 1]", "x".repeat(10_000));
     for window in common::WINDOWS {
