@@ -18,8 +18,8 @@ use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict, PyTuple};
 use spate_columnar::{
-    Arrays, BatchConsumer, Compression, ConvertOptions, FileFormat, ParquetOptions, PartitionOptions,
-    ScanOptions, TableSchema,
+    Arrays, BatchConsumer, Compression, ConvertOptions, FileFormat, ParquetOptions,
+    PartitionOptions, ScanOptions, TableSchema,
 };
 use spate_csv::{GivenSchema, ReadOptions};
 
