@@ -375,18 +375,8 @@ proptest! {
         skip in any::<bool>(),
     ) {
         let doc = format!("[{}]", items.join(",\n"));
-        let Ok(mut q) = Query::new("item").unwrap().jq(&program) else { return Ok(()) };
-        q = match mode {
-            1 => q.raw_output(true),
-            2 => q.count_only(true),
-            3 => q.sum(".a").unwrap().count(),
-            4 => q.group_by(".b").unwrap().max("(.c | length)").unwrap(),
-            5 => q.group_by("type").unwrap().min(".").unwrap(),
-            _ => q,
-        };
-        if skip {
-            q = q.on_error(OnError::Skip);
-        }
+        let Ok(q) = Query::new("item").unwrap().jq(&program) else { return Ok(()) };
+        let q = with_mode(q, mode, skip);
         let (jaq, _) = run(&q.clone().byte_filters(false), &doc);
         let (fast, _) = run(&q, &doc);
         prop_assert_eq!(fast, jaq, "program {} on {}", program, doc);
