@@ -74,12 +74,16 @@ pub fn convert(
         open: None,
         columns: 0,
     };
-    let report = scan(input, &options.scan, &mut sink)?;
-    let columns = sink.columns;
+    let scanned = scan(input, &options.scan, &mut sink);
     let Some((writer, pending)) = sink.open.take() else {
-        return Err(Error::Usage("no schema: the input was not read".into()));
+        return Err(scanned
+            .err()
+            .unwrap_or_else(|| Error::Usage("no schema: the input was not read".into())));
     };
+    // the writer's own error first: a failed write ends the scan with "the writer stopped"
     let mut file = writer.finish()?;
+    let report = scanned?;
+    let columns = sink.columns;
     file.flush().map_err(|source| Error::Output {
         path: output.to_path_buf(),
         source,
@@ -127,7 +131,7 @@ struct FileSink<'a> {
     dest: &'a Path,
     format: FileFormat,
     parquet: ParquetOptions,
-    open: Option<(BatchWriter<BufWriter<File>>, PendingFile)>,
+    open: Option<(WriterThread, PendingFile)>,
     columns: u64,
 }
 
@@ -137,14 +141,62 @@ impl BatchConsumer for FileSink<'_> {
         let writer =
             BatchWriter::new(pending.writer()?, table.arrow(), self.format, &self.parquet)?;
         self.columns = table.columns.len() as u64;
-        self.open = Some((writer, pending));
+        self.open = Some((WriterThread::start(writer)?, pending));
         Ok(())
     }
 
     fn batch(&mut self, batch: RecordBatch) -> Result<(), Error> {
         match &mut self.open {
-            Some((w, _)) => w.write(&batch),
+            Some((w, _)) => w.write(batch),
             None => Err(Error::Usage("a batch before the schema".into())),
+        }
+    }
+}
+
+/// A [`BatchWriter`] on a thread of its own: encoding and compressing a batch (about half
+/// the work of a Parquet conversion) overlaps reading and building the next one. The
+/// channel holds no batch: a batch is handed over only when the writer is ready for it, so
+/// at most two batches exist at once (one being built, one being written).
+struct WriterThread {
+    batches: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
+    thread: std::thread::JoinHandle<Result<BatchWriter<BufWriter<File>>, Error>>,
+}
+
+impl WriterThread {
+    fn start(mut writer: BatchWriter<BufWriter<File>>) -> Result<Self, Error> {
+        let (batches, received) = std::sync::mpsc::sync_channel::<RecordBatch>(0);
+        let thread = std::thread::Builder::new()
+            .name("spate-writer".into())
+            .spawn(move || {
+                for batch in received {
+                    writer.write(&batch)?;
+                }
+                Ok(writer)
+            })
+            .map_err(|e| Error::Usage(format!("cannot start the writer thread: {e}")))?;
+        Ok(WriterThread {
+            batches: Some(batches),
+            thread,
+        })
+    }
+
+    /// Hands `batch` to the writer. Fails when the writer has stopped (on an error, which
+    /// [`WriterThread::finish`] returns).
+    fn write(&mut self, batch: RecordBatch) -> Result<(), Error> {
+        let sent = self.batches.as_ref().map(|tx| tx.send(batch).is_ok());
+        if sent == Some(true) {
+            return Ok(());
+        }
+        Err(Error::Usage("the writer stopped".into()))
+    }
+
+    /// Waits for the writer to write what it was given; then writes the footer and returns
+    /// the output. The writer's error, if it stopped on one.
+    fn finish(mut self) -> Result<BufWriter<File>, Error> {
+        self.batches = None;
+        match self.thread.join() {
+            Ok(writer) => writer?.finish(),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
     }
 }

@@ -28,6 +28,7 @@ pub use items::{
 pub use spate_json::{Path, PathError, Position, SyntaxError};
 pub mod inputs;
 pub mod jsonl;
+pub mod memory;
 pub mod output;
 pub mod parallel;
 pub mod query;

@@ -1,17 +1,19 @@
-//! The daemon's memory: what glibc's allocator keeps after a large report is freed.
+//! What glibc's allocator keeps after a large buffer is freed, for the processes whose
+//! large buffers come and go all the time: the daemon (`spate serve`: each refresh's report
+//! bodies, a parameterized report's rows) and the converter (`spate convert`: record
+//! batches built on one thread and encoded on another).
 //!
-//! A daemon frees large buffers all day (each refresh's report bodies, a parameterized
-//! report's rows, the per-request rows blocks are cut from). With its defaults, glibc's
-//! `malloc` serves a buffer above 128 KiB with its own mapping and unmaps it on `free`, but
-//! then raises that threshold to the size just freed (up to 32 MiB) and the trim threshold
-//! to twice that: later buffers of that size come from the arenas (one per thread that
-//! allocates, up to eight per core) and stay there once freed. Measured on the 2,354-file
-//! tree (BENCHMARKS.md): the resident size grew from 32 MB after start to 110 MB after a few
-//! dozen parameterized and blocks requests, most of it free memory kept in the arenas of
-//! the blocking threads. Fixed thresholds keep the first behaviour: a large buffer goes
-//! back to the system when it is freed (on the same sequence of requests, with the same
-//! build: peak 87.6 MB → 63.9 MB, resident size at the end 87.6 MB → 52.4 MB), at the price of a `mmap`/`munmap` pair per large buffer, negligible next to
-//! the work that fills it.
+//! With its defaults, glibc's `malloc` serves a buffer above 128 KiB with its own mapping and
+//! unmaps it on `free`, but then raises that threshold to the size just freed (up to 32 MiB)
+//! and the trim threshold to twice that: later buffers of that size come from the arenas (one
+//! per thread that allocates, up to eight per core) and stay there once freed. Measured on
+//! the 2,354-file tree (BENCHMARKS.md): the daemon's resident size grew from 32 MB after start
+//! to 110 MB after a few dozen parameterized and blocks requests, most of it free memory kept
+//! in the arenas of the blocking threads; fixed thresholds keep the first behaviour (same
+//! sequence, same build: peak 87.6 MB → 63.9 MB). The converter with a writer thread peaked
+//! at 71 MB with the defaults and 42 MB with fixed thresholds on the 65 MB sessions document.
+//! The price is a `mmap`/`munmap` pair per large buffer, negligible next to the work that
+//! fills it.
 
 /// Size from which a buffer gets its own mapping, returned to the system when freed
 /// (glibc's initial default, kept fixed).
@@ -23,7 +25,8 @@ pub const TRIM_THRESHOLD: usize = 128 * 1024;
 
 /// Keeps glibc's allocator from holding on to freed large buffers (see the module
 /// documentation). Process-wide: call it once, early, in a process whose main job is the
-/// daemon (the command line's `serve` does). Returns whether the settings were taken
+/// daemon or a conversion (the command line's `serve` and `convert` do; a library inside
+/// someone else's process should leave the allocator alone). Returns whether the settings were taken
 /// (always `false` where the C library is not glibc: other allocators need nothing).
 pub fn return_freed_memory() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
