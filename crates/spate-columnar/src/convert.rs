@@ -183,11 +183,10 @@ impl WriterThread {
     /// Hands `batch` to the writer. Fails when the writer has stopped (on an error, which
     /// [`WriterThread::finish`] returns).
     fn write(&mut self, batch: RecordBatch) -> Result<(), Error> {
-        let sent = self.batches.as_ref().map(|tx| tx.send(batch).is_ok());
-        if sent == Some(true) {
-            return Ok(());
+        match &self.batches {
+            Some(tx) if tx.send(batch).is_ok() => Ok(()),
+            _ => Err(Error::Usage("the writer stopped".into())),
         }
-        Err(Error::Usage("the writer stopped".into()))
     }
 
     /// Waits for the writer to write what it was given; then writes the footer and returns

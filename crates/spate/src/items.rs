@@ -383,16 +383,14 @@ impl<R: Read> Items<R> {
         }
         // the limit is on the item's own bytes, not on the context kept before it (a limit
         // under the context's 64 bytes must not refuse small items)
-        let item_bytes = item_start.map_or(0, |start| {
-            self.filled - (start.max(self.buf_offset) - self.buf_offset) as usize
-        });
-        if item_bytes > self.options.max_item_size {
-            let start = item_start.unwrap_or(self.buf_offset).max(self.buf_offset);
-            let location = self.location(start);
-            return Err(Error::ItemTooLarge {
-                location,
-                limit: self.options.max_item_size,
-            });
+        if let Some(start) = item_start {
+            let item_bytes = self.filled - (start - self.buf_offset) as usize;
+            if item_bytes > self.options.max_item_size {
+                return Err(Error::ItemTooLarge {
+                    location: self.location(start),
+                    limit: self.options.max_item_size,
+                });
+            }
         }
         let want = self.filled + self.window;
         if self.buf.len() < want {

@@ -132,8 +132,9 @@ struct Analysis {
     need: Need,
 }
 
-/// The text of a string literal without interpolation.
-fn literal(t: &Term<&str>) -> Option<String> {
+/// The text of a string literal without interpolation (also read by the byte route's
+/// compiler).
+pub(crate) fn literal(t: &Term<&str>) -> Option<String> {
     let Term::Str(None, parts) = t else {
         return None;
     };

@@ -2,7 +2,6 @@
 //! small grammar. Anything outside it (or a construct whose meaning here is not exactly
 //! jaq's) is `None`: the program then always goes the jaq route.
 
-use jaq_core::load::lex::StrPart;
 use jaq_core::load::parse::{BinaryOp, Term};
 use jaq_core::ops::Cmp;
 use jaq_core::path::{Opt, Part};
@@ -133,20 +132,9 @@ pub(crate) fn compile(code: &str) -> Option<Expr> {
     expr(&term)
 }
 
-/// The text of a string literal without interpolation or format.
+/// The bytes of a string literal without interpolation or format.
 fn literal(t: &Term<&str>) -> Option<Vec<u8>> {
-    let Term::Str(None, parts) = t else {
-        return None;
-    };
-    let mut s = String::new();
-    for part in parts {
-        match part {
-            StrPart::Str(text) => s.push_str(text),
-            StrPart::Char(c) => s.push(*c),
-            StrPart::Term(_) => return None,
-        }
-    }
-    Some(s.into_bytes())
+    crate::query::projection::literal(t).map(String::into_bytes)
 }
 
 /// An integer literal that fits a machine integer (jq reads others as floats).
