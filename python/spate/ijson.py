@@ -11,7 +11,12 @@ What differs, and why:
   accepts a few invalid documents); an error is ``spate.JSONError`` (a ``ValueError``,
   where ijson raises ``ijson.JSONError``, also a ``ValueError``... subclass of ``Exception``)
   with the position;
-- only ``items`` is provided: ``kvitems``, ``parse`` and ``basic_parse`` are not (yet);
+- ``items``, ``kvitems``, ``parse`` and ``basic_parse`` are provided (not the ``*_async``
+  variants, ``items`` over an event iterator, or ``allow_comments``); an event stream stops
+  at the first error after the events before it, where ijson's C backend may yield a few
+  events less before raising;
+- the scalars of ``parse``/``basic_parse`` and the members ``kvitems`` builds are held whole
+  while read, up to ``spate.DEFAULT_MAX_ITEM_SIZE`` (256 MiB), where ijson has no limit;
 - ``buf_size`` is accepted and ignored (spate sizes its window itself, 64 KiB to 4 MiB);
 - a file object of a plain file still at its start (``open(path, "rb")``) is read in place
   (mapped), so its position is left at the start, where ijson leaves it where it stopped
@@ -22,7 +27,7 @@ What differs, and why:
 from . import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ITEM_SIZE, JSONError
 from . import _native
 
-__all__ = ["items", "JSONError"]
+__all__ = ["items", "kvitems", "parse", "basic_parse", "JSONError"]
 
 
 def items(source, prefix, map_type=None, buf_size=64 * 1024, use_float=False,
@@ -36,6 +41,41 @@ def items(source, prefix, map_type=None, buf_size=64 * 1024, use_float=False,
     if map_type is None or map_type is dict:
         return values
     return (_convert(v, map_type) for v in values)
+
+
+def kvitems(source, prefix, map_type=None, buf_size=64 * 1024, use_float=False,
+            multiple_values=False):
+    """Yield ``(key, value)`` for each member of the objects at ``prefix``, like
+    ``ijson.kvitems``: the objects themselves are never built whole, only one member's value
+    at a time."""
+    del buf_size
+    pairs = _events(source, "kvitems", prefix, use_float, multiple_values)
+    if map_type is None or map_type is dict:
+        return pairs
+    return ((k, _convert(v, map_type)) for k, v in pairs)
+
+
+def parse(source, buf_size=64 * 1024, use_float=False, multiple_values=False):
+    """Yield ``(prefix, event, value)`` for every token of the document, like
+    ``ijson.parse``: events ``start_map``, ``map_key``, ``end_map``, ``start_array``,
+    ``end_array``, ``string``, ``number``, ``boolean``, ``null``."""
+    del buf_size
+    return _events(source, "parse", "", use_float, multiple_values)
+
+
+def basic_parse(source, buf_size=64 * 1024, use_float=False, multiple_values=False):
+    """Yield ``(event, value)`` for every token of the document, like
+    ``ijson.basic_parse``."""
+    del buf_size
+    return _events(source, "basic_parse", "", use_float, multiple_values)
+
+
+def _events(source, mode, prefix, use_float, multiple_values):
+    blocks = _native.events(source, mode, prefix, max_depth=DEFAULT_MAX_DEPTH,
+                            max_item_size=DEFAULT_MAX_ITEM_SIZE, decimal=not use_float,
+                            multiple_values=multiple_values)
+    for block in blocks:
+        yield from block
 
 
 def _convert(value, map_type):

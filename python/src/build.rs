@@ -270,7 +270,8 @@ impl Builder {
         Ok(PyString::new(py, s))
     }
 
-    fn number<'py>(&mut self, py: Python<'py>, text: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    /// The number of the JSON text `text` (validated), as the builder's numbers are.
+    pub fn number<'py>(&mut self, py: Python<'py>, text: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         // SAFETY: number text is ASCII (validated).
         let s = unsafe { std::str::from_utf8_unchecked(text) };
         let integer = !text.iter().any(|&c| matches!(c, b'.' | b'e' | b'E'));
@@ -317,4 +318,23 @@ fn surrogate<'py>(py: Python<'py>, raw: &[u8]) -> PyResult<Bound<'py, PyString>>
     let json = py.import("json")?;
     let value = json.call_method1("loads", (PyBytes::new(py, &quoted),))?;
     Ok(value.cast_into()?)
+}
+
+/// The `str` of a string's text as written between its quotes (validated), as `json.loads`
+/// makes it; `scratch` is for decoding escapes.
+pub fn text_value<'py>(
+    py: Python<'py>,
+    raw: &[u8],
+    scratch: &mut Vec<u8>,
+) -> PyResult<Bound<'py, PyString>> {
+    if memchr::memchr(b'\\', raw).is_none() {
+        return Ok(utf8_str(py, raw));
+    }
+    scratch.clear();
+    spate_json::walk::unescape_into(raw, scratch);
+    // A lone surrogate escape decodes to U+FFFD here; Python's decoder keeps it.
+    if memchr::memmem::find(scratch, "\u{fffd}".as_bytes()).is_some() {
+        return surrogate(py, raw);
+    }
+    Ok(utf8_str(py, scratch))
 }

@@ -6,6 +6,7 @@ mod build;
 mod columnar;
 mod engine;
 mod errors;
+mod events;
 mod items;
 mod query;
 mod schema;
@@ -24,6 +25,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Results>()?;
     m.add_function(wrap_pyfunction!(items::items, m)?)?;
     m.add_function(wrap_pyfunction!(items::validate, m)?)?;
+    m.add_class::<events::Events>()?;
+    m.add_function(wrap_pyfunction!(events::events, m)?)?;
     m.add_function(wrap_pyfunction!(query::query, m)?)?;
     m.add_function(wrap_pyfunction!(schema::schema, m)?)?;
     m.add_function(wrap_pyfunction!(agents::agents_report, m)?)?;
