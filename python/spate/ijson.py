@@ -12,9 +12,8 @@ What differs, and why:
   where ijson raises ``ijson.JSONError``, also a ``ValueError``... subclass of ``Exception``)
   with the position;
 - ``items``, ``kvitems``, ``parse`` and ``basic_parse`` are provided (not the ``*_async``
-  variants, ``items`` over an event iterator, or ``allow_comments``); an event stream stops
-  at the first error after the events before it, where ijson's C backend may yield a few
-  events less before raising;
+  variants, ``items`` over an event iterator, or ``allow_comments``); an event stream yields
+  the events before the first error, then raises it;
 - the scalars of ``parse``/``basic_parse`` and the members ``kvitems`` builds are held whole
   while read, up to ``spate.DEFAULT_MAX_ITEM_SIZE`` (256 MiB), where ijson has no limit;
 - ``buf_size`` is accepted and ignored (spate sizes its window itself, 64 KiB to 4 MiB);
