@@ -5,6 +5,8 @@
 #   benchsuite/python.sh [RUNS]      (default 3; data in $BENCH_DATA or ./benchdata;
 #                                     DOC=path overrides the document)
 # Builds the package into target/bench-venv (maturin, ijson, orjson from PyPI).
+# EVENTS=1 adds ijson's event interfaces (kvitems over sessions.item, parse with a Counter of
+# the events) against spate.ijson's.
 # VENV=dir times the spate already installed there instead (an older build, for before/after
 # figures: python3 -m venv dir; dir/bin/pip install ijson orjson spate-*.whl).
 # CPU is user + system time of the whole process (every thread), which is what to compare
@@ -66,6 +68,22 @@ def ijson_marathons(doc):
 def spate_marathons(doc):
     return [s["session_id"] for s in spate.items(doc, "sessions.item") if len(s["delegations"]) > 20]
 
+def ijson_kvitems(doc):
+    with open(doc, "rb") as f:
+        return sum(1 for _ in ijson.kvitems(f, "sessions.item"))
+
+def spate_kvitems(doc):
+    with open(doc, "rb") as f:
+        return sum(1 for _ in spate.ijson.kvitems(f, "sessions.item"))
+
+def ijson_parse(doc):
+    with open(doc, "rb") as f:
+        return collections.Counter(event for _, event, _ in ijson.parse(f))
+
+def spate_parse(doc):
+    with open(doc, "rb") as f:
+        return collections.Counter(event for _, event, _ in spate.ijson.parse(f))
+
 def orjson_whole(doc):
     import orjson
     with open(doc, "rb") as f:
@@ -87,7 +105,8 @@ run() { "$PY" "$TASKS" "$1" "$DOC"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # Answers first.
 for pair in "ijson_count spate_count" "ijson_count spate_ijson_count" "ijson_agents spate_agents" \
-  "ijson_agents spate_agents_in_rust" "ijson_marathons spate_marathons" "ijson_marathons spate_marathons_in_rust"; do
+  "ijson_agents spate_agents_in_rust" "ijson_marathons spate_marathons" "ijson_marathons spate_marathons_in_rust" \
+  ${EVENTS:+"ijson_kvitems spate_kvitems" "ijson_parse spate_parse"}; do
   set -- $pair
   a=$(run "$1" | cut -d' ' -f3); b=$(run "$2" | cut -d' ' -f3)
   [ "$a" = "$b" ] || { echo "answers differ: $1 vs $2" >&2; exit 1; }
@@ -99,7 +118,8 @@ echo
 echo "| task | median wall | median CPU | peak RSS |"
 echo "|---|---|---|---|"
 for task in ijson_count spate_count spate_ijson_count ijson_agents spate_agents spate_agents_in_rust \
-  ijson_marathons spate_marathons spate_marathons_in_rust ${ORJSON:+orjson_whole}; do
+  ijson_marathons spate_marathons spate_marathons_in_rust ${ORJSON:+orjson_whole} \
+  ${EVENTS:+ijson_kvitems spate_kvitems ijson_parse spate_parse}; do
   ts=() cs=() rss=0
   for _ in $(seq "$RUNS"); do
     read -r t m _ c < <(run "$task")
