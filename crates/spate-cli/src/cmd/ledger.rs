@@ -7,8 +7,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use spate_agents::ledger::{self, FsyncPolicy, Ledger, LedgerError, LedgerOptions};
-use spate_agents::load::{LoadedUsage, UsageRequest};
-use spate_agents::usage::Query;
+use spate_agents::request::{self, OpenLedgerError};
 
 use crate::exit::InvalidData;
 
@@ -66,15 +65,6 @@ impl LedgerFlags {
     pub fn options(&self) -> Option<LedgerOptions> {
         (!self.no_ledger).then(|| self.place.options())
     }
-}
-
-/// [`ledger::load_usage`] with the ledger the flags ask for.
-pub fn load(
-    request: &UsageRequest,
-    query: Query,
-    flags: &LedgerFlags,
-) -> spate_agents::Result<(LoadedUsage, Option<Ledger>)> {
-    ledger::load_usage(request, query, flags.options().as_ref())
 }
 
 /// The ledger of this run, flushed by [`finish`] (or by the interrupt handler).
@@ -136,43 +126,29 @@ enum LedgerCommand {
 
 #[derive(Debug, clap::Args)]
 struct TreeArgs {
-    /// Transcript folder (repeatable); as for the reports.
-    #[arg(long, value_name = "DIR")]
-    path: Vec<PathBuf>,
-    /// Do not read or write the incremental cache.
-    #[arg(long)]
-    no_cache: bool,
-    /// Cache folder (default: the user cache folder's `spate/`).
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    tree: super::agents::TreeFlags,
     #[command(flatten)]
     place: LedgerPlace,
 }
 
 /// Loads the tree (recording its new entries in the ledger) and returns the ledger.
 fn open(tree: &TreeArgs) -> anyhow::Result<Ledger> {
-    let request = UsageRequest {
-        paths: tree.path.clone(),
-        config_env: std::env::var("CLAUDE_CONFIG_DIR").ok(),
-        cache: !tree.no_cache,
-        cache_dir: tree.cache_dir.clone(),
-    };
-    let options = tree.place.options();
-    let (loaded, ledger) =
-        ledger::load_usage(&request, Query::default(), Some(&options)).map_err(|e| match e {
-            spate_agents::Error::NoTranscripts { .. } => {
-                anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
+    let (ledger, warnings) = request::open_ledger(&tree.tree.request(), &tree.place.options())
+        .map_err(|e| match e {
+            OpenLedgerError::Load(e) => super::agents::no_transcripts_hint(e),
+            OpenLedgerError::Unusable { warning, before } => {
+                for w in &before {
+                    eprintln!("spate: warning: {w}");
+                }
+                anyhow::anyhow!("{warning}")
             }
             e => e.into(),
         })?;
-    for w in &loaded.warnings {
-        if w.kind() == "ledger-unusable" {
-            anyhow::bail!("{w}");
-        }
+    for w in &warnings {
         eprintln!("spate: warning: {w}");
     }
-    std::mem::forget(loaded.corpus);
-    ledger.ok_or_else(|| anyhow::anyhow!("the usage ledger could not be opened"))
+    Ok(ledger)
 }
 
 fn ledger_error(e: LedgerError) -> anyhow::Error {
