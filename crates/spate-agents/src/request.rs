@@ -121,15 +121,16 @@ pub fn open_ledger(
     Ok((ledger, warnings))
 }
 
-/// The status line's figures for `input` from the transcripts `request` names, at `now_ms`.
+/// The status line's figures for `input` from the transcripts `request` names, at the time
+/// `now_ms` gives once they are loaded (in milliseconds since the epoch).
 pub fn status_figures(
     request: &UsageRequest,
     query: Query,
     input: &StatusInput,
-    now_ms: i64,
+    now_ms: impl FnOnce() -> i64,
 ) -> crate::Result<StatusFigures> {
     let (corpus, _warnings) = statusline::open_corpus(request)?;
-    let figures = statusline::compute(input, &corpus, query, now_ms);
+    let figures = statusline::compute(input, &corpus, query, now_ms());
     // a status line is a short-lived process: freeing the corpus piece by piece would cost
     // more than the line
     std::mem::forget(corpus);

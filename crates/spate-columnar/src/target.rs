@@ -70,7 +70,7 @@ pub enum GivenSchemaError {
         /// The file.
         path: PathBuf,
         /// What is wrong with it.
-        source: spate_csv::Error,
+        source: Box<spate_csv::Error>,
     },
 }
 
@@ -83,7 +83,7 @@ pub fn read_given_schema(path: &Path) -> Result<GivenSchema, GivenSchemaError> {
     })?;
     GivenSchema::from_json(&text).map_err(|source| GivenSchemaError::Invalid {
         path: path.to_owned(),
-        source,
+        source: Box::new(source),
     })
 }
 

@@ -165,5 +165,5 @@ fn status_figures(
         prices: a.pricing.table()?,
         ..spate_agents::usage::Query::default()
     };
-    request::status_figures(&a.tree.request(), query, input, now_ms()).map_err(no_transcripts_hint)
+    request::status_figures(&a.tree.request(), query, input, now_ms).map_err(no_transcripts_hint)
 }

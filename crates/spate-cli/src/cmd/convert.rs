@@ -15,7 +15,6 @@ use spate_csv::convert::ConvertOptions;
 use spate_csv::ReadOptions;
 
 use super::schema::{csv_error, ReadArgs};
-use crate::exit::InvalidData;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -197,7 +196,6 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
 fn columnar_error(e: spate_columnar::Error) -> anyhow::Error {
     match e {
         spate_columnar::Error::Input(inner) => csv_error(inner),
-        e if e.is_invalid_data() => anyhow::Error::new(InvalidData(e.to_string())),
         e => anyhow::Error::new(e),
     }
 }

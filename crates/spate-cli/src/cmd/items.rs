@@ -9,7 +9,8 @@ use anyhow::Context;
 use spate::output::RawLines;
 use spate::parallel::Summary;
 use spate::query::{
-    print, select_paths, PathsOutput, PrintError, Printed, Printing, QuerySpec, SpecPart,
+    print, select_paths, write_path_counts, PathsOutput, PrintError, Printed, Printing, QuerySpec,
+    SpecPart,
 };
 use spate::{ItemsOptions, OnError};
 
@@ -224,10 +225,11 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
             bar.finish_and_clear();
         }
         let outcome = result.map_err(|e| into_anyhow(e, &reporter))?;
-        for (path, n) in paths.iter().zip(outcome.counts.iter().flatten()) {
-            let p = serde_json::to_string(path.as_str())?;
-            writeln!(out, "{{\"path\":{p},\"count\":{n}}}")?;
-        }
+        write_path_counts(
+            &mut out,
+            &paths,
+            outcome.counts.as_deref().unwrap_or_default(),
+        )?;
         out.flush().context("writing to standard output")?;
         let summary = &outcome.summary;
         if !summary.stopped_early {

@@ -6,10 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use spate_agents::ledger::{self, FsyncPolicy, Ledger, LedgerError, LedgerOptions};
+use spate_agents::ledger::{self, FsyncPolicy, Ledger, LedgerOptions};
 use spate_agents::request::{self, OpenLedgerError};
-
-use crate::exit::InvalidData;
 
 /// The ledger flags of a report.
 #[derive(Debug, Clone, clap::Args)]
@@ -151,20 +149,11 @@ fn open(tree: &TreeArgs) -> anyhow::Result<Ledger> {
     Ok(ledger)
 }
 
-fn ledger_error(e: LedgerError) -> anyhow::Error {
-    match e {
-        LedgerError::NotALedger(_) | LedgerError::Version { .. } | LedgerError::Damaged { .. } => {
-            anyhow::Error::new(InvalidData(e.to_string()))
-        }
-        e => e.into(),
-    }
-}
-
 pub fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         LedgerCommand::Export { file, tree } => {
             let l = open(&tree)?;
-            let stats = l.export(&file).map_err(ledger_error)?;
+            let stats = l.export(&file)?;
             eprintln!(
                 "spate: exported {} usage entries ({} bytes) from {} to {}",
                 stats.entries,
@@ -175,7 +164,7 @@ pub fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
         }
         LedgerCommand::Import { files, tree } => {
             let l = open(&tree)?;
-            let stats = l.import(&files).map_err(ledger_error)?;
+            let stats = l.import(&files)?;
             eprintln!(
                 "spate: read {} usage entries from {} files: {} added, {} already held ({})",
                 stats.read,

@@ -47,7 +47,7 @@ pub use aggregate::{AggregateError, AggregateKind, Aggregates, GroupRow, Ignored
 pub use jq::{JqCompileError, JqFailure, JqProgram, JqRuntimeError};
 pub use paths::{select_paths, PathsOutcome, PathsOutput};
 pub use pipeline::{execute, QueryOutcome};
-pub use print::{print, PrintError, Printed, Printing};
+pub use print::{print, write_path_counts, PrintError, Printed, Printing};
 pub use pull::{results, QueryResults};
 pub use runner::{Emit, QueryError, QueryErrorKind, QueryRunner};
 pub use spec::{QuerySpec, SpecError, SpecPart};

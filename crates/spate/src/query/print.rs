@@ -96,6 +96,20 @@ pub fn print<W: Write>(
     }
 }
 
+/// Writes the counts of a several-path run ([`super::PathsOutput::Counts`]): one
+/// `{"path": PATH, "count": N}` line per path, in the order of the paths.
+pub fn write_path_counts(
+    out: &mut impl Write,
+    paths: &[crate::Path],
+    counts: &[u64],
+) -> io::Result<()> {
+    for (path, n) in paths.iter().zip(counts) {
+        let p = serde_json::to_string(path.as_str()).map_err(io::Error::other)?;
+        writeln!(out, "{{\"path\":{p},\"count\":{n}}}")?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +158,19 @@ mod tests {
         let (r, text) = run(&halting, Printing::Format(OutputFormat::Jsonl));
         assert!(matches!(r, Err(PrintError::Halted { code: 5 })), "{r:?}");
         assert_eq!(text, "\"x\"\n");
+    }
+
+    #[test]
+    fn path_counts_are_json_lines() {
+        let paths = [
+            crate::inputs::parse_path("a.item").unwrap(),
+            crate::inputs::parse_path("$.b").unwrap(),
+        ];
+        let mut out = Vec::new();
+        write_path_counts(&mut out, &paths, &[3, 0]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"path\":\"a.item\",\"count\":3}\n{\"path\":\"$.b\",\"count\":0}\n"
+        );
     }
 }
