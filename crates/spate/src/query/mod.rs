@@ -185,7 +185,7 @@ impl Query {
         let path = Path::parse(path)?;
         if !self.items.is_simple() || !path.is_simple() {
             return Err(Error::Usage(format!(
-                "--with {name}={path}: the items' path and the field's path must be made of \
+                "{name}={path}: the items' path and the field's path must be made of \
                  names, wildcards and indexes (filters, unions, slices and '..' are not \
                  supported here)"
             )));

@@ -197,9 +197,19 @@ mod tests {
         assert_eq!(
             bad(QuerySpec {
                 sum: vec![".[".into()],
-                ..base
+                ..base.clone()
             }),
             SpecPart::Aggregate
         );
+        // the library names no flag: the front end says which one
+        let e = QuerySpec {
+            with: vec![("s".into(), "$..id".into())],
+            ..base
+        }
+        .build()
+        .unwrap_err();
+        assert_eq!(e.part, SpecPart::With);
+        assert!(e.to_string().starts_with("s="), "{e}");
+        assert!(!e.to_string().contains("--"), "{e}");
     }
 }
