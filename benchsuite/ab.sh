@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Old build against new build, side by side in one run: first every command's output must be
 # byte-identical (stdout and exit code; throughput figures in messages are masked), then the
-# workloads named by issue 10 are timed alternately with hyperfine.
+# workloads named by issue 10 are timed alternately with hyperfine (wall-clock median and
+# mean CPU time, user + system, with the load average before and after: on a shared machine
+# CPU time is the steadier figure).
 #
 #   benchsuite/ab.sh OLD_SPATE NEW_SPATE [RUNS]
 #
@@ -111,16 +113,19 @@ hf() {
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 o, n = r["old"], r["new"]
-print(f"| {sys.argv[2]} | {o['median']*1e3:.1f} ms ± {o['stddev']*1e3:.1f} | {n['median']*1e3:.1f} ms ± {n['stddev']*1e3:.1f} | {n['median']/o['median']:.3f} |")
+cpu = lambda x: (x["user"] + x["system"]) * 1e3
+print(f"| {sys.argv[2]} | {o['median']*1e3:.1f} ms ± {o['stddev']*1e3:.1f} | {n['median']*1e3:.1f} ms ± {n['stddev']*1e3:.1f} | {n['median']/o['median']:.3f} | {cpu(o):.0f} / {cpu(n):.0f} ms | {cpu(n)/cpu(o):.3f} |")
 PY
 }
-echo "| workload (median of $RUNS, alternated) | old | new | new/old |"
-echo "|---|---|---|---|"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "| workload (median of $RUNS, alternated) | old | new | new/old | CPU old / new (user+sys, mean) | CPU new/old |"
+echo "|---|---|---|---|---|---|"
 hf "items sessions.item --count, 1.1 GB" "@ items sessions.item $S160 --count"
 hf "items PATH tree --sum . (2,354 files)" "@ items message.usage.output_tokens $TREE --sum . --no-progress"
 hf "agents daily --json --no-cache" "@ agents daily --json --no-cache --path $TREE -z UTC"
 hf "schema c1m.csv (91 MB)" "@ schema $CSV"
 hf "schema JSON Lines ($(du -h "$JSONL" | cut -f1))" "@ schema $JSONL"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 for side in old new; do
   [ $side = old ] && bin=$OLD || bin=$NEW
   printf "peak RSS %s: " $side

@@ -5,12 +5,10 @@ use std::path::PathBuf;
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use spate_agents::jiff::civil::{Date, Weekday};
-use spate_agents::jiff::tz::TimeZone;
 use spate_agents::load::{load_usage, UsageRequest};
-use spate_agents::pricing::PriceTable;
 use spate_agents::report::Period;
 use spate_agents::usage::{CostMode, Query};
-use spate_agents::{delegations, report, report_json};
+use spate_agents::{delegations, report, report_json, request};
 
 fn date(name: &str, value: Option<&str>) -> PyResult<Option<Date>> {
     value
@@ -63,14 +61,7 @@ pub fn agents_report(
         "delegations" => None,
         other => return Err(PyValueError::new_err(format!("unknown report {other:?}"))),
     };
-    let tz = match tz {
-        None => spate_agents::time::system_time_zone(),
-        Some(name) => TimeZone::get(name).map_err(|_| {
-            PyValueError::new_err(format!(
-                "unknown time zone {name:?} (use an IANA name such as Europe/Paris)"
-            ))
-        })?,
-    };
+    let tz = request::time_zone(tz).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let mode = match mode {
         "auto" => CostMode::Auto,
         "calculate" => CostMode::Calculate,
@@ -91,18 +82,9 @@ pub fn agents_report(
         }
     };
     let (since, until) = (date("since", since)?, date("until", until)?);
-    let mut prices = PriceTable::embedded();
-    if let Some(file) = &pricing {
-        prices = prices
-            .with_litellm_file(file)
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    }
-    let request = UsageRequest {
-        paths: path,
-        config_env: std::env::var("CLAUDE_CONFIG_DIR").ok(),
-        cache,
-        cache_dir,
-    };
+    let prices = request::price_table(pricing.as_deref())
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let request = UsageRequest::from_env(path, cache, cache_dir);
     let query = Query {
         tz,
         since,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
-use spate_csv::{CsvOptions, ErrorKind, ReadOptions, TableInput};
+use spate_csv::{describe, CsvOptions, ErrorKind, ReadOptions};
 
 use crate::errors::to_py;
 
@@ -44,14 +44,10 @@ pub fn schema(
         ..CsvOptions::default()
     };
     let schema = py
-        .detach(|| {
-            let mut input = TableInput::open(&path, &options, false)?;
-            spate_csv::infer(&mut input, &csv)
-        })
+        .detach(|| describe::infer_file(&path, &options, &csv))
         .map_err(csv_to_py)?;
-    let mut value = serde_json::to_value(&schema)
+    let value = describe::schema_document(&schema, &name)
         .map_err(|e| PyValueError::new_err(format!("spate internal error: {e}")))?;
-    value["spate"]["file"] = serde_json::Value::String(name);
     Ok(value.to_string())
 }
 

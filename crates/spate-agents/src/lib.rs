@@ -59,6 +59,7 @@ pub mod render;
 pub mod render_blocks;
 pub mod report;
 pub mod report_json;
+pub mod request;
 pub mod statusline;
 pub mod strings;
 pub mod time;

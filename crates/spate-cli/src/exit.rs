@@ -61,7 +61,8 @@ pub fn message(err: &anyhow::Error) -> String {
     out
 }
 
-/// Exit code for an error: 1 when any cause says the data is invalid, else 2.
+/// Exit code for an error: 1 when any cause says the data is invalid (the library errors
+/// say so themselves), else 2.
 pub fn code_for(err: &anyhow::Error) -> u8 {
     let invalid = err.chain().any(|cause| {
         cause.is::<InvalidData>()
@@ -70,6 +71,12 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
                 .is_some_and(|f| f.error.is_invalid_data())
             || cause
                 .downcast_ref::<spate::Error>()
+                .is_some_and(|e| e.is_invalid_data())
+            || cause
+                .downcast_ref::<spate_agents::ledger::LedgerError>()
+                .is_some_and(|e| e.is_invalid_data())
+            || cause
+                .downcast_ref::<spate_columnar::Error>()
                 .is_some_and(|e| e.is_invalid_data())
     });
     if invalid {

@@ -37,6 +37,7 @@ pub mod output;
 pub mod partition;
 pub mod scan;
 pub mod schema;
+pub mod target;
 mod value;
 pub mod write;
 

@@ -29,6 +29,7 @@
 
 pub mod column;
 pub mod convert;
+pub mod describe;
 pub mod dialect;
 pub mod elements;
 pub mod error;

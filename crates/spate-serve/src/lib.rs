@@ -106,6 +106,12 @@ pub enum ServeError {
     /// The options do not make sense together (e.g. a public address without a token).
     #[error("{0}")]
     Config(String),
+    /// Listening on an address that is not a loopback address without a token.
+    #[error("listening on {addr} (not a loopback address) requires a token")]
+    TokenRequired {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
     /// Loading the transcripts failed.
     #[error(transparent)]
     Load(#[from] spate_agents::Error),
@@ -140,12 +146,7 @@ impl Server {
             Some(t) if t.is_empty() => {
                 return Err(ServeError::Config(String::from("the token is empty")))
             }
-            None if !loopback => {
-                return Err(ServeError::Config(format!(
-                    "listening on {} (not a loopback address) requires a token",
-                    options.bind
-                )))
-            }
+            None if !loopback => return Err(ServeError::TokenRequired { addr: options.bind }),
             _ => {}
         }
         // bind first: a port in use is reported before a long load

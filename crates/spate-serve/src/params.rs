@@ -20,7 +20,6 @@
 use serde::Serialize;
 use spate_agents::blocks::TokenLimit;
 use spate_agents::jiff::civil::Date;
-use spate_agents::jiff::tz::TimeZone;
 use spate_agents::report::Period;
 use spate_agents::usage::{CostMode, Query};
 
@@ -183,14 +182,8 @@ pub fn parse(
                 }
             }
             "tz" => {
-                query.tz = TimeZone::get(value).map_err(|_| {
-                    ParamError::new(
-                        name,
-                        format!(
-                            "unknown time zone {value:?} (use an IANA name such as Europe/Paris)"
-                        ),
-                    )
-                })?;
+                query.tz = spate_agents::request::time_zone(Some(value))
+                    .map_err(|e| ParamError::new(name, e.to_string()))?;
             }
             "mode" => {
                 query.mode = match value.as_str() {

@@ -26,6 +26,7 @@ pub use items::{
     MIN_WINDOW,
 };
 pub use spate_json::{Path, PathError, Position, SyntaxError};
+pub mod check;
 pub mod inputs;
 pub mod jsonl;
 pub mod memory;

@@ -161,6 +161,17 @@ pub enum LedgerError {
     NoDataDir,
 }
 
+impl LedgerError {
+    /// True when a file's content is not a usable ledger (invalid data), not an I/O or
+    /// usage problem.
+    pub fn is_invalid_data(&self) -> bool {
+        matches!(
+            self,
+            LedgerError::NotALedger(_) | LedgerError::Version { .. } | LedgerError::Damaged { .. }
+        )
+    }
+}
+
 /// Something a user should know about the ledger during a run; the run goes on.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

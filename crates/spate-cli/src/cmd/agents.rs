@@ -13,6 +13,7 @@ use anyhow::Context;
 use spate_agents::load::{self, UsageRequest};
 use spate_agents::pricing::PriceTable;
 use spate_agents::report::Period;
+use spate_agents::request;
 use spate_agents::usage::{CostMode, Query};
 use spate_agents::{delegations, render, report, report_json, usage};
 
@@ -43,7 +44,7 @@ enum ReportCommand {
     /// Usage and cost per session.
     Session(SessionArgs),
     /// Usage and cost per model.
-    Model(ModelArgs),
+    Model(CommonArgs),
     /// Usage and cost per project.
     Project(ProjectArgs),
     /// 5-hour billing blocks, as ccusage's `blocks` (active block, burn rate, projection).
@@ -62,16 +63,22 @@ enum ReportCommand {
 struct PeriodArgs {
     #[command(flatten)]
     common: CommonArgs,
-    /// Add a line per model (`-b`, `--breakdown models`) or per agent (`--breakdown agents`:
-    /// the main conversation and each sub-agent type) under each line.
-    #[arg(long, short = 'b', value_enum, num_args = 0..=1, default_missing_value = "models", value_name = "BY")]
-    breakdown: Option<Breakdown>,
+    #[command(flatten)]
+    breakdown: BreakdownFlag,
     /// Time order of the lines.
     #[arg(long, short = 'o', value_enum, default_value_t = Order::Asc)]
     order: Order,
     /// Only the last N lines (the most recent ones).
     #[arg(long, value_name = "N")]
     last: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct BreakdownFlag {
+    /// Add a line per model (`-b`, `--breakdown models`) or per agent (`--breakdown agents`:
+    /// the main conversation and each sub-agent type) under each line.
+    #[arg(long, short = 'b', value_enum, num_args = 0..=1, default_missing_value = "models", value_name = "BY")]
+    breakdown: Option<Breakdown>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -93,18 +100,11 @@ struct SessionArgs {
 }
 
 #[derive(Debug, clap::Args)]
-struct ModelArgs {
-    #[command(flatten)]
-    common: CommonArgs,
-}
-
-#[derive(Debug, clap::Args)]
 struct ProjectArgs {
     #[command(flatten)]
     common: CommonArgs,
-    /// Add a line per model (`-b`) or per agent (`--breakdown agents`) under each line.
-    #[arg(long, short = 'b', value_enum, num_args = 0..=1, default_missing_value = "models", value_name = "BY")]
-    breakdown: Option<Breakdown>,
+    #[command(flatten)]
+    breakdown: BreakdownFlag,
 }
 
 #[derive(Debug, clap::Args)]
@@ -137,21 +137,13 @@ struct BlocksArgs {
 
 #[derive(Debug, clap::Args)]
 struct StatuslineArgs {
-    /// Transcript folder (repeatable); default as for the reports.
-    #[arg(long, value_name = "DIR")]
-    path: Vec<PathBuf>,
+    #[command(flatten)]
+    tree: TreeFlags,
     /// IANA time zone for "today" (default: the system's; `local` is the system's).
     #[arg(long, short = 'z', value_name = "TZ")]
     timezone: Option<String>,
-    /// Prices from a LiteLLM-style JSON file, overriding the embedded table.
-    #[arg(long, value_name = "FILE")]
-    pricing: Option<PathBuf>,
-    /// Do not read or write the incremental cache.
-    #[arg(long)]
-    no_cache: bool,
-    /// Cache folder (default: the user cache folder's `spate/`).
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pricing: PricingFlag,
 }
 
 #[derive(Debug, clap::Args)]
@@ -165,21 +157,54 @@ struct DelegationArgs {
 
 #[derive(Debug, clap::Args)]
 struct PricesArgs {
-    /// Prices from a LiteLLM-style JSON file, overriding the embedded table.
-    #[arg(long, value_name = "FILE")]
-    pricing: Option<PathBuf>,
+    #[command(flatten)]
+    pricing: PricingFlag,
     /// Write JSON instead of a table.
     #[arg(long, short = 'j')]
     json: bool,
 }
 
+/// Where the transcripts are, and the cache: the flags of every command that reads them
+/// (the reports, `statusline`, `ledger export|import`, `serve`).
 #[derive(Debug, Clone, clap::Args)]
-struct CommonArgs {
+pub struct TreeFlags {
     /// Transcript folder: a Claude config folder with `projects/`, or a `projects/` folder
     /// (repeatable). Default: CLAUDE_CONFIG_DIR (comma-separated), else ~/.config/claude and
     /// ~/.claude.
     #[arg(long, value_name = "DIR")]
     path: Vec<PathBuf>,
+    /// Do not read or write the incremental cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Cache folder (default: the user cache folder's `spate/`).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+impl TreeFlags {
+    pub fn request(&self) -> UsageRequest {
+        UsageRequest::from_env(self.path.clone(), !self.no_cache, self.cache_dir.clone())
+    }
+}
+
+/// `--pricing FILE`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PricingFlag {
+    /// Prices from a LiteLLM-style JSON file, overriding the embedded table.
+    #[arg(long, value_name = "FILE")]
+    pricing: Option<PathBuf>,
+}
+
+impl PricingFlag {
+    pub fn table(&self) -> anyhow::Result<PriceTable> {
+        Ok(request::price_table(self.pricing.as_deref())?)
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct CommonArgs {
+    #[command(flatten)]
+    tree: TreeFlags,
     /// Write JSON instead of a table.
     #[arg(long, short = 'j')]
     json: bool,
@@ -200,15 +225,8 @@ struct CommonArgs {
     /// computed from tokens), display (costUSD only).
     #[arg(long, short = 'm', value_enum, default_value_t = Mode::Auto)]
     mode: Mode,
-    /// Prices from a LiteLLM-style JSON file, overriding the embedded table.
-    #[arg(long, value_name = "FILE")]
-    pricing: Option<PathBuf>,
-    /// Do not read or write the incremental cache.
-    #[arg(long)]
-    no_cache: bool,
-    /// Cache folder (default: the user cache folder's `spate/`).
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pricing: PricingFlag,
     /// Sum every request individually instead of using per-file partial sums (slower; the
     /// answer is the same, which this flag lets you check).
     #[arg(long, hide = true)]
@@ -255,14 +273,9 @@ struct Loaded {
     request: Query,
 }
 
-/// `--timezone`: an IANA name, or `local` (and by default) the system's zone.
+/// `--timezone`.
 fn time_zone(name: Option<&str>) -> anyhow::Result<spate_agents::jiff::tz::TimeZone> {
-    match name {
-        None | Some("local") => Ok(spate_agents::time::system_time_zone()),
-        Some(name) => spate_agents::jiff::tz::TimeZone::get(name).with_context(|| {
-            format!("unknown time zone {name:?} (use an IANA name such as Europe/Paris, or local)")
-        }),
-    }
+    Ok(request::time_zone(name)?)
 }
 
 fn date_flag(
@@ -298,35 +311,28 @@ impl Default for Need {
 }
 
 fn load_usage(c: &CommonArgs, need: Need) -> anyhow::Result<Loaded> {
-    let tz = time_zone(c.timezone.as_deref())?;
-    let since = date_flag("--since", &c.since)?;
-    let until = date_flag("--until", &c.until)?;
-    let prices = price_table(c.pricing.as_deref())?;
-    let request = UsageRequest {
-        paths: c.path.clone(),
-        config_env: std::env::var("CLAUDE_CONFIG_DIR").ok(),
-        cache: !c.no_cache,
-        cache_dir: c.cache_dir.clone(),
-    };
     let query = Query {
-        tz,
-        since: if need.blocks { None } else { since },
-        until: if need.blocks { None } else { until },
+        tz: time_zone(c.timezone.as_deref())?,
+        since: date_flag("--since", &c.since)?.filter(|_| !need.blocks),
+        until: date_flag("--until", &c.until)?.filter(|_| !need.blocks),
         mode: match c.mode {
             Mode::Auto => CostMode::Auto,
             Mode::Calculate => CostMode::Calculate,
             Mode::Display => CostMode::Display,
         },
-        prices,
+        prices: c.pricing.table()?,
         week_start: need.week_start,
         per_request: c.per_request || need.blocks,
     };
-    let (loaded, ledger) =
-        ledger::load(&request, query.clone(), &c.ledger).map_err(no_transcripts_hint)?;
+    let ledger = c.ledger.options();
+    let (loaded, ledger) = request::load_report(
+        &c.tree.request(),
+        query.clone(),
+        &c.project,
+        ledger.as_ref(),
+    )
+    .map_err(no_transcripts_hint)?;
     ledger::keep(ledger);
-    let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
-    let mut usage = loaded.usage;
-    usage::retain_projects(&mut usage, &c.project);
     let corpus = if need.keep_corpus {
         Some(loaded.corpus)
     } else {
@@ -336,16 +342,16 @@ fn load_usage(c: &CommonArgs, need: Need) -> anyhow::Result<Loaded> {
         None
     };
     Ok(Loaded {
-        usage,
-        warnings,
+        usage: loaded.usage,
+        warnings: loaded.warnings.iter().map(ToString::to_string).collect(),
         corpus,
         request: query,
     })
 }
 
-fn no_transcripts_hint(e: spate_agents::Error) -> anyhow::Error {
+/// The library names no flag: the hint is the command line's.
+pub fn no_transcripts_hint(e: spate_agents::Error) -> anyhow::Error {
     match e {
-        // the library names no flag: the hint is the command line's
         spate_agents::Error::NoTranscripts { .. } => {
             anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
         }
@@ -369,14 +375,6 @@ fn terminal_width() -> usize {
         }
     }
     usize::MAX
-}
-
-fn price_table(file: Option<&std::path::Path>) -> anyhow::Result<PriceTable> {
-    let prices = PriceTable::embedded();
-    Ok(match file {
-        Some(file) => prices.with_litellm_file(file)?,
-        None => prices,
-    })
 }
 
 fn use_color() -> bool {
@@ -429,7 +427,7 @@ static STOP: AtomicBool = AtomicBool::new(false);
 
 pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     // phase timings with SPATE_LOG=spate_agents=debug
-    super::inputs::init_logging();
+    super::inputs::init_logging(None);
     // Ctrl-C or SIGTERM in the middle of a cache write: remove its temporary file, then end
     // as an interrupted process does (130), or end the live view. Without a handler (it
     // could not be installed) a leftover is removed when the cache is next opened.
@@ -447,7 +445,7 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
     match args.report {
         None => report_cmd(Period::Daily, args.daily, sunday, style),
         Some(ReportCommand::Prices(a)) => {
-            let prices = price_table(a.pricing.as_deref())?;
+            let prices = a.pricing.table()?;
             if a.json {
                 emit(&report_json::to_pretty(&report_json::prices_json(&prices))?)?;
             } else {
@@ -484,10 +482,10 @@ pub fn run(args: AgentsArgs) -> anyhow::Result<ExitCode> {
             usage::retain_sessions(&mut loaded.usage, &a.id);
             print_report(Period::Session, &a.period, &loaded, style)
         }
-        Some(ReportCommand::Model(a)) => {
+        Some(ReportCommand::Model(common)) => {
             let p = PeriodArgs {
-                common: a.common,
-                breakdown: None,
+                common,
+                breakdown: BreakdownFlag { breakdown: None },
                 order: Order::Asc,
                 last: None,
             };
@@ -537,7 +535,7 @@ fn print_report(
     } else if rep.groups.is_empty() {
         emit("No usage found (no requests in the transcripts for these dates and filters).\n")?;
     } else {
-        let by = match a.breakdown {
+        let by = match a.breakdown.breakdown {
             None => render::Breakdown::None,
             Some(Breakdown::Models) => render::Breakdown::Models,
             Some(Breakdown::Agents) => render::Breakdown::Agents,

@@ -8,11 +8,11 @@ use std::time::Duration;
 use anyhow::Context;
 use spate_agents::blocks::{self, BlockOptions, TokenLimit};
 use spate_agents::statusline::{self, StatusInput};
-use spate_agents::{render, render_blocks, report_json, usage};
+use spate_agents::{render, render_blocks, report_json, request};
 
 use super::{
-    date_flag, emit, finish, load_usage, terminal_width, time_zone, BlocksArgs, Need, Order,
-    StatuslineArgs, LIVE, STOP,
+    date_flag, emit, finish, load_usage, no_transcripts_hint, terminal_width, time_zone,
+    BlocksArgs, Need, Order, StatuslineArgs, LIVE, STOP,
 };
 
 fn now_ms() -> i64 {
@@ -106,10 +106,8 @@ fn live(
     let mut problem: Option<String> = None;
     let result = (|| -> anyhow::Result<()> {
         while !STOP.load(Ordering::SeqCst) {
-            let mut u = usage::analyze(corpus, query.clone());
-            usage::retain_projects(&mut u, &a.common.project);
             opts.now_ms = now_ms();
-            let rep = blocks::build(&u, &opts);
+            let rep = request::blocks_of(corpus, query.clone(), &a.common.project, &opts);
             let width = terminal_width().min(100);
             let mut frame = render_blocks::active_view(&rep, tz, width);
             let now = spate_agents::jiff::Timestamp::now()
@@ -162,21 +160,10 @@ fn status_figures(
     a: &StatuslineArgs,
     input: &StatusInput,
 ) -> anyhow::Result<statusline::StatusFigures> {
-    let request = spate_agents::load::UsageRequest {
-        paths: a.path.clone(),
-        config_env: std::env::var("CLAUDE_CONFIG_DIR").ok(),
-        cache: !a.no_cache,
-        cache_dir: a.cache_dir.clone(),
-    };
     let query = spate_agents::usage::Query {
         tz: time_zone(a.timezone.as_deref())?,
-        prices: super::price_table(a.pricing.as_deref())?,
+        prices: a.pricing.table()?,
         ..spate_agents::usage::Query::default()
     };
-    let (corpus, _warnings) =
-        statusline::open_corpus(&request).map_err(super::no_transcripts_hint)?;
-    let figures = statusline::compute(input, &corpus, query, now_ms());
-    // the process ends now: freeing the corpus piece by piece would cost more than the line
-    std::mem::forget(corpus);
-    Ok(figures)
+    request::status_figures(&a.tree.request(), query, input, now_ms).map_err(no_transcripts_hint)
 }

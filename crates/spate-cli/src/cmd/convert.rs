@@ -1,7 +1,7 @@
 //! `spate convert`: stream between CSV, TSV, JSON Lines and JSON (items), keeping types; and
 //! into Parquet or Arrow IPC files (spate-columnar).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,13 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use spate_columnar::output::{check_not_input, TextOutput};
+use spate_columnar::target::{convert_text, read_given_schema, Target};
 use spate_columnar::{Compression, FileFormat, ParquetOptions, PartitionOptions, ScanOptions};
-use spate_csv::convert::{ConvertOptions, OutFormat};
-use spate_csv::{GivenSchema, InputKind, ReadOptions};
+use spate_csv::convert::ConvertOptions;
+use spate_csv::ReadOptions;
 
 use super::schema::{csv_error, ReadArgs};
-use crate::exit::InvalidData;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -91,26 +90,9 @@ pub struct ConvertArgs {
     read: ReadArgs,
 }
 
-/// What to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
-    Text(OutFormat),
-    Columnar(FileFormat),
-}
-
 fn parse_out(s: &str) -> Result<Target, String> {
-    Ok(match s.to_ascii_lowercase().as_str() {
-        "csv" => Target::Text(OutFormat::Csv),
-        "tsv" => Target::Text(OutFormat::Tsv),
-        "jsonl" | "ndjson" => Target::Text(OutFormat::JsonLines),
-        "json" => Target::Text(OutFormat::JsonArray),
-        "parquet" => Target::Columnar(FileFormat::Parquet),
-        "arrow" | "ipc" | "feather" => Target::Columnar(FileFormat::ArrowIpc),
-        _ => {
-            return Err(format!(
-                "{s:?}: unknown output format (csv, tsv, jsonl, json, parquet, arrow)"
-            ))
-        }
+    Target::from_name(s).ok_or_else(|| {
+        format!("{s:?}: unknown output format (csv, tsv, jsonl, json, parquet, arrow)")
     })
 }
 
@@ -122,30 +104,12 @@ fn target(args: &ConvertArgs) -> anyhow::Result<Target> {
         // The output is a folder: Parquet unless told otherwise.
         return Ok(Target::Columnar(FileFormat::Parquet));
     }
-    let name = args.output.to_string_lossy().to_ascii_lowercase();
-    if let Some(f) = FileFormat::from_file_name(&name) {
-        return Ok(Target::Columnar(f));
-    }
-    match InputKind::from_file_name(&name) {
-        Some(InputKind::Csv) => Ok(Target::Text(OutFormat::Csv)),
-        Some(InputKind::Tsv) => Ok(Target::Text(OutFormat::Tsv)),
-        Some(InputKind::JsonLines) => Ok(Target::Text(OutFormat::JsonLines)),
-        Some(InputKind::Json) => Ok(Target::Text(OutFormat::JsonArray)),
-        None => anyhow::bail!(
+    Target::from_file_name(&args.output.to_string_lossy()).with_context(|| {
+        format!(
             "cannot tell the output format from {:?}: give --to csv|tsv|jsonl|json|parquet|arrow",
             args.output.display().to_string()
-        ),
-    }
-}
-
-fn given_schema(args: &ConvertArgs) -> anyhow::Result<Option<GivenSchema>> {
-    let Some(p) = &args.schema else {
-        return Ok(None);
-    };
-    let text = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-    Ok(Some(
-        GivenSchema::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
-    ))
+        )
+    })
 }
 
 fn with_fields(args: &ConvertArgs) -> anyhow::Result<Vec<(String, String)>> {
@@ -170,7 +134,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     });
     let target = target(&args)?;
     let start = Instant::now();
-    let given = given_schema(&args)?;
+    let given = args.schema.as_deref().map(read_given_schema).transpose()?;
     let read = ReadOptions {
         from: args.read.from,
         json_path: args.path.clone(),
@@ -218,7 +182,8 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
                 csv: args.read.csv_options(),
                 given,
             };
-            text_convert(&args.input, &args.output, &options)?
+            let r = convert_text(&args.input, &args.output, &options).map_err(columnar_error)?;
+            (r.rows, r.bytes_in, r.bytes_out)
         }
     };
     if args.stats {
@@ -227,40 +192,10 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A text conversion, into a temporary file renamed at the end (or standard output).
-fn text_convert(
-    input: &Path,
-    output: &Path,
-    options: &ConvertOptions,
-) -> anyhow::Result<(u64, u64, u64)> {
-    if output.as_os_str() == "-" {
-        let open = || -> std::io::Result<Box<dyn Write>> { Ok(Box::new(std::io::stdout().lock())) };
-        let r = spate_csv::convert::run(input, open, options).map_err(csv_error)?;
-        return Ok((r.rows, r.bytes_in, r.bytes_out));
-    }
-    check_not_input(&[input], output).map_err(columnar_error)?;
-    let mut out: Option<TextOutput> = None;
-    let slot = &mut out;
-    let open = move || -> std::io::Result<&mut TextOutput> {
-        let slot = slot; // moved in: the closure is called once
-        let created = TextOutput::create(output).map_err(|e| {
-            std::io::Error::other(format!("cannot create {}: {e}", output.display()))
-        })?;
-        Ok(slot.insert(created))
-    };
-    let report = spate_csv::convert::run(input, open, options).map_err(csv_error)?;
-    let bytes_out = match out {
-        Some(o) => o.commit().map_err(columnar_error)?,
-        None => 0,
-    };
-    Ok((report.rows, report.bytes_in, bytes_out))
-}
-
 /// Invalid data is exit code 1; the rest (I/O, usage) 2.
 fn columnar_error(e: spate_columnar::Error) -> anyhow::Error {
     match e {
         spate_columnar::Error::Input(inner) => csv_error(inner),
-        e if e.is_invalid_data() => anyhow::Error::new(InvalidData(e.to_string())),
         e => anyhow::Error::new(e),
     }
 }
@@ -268,7 +203,10 @@ fn columnar_error(e: spate_columnar::Error) -> anyhow::Error {
 fn print_stats(rows: u64, bytes_in: u64, bytes_out: u64, elapsed: Duration) {
     let secs = elapsed.as_secs_f64();
     let mb = |b: u64| b as f64 / 1e6;
-    let rss = peak_rss_mb().map_or_else(|| "n/a".to_owned(), |m| format!("{m:.0} MB"));
+    let rss = spate::memory::resident().map_or_else(
+        || "n/a".to_owned(),
+        |(_, peak)| format!("{:.0} MB", peak as f64 / 1048576.0),
+    );
     eprintln!(
         "spate: stats: rows {rows}, in {:.1} MB ({:.1} MB/s), out {:.1} MB, ratio out/in {:.3}, \
          {secs:.2} s, peak memory {rss}",
@@ -281,14 +219,6 @@ fn print_stats(rows: u64, bytes_in: u64, bytes_out: u64, elapsed: Duration) {
             0.0
         },
     );
-}
-
-/// Peak resident memory of this process (Linux: `VmHWM`).
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }
 
 /// A progress bar of the writing pass, drawn from the bytes-read counter.

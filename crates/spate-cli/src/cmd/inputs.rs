@@ -60,6 +60,10 @@ pub struct InputArgs {
     #[arg(long, overrides_with = "progress")]
     pub no_progress: bool,
 
+    /// Deepest nesting accepted.
+    #[arg(long, value_name = "N", default_value_t = spate_json::DEFAULT_MAX_DEPTH)]
+    pub max_depth: u32,
+
     /// Size of the byte ranges one big JSON Lines file is split into (K, M, G suffixes).
     #[arg(long, value_name = "SIZE", hide = true, env = "SPATE_RANGE_SIZE", value_parser = super::common::parse_size)]
     pub range_size: Option<usize>,
@@ -163,12 +167,16 @@ fn progress_bar() -> ProgressBar {
 }
 
 /// Turns on structured logs on stderr when `SPATE_LOG` is set (`SPATE_LOG=debug` times the
-/// plan, each task and the run).
-pub fn init_logging() {
-    let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG") else {
-        return;
+/// plan, each task and the run), else with `default` (a filter) when given.
+pub fn init_logging(default: Option<&str>) {
+    let filter = match (
+        tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG"),
+        default,
+    ) {
+        (Ok(filter), _) => filter,
+        (Err(_), Some(default)) => tracing_subscriber::EnvFilter::new(default),
+        (Err(_), None) => return,
     };
-    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         // no colour codes in a file or a pipe
@@ -209,7 +217,7 @@ impl Reporter {
                 Some(format!("raise it with {}", self.size_flag))
             }
             RunError::TooManyGroups { .. } => Some("raise it with --max-groups".to_owned()),
-            // (items and validate, which use this reporter, both have --max-depth)
+            // (--max-depth is one of these input flags)
             RunError::Input(spate::Error::Syntax { error, .. })
                 if matches!(error.0.kind, spate_json::ErrorKind::TooDeep { .. }) =>
             {

@@ -6,9 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use spate::output::{RawLines, ResultWriter, Written};
-use spate::parallel::{RunError, Summary};
-use spate::query::{execute, select_paths, PathsOutput, Query, QueryOutcome};
+use spate::output::RawLines;
+use spate::parallel::Summary;
+use spate::query::{
+    print, select_paths, write_path_counts, PathsOutput, PrintError, Printed, Printing, QuerySpec,
+    SpecPart,
+};
 use spate::{ItemsOptions, OnError};
 
 use super::common::{parse_size, stdout};
@@ -112,10 +115,6 @@ pub struct ItemsArgs {
     #[arg(long, value_name = "N", default_value_t = spate::query::aggregate::DEFAULT_MAX_GROUPS)]
     max_groups: usize,
 
-    /// Deepest nesting accepted.
-    #[arg(long, value_name = "N", default_value_t = spate_json::DEFAULT_MAX_DEPTH)]
-    max_depth: u32,
-
     #[command(flatten)]
     inputs: InputArgs,
 }
@@ -127,29 +126,39 @@ enum OnErrorArg {
 }
 
 impl ItemsArgs {
-    fn aggregating(&self) -> bool {
-        !(self.group_by.is_empty()
-            && self.sum.is_empty()
-            && self.min.is_empty()
-            && self.max.is_empty()
-            && self.mean.is_empty())
-    }
-
-    /// `--count` alone: print only the number of results.
-    fn count_only(&self) -> bool {
-        self.count && !self.aggregating()
-    }
-
-    fn on_error(&self) -> OnError {
-        match self.on_error {
-            OnErrorArg::Fail => OnError::Fail,
-            OnErrorArg::Skip => OnError::Skip,
-        }
+    /// The query the flags describe, for items at `path`.
+    fn spec(&self, path: &str) -> anyhow::Result<QuerySpec> {
+        let with = self
+            .with
+            .iter()
+            .map(|w| match w.split_once('=') {
+                Some((name, p)) => Ok((name.to_owned(), p.to_owned())),
+                None => anyhow::bail!("--with {w:?}: expected NAME=PATH"),
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(QuerySpec {
+            path: path.to_owned(),
+            with,
+            filter: self.filter.clone(),
+            group_by: self.group_by.clone(),
+            count: self.count,
+            sum: self.sum.clone(),
+            min: self.min.clone(),
+            max: self.max.clone(),
+            mean: self.mean.clone(),
+            raw_output: self.raw_output,
+            on_error: match self.on_error {
+                OnErrorArg::Fail => OnError::Fail,
+                OnErrorArg::Skip => OnError::Skip,
+            },
+            max_held: Some(self.max_item_size),
+            max_groups: Some(self.max_groups),
+        })
     }
 }
 
 pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
-    init_logging();
+    init_logging(None);
     let (path_texts, files) = if args.paths.is_empty() {
         let mut positional = args.args.clone().into_iter();
         let Some(path) = positional.next() else {
@@ -164,16 +173,26 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
     } else {
         files.into_iter().map(PathBuf::from).collect()
     };
+    let spec = args.spec(&path_texts[0]);
     let several = path_texts.len() > 1;
-    if several && (args.filter.is_some() || !args.with.is_empty() || args.aggregating()) {
+    // (a --with that does not parse is not empty)
+    if several
+        && (args.filter.is_some()
+            || !args.with.is_empty()
+            || spec.as_ref().is_ok_and(QuerySpec::aggregating))
+    {
         anyhow::bail!(
             "several -p paths select items only; -f, --with and aggregates take one PATH"
         );
     }
+    let spec = spec?;
     let query = if several {
         None
     } else {
-        Some(build_query(&args, &path_texts[0])?)
+        Some(spec.build().map_err(|e| match e.part {
+            SpecPart::With => anyhow::Error::new(e.error).context("--with"),
+            _ => anyhow::Error::new(e.error),
+        })?)
     };
     if args.raw_output && args.output != Format::Jsonl {
         anyhow::bail!("-r/--raw-output prints lines; it goes with -o jsonl only");
@@ -183,11 +202,11 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
     let (mut options, bar) = args.inputs.run_options();
     options.items = ItemsOptions {
         max_item_size: args.max_item_size,
-        max_depth: args.max_depth,
+        max_depth: args.inputs.max_depth,
         ..ItemsOptions::default()
     };
     options.limit = args.limit;
-    options.on_error = args.on_error();
+    options.on_error = spec.on_error;
     let mut out = stdout();
     let Some(query) = query else {
         let paths = path_texts
@@ -206,10 +225,11 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
             bar.finish_and_clear();
         }
         let outcome = result.map_err(|e| into_anyhow(e, &reporter))?;
-        for (path, n) in paths.iter().zip(outcome.counts.iter().flatten()) {
-            let p = serde_json::to_string(path.as_str())?;
-            writeln!(out, "{{\"path\":{p},\"count\":{n}}}")?;
-        }
+        write_path_counts(
+            &mut out,
+            &paths,
+            outcome.counts.as_deref().unwrap_or_default(),
+        )?;
         out.flush().context("writing to standard output")?;
         let summary = &outcome.summary;
         if !summary.stopped_early {
@@ -222,40 +242,29 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
         args.inputs.print_stats(summary);
         return finish(&reporter, summary, 0);
     };
-    let (result, written) = if args.raw_output {
-        let result = execute(
-            &query,
-            &inputs,
-            &options,
-            &mut RawLines(&mut out),
-            &mut reporter,
-        );
-        (result, Ok(Written::default()))
+    let printing = if args.raw_output {
+        Printing::Raw
     } else {
-        let mut writer = ResultWriter::new(&mut out, args.output.into());
-        let result = execute(&query, &inputs, &options, &mut writer, &mut reporter);
-        // A count-only query writes no result: the count is all there is.
-        let written = match (&result, args.count_only()) {
-            (Ok(_) | Err(RunError::Halted(_)), false) => writer.finish(),
-            _ => Ok(Written::default()),
-        };
-        (result, written)
+        Printing::Format(args.output.into())
     };
+    let result = print(&query, &inputs, &options, printing, &mut out, &mut reporter);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    if let Err(RunError::Halted(halt)) = result {
-        // The filter halted (jq's `halt`, `halt_error`): what came before it is printed,
-        // and the exit code is the one it asked for, as with jq.
-        written.context("writing to standard output")?;
-        out.flush().context("writing to standard output")?;
-        return Ok(ExitCode::from(halt.code as u8));
-    }
-    let outcome: QueryOutcome = result.map_err(|e| into_anyhow(e, &reporter))?;
-    let written = written.context("writing to standard output")?;
-    if args.count_only() {
-        writeln!(out, "{}", outcome.results())?;
-    }
+    let Printed { outcome, written } = match result {
+        Ok(printed) => printed,
+        Err(PrintError::Halted { code }) => {
+            // The filter halted (jq's `halt`, `halt_error`): what came before it is printed,
+            // and the exit code is the one it asked for, as with jq.
+            out.flush().context("writing to standard output")?;
+            return Ok(ExitCode::from(code as u8));
+        }
+        Err(PrintError::Run(e)) => return Err(into_anyhow(e, &reporter)),
+        Err(PrintError::Write(e)) => {
+            return Err(anyhow::Error::new(e).context("writing to standard output"))
+        }
+        Err(e) => return Err(e.into()),
+    };
     out.flush().context("writing to standard output")?;
     if written.dropped_cells > 0 && args.output == Format::Table {
         eprintln!(
@@ -285,43 +294,6 @@ pub fn run(args: ItemsArgs) -> anyhow::Result<ExitCode> {
     }
     args.inputs.print_stats(summary);
     finish(&reporter, summary, outcome.skipped_items)
-}
-
-fn build_query(args: &ItemsArgs, path: &str) -> anyhow::Result<Query> {
-    let mut q = Query::new(path)?
-        .raw_output(args.raw_output)
-        .on_error(args.on_error())
-        .max_held(args.max_item_size)
-        .max_groups(args.max_groups)
-        .count_only(args.count_only());
-    for w in &args.with {
-        let Some((name, p)) = w.split_once('=') else {
-            anyhow::bail!("--with {w:?}: expected NAME=PATH");
-        };
-        q = q.with(name, p).context("--with")?;
-    }
-    if let Some(f) = &args.filter {
-        q = q.jq(f)?;
-    }
-    for g in &args.group_by {
-        q = q.group_by(g)?;
-    }
-    if args.count && args.aggregating() {
-        q = q.count();
-    }
-    for e in &args.sum {
-        q = q.sum(e)?;
-    }
-    for e in &args.min {
-        q = q.min(e)?;
-    }
-    for e in &args.max {
-        q = q.max(e)?;
-    }
-    for e in &args.mean {
-        q = q.mean(e)?;
-    }
-    Ok(q)
 }
 
 /// The exit code after a run that did not fail outright: 2 when an input could not be

@@ -6,11 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use spate_agents::ledger::{self, FsyncPolicy, Ledger, LedgerError, LedgerOptions};
-use spate_agents::load::{LoadedUsage, UsageRequest};
-use spate_agents::usage::Query;
-
-use crate::exit::InvalidData;
+use spate_agents::ledger::{self, FsyncPolicy, Ledger, LedgerOptions};
+use spate_agents::request::{self, OpenLedgerError};
 
 /// The ledger flags of a report.
 #[derive(Debug, Clone, clap::Args)]
@@ -66,15 +63,6 @@ impl LedgerFlags {
     pub fn options(&self) -> Option<LedgerOptions> {
         (!self.no_ledger).then(|| self.place.options())
     }
-}
-
-/// [`ledger::load_usage`] with the ledger the flags ask for.
-pub fn load(
-    request: &UsageRequest,
-    query: Query,
-    flags: &LedgerFlags,
-) -> spate_agents::Result<(LoadedUsage, Option<Ledger>)> {
-    ledger::load_usage(request, query, flags.options().as_ref())
 }
 
 /// The ledger of this run, flushed by [`finish`] (or by the interrupt handler).
@@ -136,59 +124,36 @@ enum LedgerCommand {
 
 #[derive(Debug, clap::Args)]
 struct TreeArgs {
-    /// Transcript folder (repeatable); as for the reports.
-    #[arg(long, value_name = "DIR")]
-    path: Vec<PathBuf>,
-    /// Do not read or write the incremental cache.
-    #[arg(long)]
-    no_cache: bool,
-    /// Cache folder (default: the user cache folder's `spate/`).
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    tree: super::agents::TreeFlags,
     #[command(flatten)]
     place: LedgerPlace,
 }
 
 /// Loads the tree (recording its new entries in the ledger) and returns the ledger.
 fn open(tree: &TreeArgs) -> anyhow::Result<Ledger> {
-    let request = UsageRequest {
-        paths: tree.path.clone(),
-        config_env: std::env::var("CLAUDE_CONFIG_DIR").ok(),
-        cache: !tree.no_cache,
-        cache_dir: tree.cache_dir.clone(),
-    };
-    let options = tree.place.options();
-    let (loaded, ledger) =
-        ledger::load_usage(&request, Query::default(), Some(&options)).map_err(|e| match e {
-            spate_agents::Error::NoTranscripts { .. } => {
-                anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
+    let (ledger, warnings) = request::open_ledger(&tree.tree.request(), &tree.place.options())
+        .map_err(|e| match e {
+            OpenLedgerError::Load(e) => super::agents::no_transcripts_hint(e),
+            OpenLedgerError::Unusable { warning, before } => {
+                for w in &before {
+                    eprintln!("spate: warning: {w}");
+                }
+                anyhow::anyhow!("{warning}")
             }
             e => e.into(),
         })?;
-    for w in &loaded.warnings {
-        if w.kind() == "ledger-unusable" {
-            anyhow::bail!("{w}");
-        }
+    for w in &warnings {
         eprintln!("spate: warning: {w}");
     }
-    std::mem::forget(loaded.corpus);
-    ledger.ok_or_else(|| anyhow::anyhow!("the usage ledger could not be opened"))
-}
-
-fn ledger_error(e: LedgerError) -> anyhow::Error {
-    match e {
-        LedgerError::NotALedger(_) | LedgerError::Version { .. } | LedgerError::Damaged { .. } => {
-            anyhow::Error::new(InvalidData(e.to_string()))
-        }
-        e => e.into(),
-    }
+    Ok(ledger)
 }
 
 pub fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         LedgerCommand::Export { file, tree } => {
             let l = open(&tree)?;
-            let stats = l.export(&file).map_err(ledger_error)?;
+            let stats = l.export(&file)?;
             eprintln!(
                 "spate: exported {} usage entries ({} bytes) from {} to {}",
                 stats.entries,
@@ -199,7 +164,7 @@ pub fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
         }
         LedgerCommand::Import { files, tree } => {
             let l = open(&tree)?;
-            let stats = l.import(&files).map_err(ledger_error)?;
+            let stats = l.import(&files)?;
             eprintln!(
                 "spate: read {} usage entries from {} files: {} added, {} already held ({})",
                 stats.read,

@@ -4,8 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use spate::output::{Align, Table};
-use spate_csv::{CsvOptions, Format, InputKind, NullTokens, ReadOptions, Schema, TableInput};
+use spate_csv::{describe, CsvOptions, InputKind, NullTokens, ReadOptions, Schema};
 
 use super::common::stdout;
 use crate::exit::{self, InvalidData};
@@ -169,47 +168,26 @@ pub(crate) fn csv_error(e: spate_csv::Error) -> anyhow::Error {
     }
 }
 
-/// Infers the schema of one input.
-pub(crate) fn infer(
-    file: &Path,
-    read: &ReadArgs,
-    path: Option<&str>,
-    sample: Option<u64>,
-    types_only: bool,
-) -> anyhow::Result<Schema> {
-    let options = ReadOptions {
-        from: read.from,
-        json_path: path.map(str::to_string),
-    };
-    let mut input = TableInput::open(file, &options, false).map_err(csv_error)?;
-    let mut opts = read.csv_options();
-    opts.sample = sample;
-    opts.types_only = types_only;
-    spate_csv::infer(&mut input, &opts).map_err(csv_error)
-}
-
 pub fn run(args: SchemaArgs) -> anyhow::Result<ExitCode> {
     let (path, files) = split_args(args.args, args.path);
     let several = files.len() > 1;
     let mut out = stdout();
     let mut worst: u8 = 0;
     for (i, file) in files.iter().enumerate() {
-        match infer(
-            file,
-            &args.read,
-            path.as_deref(),
-            args.sample,
-            args.types_only,
-        ) {
+        let read = ReadOptions {
+            from: args.read.from,
+            json_path: path.clone(),
+        };
+        let csv = CsvOptions {
+            sample: args.sample,
+            types_only: args.types_only,
+            ..args.read.csv_options()
+        };
+        match describe::infer_file(file, &read, &csv).map_err(csv_error) {
             Ok(schema) => {
-                let name = if file.as_os_str() == "-" {
-                    "<stdin>".to_string()
-                } else {
-                    file.display().to_string()
-                };
+                let name = describe::input_name(file);
                 if args.json {
-                    let mut v = serde_json::to_value(&schema)?;
-                    v["spate"]["file"] = serde_json::Value::String(name);
+                    let v = describe::schema_document(&schema, &name)?;
                     if several {
                         serde_json::to_writer(&mut out, &v)?;
                     } else {
@@ -235,47 +213,10 @@ pub fn run(args: SchemaArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(worst))
 }
 
-fn format_desc(schema: &Schema) -> String {
-    match &schema.format {
-        Format::Csv { delimiter, header } => {
-            let d = match delimiter {
-                b'\t' => "tab".to_string(),
-                d => format!("'{}'", *d as char),
-            };
-            format!(
-                "{}, delimiter {d}, {}",
-                schema.format.name(),
-                if *header { "header" } else { "no header" }
-            )
-        }
-        Format::JsonLines => "json lines".to_string(),
-        Format::JsonItems { path } => format!("items at {path}"),
-    }
-}
-
-/// The table for people.
-pub(crate) fn write_table(
-    out: &mut impl Write,
-    name: &str,
-    schema: &Schema,
-) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{name}: {} {}, {} {} ({})",
-        schema.rows,
-        if schema.rows == 1 { "row" } else { "rows" },
-        schema.fields.len(),
-        match (
-            matches!(schema.format, Format::Csv { .. }),
-            schema.fields.len() == 1
-        ) {
-            (true, true) => "column",
-            (true, false) => "columns",
-            (false, true) => "field",
-            (false, false) => "fields",
-        },
-        format_desc(schema)
-    )?;
+/// The table for people: the library's summary line and fields table, with notes naming
+/// the flags that cut the reading short.
+fn write_table(out: &mut impl Write, name: &str, schema: &Schema) -> std::io::Result<()> {
+    writeln!(out, "{}", describe::summary_line(name, schema))?;
     if let Some(n) = schema.sample {
         if !schema.complete {
             writeln!(out, "sampled: only the first {n} rows were read (--sample {n}); types may differ beyond them")?;
@@ -283,26 +224,5 @@ pub(crate) fn write_table(
     } else if !schema.complete {
         writeln!(out, "stopped early: every column is a string after {} rows (--types-only); counts cover those rows", schema.rows)?;
     }
-    let header = ["column", "type", "nullable", "nulls", "min", "max"];
-    let mut table = Table::new(header.map(String::from).to_vec(), &mut *out);
-    table.set_align(vec![Align::Left; header.len()]);
-    table.set_rule(false);
-    for f in &schema.fields {
-        let ty = if f.format != "default" && f.ty == spate_csv::Type::Datetime {
-            format!("{} ({})", f.ty, f.format)
-        } else {
-            f.ty.to_string()
-        };
-        let nullable = if f.nullable() { "yes" } else { "no" };
-        table.row(vec![
-            f.name.clone(),
-            ty,
-            nullable.into(),
-            f.nulls.to_string(),
-            f.min.as_ref().map(|b| b.to_string()).unwrap_or_default(),
-            f.max.as_ref().map(|b| b.to_string()).unwrap_or_default(),
-        ])?;
-    }
-    table.finish()?;
-    Ok(())
+    describe::write_fields_table(out, schema)
 }

@@ -7,8 +7,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use spate_agents::load::UsageRequest;
-use spate_agents::pricing::PriceTable;
 use spate_serve::{ServeOptions, Server};
 
 #[derive(Debug, clap::Args)]
@@ -17,11 +15,8 @@ pub struct ServeArgs {
     /// --token-file.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7390")]
     bind: SocketAddr,
-    /// Transcript folder: a Claude config folder with `projects/`, or a `projects/` folder
-    /// (repeatable). Default: CLAUDE_CONFIG_DIR (comma-separated), else ~/.config/claude and
-    /// ~/.claude.
-    #[arg(long, value_name = "DIR")]
-    path: Vec<PathBuf>,
+    #[command(flatten)]
+    tree: super::agents::TreeFlags,
     /// IANA time zone of the reports when a request names none (default: the system's).
     #[arg(long, short = 'z', value_name = "TZ")]
     tz: Option<String>,
@@ -55,15 +50,8 @@ pub struct ServeArgs {
     /// the whole tree on every core already, so more at once add memory, not speed.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     max_queries: u16,
-    /// Prices from a LiteLLM-style JSON file, overriding the embedded table.
-    #[arg(long, value_name = "FILE")]
-    pricing: Option<PathBuf>,
-    /// Do not read or write the incremental cache.
-    #[arg(long)]
-    no_cache: bool,
-    /// Cache folder (default: the user cache folder's `spate/`).
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pricing: super::agents::PricingFlag,
     /// The usage ledger, as for the `agents` reports: usage of deleted transcripts stays in
     /// the reports; entries are recorded after each refresh and flushed on exit.
     #[command(flatten)]
@@ -73,18 +61,8 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // a long-running process: large freed buffers go back to the system
     spate_serve::memory::return_freed_memory();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("spate_serve=info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-    let tz = match &args.tz {
-        Some(name) => spate_agents::jiff::tz::TimeZone::get(name).with_context(|| {
-            format!("unknown time zone {name:?} (use an IANA name such as Europe/Paris)")
-        })?,
-        None => spate_agents::time::system_time_zone(),
-    };
+    super::inputs::init_logging(Some("spate_serve=info"));
+    let tz = spate_agents::request::time_zone(args.tz.as_deref())?;
     let token = match (&args.token, &args.token_file) {
         (Some(t), _) => Some(t.clone()),
         (None, Some(file)) => {
@@ -100,20 +78,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if !(args.idle_timeout.is_finite() && args.idle_timeout >= 0.1) {
         anyhow::bail!("--idle-timeout must be at least 0.1 seconds");
     }
-    let mut prices = PriceTable::embedded();
-    if let Some(file) = &args.pricing {
-        prices = prices.with_litellm_file(file)?;
-    }
     let options = ServeOptions {
         bind: args.bind,
-        request: UsageRequest {
-            paths: args.path,
-            config_env: std::env::var("CLAUDE_CONFIG_DIR").ok(),
-            cache: !args.no_cache,
-            cache_dir: args.cache_dir,
-        },
+        request: args.tree.request(),
         tz,
-        prices,
+        prices: args.pricing.table()?,
         token,
         rescan_interval: Duration::from_secs_f64(args.rescan_interval),
         max_connections: args.max_connections,
@@ -129,11 +98,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let stop = spate_serve::shutdown_signal().context("cannot install signal handlers")?;
         let server = Server::start(options).await.map_err(|e| match e {
-            spate_serve::ServeError::Load(e @ spate_agents::Error::NoTranscripts { .. }) => {
-                anyhow::anyhow!("{e}; pass --path DIR or set CLAUDE_CONFIG_DIR")
-            }
-            spate_serve::ServeError::Config(m) if m.contains("requires a token") => {
-                anyhow::anyhow!("{m}: pass --token SECRET or --token-file FILE")
+            spate_serve::ServeError::Load(e) => super::agents::no_transcripts_hint(e),
+            e @ spate_serve::ServeError::TokenRequired { .. } => {
+                anyhow::anyhow!("{e}: pass --token SECRET or --token-file FILE")
             }
             e => e.into(),
         })?;

@@ -5,10 +5,9 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use spate::parallel::{
-    run_with, InputReport, ItemVisitor, Observer, OnError, RunError, VisitError,
-};
-use spate::{Format, ItemRef, ItemsOptions};
+use spate::check::validate_inputs;
+use spate::parallel::{InputReport, Observer, OnError, RunError};
+use spate::{Format, ItemsOptions};
 
 use super::common::stdout;
 use super::inputs::{init_logging, into_anyhow, InputArgs, Reporter};
@@ -28,10 +27,6 @@ pub struct ValidateArgs {
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
 
-    /// Deepest nesting accepted.
-    #[arg(long, value_name = "N", default_value_t = spate_json::DEFAULT_MAX_DEPTH)]
-    max_depth: u32,
-
     /// Longest JSON Lines line accepted (K, M, G suffixes).
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = super::common::parse_size)]
     max_line_size: usize,
@@ -46,15 +41,6 @@ pub struct ValidateArgs {
 
     #[command(flatten)]
     inputs: InputArgs,
-}
-
-/// Validation selects nothing: the scanner checks every byte anyway.
-struct NoItems;
-
-impl ItemVisitor for NoItems {
-    fn visit(&mut self, _item: ItemRef<'_>, _out: &mut Vec<u8>) -> Result<u64, VisitError> {
-        Ok(0)
-    }
 }
 
 /// Prints each valid input on stdout and each error on stderr, in input order.
@@ -92,7 +78,7 @@ impl<W: Write> Observer for Verdicts<W> {
 }
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    init_logging();
+    init_logging(None);
     let mut verdicts = Verdicts {
         out: stdout(),
         quiet: args.quiet,
@@ -104,22 +90,15 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     options.on_error = OnError::Skip;
     options.max_errors = (args.max_errors > 0).then_some(args.max_errors);
     options.items = ItemsOptions {
-        max_depth: args.max_depth,
+        max_depth: args.inputs.max_depth,
         max_item_size: args.max_line_size,
         ..ItemsOptions::default()
     };
-    let result = run_with(
-        &inputs,
-        &[],
-        &options,
-        || NoItems,
-        &mut io::sink(),
-        &mut verdicts,
-    );
+    let result = validate_inputs(&inputs, &options, &mut verdicts);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let (_, summary) = result.map_err(|e| into_anyhow(e, &verdicts.reporter))?;
+    let summary = result.map_err(|e| into_anyhow(e, &verdicts.reporter))?;
     std::mem::replace(&mut verdicts.written, Ok(()))?;
     verdicts.out.flush()?;
     if summary.stopped_early {

@@ -28,9 +28,11 @@ pub mod decimal;
 pub mod jq;
 mod paths;
 mod pipeline;
+pub mod print;
 mod projection;
 mod pull;
 mod runner;
+pub mod spec;
 mod val;
 
 use std::fmt;
@@ -45,8 +47,10 @@ pub use aggregate::{AggregateError, AggregateKind, Aggregates, GroupRow, Ignored
 pub use jq::{JqCompileError, JqFailure, JqProgram, JqRuntimeError};
 pub use paths::{select_paths, PathsOutcome, PathsOutput};
 pub use pipeline::{execute, QueryOutcome};
+pub use print::{print, write_path_counts, PrintError, Printed, Printing};
 pub use pull::{results, QueryResults};
 pub use runner::{Emit, QueryError, QueryErrorKind, QueryRunner};
+pub use spec::{QuerySpec, SpecError, SpecPart};
 pub use val::MAX_VALUE_DEPTH;
 
 use crate::error::Error;
@@ -181,7 +185,7 @@ impl Query {
         let path = Path::parse(path)?;
         if !self.items.is_simple() || !path.is_simple() {
             return Err(Error::Usage(format!(
-                "--with {name}={path}: the items' path and the field's path must be made of \
+                "{name}={path}: the items' path and the field's path must be made of \
                  names, wildcards and indexes (filters, unions, slices and '..' are not \
                  supported here)"
             )));
