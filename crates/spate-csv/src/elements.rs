@@ -537,8 +537,10 @@ mod tests {
         );
         // A member's scalars join as a column's do; kinds that share no type are JSON text.
         assert_eq!(
-            shape(&[r#"[{"a": 1, "b": [1], "c": {"x": 1}}]"#,
-                    r#"[{"a": "x", "b": {"y": 1}, "c": {"x": [true], "y": null}}]"#])
+            shape(&[
+                r#"[{"a": 1, "b": [1], "c": {"x": 1}}]"#,
+                r#"[{"a": "x", "b": {"y": 1}, "c": {"x": [true], "y": null}}]"#
+            ])
             .as_deref(),
             Some("{a: string, b: json, c: {x: json, y: null?}}")
         );

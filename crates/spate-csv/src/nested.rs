@@ -127,7 +127,8 @@ impl ElementField {
                 Element::Struct(out)
             }
             t => {
-                let ty = Type::from_name(t).ok_or_else(|| format!("{name:?}: unknown type {t:?}"))?;
+                let ty =
+                    Type::from_name(t).ok_or_else(|| format!("{name:?}: unknown type {t:?}"))?;
                 let ty = if ty == Type::Null { Type::String } else { ty };
                 let mut col = ColumnState::default();
                 col.observe_type(ty);

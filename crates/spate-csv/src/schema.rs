@@ -175,9 +175,8 @@ impl GivenSchema {
             };
             if ty == Type::Array {
                 if let Some(items) = f.get("spate").and_then(|s| s.get("items")) {
-                    let element =
-                        ElementField::from_json(items, crate::elements::ITEM_NAME, 0)
-                            .map_err(|m| bad(format!("field {name:?}: {m}")))?;
+                    let element = ElementField::from_json(items, crate::elements::ITEM_NAME, 0)
+                        .map_err(|m| bad(format!("field {name:?}: {m}")))?;
                     elements.push((name.to_string(), element));
                 }
             }
