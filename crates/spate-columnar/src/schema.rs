@@ -14,14 +14,15 @@
 //! | datetime with zones (or mixed shapes) | `Timestamp(µs, "UTC")` / TIMESTAMP(MICROS, adjusted to UTC) |
 //! | string | `Utf8` / STRING |
 //! | array (JSON), elements scalars of one type | `List<T>` / LIST of the elements' type |
-//! | array (JSON), otherwise (nested, mixed) | `Utf8` / STRING holding the array's compact JSON text |
+//! | array (JSON) of objects, or of arrays whose elements have one type | `List<Struct<..>>`, `List<List<..>>` ([`crate::nested`]) |
+//! | array (JSON), otherwise (mixed kinds) | `Utf8` / STRING holding the array's compact JSON text |
 //! | null (every value null) | `Utf8` / STRING, all null |
 //!
 //! Nested objects are flattened as spate's inference flattens them: a column per leaf path,
 //! named `a.b.c`. A column is nullable when the inference saw a null (or a missing field) in
 //! it; with a given schema every column is nullable. A list's elements are nullable when a
-//! null element was seen. With [`Arrays::Json`] (or a given schema, whose `array` has no
-//! element type) every array is JSON text.
+//! null element was seen. With [`Arrays::Json`] (or a given schema whose `array` field names
+//! no element type, `spate.items`) every array is JSON text.
 
 use std::sync::Arc;
 
