@@ -39,7 +39,21 @@ def _partition(file, path, with_, filter, schema, batch_size, empty):
                                        filter=filter, schema=schema))
     if not batches:
         return empty.copy()
-    return pa.Table.from_batches(batches).to_pandas()
+    return _to_pandas(pa.Table.from_batches(batches))
+
+
+def _to_pandas(table):
+    """A pandas frame of ``table``; list and struct columns keep their Arrow type
+    (``pd.ArrowDtype``: each value a list, of dicts for structs), since Dask would turn
+    columns of Python objects into strings."""
+    import pandas as pd
+    import pyarrow as pa
+
+    def nested(t):
+        if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_struct(t):
+            return pd.ArrowDtype(t)
+        return None
+    return table.to_pandas(types_mapper=nested)
 
 
 def read_items(paths_or_glob, path=None, *, with_=None, filter=None, schema=None,
@@ -121,5 +135,5 @@ def _partition_meta(files, path, with_, filter, schema):
     for file in files:
         for batch in spate.arrow_batches(file, path, batch_size=1, with_=with_, filter=filter,
                                          schema=schema):
-            return pa.Table.from_batches([batch]).slice(0, 0).to_pandas()
+            return _to_pandas(pa.Table.from_batches([batch]).slice(0, 0))
     return pa.schema([]).empty_table().to_pandas()
