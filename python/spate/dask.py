@@ -66,7 +66,8 @@ def read_items(paths_or_glob, path=None, *, with_=None, filter=None, schema=None
     exact schema (read on the client), given to every worker so that all partitions agree —
     a value of another file that does not fit raises ``ValueError`` in its worker. List
     columns (arrays of scalars, of objects, of arrays) keep their element types: in the
-    partitions they are lists (of dicts for structs), every element and field nullable.
+    partitions they are ``pd.ArrowDtype`` columns whose values are lists (of dicts for
+    structs), every element and field nullable.
     """
     import dask.dataframe as dd
     files = _files(paths_or_glob)
