@@ -404,3 +404,44 @@ fn nested_values_count_toward_the_batch_bound() {
         )
     );
 }
+
+/// Datetimes inside structs follow the zone rule of columns: all without a zone, wall-clock
+/// timestamps; with zones (or mixed), instants in UTC; integers and floats join.
+#[test]
+fn nested_datetimes_follow_the_zone_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "z.jsonl",
+        concat!(
+            r#"{"xs": [{"wall": "2024-01-01T10:00:00", "mixed": "2024-01-01T10:00:00", "n": 1}]}"#,
+            "\n",
+            r#"{"xs": [{"wall": "2024-01-02T00:00:00", "mixed": "2024-01-01T10:00:00+02:00", "n": 2.5}]}"#,
+            "\n"
+        ),
+    );
+    let out = dir.path().join("z.parquet");
+    convert(&input, &out, &ConvertOptions::default()).unwrap();
+    let batches = read_back(&out);
+    let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let wall = DataType::Timestamp(TimeUnit::Microsecond, None);
+    assert_eq!(
+        types(&batches)[0].1,
+        list(
+            strukt(&[
+                ("wall", wall, false),
+                ("mixed", utc, false),
+                ("n", DataType::Float64, false)
+            ]),
+            false
+        )
+    );
+    let h = 3_600_000_000i64;
+    assert_eq!(
+        rows(&batches),
+        [
+            json!({"xs": [{"wall": DAY * MICROS_PER_DAY + 10 * h, "mixed": DAY * MICROS_PER_DAY + 10 * h, "n": 1.0}]}),
+            json!({"xs": [{"wall": (DAY + 1) * MICROS_PER_DAY, "mixed": DAY * MICROS_PER_DAY + 8 * h, "n": 2.5}]}),
+        ]
+    );
+}
