@@ -400,3 +400,17 @@ def test_nested_value_that_does_not_fit_a_given_schema(tmp_path):
     assert not (tmp_path / "d.parquet").exists()
     with pytest.raises(ValueError, match='element 2: field "n"'):
         list(spate.arrow_batches(src, schema=schema))
+
+
+def test_partitioned_lists_of_structs_read_as_one_table(tmp_path):
+    src, sessions = nested_sessions(tmp_path)
+    whole, parts = tmp_path / "w.parquet", tmp_path / "parts"
+    spate.convert(src, whole, path="sessions.item")
+    spate.convert(src, parts, path="sessions.item", partition_by="session_id")
+    q = """select d.agent_type, count(*), sum(d.input_tokens), sum(len(d.tools))
+           from (select unnest(delegations) as d from {}) group by 1 order by 1"""
+    a = duckdb.sql(q.format(f"'{whole}'")).fetchall()
+    b = duckdb.sql(q.format(f"read_parquet('{parts}/**/*.parquet', hive_partitioning=true)")).fetchall()
+    assert a == b and sum(r[1] for r in a) == sum(len(s["delegations"]) for s in sessions)
+    with pytest.raises(ValueError, match="list column"):
+        spate.convert(src, tmp_path / "bad", path="sessions.item", partition_by="delegations")
