@@ -144,8 +144,10 @@ def convert(source, output, *, path=None, with_=None, filter=None, schema=None, 
     ``partition_by``: a column or a list: ``output`` is then a folder of hive-style
     ``COLUMN=VALUE/part-N.parquet`` files. The output is written to a temporary file renamed
     at the end; an output that is the input is refused. ``arrays``: ``"list"`` stores JSON
-    arrays whose elements are scalars of one type as list columns, ``"json"`` every array as
-    its JSON text. See docs/columnar.md for the types.
+    arrays as list columns — of scalars of one type, of structs (arrays of objects: a field
+    per key), of lists (arrays of arrays) — and arrays whose elements share no type as their
+    JSON text (with ``schema``: lists where it names the element types, ``spate.items``);
+    ``"json"`` every array as its JSON text. See docs/columnar.md for the types.
     """
     import os
     return _native.convert(os.fspath(source), os.fspath(output), path=path,

@@ -39,7 +39,21 @@ def _partition(file, path, with_, filter, schema, batch_size, empty):
                                        filter=filter, schema=schema))
     if not batches:
         return empty.copy()
-    return pa.Table.from_batches(batches).to_pandas()
+    return _to_pandas(pa.Table.from_batches(batches))
+
+
+def _to_pandas(table):
+    """A pandas frame of ``table``; list and struct columns keep their Arrow type
+    (``pd.ArrowDtype``: each value a list, of dicts for structs), since Dask would turn
+    columns of Python objects into strings."""
+    import pandas as pd
+    import pyarrow as pa
+
+    def nested(t):
+        if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_struct(t):
+            return pd.ArrowDtype(t)
+        return None
+    return table.to_pandas(types_mapper=nested)
 
 
 def read_items(paths_or_glob, path=None, *, with_=None, filter=None, schema=None,
@@ -50,7 +64,10 @@ def read_items(paths_or_glob, path=None, *, with_=None, filter=None, schema=None
     ``with_`` and ``filter`` are those of :func:`spate.convert`. Column types: with
     ``schema`` (a dict as :func:`spate.schema` returns), those; otherwise the first file's
     exact schema (read on the client), given to every worker so that all partitions agree —
-    a value of another file that does not fit raises ``ValueError`` in its worker.
+    a value of another file that does not fit raises ``ValueError`` in its worker. List
+    columns (arrays of scalars, of objects, of arrays) keep their element types: in the
+    partitions they are ``pd.ArrowDtype`` columns whose values are lists (of dicts for
+    structs), every element and field nullable.
     """
     import dask.dataframe as dd
     files = _files(paths_or_glob)
@@ -64,12 +81,34 @@ def read_items(paths_or_glob, path=None, *, with_=None, filter=None, schema=None
 
 def _first_schema(files, path, with_, filter):
     """The exact schema of the rows of the first file that has rows, as a dict of names and
-    spate types."""
+    spate types; a list column names its element type (``spate.items``, as
+    :func:`spate.schema` writes it), so that the workers build the same lists and structs."""
     for file in files:
         for batch in spate.arrow_batches(file, path, batch_size=1, with_=with_, filter=filter):
-            return {"fields": [{"name": f.name, "type": _spate_type(f.type)}
-                               for f in batch.schema]}
+            fields = []
+            for f in batch.schema:
+                field = {"name": f.name, "type": _spate_type(f.type)}
+                if field["type"] == "array":
+                    field["spate"] = {"items": _element(f.type.value_field)}
+                fields.append(field)
+            return {"fields": fields}
     return {"fields": []}
+
+
+def _element(field):
+    """The descriptor of a list's elements or a struct's field (a pyarrow field):
+    ``{"name", "type", "nullable"}``, with ``items`` for a list, ``fields`` for a struct, and
+    the datetime format of timestamps without a zone (so that they stay without one)."""
+    import pyarrow as pa
+    t = field.type
+    d = {"name": field.name, "type": _spate_type(t), "nullable": field.nullable}
+    if d["type"] == "array":
+        d["items"] = _element(t.value_field)
+    elif d["type"] == "object":
+        d["fields"] = [_element(t.field(i)) for i in range(t.num_fields)]
+    elif pa.types.is_timestamp(t) and t.tz is None:
+        d["format"] = "%Y-%m-%dT%H:%M:%S"
+    return d
 
 
 def _spate_type(t):
@@ -84,6 +123,10 @@ def _spate_type(t):
         return "date"
     if pa.types.is_timestamp(t):
         return "datetime"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return "array"
+    if pa.types.is_struct(t):
+        return "object"
     return "string"
 
 
@@ -93,5 +136,5 @@ def _partition_meta(files, path, with_, filter, schema):
     for file in files:
         for batch in spate.arrow_batches(file, path, batch_size=1, with_=with_, filter=filter,
                                          schema=schema):
-            return pa.Table.from_batches([batch]).slice(0, 0).to_pandas()
+            return _to_pandas(pa.Table.from_batches([batch]).slice(0, 0))
     return pa.schema([]).empty_table().to_pandas()

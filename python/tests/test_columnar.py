@@ -1,7 +1,8 @@
 """spate.convert and spate.arrow_batches: Parquet written by spate read back with pyarrow,
 DuckDB and Polars (values, types and row counts equal the input's); Arrow IPC read by
 pyarrow; partitioned output read as one table equals the unpartitioned one; JSON arrays of
-one scalar type as list columns (arrays="json": their JSON text)."""
+one scalar type as list columns, arrays of objects as lists of structs, arrays of arrays as
+nested lists (arrays="json": their JSON text)."""
 
 import csv
 import datetime as dt
@@ -185,7 +186,8 @@ def test_breaking_out_stops_the_scan(tmp_path):
 
 def lists_jsonl(tmp_path):
     """JSON Lines whose arrays cover the edge cases: empty, null, missing, null elements,
-    integer/float widening, dates; and arrays that stay JSON text (mixed kinds, objects)."""
+    integer/float widening, dates; arrays of objects (lists of structs); and arrays that stay
+    JSON text (mixed kinds)."""
     lines, want = [], []
     for i in range(3000):
         row = {"id": i, "k": f"g{i % 3}", "ints": list(range(i % 4)), "tags": [f"t{j}" for j in range(i % 3)],
@@ -202,7 +204,7 @@ def lists_jsonl(tmp_path):
                      "nums": None if "nums" not in row else [float(x) for x in row["nums"]],
                      "days": [dt.date(2024, 1, 1 + i % 5)],
                      "mixed": json.dumps(row["mixed"], separators=(",", ":")),
-                     "objs": json.dumps(row["objs"], separators=(",", ":"))})
+                     "objs": row["objs"]})
     src = tmp_path / "l.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return src, want
@@ -217,7 +219,8 @@ def test_arrays_as_lists_read_by_pyarrow_duckdb_polars(tmp_path):
     assert {f.name: f.type for f in table.schema} == {
         "id": pa.int64(), "k": pa.string(), "ints": item(pa.int64(), True), "tags": item(pa.string(), False),
         "nums": item(pa.float64(), False), "days": item(pa.date32(), False),
-        "mixed": pa.string(), "objs": pa.string()}
+        "mixed": pa.string(),
+        "objs": item(pa.struct([pa.field("a", pa.int64(), nullable=False)]), False)}
     assert table.to_pylist() == want
 
     con = duckdb.connect()
@@ -273,3 +276,141 @@ def test_partitioned_list_columns_read_as_one_table(tmp_path):
     assert t["ints"].to_list() == [r["ints"] for r in want]
     with pytest.raises(ValueError, match="list column"):
         spate.convert(src, tmp_path / "bad", partition_by="ints")
+
+
+def nested_sessions(tmp_path):
+    """A sessions document whose delegations are objects with differing keys, a nested
+    usage object, a list of tools, dates, datetimes and big integers inside; a matrix of
+    arrays of arrays."""
+    sessions = []
+    for s in range(60):
+        ds = []
+        for d in range(s % 6):
+            n = s * 10 + d
+            o = {"agent_type": f"a{n % 4}", "input_tokens": n * 7, "tools": ["Read"] * (n % 3),
+                 "at": f"2025-01-01T00:00:{n % 60:02}Z", "day": f"2025-01-{1 + n % 28:02}",
+                 "usage": {"cache": n, "cost": n / 8}}
+            if n % 4 == 0:
+                o["note"] = f"n{n}"
+            if n % 9 == 0:
+                o["usage"] = None
+            ds.append(o)
+        sessions.append({"session_id": f"s{s}", "delegations": ds,
+                         "matrix": [[s, d] for d in range(s % 3)],
+                         "big": [10 ** 20 + s]})
+    path = tmp_path / "sessions.json"
+    path.write_text(json.dumps({"sessions": sessions}), encoding="utf-8")
+    return path, sessions
+
+
+def test_lists_of_structs_read_by_pyarrow_duckdb_polars(tmp_path):
+    src, sessions = nested_sessions(tmp_path)
+    out = tmp_path / "s.parquet"
+    assert spate.convert(src, out, path="sessions.item", row_group_size=16)["rows"] == 60
+    table = pq.read_table(out)
+    assert table.num_rows == 60
+    f = lambda n, t, null: pa.field(n, t, nullable=null)  # noqa: E731
+    delegation = pa.struct([f("agent_type", pa.string(), False), f("input_tokens", pa.int64(), False),
+                            f("tools", pa.list_(f("item", pa.string(), False)), False),
+                            f("at", pa.timestamp("us", tz="UTC"), False), f("day", pa.date32(), False),
+                            f("usage", pa.struct([f("cache", pa.int64(), False),
+                                                  f("cost", pa.float64(), False)]), True),
+                            f("note", pa.string(), True)])
+    assert {x.name: x.type for x in table.schema} == {
+        "session_id": pa.string(),
+        "delegations": pa.list_(f("item", delegation, False)),
+        "matrix": pa.list_(f("item", pa.list_(f("item", pa.int64(), False)), False)),
+        "big": pa.list_(f("item", pa.decimal128(38, 0), False))}
+    want = []
+    for s in sessions:
+        ds = [{"agent_type": o["agent_type"], "input_tokens": o["input_tokens"], "tools": o["tools"],
+               "at": dt.datetime.fromisoformat(o["at"].replace("Z", "+00:00")),
+               "day": dt.date.fromisoformat(o["day"]), "usage": o["usage"], "note": o.get("note")}
+              for o in s["delegations"]]
+        want.append({"session_id": s["session_id"], "delegations": ds, "matrix": s["matrix"],
+                     "big": [decimal.Decimal(x) for x in s["big"]]})
+    assert table.to_pylist() == want
+
+    # DuckDB: unnest the delegations; the aggregate equals spate's own group-by over them.
+    con = duckdb.connect()
+    got = dict(con.execute(f"""select d.agent_type, sum(d.input_tokens)
+                               from (select unnest(delegations) as d from '{out}')
+                               group by 1""").fetchall())
+    spate_groups = {r[".agent_type"]: r["sum(.input_tokens)"]
+                    for r in spate.aggregate(src, "sessions.item.delegations.item",
+                                             group_by=".agent_type", sum=".input_tokens")}
+    assert got == spate_groups
+    assert con.execute(f"select sum(len(matrix)), count(*) from '{out}'").fetchone() == \
+        (sum(len(s["matrix"]) for s in sessions), 60)
+    assert con.execute(f"""select count(*) from (select unnest(delegations) as d from '{out}')
+                           where d.usage is null""").fetchone()[0] == \
+        sum(o["usage"] is None for s in sessions for o in s["delegations"])
+
+    # Polars: explode and unnest.
+    df = pl.read_parquet(out)
+    flat = df.select("delegations").explode("delegations").drop_nulls().unnest("delegations")
+    assert flat.height == sum(len(s["delegations"]) for s in sessions)
+    assert flat["input_tokens"].sum() == sum(o["input_tokens"] for s in sessions for o in s["delegations"])
+    assert flat.schema["at"] == pl.Datetime("us", "UTC")
+
+    # Arrow IPC and batches carry the same types and values.
+    arrow = tmp_path / "s.arrow"
+    spate.convert(src, arrow, path="sessions.item")
+    with pa.ipc.open_file(arrow) as r:
+        assert r.read_all().to_pylist() == want
+    batches = list(spate.arrow_batches(src, "sessions.item", batch_size=7))
+    assert batches[0].schema == table.schema.remove_metadata()
+    assert pa.Table.from_batches(batches).to_pylist() == want
+
+
+def test_schema_with_element_types_gives_one_pass_lists(tmp_path):
+    """spate.schema names the element types (spate.items); given back, the single pass
+    writes the same lists and structs (every element and field nullable)."""
+    src, sessions = nested_sessions(tmp_path)
+    schema = spate.schema(src, json_path="sessions.item")
+    items = {f["name"]: f["spate"].get("items") for f in schema["fields"]}
+    assert items["delegations"]["type"] == "object"
+    assert [x["name"] for x in items["delegations"]["fields"]] == \
+        ["agent_type", "input_tokens", "tools", "at", "day", "usage", "note"]
+    assert items["session_id"] is None
+    # (the big integers need more than 64 bits, which a given schema's integers are not)
+    schema["fields"] = [x for x in schema["fields"] if x["name"] != "big"]
+    twice, once = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    spate.convert(src, twice, path="sessions.item")
+    src2 = tmp_path / "nobig.json"
+    for s in sessions:
+        del s["big"]
+    src2.write_text(json.dumps({"sessions": sessions}), encoding="utf-8")
+    spate.convert(src2, once, path="sessions.item", schema=schema)
+    a, b = pq.read_table(twice), pq.read_table(once)
+    assert b.column("delegations").to_pylist() == a.column("delegations").to_pylist()
+    assert b.column("matrix").to_pylist() == a.column("matrix").to_pylist()
+    assert b.schema.field("delegations").type.value_type.field("usage").nullable
+
+
+def test_nested_value_that_does_not_fit_a_given_schema(tmp_path):
+    src = tmp_path / "d.jsonl"
+    src.write_text('{"ds": [{"n": 1}]}\n{"ds": [{"n": 2}, {"n": "x"}]}\n')
+    schema = {"fields": [{"name": "ds", "type": "array", "spate": {"items": {
+        "type": "object", "fields": [{"name": "n", "type": "integer"}]}}}]}
+    with pytest.raises(ValueError) as e:
+        spate.convert(src, tmp_path / "d.parquet", schema=schema)
+    assert str(e.value) == (f'{src}: row 2 (byte 19), column "ds": element 2: field "n": '
+                            '"x" is not an integer within 64 bits')
+    assert not (tmp_path / "d.parquet").exists()
+    with pytest.raises(ValueError, match='element 2: field "n"'):
+        list(spate.arrow_batches(src, schema=schema))
+
+
+def test_partitioned_lists_of_structs_read_as_one_table(tmp_path):
+    src, sessions = nested_sessions(tmp_path)
+    whole, parts = tmp_path / "w.parquet", tmp_path / "parts"
+    spate.convert(src, whole, path="sessions.item")
+    spate.convert(src, parts, path="sessions.item", partition_by="session_id")
+    q = """select d.agent_type, count(*), sum(d.input_tokens), sum(len(d.tools))
+           from (select unnest(delegations) as d from {}) group by 1 order by 1"""
+    a = duckdb.sql(q.format(f"'{whole}'")).fetchall()
+    b = duckdb.sql(q.format(f"read_parquet('{parts}/**/*.parquet', hive_partitioning=true)")).fetchall()
+    assert a == b and sum(r[1] for r in a) == sum(len(s["delegations"]) for s in sessions)
+    with pytest.raises(ValueError, match="list column"):
+        spate.convert(src, tmp_path / "bad", path="sessions.item", partition_by="delegations")

@@ -80,8 +80,8 @@ def test_read_items_builds_partitions_in_the_workers(client, docs):
 
 
 def test_list_columns_in_dask(client, tmp_path):
-    """A list column of spate's partitioned Parquet reaches Dask as lists; through
-    read_items (whose schema names spate types only) arrays are their JSON text."""
+    """List columns reach Dask as lists, both from spate's partitioned Parquet and through
+    read_items (whose schema, handed to the workers, names the element types)."""
     import spate.dask
     src = tmp_path / "l.jsonl"
     src.write_text("".join(json.dumps({"k": f"g{i % 3}", "xs": list(range(i % 4))}) + "\n"
@@ -90,6 +90,52 @@ def test_list_columns_in_dask(client, tmp_path):
     df = dd.read_parquet(str(tmp_path / "parts"))
     assert int(df["xs"].map(len, meta=("xs", "int64")).sum().compute()) == \
         sum(i % 4 for i in range(600))
-    text = spate.dask.read_items([str(src)]).compute().sort_values("k", kind="stable")
-    assert sorted(text["xs"].map(lambda s: len(json.loads(s)))) == \
-        sorted(i % 4 for i in range(600))
+    got = spate.dask.read_items([str(src)]).compute()
+    assert sorted(len(x) for x in got["xs"]) == sorted(i % 4 for i in range(600))
+    assert all(list(x) == list(range(len(x))) for x in got["xs"])
+
+
+def test_lists_of_structs_through_read_items(client, tmp_path):
+    """Sessions whose delegations are arrays of objects, one partition per file, built in
+    the workers with the first file's element types: the delegations come out as lists of
+    dicts, and their aggregate equals spate's own group-by over the delegations."""
+    import spate.dask
+    files = []
+    for f in range(3):
+        sessions = [{"session_id": f"f{f}s{s}",
+                     "delegations": [{"agent_type": f"a{(f + s + d) % 4}",
+                                      "input_tokens": f * 1000 + s * 10 + d,
+                                      "tools": ["Read"] * (d % 3),
+                                      "at": "2025-01-01T00:00:00Z"}
+                                     for d in range(s % 5)],
+                     "matrix": [[s, d] for d in range(s % 3)]}
+                    for s in range(25)]
+        p = tmp_path / f"s{f}.json"
+        p.write_text(json.dumps({"sessions": sessions}))
+        files.append(str(p))
+    df = spate.dask.read_items(files, "sessions.item")
+    assert df.npartitions == 3
+    pdf = df.compute()
+    assert len(pdf) == 75
+    totals = {}
+    for ds in pdf["delegations"]:
+        for d in ds:
+            c, s = totals.get(d["agent_type"], (0, 0))
+            totals[d["agent_type"]] = (c + 1, s + d["input_tokens"])
+            assert len(d["tools"]) == (d["input_tokens"] % 10) % 3
+    want = {}
+    for f in files:
+        for row in spate.aggregate(f, "sessions.item.delegations.item", group_by=".agent_type",
+                                   count=True, sum=".input_tokens"):
+            c, s = want.get(row[".agent_type"], (0, 0))
+            want[row[".agent_type"]] = (c + row["count"], s + row["sum(.input_tokens)"])
+    assert totals == want
+    assert sorted(len(m) for m in pdf["matrix"]) == sorted(s % 3 for _ in files for s in range(25))
+    # The schema handed to the workers names the element types.
+    schema = spate.dask._first_schema(files, "sessions.item", None, None)
+    items = {f["name"]: f.get("spate", {}).get("items") for f in schema["fields"]}
+    assert items["delegations"]["type"] == "object"
+    assert [f["name"] for f in items["delegations"]["fields"]] == \
+        ["agent_type", "input_tokens", "tools", "at"]
+    assert items["matrix"] == {"name": "item", "type": "array", "nullable": False,
+                               "items": {"name": "item", "type": "integer", "nullable": False}}

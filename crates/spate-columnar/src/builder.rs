@@ -20,6 +20,7 @@ use spate_csv::split::{unescape, FieldRange};
 use spate_csv::{ErrorKind, NullTokens};
 use spate_json::walk::{Event, Walker};
 
+use crate::nested::{Ctx, NestedBuilder, NestedType};
 use crate::schema::{ColumnType, TableSchema, DECIMAL_DIGITS, LIST_ITEM};
 use crate::value::{self, excerpt, Stored};
 
@@ -44,7 +45,7 @@ pub struct Fault {
     pub unknown: bool,
 }
 
-enum ColumnBuilder {
+pub(crate) enum ColumnBuilder {
     Bool(BooleanBuilder),
     I64(Int64Builder),
     I128(Decimal128Builder),
@@ -53,11 +54,31 @@ enum ColumnBuilder {
     Micros(TimestampMicrosecondBuilder),
     Text(StringBuilder),
     List(Box<ListColumn>),
+    /// Lists of structs or of lists ([`crate::nested`]).
+    Nested(Box<NestedColumn>),
+}
+
+/// A nested column being built, with its buffers.
+pub(crate) struct NestedColumn {
+    root: NestedBuilder,
+    text: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl NestedColumn {
+    fn append_raw(&mut self, raw: &[u8], bytes: &mut usize) -> Result<(), String> {
+        let mut ctx = Ctx {
+            text: &mut self.text,
+            scratch: &mut self.scratch,
+            bytes,
+        };
+        self.root.append_raw(raw, &mut ctx)
+    }
 }
 
 /// A list column being built: its elements in one builder of the element type, the offsets
 /// and validity of the lists.
-struct ListColumn {
+pub(crate) struct ListColumn {
     field: FieldRef,
     item: ColumnType,
     item_nullable: bool,
@@ -138,7 +159,7 @@ impl ListColumn {
 }
 
 /// Appends one scalar (or null) to a builder of type `ty`; `Err`: why it does not fit.
-fn append_scalar(
+pub(crate) fn append_scalar(
     b: &mut ColumnBuilder,
     ty: ColumnType,
     nullable: bool,
@@ -176,7 +197,31 @@ fn append_scalar(
 }
 
 impl ColumnBuilder {
-    fn new(ty: ColumnType) -> ColumnBuilder {
+    /// A builder of a column of type `ty` (a nested column: of `nested`).
+    pub(crate) fn of(ty: ColumnType, nested: Option<&NestedType>) -> ColumnBuilder {
+        match nested {
+            Some(n) if ty == ColumnType::Nested => ColumnBuilder::Nested(Box::new(NestedColumn {
+                root: NestedBuilder::new(n),
+                text: Vec::new(),
+                scratch: Vec::new(),
+            })),
+            _ => ColumnBuilder::new(ty),
+        }
+    }
+
+    /// Appends a text value (a string column's).
+    pub(crate) fn text(&mut self, text: &[u8], bytes: &mut usize) -> Result<(), String> {
+        let ColumnBuilder::Text(b) = self else {
+            return Err("text for a column that is not a string".into());
+        };
+        let s = std::str::from_utf8(text)
+            .map_err(|_| format!("{} is not valid UTF-8", excerpt(text)))?;
+        *bytes += s.len();
+        b.append_value(s);
+        Ok(())
+    }
+
+    pub(crate) fn new(ty: ColumnType) -> ColumnBuilder {
         match ty {
             ColumnType::Boolean => ColumnBuilder::Bool(BooleanBuilder::new()),
             ColumnType::Int64 => ColumnBuilder::I64(Int64Builder::new()),
@@ -191,14 +236,17 @@ impl ColumnBuilder {
                 let b = TimestampMicrosecondBuilder::new();
                 ColumnBuilder::Micros(if utc { b.with_timezone("UTC") } else { b })
             }
-            ColumnType::Utf8 | ColumnType::JsonText => ColumnBuilder::Text(StringBuilder::new()),
+            // (A nested column without its type: text, never reached; see `of`.)
+            ColumnType::Utf8 | ColumnType::JsonText | ColumnType::Nested => {
+                ColumnBuilder::Text(StringBuilder::new())
+            }
             ColumnType::List { item, nullable } => {
                 ColumnBuilder::List(Box::new(ListColumn::new(item.column(), nullable)))
             }
         }
     }
 
-    fn null(&mut self) {
+    pub(crate) fn null(&mut self) {
         match self {
             ColumnBuilder::Bool(b) => b.append_null(),
             ColumnBuilder::I64(b) => b.append_null(),
@@ -208,6 +256,7 @@ impl ColumnBuilder {
             ColumnBuilder::Micros(b) => b.append_null(),
             ColumnBuilder::Text(b) => b.append_null(),
             ColumnBuilder::List(b) => b.null(),
+            ColumnBuilder::Nested(b) => b.root.null(),
         }
     }
 
@@ -223,7 +272,7 @@ impl ColumnBuilder {
         }
     }
 
-    fn finish(&mut self) -> ArrayRef {
+    pub(crate) fn finish(&mut self) -> ArrayRef {
         match self {
             ColumnBuilder::Bool(b) => Arc::new(b.finish()),
             ColumnBuilder::I64(b) => Arc::new(b.finish()),
@@ -233,6 +282,7 @@ impl ColumnBuilder {
             ColumnBuilder::Micros(b) => Arc::new(b.finish()),
             ColumnBuilder::Text(b) => Arc::new(b.finish()),
             ColumnBuilder::List(b) => b.finish(),
+            ColumnBuilder::Nested(b) => b.root.finish(),
         }
     }
 }
@@ -280,7 +330,7 @@ impl BatchBuilder {
             builders: table
                 .columns
                 .iter()
-                .map(|c| ColumnBuilder::new(c.ty))
+                .map(|c| ColumnBuilder::of(c.ty, c.nested.as_deref()))
                 .collect(),
             stamp: vec![0; table.columns.len()],
             table,
@@ -458,9 +508,24 @@ impl BatchBuilder {
                 Ok(())
             }
             (ColumnBuilder::List(b), Leaf::Array(raw)) => b.array(raw, &mut self.bytes),
+            (ColumnBuilder::Nested(b), Leaf::Array(raw)) => b.append_raw(raw, &mut self.bytes),
+            (ColumnBuilder::Nested(_), leaf) if leaf != Leaf::Null => {
+                Err(format!("{} is not an array", leaf_name(&leaf)))
+            }
             (b, leaf) => append_scalar(b, ty, nullable, leaf, &mut self.bytes),
         };
         result.map_err(|message| self.fault(i, message))
+    }
+}
+
+/// What a leaf is, for messages.
+fn leaf_name(leaf: &Leaf<'_>) -> &'static str {
+    match leaf {
+        Leaf::Null => "null",
+        Leaf::Bool(_) => "a boolean",
+        Leaf::Number(_) => "a number",
+        Leaf::String(_) => "a string",
+        Leaf::Array(_) => "an array",
     }
 }
 

@@ -2,6 +2,7 @@
 //! constant memory, with the schema of spate's exact inference.
 //!
 //! - [`schema`]: how each inferred type is stored ([`TableSchema`], the Arrow schema);
+//! - [`nested`]: lists of structs and lists of lists (JSON arrays of objects or arrays);
 //! - [`builder`]: rows appended to Arrow arrays, cut into record batches of bounded size;
 //! - [`scan`]: an input read into batches (the inference pass, then the rows);
 //! - [`write`]: Parquet (row groups of bounded size, zstd by default) and Arrow IPC writers;
@@ -33,6 +34,7 @@
 pub mod builder;
 pub mod convert;
 pub mod error;
+pub mod nested;
 pub mod output;
 pub mod partition;
 pub mod scan;
@@ -44,6 +46,7 @@ pub mod write;
 pub use builder::{BatchBuilder, Fault};
 pub use convert::{convert, ConvertOptions, ConvertReport};
 pub use error::{Error, RowPosition};
+pub use nested::{NestedField, NestedType};
 pub use partition::{PartitionOptions, PartitionSink};
 pub use scan::{scan, BatchConsumer, ScanOptions, ScanReport};
 pub use schema::{Arrays, Column, ColumnType, ItemType, TableSchema};

@@ -238,7 +238,10 @@ impl BatchConsumer for PartitionSink {
                     "{c:?} is given twice to partition by"
                 )));
             }
-            if matches!(table.columns[i].ty, ColumnType::List { .. }) {
+            if matches!(
+                table.columns[i].ty,
+                ColumnType::List { .. } | ColumnType::Nested
+            ) {
                 return Err(Error::Usage(format!(
                     "cannot partition by {c:?}: it is a list column (a folder takes one value)"
                 )));

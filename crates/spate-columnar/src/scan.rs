@@ -46,7 +46,8 @@ pub struct ScanOptions {
     pub batch_rows: usize,
     /// Item size and nesting limits.
     pub items: ItemsOptions,
-    /// How JSON arrays are stored (inferred schemas; a given schema keeps them as JSON text).
+    /// How JSON arrays are stored (with a given schema, lists only where it names the element
+    /// type, `spate.items`).
     pub arrays: Arrays,
     /// Bytes read so far (decompressed), for a progress display; reset at each pass.
     pub progress: Option<Arc<AtomicU64>>,
@@ -112,7 +113,7 @@ pub fn scan(
         InputKind::Csv | InputKind::Tsv => scan_csv(&mut input, &opts, options, consumer),
         InputKind::JsonLines | InputKind::Json => {
             let table = match &options.given {
-                Some(g) => TableSchema::from_given(g),
+                Some(g) => TableSchema::from_given_arrays(g, options.arrays),
                 None => TableSchema::from_inferred_arrays(
                     &spate_csv::infer(&mut input, &opts)?,
                     options.arrays,
@@ -370,7 +371,7 @@ fn scan_query(
     let options = &options;
     let name = input.name.clone();
     let table = match &options.given {
-        Some(g) => TableSchema::from_given(g),
+        Some(g) => TableSchema::from_given_arrays(g, options.arrays),
         None => {
             let mut state = JsonState::default();
             let mut position = 0;

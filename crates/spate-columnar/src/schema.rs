@@ -14,19 +14,22 @@
 //! | datetime with zones (or mixed shapes) | `Timestamp(µs, "UTC")` / TIMESTAMP(MICROS, adjusted to UTC) |
 //! | string | `Utf8` / STRING |
 //! | array (JSON), elements scalars of one type | `List<T>` / LIST of the elements' type |
-//! | array (JSON), otherwise (nested, mixed) | `Utf8` / STRING holding the array's compact JSON text |
+//! | array (JSON) of objects, or of arrays whose elements have one type | `List<Struct<..>>`, `List<List<..>>` ([`crate::nested`]) |
+//! | array (JSON), otherwise (mixed kinds) | `Utf8` / STRING holding the array's compact JSON text |
 //! | null (every value null) | `Utf8` / STRING, all null |
 //!
 //! Nested objects are flattened as spate's inference flattens them: a column per leaf path,
 //! named `a.b.c`. A column is nullable when the inference saw a null (or a missing field) in
 //! it; with a given schema every column is nullable. A list's elements are nullable when a
-//! null element was seen. With [`Arrays::Json`] (or a given schema, whose `array` has no
-//! element type) every array is JSON text.
+//! null element was seen. With [`Arrays::Json`] (or a given schema whose `array` field names
+//! no element type, `spate.items`) every array is JSON text.
 
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
-use spate_csv::{Bound, FieldSchema, GivenSchema, Int, Schema, Type};
+use spate_csv::{Bound, Element, ElementField, FieldSchema, GivenSchema, Int, Schema, Type};
+
+use crate::nested::{NestedField, NestedType};
 
 /// The most digits a `Decimal128` holds.
 pub const DECIMAL_DIGITS: u8 = 38;
@@ -55,6 +58,9 @@ pub enum ColumnType {
         item: ItemType,
         nullable: bool,
     },
+    /// JSON arrays of objects or of arrays (lists of structs, lists of lists, recursively):
+    /// the type is the column's [`Column::nested`].
+    Nested,
 }
 
 /// The type of the elements of a list column: a scalar column type.
@@ -93,7 +99,7 @@ impl ItemType {
             ColumnType::Date => ItemType::Date,
             ColumnType::Timestamp { utc } => ItemType::Timestamp { utc },
             ColumnType::Utf8 => ItemType::Utf8,
-            ColumnType::JsonText | ColumnType::List { .. } => return None,
+            ColumnType::JsonText | ColumnType::List { .. } | ColumnType::Nested => return None,
         })
     }
 }
@@ -144,6 +150,8 @@ impl ColumnType {
                 item.column().arrow(),
                 nullable,
             ))),
+            // Its type is in the column (`Column::arrow_type`); alone, text.
+            ColumnType::Nested => DataType::Utf8,
         }
     }
 
@@ -160,6 +168,7 @@ impl ColumnType {
             ColumnType::Utf8 => "string",
             ColumnType::JsonText => "array",
             ColumnType::List { .. } => "list",
+            ColumnType::Nested => "nested list",
         }
     }
 
@@ -176,6 +185,7 @@ impl ColumnType {
             ColumnType::Utf8 => "a string",
             ColumnType::JsonText => "an array",
             ColumnType::List { .. } => "an array of scalars of the list's type",
+            ColumnType::Nested => "an array of the list's type",
         }
     }
 }
@@ -186,6 +196,28 @@ pub struct Column {
     pub name: String,
     pub ty: ColumnType,
     pub nullable: bool,
+    /// The type of a [`ColumnType::Nested`] column (a list); `None` for the others.
+    pub nested: Option<Arc<NestedType>>,
+}
+
+impl Column {
+    /// A column of a type that is not nested.
+    pub fn new(name: &str, ty: ColumnType, nullable: bool) -> Column {
+        Column {
+            name: name.to_owned(),
+            ty,
+            nullable,
+            nested: None,
+        }
+    }
+
+    /// The Arrow type of the column.
+    pub fn arrow_type(&self) -> DataType {
+        match &self.nested {
+            Some(n) if self.ty == ColumnType::Nested => n.arrow(),
+            _ => self.ty.arrow(),
+        }
+    }
 }
 
 /// The columns of a table, in order.
@@ -207,13 +239,17 @@ impl TableSchema {
             columns: schema
                 .fields
                 .iter()
-                .map(|f| Column {
-                    name: f.name.clone(),
-                    ty: match (f.ty, arrays, &f.items) {
-                        (Type::Array, Arrays::List, Some(items)) => list_type(items),
-                        _ => inferred_type(f),
-                    },
-                    nullable: f.nullable() || f.values == 0,
+                .map(|f| {
+                    let nullable = f.nullable() || f.values == 0;
+                    match (f.ty, arrays, &f.items, &f.element) {
+                        (Type::Array, Arrays::List, Some(items), _) => {
+                            Column::new(&f.name, list_type(items), nullable)
+                        }
+                        (Type::Array, Arrays::List, None, Some(element)) => {
+                            nested_column(&f.name, element, nullable, false)
+                        }
+                        _ => Column::new(&f.name, inferred_type(f), nullable),
+                    }
                 })
                 .collect(),
         }
@@ -222,7 +258,38 @@ impl TableSchema {
     /// From a given schema (names and types only): every column nullable, integers `Int64`,
     /// datetimes instants in UTC (a value without a zone is read as UTC).
     pub fn from_given(given: &GivenSchema) -> TableSchema {
-        TableSchema::from_types(&given.fields)
+        TableSchema::from_given_arrays(given, Arrays::List)
+    }
+
+    /// [`TableSchema::from_given`]; an `array` field whose element type the schema names
+    /// (`spate.items`) is a list (with [`Arrays::List`]), every element and struct field
+    /// nullable.
+    pub fn from_given_arrays(given: &GivenSchema, arrays: Arrays) -> TableSchema {
+        let mut table = TableSchema::from_types(&given.fields);
+        if arrays == Arrays::List {
+            for c in &mut table.columns {
+                if c.ty != ColumnType::JsonText {
+                    continue;
+                }
+                if let Some(element) = given.element_of(&c.name) {
+                    *c = match &element.element {
+                        Element::Scalar(items) => match ItemType::of(inferred_type(items)) {
+                            Some(item) => Column::new(
+                                &c.name,
+                                ColumnType::List {
+                                    item,
+                                    nullable: true,
+                                },
+                                true,
+                            ),
+                            None => continue,
+                        },
+                        _ => nested_column(&c.name, element, true, true),
+                    };
+                }
+            }
+        }
+        table
     }
 
     /// From names and spate types (every column nullable).
@@ -230,13 +297,12 @@ impl TableSchema {
         TableSchema {
             columns: fields
                 .iter()
-                .map(|(name, ty)| Column {
-                    name: name.clone(),
-                    ty: match ty {
+                .map(|(name, ty)| {
+                    let ty = match ty {
                         Type::Datetime => ColumnType::Timestamp { utc: true },
                         other => simple_type(*other),
-                    },
-                    nullable: true,
+                    };
+                    Column::new(name, ty, true)
                 })
                 .collect(),
         }
@@ -247,7 +313,7 @@ impl TableSchema {
         Arc::new(ArrowSchema::new(
             self.columns
                 .iter()
-                .map(|c| Field::new(&c.name, c.ty.arrow(), c.nullable))
+                .map(|c| Field::new(&c.name, c.arrow_type(), c.nullable))
                 .collect::<Vec<_>>(),
         ))
     }
@@ -270,13 +336,25 @@ fn simple_type(ty: Type) -> ColumnType {
     }
 }
 
-fn inferred_type(f: &FieldSchema) -> ColumnType {
+/// How the values of an inferred field (or element) are stored, by the rules above.
+pub(crate) fn inferred_type(f: &FieldSchema) -> ColumnType {
     match f.ty {
         Type::Integer => integer_type(f.min.as_ref(), f.max.as_ref()),
         Type::Datetime => ColumnType::Timestamp {
             utc: datetime_has_zone(f.format),
         },
         other => simple_type(other),
+    }
+}
+
+/// A column of `List<element>` (elements that are structs or lists); `given`: every value
+/// nullable.
+fn nested_column(name: &str, element: &ElementField, nullable: bool, given: bool) -> Column {
+    Column {
+        name: name.to_owned(),
+        ty: ColumnType::Nested,
+        nullable,
+        nested: Some(Arc::new(NestedField::list_of(element, given))),
     }
 }
 

@@ -1,6 +1,7 @@
 //! JSON arrays as list columns: each array of scalars of one type becomes an Arrow `List<T>`
-//! / Parquet LIST column (the element type inferred exactly over every element), every other
-//! array stays JSON text; read back with the `parquet` crate's Arrow reader and `arrow-ipc`,
+//! / Parquet LIST column (the element type inferred exactly over every element), arrays of
+//! arrays and of objects nested lists and lists of structs (tests/structs.rs has more), every
+//! other array stays JSON text; read back with the `parquet` crate's Arrow reader and `arrow-ipc`,
 //! values, types and row counts equal the input's. Also the old behaviour (`Arrays::Json`),
 //! a given schema, partitions, CSV (no arrays) and the batch bound on list elements.
 
@@ -73,6 +74,16 @@ fn cell(col: &ArrayRef, r: usize) -> Value {
             let items = col.as_list::<i32>().value(r);
             Value::Array((0..items.len()).map(|i| cell(&items, i)).collect())
         }
+        DataType::Struct(fields) => {
+            let s = col.as_struct();
+            Value::Object(
+                fields
+                    .iter()
+                    .zip(s.columns())
+                    .map(|(f, c)| (f.name().clone(), cell(c, r)))
+                    .collect(),
+            )
+        }
         other => panic!("unexpected type {other}"),
     }
 }
@@ -120,11 +131,11 @@ fn lines_want() -> Vec<Value> {
     vec![
         json!({"id": 1, "ints": [1, 2, null], "nums": [1.0, 2.5], "big": ["1", "99999999999999999999"],
                "tags": ["a", "b\"c", "é"], "days": [day], "at": [micros(day * 86_400 + 1)],
-               "flags": [true], "mixed": "[1,\"x\"]", "nested": "[[1]]", "objs": "[{\"a\":1}]",
+               "flags": [true], "mixed": "[1,\"x\"]", "nested": [[1]], "objs": [{"a": 1}],
                "empty": [], "nulls": [null]}),
         json!({"id": 2, "ints": [], "nums": null, "big": [], "tags": [], "days": [],
                "at": [micros(day * 86_400)], "flags": [false, null], "mixed": "[]",
-               "nested": "[]", "objs": "[]", "empty": [], "nulls": []}),
+               "nested": [], "objs": [], "empty": [], "nulls": []}),
         json!({"id": 3, "ints": null, "nums": ["NaN", -3.0], "big": null, "tags": ["c"],
                "days": [day + 59, null], "at": [], "flags": null, "mixed": null, "nested": null,
                "objs": null, "empty": [], "nulls": null}),
@@ -146,8 +157,15 @@ fn lines_types() -> Vec<(String, DataType, bool)> {
         ("at", list(utc, false), true),
         ("flags", list(DataType::Boolean, true), true),
         ("mixed", DataType::Utf8, true),
-        ("nested", DataType::Utf8, true),
-        ("objs", DataType::Utf8, true),
+        ("nested", list(list(DataType::Int64, false), false), true),
+        (
+            "objs",
+            list(
+                DataType::Struct(vec![Field::new("a", DataType::Int64, false)].into()),
+                false,
+            ),
+            true,
+        ),
         ("empty", list(DataType::Utf8, true), true),
         ("nulls", list(DataType::Utf8, true), true),
     ]
@@ -402,6 +420,7 @@ fn misfit_elements_are_faults() {
                 nullable: false,
             },
             nullable: true,
+            nested: None,
         }],
     };
     for (row, want) in [

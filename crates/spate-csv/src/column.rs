@@ -441,6 +441,7 @@ impl ColumnState {
             trues: self.trues,
             falses: self.falses,
             items: None,
+            element: None,
         }
     }
 }
@@ -517,6 +518,10 @@ pub struct FieldSchema {
     /// The elements of an `array` field (JSON) when they are scalars of one type
     /// ([`crate::elements`]); `None` otherwise. Not part of the Frictionless output.
     pub items: Option<Box<FieldSchema>>,
+    /// The elements of an `array` field (JSON) when they have one type: scalars (as
+    /// `items`), arrays whose elements have one type, or objects (a struct of every key
+    /// seen), recursively ([`crate::nested`]); `None` otherwise.
+    pub element: Option<Box<crate::nested::ElementField>>,
 }
 
 impl FieldSchema {

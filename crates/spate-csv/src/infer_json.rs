@@ -303,4 +303,44 @@ mod tests {
         assert_eq!(s.fields[1].ty, Type::Date);
         assert_eq!(s.fields[1].nulls, 1);
     }
+
+    /// `spate schema --json` shows the element types of array fields (`spate.items`), and
+    /// nothing more: a schema without array fields prints as before.
+    #[test]
+    fn the_frictionless_schema_names_element_types() {
+        let doc = br#"{"rows": [{"a": 1, "ds": [{"n": 1, "t": ["x"]}, {"n": null}], "xs": [1.5], "m": [1, "x"]}]}"#;
+        let items = Items::new(&doc[..], "rows.item").unwrap();
+        let s = infer_items(items, "rows.item", None).unwrap();
+        let v = s.to_frictionless();
+        assert_eq!(v["fields"][0]["spate"].get("items"), None);
+        assert_eq!(
+            v["fields"][1]["spate"]["items"],
+            serde_json::json!({"name": "item", "type": "object", "nullable": false, "fields": [
+                {"name": "n", "type": "integer", "nullable": true},
+                {"name": "t", "type": "array", "nullable": true,
+                 "items": {"name": "item", "type": "string", "nullable": false}}]})
+        );
+        assert_eq!(
+            v["fields"][2]["spate"]["items"],
+            serde_json::json!({"name": "item", "type": "number", "nullable": false})
+        );
+        assert_eq!(v["fields"][3]["spate"].get("items"), None);
+        // Read back as a given schema.
+        let given = crate::GivenSchema::from_json(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert_eq!(given.elements.len(), 2);
+        assert_eq!(
+            given.element_of("ds").map(|e| e.to_json()),
+            v["fields"][1]["spate"].get("items").cloned()
+        );
+        // Without arrays, the text is what it was: no `items` key anywhere.
+        let items = Items::new(
+            &br#"{"rows": [{"a": 1, "b": {"c": "x"}}]}"#[..],
+            "rows.item",
+        )
+        .unwrap();
+        let plain = infer_items(items, "rows.item", None).unwrap();
+        assert!(!serde_json::to_string(&plain.to_frictionless())
+            .unwrap()
+            .contains("items"));
+    }
 }

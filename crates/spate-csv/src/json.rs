@@ -18,6 +18,7 @@ use spate_json::walk::{unescape_into, Event, Walker};
 
 use crate::column::ColumnState;
 use crate::elements::ElementState;
+use crate::nested::{Element, ElementField};
 use crate::schema::{Format, Schema};
 use crate::types::{classify, classify_number, Type, Value};
 
@@ -319,7 +320,7 @@ impl JsonState {
         if f.object {
             f.col.force_string();
         }
-        observe_elements(f, raw, &mut self.element_text);
+        observe_elements(f, raw, &mut self.element_text, self.at.0);
     }
 
     /// Merges the state of other rows of the same input (in any order: fields keep the order
@@ -359,7 +360,15 @@ impl JsonState {
                     .col
                     .finish(String::from_utf8_lossy(&f.name).into_owned(), self.rows);
                 if schema.ty == Type::Array {
-                    schema.items = f.elements.as_ref().and_then(|e| e.finish()).map(Box::new);
+                    let element = f.elements.as_ref().and_then(|e| e.finish_element());
+                    if let Some(ElementField {
+                        element: Element::Scalar(items),
+                        ..
+                    }) = &element
+                    {
+                        schema.items = Some(Box::new(items.clone()));
+                    }
+                    schema.element = element.map(Box::new);
                 }
                 schema
             })
@@ -413,7 +422,7 @@ impl JsonVisitor for JsonState {
             }
             Leaf::Array(raw) => {
                 col.observe_type(Type::Array);
-                observe_elements(f, raw, &mut self.element_text);
+                observe_elements(f, raw, &mut self.element_text, self.at.0);
             }
         }
         if f.object {
@@ -432,11 +441,11 @@ impl JsonVisitor for JsonState {
 
 /// Types the elements of one array of `f` (not once the field is no longer an `array`).
 #[inline]
-fn observe_elements(f: &mut JsonField, raw: &[u8], text: &mut Vec<u8>) {
+fn observe_elements(f: &mut JsonField, raw: &[u8], text: &mut Vec<u8>, position: u64) {
     if f.col.ty == Type::Array {
         f.elements
             .get_or_insert_with(Default::default)
-            .observe_array(raw, text);
+            .observe_array_at(raw, text, position);
     }
 }
 

@@ -3,6 +3,7 @@
 use serde_json::{json, Map, Value as Json};
 
 use crate::column::{format_date, Bound, FieldSchema, Int};
+use crate::nested::ElementField;
 use crate::types::Type;
 
 /// What kind of input the schema describes.
@@ -64,7 +65,8 @@ fn bound_json(b: &Bound) -> Json {
 impl Schema {
     /// The Frictionless Table Schema (`fields[]` with `name`, `type`, `format`,
     /// `constraints.required`; `missingValues`), with spate's statistics under `spate` keys:
-    /// per field `type` (spate's name), `nullable`, `nulls`, `count`, `min`, `max`, and for
+    /// per field `type` (spate's name), `nullable`, `nulls`, `count`, `min`, `max`, `items`
+    /// (an `array` field whose elements have one type: their type, [`crate::nested`]), and for
     /// the table `rows`, `format`, `delimiter` and `header` (CSV), `jsonPath` (JSON items),
     /// `complete`, `sample`, `bytes`.
     pub fn to_frictionless(&self) -> Json {
@@ -89,6 +91,9 @@ impl Schema {
                 if f.ty == Type::Boolean {
                     stats.insert("trues".into(), json!(f.trues));
                     stats.insert("falses".into(), json!(f.falses));
+                }
+                if let Some(element) = &f.element {
+                    stats.insert("items".into(), element.to_json());
                 }
                 json!({
                     "name": f.name,
@@ -135,10 +140,17 @@ impl serde::Serialize for Schema {
 
 /// A schema given by the user (`--schema FILE`): field names and types, read from a
 /// Frictionless Table Schema (ours or anyone's; `number` is float, `any` is string).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GivenSchema {
     pub fields: Vec<(String, Type)>,
+    /// The element types of `array` fields that name them (`spate.items`, as
+    /// [`Schema::to_frictionless`] writes it).
+    pub elements: Vec<(String, ElementField)>,
 }
+
+/// Equality is reflexive: a given schema's element types carry no statistics (no float
+/// bound that could be `NaN`).
+impl Eq for GivenSchema {}
 
 impl GivenSchema {
     /// Parses `{"fields": [{"name": .., "type": ..}, ..]}`.
@@ -150,6 +162,7 @@ impl GivenSchema {
             .and_then(Json::as_array)
             .ok_or_else(|| bad("no \"fields\" array".into()))?;
         let mut out = Vec::with_capacity(fields.len());
+        let mut elements = Vec::new();
         for (i, f) in fields.iter().enumerate() {
             let name = f
                 .get("name")
@@ -160,12 +173,30 @@ impl GivenSchema {
                 Some(t) => Type::from_name(t)
                     .ok_or_else(|| bad(format!("field {name:?}: unknown type {t:?}")))?,
             };
+            if ty == Type::Array {
+                if let Some(items) = f.get("spate").and_then(|s| s.get("items")) {
+                    let element = ElementField::from_json(items, crate::elements::ITEM_NAME, 0)
+                        .map_err(|m| bad(format!("field {name:?}: {m}")))?;
+                    elements.push((name.to_string(), element));
+                }
+            }
             out.push((
                 name.to_string(),
                 if ty == Type::Null { Type::String } else { ty },
             ));
         }
-        Ok(GivenSchema { fields: out })
+        Ok(GivenSchema {
+            fields: out,
+            elements,
+        })
+    }
+
+    /// The element type of an `array` field, when the schema names one.
+    pub fn element_of(&self, name: &str) -> Option<&ElementField> {
+        self.elements
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| e)
     }
 
     /// The type of a field (string when not listed).
