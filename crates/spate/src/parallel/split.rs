@@ -43,6 +43,11 @@ use crate::items::Resume;
 /// Most bytes of the head read to learn the signature (the first element must start
 /// within it, and a second must follow it, or the document is not cut).
 pub(super) const LEARN_LIMIT: usize = 4 << 20;
+/// Most pieces one document is cut into: each piece's visitor (its partial aggregate) is
+/// kept until the run ends, so a huge document gets larger pieces, not more.
+const MAX_PIECES: u64 = 64;
+/// Bytes read at a time while searching.
+const SEARCH_STEP: usize = 64 << 10;
 /// Most bytes searched after a piece mark for a signature before the mark is given up.
 const SEARCH_LIMIT: u64 = 4 << 20;
 
@@ -192,9 +197,19 @@ pub(super) fn cut(
     }
     let mut file = File::open(path).ok()?;
     let mut head = Vec::new();
-    read_at(&mut file, 0, LEARN_LIMIT, &mut head).ok()?;
-    let (_, _, first) = scan_head(&head, paths, options.markers, options, depth, None)?;
-    let (first, container) = first?;
+    // Most documents show their first element in the first KiBs: read more only if not.
+    let mut found = None;
+    for size in [SEARCH_STEP, LEARN_LIMIT] {
+        read_at(&mut file, 0, size, &mut head).ok()?;
+        let (_, _, first) = scan_head(&head, paths, options.markers, options, depth, None)?;
+        found = first;
+        // (the element's first member name must be in the head too)
+        let room = first.is_some_and(|(at, _)| head.len() - at as usize > 4096);
+        if room || head.len() < size {
+            break;
+        }
+    }
+    let (first, container) = found?;
     let first = first as usize;
     if !container || head[first] != b'{' {
         return None;
@@ -220,27 +235,55 @@ pub(super) fn cut(
         return None;
     }
     let signature = head[first..=close].to_vec();
+    if signature.len() > 1024 {
+        return None;
+    }
     drop(head);
     let finder = memchr::memmem::Finder::new(&signature);
+    let piece = piece.max(len.div_ceil(MAX_PIECES));
     let mut starts = vec![0u64];
     let mut buf = Vec::new();
     let mut mark = piece;
     while mark < len {
         let from = mark.max(starts[starts.len() - 1] + 1);
-        read_at(&mut file, from, SEARCH_LIMIT as usize, &mut buf).ok()?;
-        let found = finder.find_iter(&buf).find(|&at| {
-            let before = &buf[..at];
+        if let Some(at) = search(&mut file, from, &finder, signature.len(), &mut buf) {
+            starts.push(at);
+        }
+        mark = mark.saturating_add(piece).max(starts[starts.len() - 1] + 1);
+    }
+    (starts.len() > 1).then_some((starts, assumed))
+}
+
+/// The offset of the first signature at or after `from` preceded by blank space and a comma,
+/// read in steps of [`SEARCH_STEP`] up to [`SEARCH_LIMIT`] bytes.
+fn search(
+    file: &mut File,
+    from: u64,
+    finder: &memchr::memmem::Finder<'_>,
+    overlap: usize,
+    buf: &mut Vec<u8>,
+) -> Option<u64> {
+    let mut at = from;
+    while at - from < SEARCH_LIMIT {
+        read_at(file, at, SEARCH_STEP, buf).ok()?;
+        let found = finder.find_iter(buf).find(|&i| {
+            let before = &buf[..i];
             let blank = before
                 .iter()
                 .rposition(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
             matches!(blank, Some(c) if before[c] == b',')
         });
-        if let Some(at) = found {
-            starts.push(from + at as u64);
+        if let Some(i) = found {
+            return Some(at + i as u64);
         }
-        mark = mark.saturating_add(piece).max(starts[starts.len() - 1] + 1);
+        if buf.len() < SEARCH_STEP {
+            return None;
+        }
+        // The next step overlaps this one by a signature and some blank space, so that a
+        // signature (or its comma) across the step's end is still found.
+        at += (SEARCH_STEP - overlap - 256) as u64;
     }
-    (starts.len() > 1).then_some((starts, assumed))
+    None
 }
 
 /// Gives an error found in a piece that starts past 0 its line, column and excerpt as a
