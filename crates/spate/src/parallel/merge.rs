@@ -177,7 +177,7 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
                     } else {
                         self.emit_unordered(block)?
                     };
-                    self.pending.entry(task).or_default().done = Some((block, report));
+                    self.pending.entry(task).or_default().done = Some((block, *report));
                 }
             }
             self.advance()?;

@@ -133,6 +133,10 @@ impl Handler for Learn<'_> {
     }
 }
 
+/// The scanner and selector after a head scan, and the first element's offset and whether
+/// it is a container.
+type Head = (Scanner, Selector, Option<(u64, bool)>);
+
 /// Scans `head` (the document's first bytes) with the paths until the first element at
 /// `depth` begins, or up to `stop` when given; returns the scanner and selector there and
 /// that element's offset and whether it is a container.
@@ -143,7 +147,7 @@ fn scan_head(
     options: &RunOptions,
     depth: u32,
     stop: Option<usize>,
-) -> Option<(Scanner, Selector, Option<(u64, bool)>)> {
+) -> Option<Head> {
     let mut scanner = Scanner::new(ScanOptions {
         max_depth: options.items.max_depth,
         multiple_values: false,

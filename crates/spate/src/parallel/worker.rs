@@ -97,7 +97,7 @@ pub(super) enum Msg {
     Done {
         task: usize,
         block: Block,
-        report: TaskReport,
+        report: Box<TaskReport>,
     },
 }
 
@@ -247,7 +247,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             let done = Msg::Done {
                 task: t,
                 block,
-                report,
+                report: Box::new(report),
             };
             if self.sender.send(done).is_err() {
                 break;
