@@ -194,6 +194,18 @@ fn compare(doc: &[u8], piece: u64) -> usize {
             }
         }
     }
+    // Unordered output: a piece's output still waits for its confirmation, so the same
+    // results come out (here in the same order: one input).
+    let q = Query::new("sessions.item.delegations.item")
+        .unwrap()
+        .with("sid", "sessions.item.id")
+        .unwrap();
+    let (want, _) = answer(&file, &q, &sequential());
+    let unordered = RunOptions {
+        ordered: false,
+        ..pieces(2, piece)
+    };
+    assert_eq!(answer(&file, &q, &unordered).0, want, "unordered");
     for output in [PathsOutput::Labelled, PathsOutput::Counts] {
         let paths = ["sessions.item.delegations.item", "sessions.item.id"];
         let want = paths_answer(&file, &paths, output, &sequential());
