@@ -35,5 +35,7 @@ pub mod walk;
 
 pub use error::{excerpt, ErrorKind, Expected, LineCounter, Position, SyntaxError};
 pub use path::{Path, PathError, Step};
-pub use scanner::{Flow, Handler, Member, ScanOptions, Scanned, Scanner, Watch, DEFAULT_MAX_DEPTH};
-pub use selector::{Selector, Span, MAX_PATHS};
+pub use scanner::{
+    Flow, Handler, Member, ScanOptions, ScanState, Scanned, Scanner, Watch, DEFAULT_MAX_DEPTH,
+};
+pub use selector::{Selector, SelectorState, Span, MAX_PATHS};

@@ -166,6 +166,51 @@ fn member_of(parent: Parent, key: &[u8]) -> Member<'_> {
 const LITERALS: [&[u8]; 3] = [b"true", b"false", b"null"];
 const LITERAL_NAMES: [&str; 3] = ["true", "false", "null"];
 
+/// A scanner's state between two tokens inside the top-level value: the open containers,
+/// which depths are watched, and what may come next. Taken with [`Scanner::snapshot`] and
+/// resumed at another offset with [`Scanner::resume`]: a scanner resumed in the state
+/// another scanner had at that offset goes on exactly as that one would (same callbacks,
+/// same errors). This is what lets one document be scanned in pieces, each piece starting
+/// from a guessed state that a scan of the piece before confirms (or refutes) by comparing
+/// its own snapshot there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanState {
+    state: State,
+    depth: u32,
+    in_object: bool,
+    /// The kind bits of the open containers only (bits past `depth` cleared).
+    kinds: Vec<u64>,
+    watch: u32,
+}
+
+impl ScanState {
+    /// Number of open containers.
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// True when the next token is an array element that follows another (after `,`).
+    pub fn expects_next_element(&self) -> bool {
+        self.state == State::Value && !self.in_object && self.depth > 0
+    }
+
+    /// The state at an array element that follows another one: from the state before the
+    /// first element (right after `[`) or before a later one. `None` when not before an
+    /// array element.
+    pub fn as_next_element(&self) -> Option<ScanState> {
+        if self.in_object || self.depth == 0 {
+            return None;
+        }
+        match self.state {
+            State::Value | State::ValueOrArrayEnd => Some(ScanState {
+                state: State::Value,
+                ..self.clone()
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// A resumable, validating JSON scanner. See the module docs.
 #[derive(Debug, Clone)]
 pub struct Scanner {
@@ -230,6 +275,49 @@ impl Scanner {
         self.scalar_watched = false;
         self.utf8 = Utf8Validator::default();
         self.failed = None;
+    }
+
+    /// The state between tokens, for [`Scanner::resume`]; `None` inside a token (a string,
+    /// number, literal, member name), outside the top-level value, or after an error.
+    pub fn snapshot(&self) -> Option<ScanState> {
+        if self.failed.is_some() || self.depth == 0 || !self.utf8.is_clean() {
+            return None;
+        }
+        match self.state {
+            State::Value
+            | State::ValueOrArrayEnd
+            | State::KeyOrObjectEnd
+            | State::Key
+            | State::AfterValue => {}
+            _ => return None,
+        }
+        let words = (self.depth as usize).div_ceil(64);
+        let mut kinds = self.kinds[..words].to_vec();
+        let rest = self.depth as usize % 64;
+        if rest != 0 {
+            kinds[words - 1] &= (1u64 << rest) - 1;
+        }
+        Some(ScanState {
+            state: self.state,
+            depth: self.depth,
+            in_object: self.in_object,
+            kinds,
+            watch: self.watch,
+        })
+    }
+
+    /// A scanner that goes on from `state` at absolute `offset`, as the scanner that was in
+    /// that state at that offset would (see [`ScanState`]).
+    pub fn resume(options: ScanOptions, state: &ScanState, offset: u64) -> Scanner {
+        let mut scanner = Scanner::new(options);
+        scanner.state = state.state;
+        scanner.depth = state.depth;
+        scanner.in_object = state.in_object;
+        scanner.kinds = state.kinds.clone();
+        scanner.watch = state.watch;
+        scanner.offset = offset;
+        scanner.utf8 = Utf8Validator::starting_at(offset);
+        scanner
     }
 
     /// Absolute offset of the next byte to scan (the number of bytes consumed so far).

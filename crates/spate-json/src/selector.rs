@@ -172,6 +172,24 @@ impl Plan {
     }
 }
 
+/// A selector's state between two values, for [`Selector::resume`]: which paths are alive in
+/// each watched open container. Element indexes are not part of it, so it is only offered
+/// (by [`Selector::snapshot`]) when no path counts elements, nothing selected is open,
+/// pending or held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectorState {
+    /// Per watched open container: the paths alive below it, and its ijson states.
+    frames: Vec<(u64, u32)>,
+    extra: Vec<(u32, u32)>,
+}
+
+impl SelectorState {
+    /// Number of watched open containers.
+    pub fn depth(&self) -> usize {
+        self.frames.len()
+    }
+}
+
 /// Selects the values at a set of paths. See the module docs.
 #[derive(Debug)]
 pub struct Selector {
@@ -308,6 +326,54 @@ impl Selector {
     /// True when path `i` is a marker path.
     pub fn is_marker(&self, i: usize) -> bool {
         self.markers >> i & 1 == 1
+    }
+
+    /// True when the paths can be matched from a [`SelectorState`]: every one streams
+    /// (no filter, union, slice, descendant or negative index, nothing held) and none
+    /// names an element by its index.
+    pub fn resumable(&self) -> bool {
+        self.held == 0
+            && self.from_end == 0
+            && self.plans.iter().all(|plan| {
+                plan.matchers
+                    .iter()
+                    .all(|m| matches!(m, Matcher::Step(Step::Key(_) | Step::Any | Step::Item)))
+            })
+    }
+
+    /// The state between values, for [`Selector::resume`]: `None` when the paths are not
+    /// [`Selector::resumable`] or a selected value is open, waiting to be taken or held.
+    pub fn snapshot(&self) -> Option<SelectorState> {
+        if !self.resumable()
+            || !self.open.is_empty()
+            || !self.ready.is_empty()
+            || !self.expanded.is_empty()
+            || !self.rings.is_empty()
+            || self.over_limit.is_some()
+        {
+            return None;
+        }
+        Some(SelectorState {
+            frames: self.frames.iter().map(|f| (f.alive, f.extra)).collect(),
+            extra: self.extra.clone(),
+        })
+    }
+
+    /// A selector for `paths` (with `markers`, see [`Selector::with_markers`]) that goes on
+    /// from `state` as the selector that was in it would. Which paths matched starts empty.
+    pub fn resume(paths: Vec<Path>, markers: u64, state: &SelectorState) -> Selector {
+        let mut selector = Selector::with_markers(paths, markers);
+        selector.frames = state
+            .frames
+            .iter()
+            .map(|&(alive, extra)| Frame {
+                alive,
+                next_index: 0,
+                extra,
+            })
+            .collect();
+        selector.extra = state.extra.clone();
+        selector
     }
 
     /// Forgets the current input (open values, pending items) but not which paths matched:

@@ -69,6 +69,20 @@ impl Utf8Validator {
         }
     }
 
+    /// A validator for an input whose bytes before `offset` are not its to see (a scan
+    /// resumed there).
+    pub fn starting_at(offset: u64) -> Self {
+        Utf8Validator {
+            seen: offset,
+            ..Utf8Validator::default()
+        }
+    }
+
+    /// True when no sequence is left incomplete or found invalid.
+    pub fn is_clean(&self) -> bool {
+        self.tail_len == 0 && self.invalid_at.is_none()
+    }
+
     /// At the end of input: an incomplete sequence left over is invalid.
     pub fn finish(&mut self) -> Option<u64> {
         if self.invalid_at.is_some() {

@@ -12,7 +12,8 @@ use std::path::Path as FsPath;
 
 use serde::Deserialize;
 use spate_json::{
-    excerpt, LineCounter, Path, ScanOptions, Scanned, Scanner, Selector, SyntaxError, MAX_PATHS,
+    excerpt, LineCounter, Path, ScanOptions, ScanState, Scanned, Scanner, Selector, SelectorState,
+    SyntaxError, MAX_PATHS,
 };
 
 use crate::error::{Error, Location, SyntaxErrorKindOnly};
@@ -189,6 +190,17 @@ pub struct Items<R> {
     lines: LineCounter,
     eof: bool,
     finished: bool,
+    /// The scan stops here (see [`Items::set_checkpoint`]).
+    checkpoint: Option<u64>,
+}
+
+/// Where a stream resumed in the middle of a document starts: the offset, and the states
+/// the scanner and the selector are assumed to have there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Resume {
+    pub offset: u64,
+    pub scan: ScanState,
+    pub select: SelectorState,
 }
 
 impl<R: Read> Items<R> {
@@ -244,11 +256,60 @@ impl<R: Read> Items<R> {
             lines: LineCounter::default(),
             eof: false,
             finished: false,
+            checkpoint: None,
         })
+    }
+
+    /// Like [`Items::with_markers`], for a `reader` positioned at `at.offset` of a document
+    /// whose scan is resumed there in the states of `at`. Offsets are absolute; line
+    /// numbers in errors count from `at.offset` (the caller knows the lines before).
+    pub(crate) fn resumed(
+        reader: R,
+        name: &str,
+        paths: Vec<Path>,
+        markers: u64,
+        options: ItemsOptions,
+        at: &Resume,
+    ) -> Result<Self, Error> {
+        let mut items = Self::with_markers(reader, name, paths.clone(), markers, options)?;
+        items.scanner = Scanner::resume(
+            ScanOptions {
+                max_depth: options.max_depth,
+                multiple_values: options.multiple_values,
+            },
+            &at.scan,
+            at.offset,
+        );
+        items.selector = Selector::resume(paths, markers, &at.select);
+        items.selector.set_hold_limit(options.max_item_size as u64);
+        items.buf_offset = at.offset;
+        Ok(items)
+    }
+
+    /// Makes the scan stop at absolute offset `at` (ahead of the scan): once every item
+    /// ending before it was handed out, [`Items::next_item`] answers `None` and
+    /// [`Items::at_checkpoint`] is true, until the checkpoint is moved or removed.
+    pub(crate) fn set_checkpoint(&mut self, at: Option<u64>) {
+        self.checkpoint = at;
+    }
+
+    /// True when the scan stands at its checkpoint (and did not fail or end).
+    pub(crate) fn at_checkpoint(&self) -> bool {
+        !self.finished && self.checkpoint == Some(self.scanner.offset())
+    }
+
+    /// The scanner's and the selector's states here, when they can be resumed from.
+    pub(crate) fn snapshot(&self) -> Option<(ScanState, SelectorState)> {
+        Some((self.scanner.snapshot()?, self.selector.snapshot()?))
     }
 
     /// The next item, borrowed from the window; `None` at the end of a valid input.
     pub fn next_item(&mut self) -> Result<Option<ItemRef<'_>>, Error> {
+        Ok(self.next_span()?.map(|span| self.item(span)))
+    }
+
+    /// The next item's span (checked against the size limit), for [`Items::item`].
+    pub(crate) fn next_span(&mut self) -> Result<Option<spate_json::Span>, Error> {
         let span = loop {
             if let Some(span) = self.selector.take() {
                 break span;
@@ -271,12 +332,16 @@ impl<R: Read> Items<R> {
             if self.finished {
                 return Ok(None);
             }
-            if self.scanned < self.filled {
+            let limit = match self.checkpoint {
+                Some(at) => self.filled.min((at - self.buf_offset) as usize),
+                None => self.filled,
+            };
+            if self.scanned < limit {
                 match self
                     .scanner
-                    .scan(&self.buf[self.scanned..self.filled], &mut self.selector)
+                    .scan(&self.buf[self.scanned..limit], &mut self.selector)
                 {
-                    Ok(Scanned::NeedInput) => self.scanned = self.filled,
+                    Ok(Scanned::NeedInput) => self.scanned = limit,
                     Ok(Scanned::Paused(used)) => self.scanned += used,
                     Err(e) => return Err(self.syntax_error(e)),
                 }
@@ -290,6 +355,9 @@ impl<R: Read> Items<R> {
                 }
                 continue;
             }
+            if self.checkpoint == Some(self.scanner.offset()) {
+                return Ok(None);
+            }
             if self.eof {
                 if let Err(e) = self.scanner.finish(&mut self.selector) {
                     return Err(self.syntax_error(e));
@@ -302,15 +370,9 @@ impl<R: Read> Items<R> {
                 return Err(e);
             }
         };
-        if self.selector.is_marker(span.path) {
-            // A marker's bytes are not kept: only where it was.
-            return Ok(Some(ItemRef {
-                bytes: &[],
-                path: span.path,
-                offset: span.start,
-            }));
-        }
-        if (span.end - span.start) as usize > self.options.max_item_size {
+        if !self.selector.is_marker(span.path)
+            && (span.end - span.start) as usize > self.options.max_item_size
+        {
             // Caught here when the item fitted in one read; the refill check catches it
             // before memory grows when it did not.
             self.finished = true;
@@ -319,13 +381,26 @@ impl<R: Read> Items<R> {
                 limit: self.options.max_item_size,
             });
         }
+        Ok(Some(span))
+    }
+
+    /// The item of a span [`Items::next_span`] just gave.
+    pub(crate) fn item(&self, span: spate_json::Span) -> ItemRef<'_> {
+        if self.selector.is_marker(span.path) {
+            // A marker's bytes are not kept: only where it was.
+            return ItemRef {
+                bytes: &[],
+                path: span.path,
+                offset: span.start,
+            };
+        }
         let start = (span.start - self.buf_offset) as usize;
         let end = (span.end - self.buf_offset) as usize;
-        Ok(Some(ItemRef {
+        ItemRef {
             bytes: &self.buf[start..end],
             path: span.path,
             offset: span.start,
-        }))
+        }
     }
 
     /// Reads the whole input, counting items (and validating every byte).

@@ -1,7 +1,7 @@
 //! The merger: on the calling thread, writes the workers' output in input order (or as it
 //! comes), applies the output limit, and reports errors and finished inputs in order.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -40,6 +40,10 @@ pub(super) struct Merged {
     pub fatal: Option<RunError>,
     /// The caller cancelled the run.
     pub cancelled: bool,
+    /// The document pieces written (not void).
+    pub kept: HashSet<usize>,
+    /// Bit per path: whether the kept pieces selected anything.
+    pub matched: u64,
 }
 
 /// Writes output in order (or as it comes), reports errors in order.
@@ -66,6 +70,11 @@ pub(super) struct Merger<'m, 's, 'a> {
     current: InputTotals,
     data_errors: u64,
     total_bytes: u64,
+    /// Items counted by the visitors of the kept pieces of the current document before the
+    /// piece being written (added to the item numbers of its errors).
+    piece_items: u64,
+    kept: HashSet<usize>,
+    matched: u64,
 }
 
 impl<'m, 's, 'a> Merger<'m, 's, 'a> {
@@ -91,6 +100,9 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
             input_lines: 0,
             current: InputTotals::default(),
             data_errors: 0,
+            piece_items: 0,
+            kept: HashSet::new(),
+            matched: 0,
         }
     }
 
@@ -129,6 +141,19 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
+            let task = match &msg {
+                Msg::Block { task, .. } | Msg::Done { task, .. } => *task,
+            };
+            if task < self.head {
+                // A void piece's output, passed by already: dropped.
+                let held = match &msg {
+                    Msg::Block { block, .. } | Msg::Done { block, .. } => block.held(),
+                };
+                self.shared.budget.release(held);
+                continue;
+            }
+            // A piece's output waits for the piece to be confirmed, in either mode.
+            let ordered = ordered || self.shared.tasks[task].piece.is_some();
             match msg {
                 Msg::Block { task, block } => {
                     let block = if ordered {
@@ -152,7 +177,7 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
                     } else {
                         self.emit_unordered(block)?
                     };
-                    self.pending.entry(task).or_default().done = Some((block, report));
+                    self.pending.entry(task).or_default().done = Some((block, *report));
                 }
             }
             self.advance()?;
@@ -168,6 +193,17 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
     fn advance(&mut self) -> Result<(), RunError> {
         while !self.closed {
             let head = self.head;
+            if head < self.shared.tasks.len() && self.shared.void[head].load(Ordering::Relaxed) {
+                // A void piece: its output so far and whatever it still sends is dropped.
+                if let Some(p) = self.pending.remove(&head) {
+                    let held = p.blocks.iter().map(Block::held).sum::<usize>()
+                        + p.done.as_ref().map_or(0, |(b, _)| b.held());
+                    self.shared.budget.release(held);
+                }
+                self.head += 1;
+                self.shared.budget.advance(self.head);
+                continue;
+            }
             let Some(pending) = self.pending.get_mut(&head) else {
                 return Ok(());
             };
@@ -196,7 +232,10 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
     /// the tasks before it).
     fn emit_block(&mut self, mut block: Block) -> Result<(), RunError> {
         let written = self.emit(&block.bytes, block.lines);
-        let errors = std::mem::take(&mut block.errors);
+        let mut errors = std::mem::take(&mut block.errors);
+        for e in &mut errors {
+            self.piece_error(&mut e.error);
+        }
         self.report_errors(errors);
         self.shared.budget.release(block.held());
         written
@@ -286,7 +325,59 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
         }
     }
 
+    /// An error of the piece being written, told as the sequential scan tells it: item
+    /// numbers count from the document's start, positions are read again from the file.
+    fn piece_error(&self, error: &mut RunError) {
+        let Some(piece) = &self.shared.tasks[self.head].piece else {
+            return;
+        };
+        match error {
+            RunError::Input(e) if piece.start() > 0 => {
+                let path = &self.shared.inputs.files[self.shared.tasks[self.head].input].path;
+                super::split::relocate(e, path);
+            }
+            RunError::Visit { source, .. } => {
+                if let Some(q) = source.downcast_mut::<crate::query::QueryError>() {
+                    q.item += self.piece_items;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A piece is written: the pieces up to the one it confirmed are void, or all later
+    /// ones when it read to the end or stopped (it is then its document's last).
+    fn finish_piece(&mut self, t: usize, report: &TaskReport) -> bool {
+        let Some(piece) = &self.shared.tasks[t].piece else {
+            return false;
+        };
+        self.kept.insert(t);
+        self.matched |= report.matched;
+        let last = piece.last_task();
+        match report.confirms {
+            Some(j) => {
+                for v in t + 1..j {
+                    self.shared.void[v].store(true, Ordering::Relaxed);
+                }
+                self.shared.confirmed[j].store(true, Ordering::Release);
+                self.piece_items += report.text_items;
+                false
+            }
+            None => {
+                for v in t + 1..=last {
+                    self.shared.void[v].store(true, Ordering::Relaxed);
+                }
+                self.piece_items = 0;
+                true
+            }
+        }
+    }
+
     fn finish_task(&mut self, t: usize, mut report: TaskReport) {
+        if let Some(fatal) = &mut report.fatal {
+            self.piece_error(&mut fatal.error);
+        }
+        let ends_document = self.finish_piece(t, &report);
         let task = &self.shared.tasks[t];
         let s = &mut self.summary;
         s.bytes += report.bytes;
@@ -317,7 +408,7 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
         if report.cut {
             self.summary.stopped_early = true;
         }
-        if task.last_of_input || self.fatal.is_some() {
+        if task.last_of_input || ends_document || self.fatal.is_some() {
             let c = std::mem::take(&mut self.current);
             let name = &self.shared.inputs.files[task.input].name;
             if !report.io_error {
@@ -344,6 +435,8 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
             summary: std::mem::take(&mut self.summary),
             fatal: self.fatal.take(),
             cancelled: self.cancelled,
+            kept: std::mem::take(&mut self.kept),
+            matched: self.matched,
         })
     }
 }

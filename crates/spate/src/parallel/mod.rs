@@ -94,6 +94,7 @@ mod budget;
 mod cancel;
 mod merge;
 mod plan;
+mod split;
 mod worker;
 
 use std::fmt;
@@ -116,6 +117,9 @@ use worker::{Shared, Worker, WorkerResult};
 /// Default size of the byte ranges one big JSON Lines file is cut into. It does not depend
 /// on the number of threads, so every thread count cuts the same tasks.
 pub const DEFAULT_RANGE_SIZE: u64 = 8 << 20;
+/// Default size of the pieces a big plain JSON document is cut into to be scanned on
+/// several cores (see [`RunOptions::document_piece`]).
+pub const DEFAULT_DOCUMENT_PIECE: u64 = 32 << 20;
 /// A worker hands its output over in blocks of about this many bytes.
 pub const BLOCK: usize = 256 * 1024;
 /// A worker's stack: values handed to jq (up to [`crate::query::MAX_VALUE_DEPTH`] levels)
@@ -157,6 +161,14 @@ pub trait ItemVisitor: Send {
         let _ = out;
         Ok(0)
     }
+
+    /// How many items of the current JSON text the visitor has counted, when its errors
+    /// number items (a [`crate::query::QueryError`]'s `item`). A document cut into pieces
+    /// is visited by one fresh visitor per piece: the executor adds the counts of the
+    /// pieces before to the item numbers of a piece's errors. The default: 0.
+    fn text_items(&self) -> u64 {
+        0
+    }
 }
 
 impl<F> ItemVisitor for F
@@ -193,6 +205,11 @@ pub struct RunOptions {
     pub max_errors: Option<u64>,
     /// Size of the byte ranges big JSON Lines files are cut into (at least 1).
     pub range_size: u64,
+    /// A plain JSON document file larger than this is cut into pieces of about this size
+    /// that several workers scan at once, when more than one thread runs and the paths
+    /// allow it (names and wildcards, all through the same first wildcard step); the
+    /// answers are those of one sequential scan (see `docs/parallel.md`). 0: never.
+    pub document_piece: u64,
     /// Item size and nesting limits; `max_item_size` also bounds a JSON Lines line.
     pub items: ItemsOptions,
     /// Paths whose bit is set only mark where their values are (see
@@ -229,6 +246,7 @@ impl fmt::Debug for RunOptions {
             .field("on_error", &self.on_error)
             .field("max_errors", &self.max_errors)
             .field("range_size", &self.range_size)
+            .field("document_piece", &self.document_piece)
             .field("items", &self.items)
             .field("markers", &self.markers)
             .field("progress", &self.progress.is_some())
@@ -246,6 +264,7 @@ impl Default for RunOptions {
             on_error: OnError::Fail,
             max_errors: None,
             range_size: DEFAULT_RANGE_SIZE,
+            document_piece: DEFAULT_DOCUMENT_PIECE,
             items: ItemsOptions::default(),
             markers: 0,
             progress: None,
@@ -526,12 +545,12 @@ where
             given: paths.len(),
         }));
     }
-    let tasks = plan::plan(inputs, options);
-    let threads = match options.threads {
+    let wanted = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
-    }
-    .clamp(1, tasks.len().max(1));
+    };
+    let tasks = plan::plan(inputs, options, paths, wanted);
+    let threads = wanted.clamp(1, tasks.len().max(1));
     tracing::debug!(
         inputs = inputs.files.len(),
         tasks = tasks.len(),
@@ -549,6 +568,11 @@ where
         stop: AtomicBool::new(false),
         bytes: AtomicU64::new(0),
         budget: Budget::new(),
+        confirmed: tasks
+            .iter()
+            .map(|t| AtomicBool::new(t.piece.as_ref().is_none_or(|p| p.index == 0)))
+            .collect(),
+        void: tasks.iter().map(|_| AtomicBool::new(false)).collect(),
     };
     // Bounded: the task being written never waits for the budget, so when the merger is
     // slower than its worker (a slow reader of the output, millions of errors to print)
@@ -565,7 +589,7 @@ where
                     .name(format!("spate-worker-{w}"))
                     .stack_size(WORKER_STACK)
                     .spawn_scoped(scope, move || {
-                        Worker::new(shared, make_visitor(), sender, w).run()
+                        Worker::new(shared, make_visitor, sender, w).run()
                     })
                     .expect("a worker thread starts")
             })
@@ -586,8 +610,10 @@ where
         mut summary,
         fatal,
         cancelled,
+        kept,
+        matched,
     } = merged?;
-    let matched = workers.iter().fold(0u64, |m, w| m | w.matched);
+    let matched = workers.iter().fold(matched, |m, w| m | w.matched);
     summary.path_matched = (0..paths.len()).map(|i| matched >> i & 1 == 1).collect();
     summary.elapsed = started.elapsed();
     summary.threads = threads;
@@ -605,5 +631,15 @@ where
     if cancelled {
         return Err(RunError::Cancelled);
     }
-    Ok((workers.into_iter().map(|w| w.visitor).collect(), summary))
+    // The visitors of document pieces follow the workers', in document order: only those
+    // of the pieces the merger kept (void pieces' partials are dropped).
+    let mut pieces = Vec::new();
+    let mut visitors = Vec::with_capacity(workers.len());
+    for w in workers {
+        visitors.push(w.visitor);
+        pieces.extend(w.pieces.into_iter().filter(|(t, _)| kept.contains(t)));
+    }
+    pieces.sort_by_key(|(t, _)| *t);
+    visitors.extend(pieces.into_iter().map(|(_, v)| v));
+    Ok((visitors, summary))
 }

@@ -6,7 +6,11 @@
 //! count runs the same tasks.
 
 use std::fs::File;
+use std::sync::Arc;
 
+use spate_json::Path;
+
+use super::split::{self, Cut, Piece};
 use super::RunOptions;
 use crate::inputs::{read_head, sniff, Compression, Format, InputFile, Inputs};
 use crate::source;
@@ -28,13 +32,24 @@ pub(super) struct Task {
     pub range: Option<ByteRange>,
     /// Known format (forced, by name, or sniffed while planning).
     pub format: Option<Format>,
-    /// The last task of its input (the input's report is due when it is done).
+    /// The last task of its input (the input's report is due when it is done). For the
+    /// pieces of a document, the last piece (an earlier one may turn out to be the last:
+    /// see [`split`]).
     pub last_of_input: bool,
+    /// A piece of a JSON document cut by [`split`].
+    pub piece: Option<Piece>,
 }
 
-/// Cuts the inputs into tasks. Only plain JSON Lines files larger than the range size are
-/// cut; the format of a large file with an undecided format is sniffed here.
-pub(super) fn plan(inputs: &Inputs, options: &RunOptions) -> Vec<Task> {
+/// Cuts the inputs into tasks. Plain JSON Lines files larger than the range size are cut
+/// into ranges; plain JSON documents larger than [`RunOptions::document_piece`] are cut
+/// into pieces when several threads run and the paths allow it (see [`split`]); the format
+/// of a large file with an undecided format is sniffed here.
+pub(super) fn plan(
+    inputs: &Inputs,
+    options: &RunOptions,
+    paths: &[Path],
+    threads: usize,
+) -> Vec<Task> {
     let range = options.range_size.max(1);
     let mut tasks = Vec::with_capacity(inputs.files.len());
     for (i, file) in inputs.files.iter().enumerate() {
@@ -43,7 +58,42 @@ pub(super) fn plan(inputs: &Inputs, options: &RunOptions) -> Vec<Task> {
             range: None,
             format: file.format,
             last_of_input: true,
+            piece: None,
         };
+        let piece = options.document_piece;
+        // With a limit, a piece that reaches it alone would have visited (and aggregated)
+        // items past the horizon the merger cuts at: a limited run is stopped soon anyway.
+        if piece > 0
+            && threads > 1
+            && options.limit.is_none()
+            && file.is_seekable_file()
+            && file.compression == Compression::None
+            && file.format != Some(Format::Jsonl)
+            && file.len.is_some_and(|len| len > piece)
+            && sniff_plain(file) == Some(Format::Json)
+        {
+            let len = file.len.unwrap_or(0);
+            if let Some((starts, assumed)) = split::cut(&file.path, len, piece, paths, options) {
+                let cut = Arc::new(Cut {
+                    first_task: tasks.len(),
+                    starts,
+                    assumed,
+                });
+                let n = cut.starts.len();
+                for index in 0..n {
+                    tasks.push(Task {
+                        format: Some(Format::Json),
+                        last_of_input: index + 1 == n,
+                        piece: Some(Piece {
+                            cut: cut.clone(),
+                            index,
+                        }),
+                        ..whole.clone()
+                    });
+                }
+                continue;
+            }
+        }
         let splittable = file.is_seekable_file()
             && file.compression == Compression::None
             && file.format != Some(Format::Json)
@@ -81,6 +131,7 @@ pub(super) fn plan(inputs: &Inputs, options: &RunOptions) -> Vec<Task> {
                 }),
                 format: Some(Format::Jsonl),
                 last_of_input: last,
+                piece: None,
             });
             start = end;
         }

@@ -12,11 +12,12 @@ use spate_json::{Path, ScanOptions};
 
 use super::budget::Budget;
 use super::plan::{ByteRange, Task};
+use super::split::Piece;
 use super::{ItemVisitor, OnError, RunError, RunOptions, BLOCK};
 use crate::buffer::BufferSelector;
 use crate::error::Error;
 use crate::inputs::{Format, Inputs};
-use crate::items::{ItemRef, Items, ItemsOptions};
+use crate::items::{ItemRef, Items, ItemsOptions, Resume};
 use crate::jsonl::{self, Lines, LinesOptions};
 use crate::source;
 
@@ -35,6 +36,13 @@ pub(super) struct Shared<'a> {
     /// Bytes read so far (for progress reports).
     pub bytes: AtomicU64,
     pub budget: Budget,
+    /// Per task: its start is known to be in the sequential scan's state (every task but
+    /// the pieces of a cut document from the start; a piece once the piece before it
+    /// reached its start in the assumed state).
+    pub confirmed: Vec<AtomicBool>,
+    /// Per task: a piece whose start was passed in another state (its results are
+    /// dropped).
+    pub void: Vec<AtomicBool>,
 }
 
 impl Shared<'_> {
@@ -47,6 +55,15 @@ impl Shared<'_> {
         self.stop.load(Ordering::Relaxed)
             || task > self.cutoff.load(Ordering::Relaxed)
             || self.options.cancel.is_cancelled()
+            || self.void[task].load(Ordering::Relaxed)
+    }
+
+    /// Tasks after `task` are not needed (the limit or an error was reached in it). Not
+    /// said of a piece not yet confirmed: its results may be void, the later ones needed.
+    pub fn cut_after(&self, task: usize) {
+        if self.confirmed[task].load(Ordering::Acquire) {
+            self.cutoff.fetch_min(task, Ordering::Relaxed);
+        }
     }
 }
 
@@ -80,7 +97,7 @@ pub(super) enum Msg {
     Done {
         task: usize,
         block: Block,
-        report: TaskReport,
+        report: Box<TaskReport>,
     },
 }
 
@@ -108,6 +125,15 @@ pub(super) struct TaskReport {
     pub fatal: Option<TaskError>,
     /// Stopped before its end (limit, stop).
     pub cut: bool,
+    /// A document piece that reached the start of a later piece in the assumed state:
+    /// that piece's task number (the pieces between are void). `None` when the piece read
+    /// to the document's end, or stopped.
+    pub confirms: Option<usize>,
+    /// A document piece: the items its visitor counted (see
+    /// [`super::ItemVisitor::text_items`]).
+    pub text_items: u64,
+    /// A document piece: bit per path, whether it selected anything.
+    pub matched: u64,
 }
 
 /// What became of one item (or the end of a JSON text) handed to the visitor.
@@ -141,7 +167,10 @@ struct Span {
 /// One worker: its visitor, its selector and buffers, reused from task to task.
 pub(super) struct Worker<'s, 'a, V> {
     shared: &'s Shared<'a>,
+    make: &'s (dyn Fn() -> V + Sync),
     visitor: V,
+    /// The visitors of the document pieces this worker ran, by task.
+    pieces: Vec<(usize, V)>,
     sender: Sender<Msg>,
     selector: Option<BufferSelector>,
     buf: Vec<u8>,
@@ -158,13 +187,21 @@ pub(super) struct Worker<'s, 'a, V> {
 pub(super) struct WorkerResult<V> {
     pub visitor: V,
     pub matched: u64,
+    pub pieces: Vec<(usize, V)>,
 }
 
 impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
-    pub fn new(shared: &'s Shared<'a>, visitor: V, sender: Sender<Msg>, id: usize) -> Self {
+    pub fn new(
+        shared: &'s Shared<'a>,
+        make: &'s (dyn Fn() -> V + Sync),
+        sender: Sender<Msg>,
+        id: usize,
+    ) -> Self {
         Worker {
             shared,
-            visitor,
+            visitor: make(),
+            make,
+            pieces: Vec::new(),
             sender,
             selector: None,
             buf: Vec::new(),
@@ -179,7 +216,14 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
     pub fn run(mut self) -> WorkerResult<V> {
         loop {
             let t = self.shared.next.fetch_add(1, Ordering::Relaxed);
-            if t >= self.shared.tasks.len() || self.shared.should_stop(t) {
+            if t >= self.shared.tasks.len() {
+                break;
+            }
+            if self.shared.void[t].load(Ordering::Relaxed) {
+                // A piece already known to be void: the merger drops it unseen.
+                continue;
+            }
+            if self.shared.should_stop(t) {
                 break;
             }
             let started = Instant::now();
@@ -203,7 +247,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             let done = Msg::Done {
                 task: t,
                 block,
-                report,
+                report: Box::new(report),
             };
             if self.sender.send(done).is_err() {
                 break;
@@ -219,6 +263,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         WorkerResult {
             visitor: self.visitor,
             matched: self.matched,
+            pieces: self.pieces,
         }
     }
 
@@ -241,7 +286,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         match self.shared.options.limit {
             Some(limit) if self.task_lines >= limit => {
                 if self.shared.options.ordered {
-                    self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
+                    self.shared.cut_after(t);
                 }
                 true
             }
@@ -267,6 +312,15 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             ..TaskReport::default()
         };
         let max_line = self.shared.options.items.max_item_size;
+        if let Some(piece) = &task.piece {
+            // A fresh visitor: its partial is kept only if the piece is.
+            let fresh = (self.make)();
+            let own = std::mem::replace(&mut self.visitor, fresh);
+            self.piece(t, &file.name, &file.path, piece, &mut report);
+            let visitor = std::mem::replace(&mut self.visitor, own);
+            self.pieces.push((t, visitor));
+            return report;
+        }
         if let Some(ByteRange { start, end }) = task.range {
             let from = start.saturating_sub(1);
             let opened = File::open(&file.path).and_then(|mut f| {
@@ -340,7 +394,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
     ) -> ControlFlow<()> {
         match self.shared.options.on_error {
             OnError::Fail => {
-                self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
+                self.shared.cut_after(t);
                 report.fatal = Some(TaskError {
                     error,
                     after_lines: self.task_lines,
@@ -355,7 +409,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                     if let Some(max) = self.shared.options.max_errors {
                         if report.data_errors >= max {
                             if self.shared.options.ordered {
-                                self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
+                                self.shared.cut_after(t);
                             }
                             report.cut = true;
                             return ControlFlow::Break(());
@@ -397,7 +451,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                     .is_some_and(|limit| *task_lines >= limit)
                 {
                     if shared.options.ordered {
-                        shared.cutoff.fetch_min(t, Ordering::Relaxed);
+                        shared.cut_after(t);
                     }
                     enough = true;
                 }
@@ -442,7 +496,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
     ) -> Visited {
         if let Some(&halt) = source.downcast_ref::<super::Halt>() {
             // Ends the run as a failure would, whatever the error policy.
-            self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
+            self.shared.cut_after(t);
             report.fatal = Some(TaskError {
                 error: RunError::Halted(halt),
                 after_lines: self.task_lines,
@@ -460,7 +514,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             source,
         };
         if run_limit {
-            self.shared.cutoff.fetch_min(t, Ordering::Relaxed);
+            self.shared.cut_after(t);
             report.fatal = Some(TaskError {
                 error,
                 after_lines: self.task_lines,
@@ -670,6 +724,139 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         for i in 0..self.shared.paths.len() {
             if items.path_matched(i) {
                 self.matched |= 1 << i;
+            }
+        }
+    }
+
+    /// Scans one piece of a cut document (see [`super::split`]): from its start, in the
+    /// true state (piece 0) or the assumed one, up to the start of a later piece that it
+    /// reaches in the assumed state, or to the end.
+    fn piece(
+        &mut self,
+        t: usize,
+        name: &str,
+        path: &std::path::Path,
+        piece: &Piece,
+        report: &mut TaskReport,
+    ) {
+        let cut = &piece.cut;
+        let start = piece.start();
+        let options = ItemsOptions {
+            multiple_values: false,
+            ..self.shared.options.items
+        };
+        let opened = File::open(path).and_then(|mut f| {
+            f.seek(SeekFrom::Start(start))?;
+            Ok(f)
+        });
+        let file = match opened {
+            Ok(f) => f,
+            Err(source) => {
+                let input = name.to_owned();
+                self.error(RunError::Input(Error::Io { input, source }), report);
+                return;
+            }
+        };
+        let paths = self.shared.paths.to_vec();
+        let markers = self.shared.options.markers;
+        let made = if piece.index == 0 {
+            Items::with_markers(file, name, paths, markers, options)
+        } else {
+            let at = Resume {
+                offset: start,
+                ..cut.assumed.clone()
+            };
+            Items::resumed(file, name, paths, markers, options, &at)
+        };
+        let mut items = match made {
+            Ok(items) => items,
+            Err(e) => {
+                report.fatal = Some(TaskError {
+                    error: RunError::Input(e),
+                    after_lines: 0,
+                });
+                return;
+            }
+        };
+        let mut next = piece.index + 1;
+        items.set_checkpoint(cut.starts.get(next).copied());
+        let mut reported = 0u64;
+        let mut ended = true;
+        loop {
+            if self.shared.should_stop(t) {
+                report.cut = true;
+                ended = false;
+                break;
+            }
+            let span = match items.next_span() {
+                Ok(span) => span,
+                Err(e) => {
+                    ended = false;
+                    if matches!(e, Error::Io { .. }) && !e.is_invalid_data() {
+                        self.error(RunError::Input(e), report);
+                    } else {
+                        report.skipped += 1;
+                        let _ = self.data_error(t, RunError::Input(e), report);
+                    }
+                    break;
+                }
+            };
+            let item = match span {
+                Some(span) => items.item(span),
+                None if items.at_checkpoint() => {
+                    let here = items.snapshot();
+                    let same = here.as_ref().is_some_and(|(scan, select)| {
+                        *scan == cut.assumed.scan && *select == cut.assumed.select
+                    });
+                    if same {
+                        report.confirms = Some(cut.first_task + next);
+                        ended = false;
+                        break;
+                    }
+                    // Passed in another state: that piece is void, if this one is real.
+                    if self.shared.confirmed[t].load(Ordering::Acquire) {
+                        self.shared.void[cut.first_task + next].store(true, Ordering::Relaxed);
+                    }
+                    next += 1;
+                    items.set_checkpoint(cut.starts.get(next).copied());
+                    continue;
+                }
+                None => break,
+            };
+            let at = At {
+                name,
+                line: None,
+                offset: item.offset(),
+            };
+            match self.visit(t, item, at, report) {
+                Visited::Continue => {}
+                Visited::Enough => {
+                    report.cut = true;
+                    ended = false;
+                    break;
+                }
+                Visited::Fatal => {
+                    ended = false;
+                    break;
+                }
+            }
+            self.report_bytes(items.bytes_scanned() - start, &mut reported, false);
+            self.flush(t);
+        }
+        if ended {
+            let at = At {
+                name,
+                line: None,
+                offset: items.bytes_scanned(),
+            };
+            self.end_text(t, at, report);
+        }
+        report.bytes = items.bytes_scanned() - start;
+        self.report_bytes(report.bytes, &mut reported, true);
+        report.text_items = self.visitor.text_items();
+        for i in 0..self.shared.paths.len() {
+            if items.path_matched(i) {
+                report.matched |= 1 << i;
             }
         }
     }

@@ -70,6 +70,10 @@ impl ItemVisitor for QueryVisitor {
         self.text_start = self.runner.items();
         Ok(0)
     }
+
+    fn text_items(&self) -> u64 {
+        self.runner.items() - self.text_start
+    }
 }
 
 /// Hands the executor's blocks of result lines to a [`ResultSink`].
