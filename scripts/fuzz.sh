@@ -14,7 +14,7 @@ rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly -
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(items_oracle jq_projection byte_filters jsonl_split csv_reader agents_lines)
+    targets=(items_oracle jq_projection byte_filters split_document jsonl_split csv_reader agents_lines)
 fi
 for t in "${targets[@]}"; do
     mkdir -p "target/corpus/$t"
