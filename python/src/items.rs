@@ -58,7 +58,7 @@ pub fn items(
         let whole = Arc::new(whole);
         let items =
             WholeItems::new(whole.clone(), &input.name, vec![path], options).map_err(to_py)?;
-        let (handoff, receiver) = engine::handoff(None, floats);
+        let (handoff, receiver) = engine::handoff(None);
         let engine_whole = whole.clone();
         return engine::start(
             handoff,
@@ -74,7 +74,7 @@ pub fn items(
         reader,
         pending,
     } = source::open_opened(py, &input, pending)?;
-    let (handoff, receiver) = engine::handoff(None, floats);
+    let (handoff, receiver) = engine::handoff(None);
     let reader = EngineReader::new(reader, handoff.clone());
     let items = spate::Items::with_options(reader, &name, vec![path], options).map_err(to_py)?;
     engine::start(
@@ -104,11 +104,7 @@ fn produce_whole(mut items: WholeItems, whole: &Whole, limit: u64, handoff: Arc<
         match items.next_span(&mut before_slice) {
             Ok(Some(span)) => {
                 left -= 1;
-                if !handoff.push_span(
-                    span.start as usize,
-                    span.end as usize,
-                    &whole.bytes()[span.start as usize..span.end as usize],
-                ) {
+                if !handoff.push_span(span.start as usize, span.end as usize) {
                     return;
                 }
             }

@@ -11,7 +11,6 @@ mod items;
 mod query;
 mod schema;
 mod source;
-mod tape;
 mod whole;
 mod whole_items;
 

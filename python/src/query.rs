@@ -66,12 +66,7 @@ pub fn query(
     });
     let (input, pending) = source::open_input(source, format)?;
     let cancel = spate::Cancel::new();
-    let floats = if decimal {
-        Floats::Decimal
-    } else {
-        Floats::Float
-    };
-    let (handoff, receiver) = engine::handoff(Some(cancel.clone()), floats);
+    let (handoff, receiver) = engine::handoff(Some(cancel.clone()));
     let options = spate::RunOptions {
         threads,
         limit,
@@ -84,6 +79,11 @@ pub fn query(
         ..spate::RunOptions::default()
     };
     let inputs = spate::Inputs::new(vec![input]);
+    let floats = if decimal {
+        Floats::Decimal
+    } else {
+        Floats::Float
+    };
     engine::start(
         handoff,
         receiver,
