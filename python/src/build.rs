@@ -28,6 +28,17 @@ pub enum Floats {
     Decimal,
 }
 
+impl Floats {
+    /// `Decimal` when `decimal`, else `Float`.
+    pub fn decimal_if(decimal: bool) -> Self {
+        if decimal {
+            Floats::Decimal
+        } else {
+            Floats::Float
+        }
+    }
+}
+
 /// Builds Python values; keeps object keys it has already made, since the same member
 /// names come back in every item of a stream.
 pub struct Builder {

@@ -45,11 +45,13 @@ enum Mode {
 /// One report of the scanner, in order.
 enum Report {
     /// A value begins at `offset`; `key` is its member name (raw, in the recorder's
-    /// arena), `container` whether it is an object or array.
+    /// arena), `container` whether it is an object or array, `build` (`kvitems`) whether
+    /// it is a member of an object at the prefix, to be built whole at its end.
     Begin {
         offset: u64,
         key: Option<(usize, usize)>,
         container: bool,
+        build: bool,
     },
     /// The innermost open value ends just before `end`.
     End { end: u64 },
@@ -103,7 +105,13 @@ impl Handler for Recorder {
             }
             _ => None,
         };
+        let mut build = false;
         let watch = if self.mode == Mode::KvItems {
+            build = matches!(member, Member::Key(_))
+                && self
+                    .open
+                    .last()
+                    .is_some_and(|p| p.as_deref() == Some(&self.target));
             // Only the containers on the way to the prefix are watched (their children
             // reported); everything else, the members to build included, is validated
             // quietly. One entry per reported value, popped at its end.
@@ -131,6 +139,7 @@ impl Handler for Recorder {
             offset,
             key,
             container,
+            build,
         });
         watch
     }
@@ -150,7 +159,7 @@ struct Open {
     kind: Kind,
     /// Its member name (decoded), for a `kvitems` member.
     key: Option<Py<PyString>>,
-    /// Its prefix as text (containers), and as a `str` (`parse`).
+    /// Its prefix as text and as a `str` (`parse` only).
     text: String,
     prefix: Option<Py<PyString>>,
     /// An array's element prefix, made once.
@@ -164,6 +173,8 @@ enum Kind {
     Scalar,
     /// `kvitems`: a member of an object at the prefix (built whole at its end).
     Member,
+    /// `kvitems`: any other value, only followed to its end.
+    Followed,
 }
 
 struct State {
@@ -256,11 +267,7 @@ pub fn events(
     }
     let (input, pending) = source::open_input(source, Some(spate::Format::Json))?;
     let opened = source::open_opened(py, &input, pending)?;
-    let floats = if decimal {
-        Floats::Decimal
-    } else {
-        Floats::Float
-    };
+    let floats = Floats::decimal_if(decimal);
     Ok(Events {
         state: Mutex::new(State {
             mode,
@@ -403,7 +410,8 @@ impl State {
                     offset,
                     key,
                     container,
-                } => self.begin(py, out, offset, key, container)?,
+                    build,
+                } => self.begin(py, out, offset, key, container, build)?,
                 Report::End { end } => self.end(py, out, end)?,
             }
         }
@@ -432,37 +440,28 @@ impl State {
         offset: u64,
         key: Option<(usize, usize)>,
         container: bool,
+        build: bool,
     ) -> PyResult<()> {
+        if self.mode == Mode::KvItems {
+            // Only the members the recorder marked are built (whole, at their end); the
+            // other values are only followed to their end.
+            let key = if build { self.key(py, key)? } else { None };
+            self.stack.push(Open {
+                offset,
+                kind: if build { Kind::Member } else { Kind::Followed },
+                key,
+                text: String::new(),
+                prefix: None,
+                item: None,
+            });
+            return Ok(());
+        }
         let key = self.key(py, key)?;
         let kind = match (container, self.buf[(offset - self.base) as usize]) {
             (true, b'{') => Kind::Object,
             (true, _) => Kind::Array,
             _ => Kind::Scalar,
         };
-        if self.mode == Mode::KvItems {
-            // A member of an object at the prefix is built whole at its end; containers
-            // keep their prefix text to know whether they are at the prefix.
-            let parent_at_prefix = self
-                .stack
-                .last()
-                .is_some_and(|p| p.kind == Kind::Object && p.text == self.recorder.target);
-            let (kind, text) = if parent_at_prefix {
-                (Kind::Member, String::new())
-            } else if kind == Kind::Scalar {
-                (kind, String::new())
-            } else {
-                (kind, self.prefix_of(py, key.as_ref())?.0)
-            };
-            self.stack.push(Open {
-                offset,
-                kind,
-                key: if kind == Kind::Member { key } else { None },
-                text,
-                prefix: None,
-                item: None,
-            });
-            return Ok(());
-        }
         let (text, prefix) = match self.mode {
             Mode::Parse => {
                 let (text, prefix) = self.prefix_of(py, key.as_ref())?;
@@ -547,7 +546,7 @@ impl State {
                 let key = open.key.expect("a member has a name");
                 out.append(PyTuple::new(py, [key.into_bound(py).into_any(), value])?)?;
             }
-            _ if self.mode == Mode::KvItems => {}
+            Kind::Followed => {}
             Kind::Object | Kind::Array => {
                 let name = if open.kind == Kind::Object {
                     self.names.end_map.clone_ref(py)

@@ -42,11 +42,7 @@ pub fn items(
         multiple_values,
         ..spate::ItemsOptions::default()
     };
-    let floats = if decimal {
-        Floats::Decimal
-    } else {
-        Floats::Float
-    };
+    let floats = Floats::decimal_if(decimal);
     let limit = limit.unwrap_or(u64::MAX);
     let (input, pending) = source::open_input(source, Some(spate::Format::Json))?;
     let whole = match crate::whole::of_file_object(source)? {

@@ -79,11 +79,7 @@ pub fn query(
         ..spate::RunOptions::default()
     };
     let inputs = spate::Inputs::new(vec![input]);
-    let floats = if decimal {
-        Floats::Decimal
-    } else {
-        Floats::Float
-    };
+    let floats = Floats::decimal_if(decimal);
     engine::start(
         handoff,
         receiver,

@@ -5,17 +5,8 @@
 //! values, types and row counts equal the input's. Also the old behaviour (`Arrays::Json`),
 //! a given schema, partitions, CSV (no arrays) and the batch bound on list elements.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    Date32Type, Decimal128Type, Float64Type, Int64Type, TimestampMicrosecondType,
-};
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, TimeUnit};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{json, Value};
 use spate_columnar::{
     convert, scan, Arrays, BatchConsumer, ConvertOptions, Error, FileFormat, PartitionOptions,
@@ -23,98 +14,8 @@ use spate_columnar::{
 };
 use spate_csv::{GivenSchema, ReadOptions};
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn read_parquet(path: &Path) -> Vec<RecordBatch> {
-    ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
-        .unwrap()
-        .build()
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap()
-}
-
-fn read_ipc(path: &Path) -> Vec<RecordBatch> {
-    arrow_ipc::reader::FileReader::try_new(File::open(path).unwrap(), None)
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap()
-}
-
-/// One value of an array as JSON: lists as JSON arrays (nulls as `null`), dates as days,
-/// timestamps as microseconds, decimals as their digits.
-fn cell(col: &ArrayRef, r: usize) -> Value {
-    if col.is_null(r) {
-        return Value::Null;
-    }
-    match col.data_type() {
-        DataType::Int64 => json!(col.as_primitive::<Int64Type>().value(r)),
-        DataType::Float64 => {
-            let f = col.as_primitive::<Float64Type>().value(r);
-            if f.is_finite() {
-                json!(f)
-            } else {
-                json!(f.to_string())
-            }
-        }
-        DataType::Boolean => json!(col.as_boolean().value(r)),
-        DataType::Utf8 => json!(col.as_string::<i32>().value(r)),
-        DataType::Date32 => json!(col.as_primitive::<Date32Type>().value(r)),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            json!(col.as_primitive::<TimestampMicrosecondType>().value(r))
-        }
-        DataType::Decimal128(38, 0) => {
-            json!(col.as_primitive::<Decimal128Type>().value(r).to_string())
-        }
-        DataType::List(_) => {
-            let items = col.as_list::<i32>().value(r);
-            Value::Array((0..items.len()).map(|i| cell(&items, i)).collect())
-        }
-        DataType::Struct(fields) => {
-            let s = col.as_struct();
-            Value::Object(
-                fields
-                    .iter()
-                    .zip(s.columns())
-                    .map(|(f, c)| (f.name().clone(), cell(c, r)))
-                    .collect(),
-            )
-        }
-        other => panic!("unexpected type {other}"),
-    }
-}
-
-/// Every row as a JSON object of its columns (nulls included, as `null`).
-fn rows(batches: &[RecordBatch]) -> Vec<Value> {
-    let mut out = Vec::new();
-    for b in batches {
-        for r in 0..b.num_rows() {
-            let mut row = serde_json::Map::new();
-            for (f, col) in b.schema().fields().iter().zip(b.columns()) {
-                row.insert(f.name().clone(), cell(col, r));
-            }
-            out.push(Value::Object(row));
-        }
-    }
-    out
-}
-
-fn types(batches: &[RecordBatch]) -> Vec<(String, DataType, bool)> {
-    batches[0]
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| (f.name().clone(), f.data_type().clone(), f.is_nullable()))
-        .collect()
-}
-
-fn list(item: DataType, nullable: bool) -> DataType {
-    DataType::List(Arc::new(Field::new("item", item, nullable)))
-}
+mod common;
+use common::*;
 
 /// JSON Lines with every edge case: empty arrays, null arrays, missing fields, null
 /// elements, integer/float widening, big integers, dates and datetimes, `NaN` spelled as a

@@ -4,103 +4,18 @@
 //! pass), a value that does not fit it refused with its position, and the batch bound
 //! counting nested values.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    Date32Type, Decimal128Type, Float64Type, Int64Type, TimestampMicrosecondType,
-};
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Fields, TimeUnit};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{json, Value};
 use spate_columnar::{
     convert, scan, BatchConsumer, ConvertOptions, Error, FileFormat, ScanOptions, TableSchema,
 };
 use spate_csv::{GivenSchema, ReadOptions};
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn read(path: &Path, format: FileFormat) -> Vec<RecordBatch> {
-    match format {
-        FileFormat::Parquet => ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
-            .unwrap()
-            .build()
-            .unwrap()
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap(),
-        _ => arrow_ipc::reader::FileReader::try_new(File::open(path).unwrap(), None)
-            .unwrap()
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap(),
-    }
-}
-
-/// One value as JSON: lists as arrays, structs as objects (every field, nulls as `null`),
-/// dates as days, timestamps as microseconds, decimals as their digits.
-fn cell(col: &ArrayRef, r: usize) -> Value {
-    if col.is_null(r) {
-        return Value::Null;
-    }
-    match col.data_type() {
-        DataType::Int64 => json!(col.as_primitive::<Int64Type>().value(r)),
-        DataType::Float64 => json!(col.as_primitive::<Float64Type>().value(r)),
-        DataType::Boolean => json!(col.as_boolean().value(r)),
-        DataType::Utf8 => json!(col.as_string::<i32>().value(r)),
-        DataType::Date32 => json!(col.as_primitive::<Date32Type>().value(r)),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            json!(col.as_primitive::<TimestampMicrosecondType>().value(r))
-        }
-        DataType::Decimal128(38, 0) => {
-            json!(col.as_primitive::<Decimal128Type>().value(r).to_string())
-        }
-        DataType::List(_) => {
-            let items = col.as_list::<i32>().value(r);
-            Value::Array((0..items.len()).map(|i| cell(&items, i)).collect())
-        }
-        DataType::Struct(fields) => Value::Object(
-            fields
-                .iter()
-                .zip(col.as_struct().columns())
-                .map(|(f, c)| (f.name().clone(), cell(c, r)))
-                .collect(),
-        ),
-        other => panic!("unexpected type {other}"),
-    }
-}
-
-fn rows(batches: &[RecordBatch]) -> Vec<Value> {
-    let mut out = Vec::new();
-    for b in batches {
-        for r in 0..b.num_rows() {
-            let mut row = serde_json::Map::new();
-            for (f, col) in b.schema().fields().iter().zip(b.columns()) {
-                row.insert(f.name().clone(), cell(col, r));
-            }
-            out.push(Value::Object(row));
-        }
-    }
-    out
-}
-
-fn list(item: DataType, nullable: bool) -> DataType {
-    DataType::List(Arc::new(Field::new("item", item, nullable)))
-}
-
-fn strukt(fields: &[(&str, DataType, bool)]) -> DataType {
-    DataType::Struct(
-        fields
-            .iter()
-            .map(|(n, t, null)| Field::new(*n, t.clone(), *null))
-            .collect::<Fields>(),
-    )
-}
+mod common;
+use common::*;
 
 const DAY: i64 = 19_723; // 2024-01-01
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -194,15 +109,6 @@ fn sessions_types() -> Vec<(String, DataType, bool)> {
     .into_iter()
     .map(|(n, t, null)| (n.to_string(), t, null))
     .collect()
-}
-
-fn types(batches: &[RecordBatch]) -> Vec<(String, DataType, bool)> {
-    batches[0]
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| (f.name().clone(), f.data_type().clone(), f.is_nullable()))
-        .collect()
 }
 
 fn items_options() -> ConvertOptions {

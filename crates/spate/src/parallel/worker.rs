@@ -682,42 +682,19 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                 Ok(None) => break,
                 Err(e) => {
                     ended = false;
-                    if matches!(e, Error::Io { .. }) && !e.is_invalid_data() {
-                        self.error(RunError::Input(e), report);
-                    } else {
-                        report.skipped += 1;
-                        let _ = self.data_error(t, RunError::Input(e), report);
-                    }
+                    self.item_failed(t, e, report);
                     break;
                 }
             };
-            let at = At {
-                name,
-                line: None,
-                offset: item.offset(),
-            };
-            match self.visit(t, item, at, report) {
-                Visited::Continue => {}
-                Visited::Enough => {
-                    report.cut = true;
-                    ended = false;
-                    break;
-                }
-                Visited::Fatal => {
-                    ended = false;
-                    break;
-                }
+            if !self.visit_document_item(t, name, item, report) {
+                ended = false;
+                break;
             }
             self.report_bytes(items.bytes_scanned(), &mut reported, false);
             self.flush(t);
         }
         if ended {
-            let at = At {
-                name,
-                line: None,
-                offset: items.bytes_scanned(),
-            };
-            self.end_text(t, at, report);
+            self.end_document(t, name, items.bytes_scanned(), report);
         }
         report.bytes = items.bytes_scanned();
         self.report_bytes(report.bytes, &mut reported, true);
@@ -726,6 +703,51 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                 self.matched |= 1 << i;
             }
         }
+    }
+
+    /// An item of a document (or of a piece of one) could not be read: an I/O error ends
+    /// the task, invalid data is reported as the error policy says.
+    fn item_failed(&mut self, t: usize, e: Error, report: &mut TaskReport) {
+        if matches!(e, Error::Io { .. }) && !e.is_invalid_data() {
+            self.error(RunError::Input(e), report);
+        } else {
+            report.skipped += 1;
+            let _ = self.data_error(t, RunError::Input(e), report);
+        }
+    }
+
+    /// Visits an item of a document; false when the task stops here (enough output, or
+    /// a fatal error).
+    fn visit_document_item(
+        &mut self,
+        t: usize,
+        name: &str,
+        item: ItemRef<'_>,
+        report: &mut TaskReport,
+    ) -> bool {
+        let at = At {
+            name,
+            line: None,
+            offset: item.offset(),
+        };
+        match self.visit(t, item, at, report) {
+            Visited::Continue => true,
+            Visited::Enough => {
+                report.cut = true;
+                false
+            }
+            Visited::Fatal => false,
+        }
+    }
+
+    /// Tells the visitor a document read to its end is over.
+    fn end_document(&mut self, t: usize, name: &str, offset: u64, report: &mut TaskReport) {
+        let at = At {
+            name,
+            line: None,
+            offset,
+        };
+        self.end_text(t, at, report);
     }
 
     /// Scans one piece of a cut document (see [`super::split`]): from its start, in the
@@ -792,12 +814,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                 Ok(span) => span,
                 Err(e) => {
                     ended = false;
-                    if matches!(e, Error::Io { .. }) && !e.is_invalid_data() {
-                        self.error(RunError::Input(e), report);
-                    } else {
-                        report.skipped += 1;
-                        let _ = self.data_error(t, RunError::Input(e), report);
-                    }
+                    self.item_failed(t, e, report);
                     break;
                 }
             };
@@ -823,33 +840,15 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                 }
                 None => break,
             };
-            let at = At {
-                name,
-                line: None,
-                offset: item.offset(),
-            };
-            match self.visit(t, item, at, report) {
-                Visited::Continue => {}
-                Visited::Enough => {
-                    report.cut = true;
-                    ended = false;
-                    break;
-                }
-                Visited::Fatal => {
-                    ended = false;
-                    break;
-                }
+            if !self.visit_document_item(t, name, item, report) {
+                ended = false;
+                break;
             }
             self.report_bytes(items.bytes_scanned() - start, &mut reported, false);
             self.flush(t);
         }
         if ended {
-            let at = At {
-                name,
-                line: None,
-                offset: items.bytes_scanned(),
-            };
-            self.end_text(t, at, report);
+            self.end_document(t, name, items.bytes_scanned(), report);
         }
         report.bytes = items.bytes_scanned() - start;
         self.report_bytes(report.bytes, &mut reported, true);
