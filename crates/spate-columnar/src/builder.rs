@@ -5,7 +5,7 @@
 //! column's type. A value that does not fit is a [`Fault`] naming the column; the caller adds
 //! the position. After a fault the builder is left in an undefined state: the run ends.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -54,7 +54,7 @@ pub(crate) enum ColumnBuilder {
     Micros(TimestampMicrosecondBuilder),
     Text(StringBuilder),
     List(Box<ListColumn>),
-    /// Lists of structs or of lists ([`crate::nested`]).
+    /// Structs, lists of structs or of lists ([`crate::nested`]).
     Nested(Box<NestedColumn>),
 }
 
@@ -200,11 +200,13 @@ impl ColumnBuilder {
     /// A builder of a column of type `ty` (a nested column: of `nested`).
     pub(crate) fn of(ty: ColumnType, nested: Option<&NestedType>) -> ColumnBuilder {
         match nested {
-            Some(n) if ty == ColumnType::Nested => ColumnBuilder::Nested(Box::new(NestedColumn {
-                root: NestedBuilder::new(n),
-                text: Vec::new(),
-                scratch: Vec::new(),
-            })),
+            Some(n) if matches!(ty, ColumnType::Nested | ColumnType::Struct) => {
+                ColumnBuilder::Nested(Box::new(NestedColumn {
+                    root: NestedBuilder::new(n),
+                    text: Vec::new(),
+                    scratch: Vec::new(),
+                }))
+            }
             _ => ColumnBuilder::new(ty),
         }
     }
@@ -237,7 +239,7 @@ impl ColumnBuilder {
                 ColumnBuilder::Micros(if utc { b.with_timezone("UTC") } else { b })
             }
             // (A nested column without its type: text, never reached; see `of`.)
-            ColumnType::Utf8 | ColumnType::JsonText | ColumnType::Nested => {
+            ColumnType::Utf8 | ColumnType::JsonText | ColumnType::Nested | ColumnType::Struct => {
                 ColumnBuilder::Text(StringBuilder::new())
             }
             ColumnType::List { item, nullable } => {
@@ -293,6 +295,9 @@ pub struct BatchBuilder {
     table: TableSchema,
     builders: Vec<ColumnBuilder>,
     index: HashMap<Box<[u8]>, usize>,
+    /// The paths that held objects: a `null` there sets nothing (the columns below it are
+    /// null, or the struct column there is).
+    objects: HashSet<Box<[u8]>>,
     /// Where the next field of a row likely is (rows usually repeat the key order).
     cursor: usize,
     /// The row (1-based, over the builder's life) that last set each column.
@@ -327,6 +332,7 @@ impl BatchBuilder {
             .collect();
         BatchBuilder {
             schema: table.arrow(),
+            objects: table.objects.iter().map(|o| o.as_bytes().into()).collect(),
             builders: table
                 .columns
                 .iter()
@@ -509,9 +515,15 @@ impl BatchBuilder {
             }
             (ColumnBuilder::List(b), Leaf::Array(raw)) => b.array(raw, &mut self.bytes),
             (ColumnBuilder::Nested(b), Leaf::Array(raw)) => b.append_raw(raw, &mut self.bytes),
-            (ColumnBuilder::Nested(_), leaf) if leaf != Leaf::Null => {
-                Err(format!("{} is not an array", leaf_name(&leaf)))
-            }
+            (ColumnBuilder::Nested(_), leaf) if leaf != Leaf::Null => Err(format!(
+                "{} is not {}",
+                leaf_name(&leaf),
+                if ty == ColumnType::Struct {
+                    "an object"
+                } else {
+                    "an array"
+                }
+            )),
             (b, leaf) => append_scalar(b, ty, nullable, leaf, &mut self.bytes),
         };
         result.map_err(|message| self.fault(i, message))
@@ -536,6 +548,10 @@ impl JsonVisitor for BatchBuilder {
             return;
         }
         let Some(i) = self.column_of(path) else {
+            if leaf == Leaf::Null && self.objects.contains(path) {
+                // A null object: the columns below it stay null.
+                return;
+            }
             self.fault = Some(Fault {
                 column: String::from_utf8_lossy(path).into_owned(),
                 message: "not in the schema".into(),
@@ -551,5 +567,11 @@ impl JsonVisitor for BatchBuilder {
         if let Err(f) = self.leaf_inner(i, leaf) {
             self.fault = Some(f);
         }
+    }
+
+    /// With struct columns, an object at a column's path goes to that column whole.
+    #[inline]
+    fn whole(&mut self, path: &[u8]) -> bool {
+        self.table.structs && self.index.contains_key(path)
     }
 }

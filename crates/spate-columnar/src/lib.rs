@@ -2,7 +2,8 @@
 //! constant memory, with the schema of spate's exact inference.
 //!
 //! - [`schema`]: how each inferred type is stored ([`TableSchema`], the Arrow schema);
-//! - [`nested`]: lists of structs and lists of lists (JSON arrays of objects or arrays);
+//! - [`structs`]: nested objects as struct columns (or flattened into dotted columns);
+//! - [`nested`]: structs, lists of structs and lists of lists (JSON objects and arrays);
 //! - [`builder`]: rows appended to Arrow arrays, cut into record batches of bounded size;
 //! - [`scan`]: an input read into batches (the inference pass, then the rows);
 //! - [`write`]: Parquet (row groups of bounded size, zstd by default) and Arrow IPC writers;
@@ -39,6 +40,7 @@ pub mod output;
 pub mod partition;
 pub mod scan;
 pub mod schema;
+pub mod structs;
 pub mod target;
 mod value;
 pub mod write;

@@ -13,6 +13,11 @@
 //! every byte other than ASCII letters, digits, `-` and `_` is percent-encoded (`%2F` for
 //! `/`, `%3D` for `=`, `%2E` for `.`, UTF-8 byte by byte). A null (or an empty string) is
 //! `__HIVE_DEFAULT_PARTITION__`, as Hive and Spark write it.
+//!
+//! A partition column may also be a field of a struct column (`message.model`, a nested
+//! object's member): the folders are named after it (`message.model=VALUE`), and the struct
+//! stays whole in the files (only a top-level column can be taken out of them). A null
+//! struct makes its fields' values null.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -28,6 +33,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, SchemaRef};
 
 use crate::error::Error;
+use crate::nested::NestedType;
 use crate::scan::BatchConsumer;
 use crate::schema::{ColumnType, TableSchema};
 use crate::write::{BatchWriter, FileFormat, ParquetOptions};
@@ -73,8 +79,8 @@ pub struct PartitionSink {
     options: PartitionOptions,
     format: FileFormat,
     parquet: ParquetOptions,
-    /// Indices of the partition columns, and of the columns written to the files.
-    keys: Vec<usize>,
+    /// Where the partition columns are, and the indices of the columns written to the files.
+    keys: Vec<KeyPath>,
     kept: Vec<usize>,
     file_schema: Option<SchemaRef>,
     open: HashMap<String, Open>,
@@ -218,11 +224,82 @@ impl PartitionSink {
     }
 }
 
+/// Where a partition column is: a top-level column, or a field of a struct column (the
+/// field's index at each level).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KeyPath {
+    column: usize,
+    fields: Vec<usize>,
+}
+
+impl KeyPath {
+    /// The arrays from the column down to the partition column in `batch`: the structs
+    /// enclosing it, then its values (the last).
+    fn arrays(&self, batch: &RecordBatch) -> Vec<ArrayRef> {
+        let mut chain = vec![batch.column(self.column).clone()];
+        for &f in &self.fields {
+            let child = chain[chain.len() - 1].as_struct().column(f).clone();
+            chain.push(child);
+        }
+        chain
+    }
+}
+
+/// The field `name` (a dotted path below a struct) among `fields`: the indices down to it,
+/// and its type. A field's own name may hold dots, so each level tries its names.
+fn find_field<'a>(
+    fields: &'a [crate::nested::NestedField],
+    name: &str,
+) -> Option<(Vec<usize>, &'a NestedType)> {
+    for (i, f) in fields.iter().enumerate() {
+        if f.name == name {
+            return Some((vec![i], &f.ty));
+        }
+        if let (Some(rest), NestedType::Struct(inner)) = (
+            name.strip_prefix(f.name.as_str())
+                .and_then(|r| r.strip_prefix('.')),
+            &f.ty,
+        ) {
+            if let Some((mut path, ty)) = find_field(inner, rest) {
+                path.insert(0, i);
+                return Some((path, ty));
+            }
+        }
+    }
+    None
+}
+
+/// Where the partition column `name` is in `table`, and whether its values are scalars.
+fn locate(table: &TableSchema, name: &str) -> Option<(KeyPath, bool)> {
+    if let Some(i) = table.index_of(name) {
+        let scalar = !matches!(
+            table.columns[i].ty,
+            ColumnType::List { .. } | ColumnType::Nested | ColumnType::Struct
+        );
+        return Some((
+            KeyPath {
+                column: i,
+                fields: Vec::new(),
+            },
+            scalar,
+        ));
+    }
+    table.columns.iter().enumerate().find_map(|(i, c)| {
+        let rest = name.strip_prefix(c.name.as_str())?.strip_prefix('.')?;
+        let NestedType::Struct(fields) = c.nested.as_deref()? else {
+            return None;
+        };
+        let (fields, ty) = find_field(fields, rest)?;
+        let scalar = matches!(ty, NestedType::Scalar(t) if *t != ColumnType::JsonText);
+        Some((KeyPath { column: i, fields }, scalar))
+    })
+}
+
 impl BatchConsumer for PartitionSink {
     fn schema(&mut self, table: &TableSchema) -> Result<(), Error> {
-        let mut keys = Vec::new();
+        let mut keys: Vec<KeyPath> = Vec::new();
         for c in &self.options.columns {
-            let i = table.index_of(c).ok_or_else(|| {
+            let (key, scalar) = locate(table, c).ok_or_else(|| {
                 Error::Usage(format!(
                     "cannot partition by {c:?}: no such column (columns: {})",
                     table
@@ -233,28 +310,31 @@ impl BatchConsumer for PartitionSink {
                         .join(", ")
                 ))
             })?;
-            if keys.contains(&i) {
+            if keys.contains(&key) {
                 return Err(Error::Usage(format!(
                     "{c:?} is given twice to partition by"
                 )));
             }
-            if matches!(
-                table.columns[i].ty,
-                ColumnType::List { .. } | ColumnType::Nested
-            ) {
+            if !scalar {
                 return Err(Error::Usage(format!(
-                    "cannot partition by {c:?}: it is a list column (a folder takes one value)"
+                    "cannot partition by {c:?}: it is a list, struct or JSON text column (a \
+                     folder takes one value)"
                 )));
             }
-            keys.push(i);
+            keys.push(key);
         }
-        if keys.len() == table.columns.len() {
+        let top: Vec<usize> = keys
+            .iter()
+            .filter(|k| k.fields.is_empty())
+            .map(|k| k.column)
+            .collect();
+        if top.len() == table.columns.len() {
             return Err(Error::Usage(
                 "partitioning by every column leaves nothing to write in the files".into(),
             ));
         }
         self.kept = (0..table.columns.len())
-            .filter(|i| !keys.contains(i))
+            .filter(|i| !top.contains(i))
             .collect();
         self.keys = keys;
         self.file_schema = Some(Arc::new(table.arrow().project(&self.kept)?));
@@ -265,15 +345,16 @@ impl BatchConsumer for PartitionSink {
         let mut groups: Vec<(String, Vec<u32>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut key = String::new();
+        let values: Vec<Vec<ArrayRef>> = self.keys.iter().map(|k| k.arrays(&batch)).collect();
         for row in 0..batch.num_rows() {
             key.clear();
-            for (n, &k) in self.keys.iter().enumerate() {
+            for (n, array) in values.iter().enumerate() {
                 if n > 0 {
                     key.push('/');
                 }
                 key.push_str(&self.options.columns[n]);
                 key.push('=');
-                folder_value(batch.column(k), row, &mut key);
+                folder_value(array, row, &mut key);
             }
             match index.get(&key) {
                 Some(&g) => groups[g].1.push(row as u32),
@@ -300,9 +381,11 @@ impl BatchConsumer for PartitionSink {
     }
 }
 
-/// Appends the folder name of one value (see the module docs).
-fn folder_value(array: &ArrayRef, row: usize, out: &mut String) {
-    if array.is_null(row) {
+/// Appends the folder name of one value (see the module docs); `chain`: the structs
+/// enclosing the value's array, then that array (a null struct is a null value).
+fn folder_value(chain: &[ArrayRef], row: usize, out: &mut String) {
+    let array = &chain[chain.len() - 1];
+    if chain.iter().any(|a| a.is_null(row)) {
         out.push_str(NULL_PARTITION);
         return;
     }

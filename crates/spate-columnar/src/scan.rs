@@ -49,6 +49,10 @@ pub struct ScanOptions {
     /// How JSON arrays are stored (with a given schema, lists only where it names the element
     /// type, `spate.items`).
     pub arrays: Arrays,
+    /// Nested objects flattened into dotted columns (`usage.input_tokens`), as spate's
+    /// inference and CSV output name them, instead of struct columns (the default; see
+    /// [`crate::structs`]).
+    pub flatten: bool,
     /// Bytes read so far (decompressed), for a progress display; reset at each pass.
     pub progress: Option<Arc<AtomicU64>>,
 }
@@ -64,6 +68,7 @@ impl Default for ScanOptions {
             batch_rows: DEFAULT_BATCH_ROWS,
             items: ItemsOptions::default(),
             arrays: Arrays::default(),
+            flatten: false,
             progress: None,
         }
     }
@@ -215,6 +220,11 @@ impl<'a> Rows<'a> {
         input: String,
         consumer: &'a mut dyn BatchConsumer,
     ) -> Result<Self, Error> {
+        let table = if options.flatten {
+            table
+        } else {
+            table.into_structs()
+        };
         consumer.schema(&table)?;
         Ok(Rows {
             builder: BatchBuilder::new(table, options.batch_rows),

@@ -61,6 +61,9 @@ pub enum ColumnType {
     /// JSON arrays of objects or of arrays (lists of structs, lists of lists, recursively):
     /// the type is the column's [`Column::nested`].
     Nested,
+    /// A JSON object (a member holding one): `Struct<..>`, its fields the object's members
+    /// (recursively); the type is the column's [`Column::nested`]. See [`crate::structs`].
+    Struct,
 }
 
 /// The type of the elements of a list column: a scalar column type.
@@ -99,7 +102,10 @@ impl ItemType {
             ColumnType::Date => ItemType::Date,
             ColumnType::Timestamp { utc } => ItemType::Timestamp { utc },
             ColumnType::Utf8 => ItemType::Utf8,
-            ColumnType::JsonText | ColumnType::List { .. } | ColumnType::Nested => return None,
+            ColumnType::JsonText
+            | ColumnType::List { .. }
+            | ColumnType::Nested
+            | ColumnType::Struct => return None,
         })
     }
 }
@@ -151,7 +157,7 @@ impl ColumnType {
                 nullable,
             ))),
             // Its type is in the column (`Column::arrow_type`); alone, text.
-            ColumnType::Nested => DataType::Utf8,
+            ColumnType::Nested | ColumnType::Struct => DataType::Utf8,
         }
     }
 
@@ -169,6 +175,7 @@ impl ColumnType {
             ColumnType::JsonText => "array",
             ColumnType::List { .. } => "list",
             ColumnType::Nested => "nested list",
+            ColumnType::Struct => "struct",
         }
     }
 
@@ -186,6 +193,7 @@ impl ColumnType {
             ColumnType::JsonText => "an array",
             ColumnType::List { .. } => "an array of scalars of the list's type",
             ColumnType::Nested => "an array of the list's type",
+            ColumnType::Struct => "an object",
         }
     }
 }
@@ -196,7 +204,8 @@ pub struct Column {
     pub name: String,
     pub ty: ColumnType,
     pub nullable: bool,
-    /// The type of a [`ColumnType::Nested`] column (a list); `None` for the others.
+    /// The type of a [`ColumnType::Nested`] column (a list) or of a [`ColumnType::Struct`]
+    /// column; `None` for the others.
     pub nested: Option<Arc<NestedType>>,
 }
 
@@ -214,7 +223,7 @@ impl Column {
     /// The Arrow type of the column.
     pub fn arrow_type(&self) -> DataType {
         match &self.nested {
-            Some(n) if self.ty == ColumnType::Nested => n.arrow(),
+            Some(n) if matches!(self.ty, ColumnType::Nested | ColumnType::Struct) => n.arrow(),
             _ => self.ty.arrow(),
         }
     }
@@ -224,6 +233,12 @@ impl Column {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TableSchema {
     pub columns: Vec<Column>,
+    /// JSON inputs: the flattened paths of the members that hold objects (see
+    /// [`spate_csv::Schema::objects`]); a `null` there is the null of every column below it.
+    pub objects: Vec<String>,
+    /// Whether objects are stored as struct columns ([`TableSchema::into_structs`]): a row's
+    /// object at a column's path is then handed over whole.
+    pub structs: bool,
 }
 
 impl TableSchema {
@@ -236,6 +251,8 @@ impl TableSchema {
     /// [`TableSchema::from_inferred`], with arrays stored as `arrays` says.
     pub fn from_inferred_arrays(schema: &Schema, arrays: Arrays) -> TableSchema {
         TableSchema {
+            objects: schema.objects.clone(),
+            structs: false,
             columns: schema
                 .fields
                 .iter()
@@ -266,6 +283,7 @@ impl TableSchema {
     /// nullable.
     pub fn from_given_arrays(given: &GivenSchema, arrays: Arrays) -> TableSchema {
         let mut table = TableSchema::from_types(&given.fields);
+        table.objects = crate::structs::dotted_prefixes(given.fields.iter().map(|(n, _)| n));
         if arrays == Arrays::List {
             for c in &mut table.columns {
                 if c.ty != ColumnType::JsonText {
@@ -295,6 +313,8 @@ impl TableSchema {
     /// From names and spate types (every column nullable).
     pub fn from_types(fields: &[(String, Type)]) -> TableSchema {
         TableSchema {
+            objects: Vec::new(),
+            structs: false,
             columns: fields
                 .iter()
                 .map(|(name, ty)| {

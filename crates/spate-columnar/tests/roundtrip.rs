@@ -170,6 +170,8 @@ fn json_items_with_an_enclosing_field() {
         ..ReadOptions::default()
     };
     options.scan.with = vec![("session".into(), "sessions.item.sid".into())];
+    // Nested objects flattened into dotted columns (tests/objects.rs: as structs).
+    options.scan.flatten = true;
     let report = convert(&input, &out, &options).unwrap();
     assert_eq!(report.rows, want.len() as u64);
     let (batches, groups) = read_parquet(&out);
@@ -223,7 +225,9 @@ fn json_lines_with_missing_fields_nulls_and_big_integers() {
     }
     let input = write(dir.path(), "e.jsonl", &text);
     let out = dir.path().join("e.parquet");
-    let report = convert(&input, &out, &small_groups()).unwrap();
+    let mut options = small_groups();
+    options.scan.flatten = true;
+    let report = convert(&input, &out, &options).unwrap();
     assert_eq!(report.rows, 10_000);
     assert_eq!(report.bytes_in, text.len() as u64);
     let (batches, _) = read_parquet(&out);
@@ -258,10 +262,11 @@ fn json_lines_with_missing_fields_nulls_and_big_integers() {
 
     // The same rows as an Arrow IPC file.
     let arrow = dir.path().join("e.arrow");
-    let options = ConvertOptions {
+    let mut options = ConvertOptions {
         format: FileFormat::ArrowIpc,
         ..small_groups()
     };
+    options.scan.flatten = true;
     convert(&input, &arrow, &options).unwrap();
     let ipc = read_ipc(&arrow);
     assert_eq!(types(&ipc), types(&batches));

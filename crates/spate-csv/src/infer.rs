@@ -394,6 +394,7 @@ pub(crate) fn finish(
             .map(|t| String::from_utf8_lossy(t).into_owned())
             .collect(),
         bytes,
+        objects: Vec::new(),
     }
 }
 

@@ -32,7 +32,7 @@ pub enum Leaf<'a> {
     /// The decoded string (UTF-8).
     String(&'a [u8]),
     /// The array's JSON text as written (also an object nested deeper than
-    /// [`MAX_FLATTEN_DEPTH`]).
+    /// [`MAX_FLATTEN_DEPTH`], or one the visitor takes whole, [`JsonVisitor::whole`]).
     Array(&'a [u8]),
 }
 
@@ -41,6 +41,12 @@ pub trait JsonVisitor {
     fn leaf(&mut self, path: &[u8], leaf: Leaf<'_>);
     /// An object at `path` (not called for the top-level object).
     fn object(&mut self, _path: &[u8]) {}
+    /// Whether the object at `path` is to be handed over whole, as one [`Leaf::Array`] leaf
+    /// (its JSON text), instead of being flattened (a writer that stores it as one struct
+    /// column). Asked before [`JsonVisitor::object`]; not asked for the top-level object.
+    fn whole(&mut self, _path: &[u8]) -> bool {
+        false
+    }
 }
 
 /// Name of the field of a top-level value that is not an object.
@@ -96,7 +102,9 @@ impl Flattener {
                     }
                     path.extend_from_slice(key.decode(text));
                     match value {
-                        Some(Event::BeginObject) if bases.len() - 1 < MAX_FLATTEN_DEPTH => {
+                        Some(Event::BeginObject)
+                            if bases.len() - 1 < MAX_FLATTEN_DEPTH && !visitor.whole(path) =>
+                        {
                             visitor.object(path);
                             bases.push(path.len());
                         }
@@ -396,6 +404,12 @@ impl JsonState {
             complete,
             null_tokens: Vec::new(),
             bytes,
+            objects: self
+                .fields
+                .iter()
+                .filter(|f| f.object)
+                .map(|f| String::from_utf8_lossy(&f.name).into_owned())
+                .collect(),
         }
     }
 }

@@ -49,6 +49,11 @@ pub struct Schema {
     pub null_tokens: Vec<String>,
     /// Bytes read.
     pub bytes: u64,
+    /// JSON inputs: the flattened paths (`a`, `a.b`) of the members seen holding an object,
+    /// in no particular order. They tell which dots of a field's name are nesting, so a
+    /// writer can rebuild the objects (struct columns) from the flattened fields; a path
+    /// that is also a field was seen both as an object and as a value. Empty for CSV.
+    pub objects: Vec<String>,
 }
 
 fn bound_json(b: &Bound) -> Json {
