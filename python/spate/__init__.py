@@ -129,7 +129,8 @@ def _schema_text(schema):
 
 
 def convert(source, output, *, path=None, with_=None, filter=None, schema=None, format=None,
-            compression="zstd", row_group_size=None, partition_by=None, arrays="list"):
+            compression="zstd", row_group_size=None, partition_by=None, arrays="list",
+            flatten=False):
     """Convert ``source`` (CSV/TSV, JSON Lines, or the items at ``path`` of a JSON document;
     ``.gz``/``.zst`` decompressed) into a Parquet (``.parquet``) or Arrow IPC (``.arrow``)
     file, in constant memory — what ``spate convert`` does. Returns a dict with ``rows``,
@@ -147,25 +148,28 @@ def convert(source, output, *, path=None, with_=None, filter=None, schema=None, 
     arrays as list columns — of scalars of one type, of structs (arrays of objects: a field
     per key), of lists (arrays of arrays) — and arrays whose elements share no type as their
     JSON text (with ``schema``: lists where it names the element types, ``spate.items``);
-    ``"json"`` every array as its JSON text. See docs/columnar.md for the types.
+    ``"json"`` every array as its JSON text. Nested objects are struct columns
+    (``usage: struct<input_tokens: int64, ...>``); ``flatten=True`` makes them dotted columns
+    (``usage.input_tokens``) instead. ``partition_by`` may name a struct's field
+    (``"message.model"``). See docs/columnar.md for the types.
     """
     import os
     return _native.convert(os.fspath(source), os.fspath(output), path=path,
                            with_=list((with_ or {}).items()), filter=filter,
                            schema=_schema_text(schema), format=format, compression=compression,
                            row_group_size=row_group_size, partition_by=_list(partition_by),
-                           arrays=arrays)
+                           arrays=arrays, flatten=flatten)
 
 
 def arrow_batches(source, path=None, *, batch_size=65536, with_=None, filter=None, schema=None,
-                  arrays="list"):
+                  arrays="list", flatten=False):
     """Yield ``pyarrow.RecordBatch`` objects of at most ``batch_size`` rows: the rows of
     ``source`` (as :func:`convert` reads them) with the schema of spate's inference, built in
     Rust and handed over through the Arrow C data interface (no copy). Needs ``pyarrow``.
 
     The scan runs ahead on a thread of its own, at most two batches ahead: memory is
-    bounded whatever the input's size. Breaking out of the loop stops it. ``arrays``: as
-    for :func:`convert`.
+    bounded whatever the input's size. Breaking out of the loop stops it. ``arrays`` and
+    ``flatten``: as for :func:`convert`.
     """
     import os
     try:
@@ -174,7 +178,8 @@ def arrow_batches(source, path=None, *, batch_size=65536, with_=None, filter=Non
         raise ImportError("spate.arrow_batches needs pyarrow (pip install pyarrow)") from e
     batches = _native.arrow_batches(os.fspath(source), path, batch_size=batch_size,
                                     with_=list((with_ or {}).items()), filter=filter,
-                                    schema=_schema_text(schema), arrays=arrays)
+                                    schema=_schema_text(schema), arrays=arrays,
+                                    flatten=flatten)
     try:
         for b in batches:
             yield pyarrow.record_batch(b)

@@ -31,12 +31,12 @@ def _files(paths_or_glob):
     return files
 
 
-def _partition(file, path, with_, filter, schema, batch_size, empty):
+def _partition(file, path, with_, filter, schema, batch_size, empty, flatten=False):
     """One file as a pandas DataFrame, read in the worker (``empty``: the frame of a file
     without rows)."""
     import pyarrow as pa
     batches = list(spate.arrow_batches(file, path, batch_size=batch_size, with_=with_,
-                                       filter=filter, schema=schema))
+                                       filter=filter, schema=schema, flatten=flatten))
     if not batches:
         return empty.copy()
     return _to_pandas(pa.Table.from_batches(batches))
@@ -57,7 +57,7 @@ def _to_pandas(table):
 
 
 def read_items(paths_or_glob, path=None, *, with_=None, filter=None, schema=None,
-               batch_size=65536):
+               batch_size=65536, flatten=False):
     """A Dask DataFrame of the items at ``path`` of each file (JSON documents, JSON Lines
     or CSV, as :func:`spate.convert` reads them), one partition per file.
 
@@ -67,31 +67,43 @@ def read_items(paths_or_glob, path=None, *, with_=None, filter=None, schema=None
     a value of another file that does not fit raises ``ValueError`` in its worker. List
     columns (arrays of scalars, of objects, of arrays) keep their element types: in the
     partitions they are ``pd.ArrowDtype`` columns whose values are lists (of dicts for
-    structs), every element and field nullable.
+    structs), every element and field nullable. Nested objects are struct columns (also
+    ``pd.ArrowDtype``, each value a dict); ``flatten=True`` makes them dotted columns, as
+    for :func:`spate.convert`. (The first file's schema reaches the workers with each
+    struct's fields as dotted names, so a member whose own name holds a dot needs
+    ``flatten=True``.)
     """
     import dask.dataframe as dd
     files = _files(paths_or_glob)
     if schema is None:
-        schema = _first_schema(files, path, with_, filter)
-    meta = _partition_meta(files, path, with_, filter, schema)
+        schema = _first_schema(files, path, with_, filter, flatten)
+    meta = _partition_meta(files, path, with_, filter, schema, flatten)
     return dd.from_map(_partition, files, path=path, with_=with_, filter=filter,
-                       schema=schema, batch_size=batch_size, empty=meta, meta=meta,
-                       enforce_metadata=False)
+                       schema=schema, batch_size=batch_size, empty=meta, flatten=flatten,
+                       meta=meta, enforce_metadata=False)
 
 
-def _first_schema(files, path, with_, filter):
+def _first_schema(files, path, with_, filter, flatten):
     """The exact schema of the rows of the first file that has rows, as a dict of names and
     spate types; a list column names its element type (``spate.items``, as
-    :func:`spate.schema` writes it), so that the workers build the same lists and structs."""
+    :func:`spate.schema` writes it), and a struct column's fields are listed under dotted
+    names (as :func:`spate.schema` lists a nested object's), so that the workers build the
+    same lists and structs."""
+    import pyarrow as pa
+
+    def leaves(name, t):
+        if pa.types.is_struct(t):
+            for i in range(t.num_fields):
+                yield from leaves(f"{name}.{t.field(i).name}", t.field(i).type)
+            return
+        field = {"name": name, "type": _spate_type(t)}
+        if field["type"] == "array":
+            field["spate"] = {"items": _element(t.value_field)}
+        yield field
     for file in files:
-        for batch in spate.arrow_batches(file, path, batch_size=1, with_=with_, filter=filter):
-            fields = []
-            for f in batch.schema:
-                field = {"name": f.name, "type": _spate_type(f.type)}
-                if field["type"] == "array":
-                    field["spate"] = {"items": _element(f.type.value_field)}
-                fields.append(field)
-            return {"fields": fields}
+        for batch in spate.arrow_batches(file, path, batch_size=1, with_=with_, filter=filter,
+                                         flatten=flatten):
+            return {"fields": [leaf for f in batch.schema for leaf in leaves(f.name, f.type)]}
     return {"fields": []}
 
 
@@ -130,11 +142,11 @@ def _spate_type(t):
     return "string"
 
 
-def _partition_meta(files, path, with_, filter, schema):
+def _partition_meta(files, path, with_, filter, schema, flatten):
     """The empty frame of the partitions (names and dtypes)."""
     import pyarrow as pa
     for file in files:
         for batch in spate.arrow_batches(file, path, batch_size=1, with_=with_, filter=filter,
-                                         schema=schema):
+                                         schema=schema, flatten=flatten):
             return _to_pandas(pa.Table.from_batches([batch]).slice(0, 0))
     return pa.schema([]).empty_table().to_pandas()

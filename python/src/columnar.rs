@@ -54,6 +54,7 @@ fn scan_options(
     schema: Option<String>,
     batch_size: usize,
     arrays: &str,
+    flatten: bool,
 ) -> PyResult<ScanOptions> {
     let arrays: Arrays = arrays.parse().map_err(PyValueError::new_err)?;
     let given = match schema {
@@ -73,6 +74,7 @@ fn scan_options(
         given,
         batch_rows: batch_size.max(1),
         arrays,
+        flatten,
         ..ScanOptions::default()
     })
 }
@@ -82,7 +84,7 @@ fn scan_options(
 #[pyfunction]
 #[pyo3(signature = (source, output, *, path=None, with_=Vec::new(), filter=None, schema=None,
                     format=None, compression="zstd", row_group_size=None, partition_by=Vec::new(),
-                    arrays="list"))]
+                    arrays="list", flatten=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn convert<'py>(
     py: Python<'py>,
@@ -97,6 +99,7 @@ pub fn convert<'py>(
     row_group_size: Option<usize>,
     partition_by: Vec<String>,
     arrays: &str,
+    flatten: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let format = match format.as_deref() {
         Some("parquet") => FileFormat::Parquet,
@@ -124,6 +127,7 @@ pub fn convert<'py>(
             schema,
             spate_columnar::builder::DEFAULT_BATCH_ROWS,
             arrays,
+            flatten,
         )?,
         format,
         parquet: ParquetOptions {
@@ -283,7 +287,7 @@ impl ArrowBatches {
 /// Starts scanning `source` into record batches of at most `batch_size` rows.
 #[pyfunction]
 #[pyo3(signature = (source, path=None, *, batch_size=65536, with_=Vec::new(), filter=None, schema=None,
-                    arrays="list"))]
+                    arrays="list", flatten=false))]
 pub fn arrow_batches(
     source: PathBuf,
     path: Option<String>,
@@ -292,8 +296,9 @@ pub fn arrow_batches(
     filter: Option<String>,
     schema: Option<String>,
     arrays: &str,
+    flatten: bool,
 ) -> PyResult<ArrowBatches> {
-    let options = scan_options(path, with_, filter, schema, batch_size, arrays)?;
+    let options = scan_options(path, with_, filter, schema, batch_size, arrays, flatten)?;
     let (sender, receiver) = sync_channel(2);
     let thread = std::thread::spawn(move || {
         let mut feed = Feed(sender.clone());

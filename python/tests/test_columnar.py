@@ -37,7 +37,7 @@ def sessions_doc(tmp_path):
             ds.append(item)
             row = {"id": n, "agent": item["agent"], "cost": n / 4,
                    "at": dt.datetime(2025, 1, 1, 0, (n // 60) % 60, n % 60, tzinfo=UTC),
-                   "ok": n % 3 == 0, "usage.input": n * 2, "tags": [n % 2],
+                   "ok": n % 3 == 0, "usage": {"input": n * 2}, "tags": [n % 2],
                    "note": item.get("note"), "session_id": f"s{s}"}
             want.append(row)
         sessions.append({"delegations": ds, "session_id": f"s{s}"})
@@ -59,7 +59,7 @@ def test_json_items_with_enclosing_field_read_by_pyarrow_duckdb_polars(tmp_path)
     types = {f.name: f.type for f in table.schema}
     assert types == {"id": pa.int64(), "agent": pa.string(), "cost": pa.float64(),
                      "at": pa.timestamp("us", tz="UTC"), "ok": pa.bool_(),
-                     "usage.input": pa.int64(),
+                     "usage": pa.struct([pa.field("input", pa.int64(), nullable=False)]),
                      "tags": pa.list_(pa.field("item", pa.int64(), nullable=False)),
                      "note": pa.string(),
                      "session_id": pa.string()}
@@ -70,9 +70,9 @@ def test_json_items_with_enclosing_field_read_by_pyarrow_duckdb_polars(tmp_path)
     n, s, k = con.execute(
         f"select count(*), sum(id), count(distinct session_id) from '{out}'").fetchone()
     assert (n, s, k) == (len(want), sum(r["id"] for r in want), len({r["session_id"] for r in want}))
-    first = con.execute(f"select id, agent, \"at\", \"usage.input\" from '{out}' limit 1").fetchone()
+    first = con.execute(f"select id, agent, \"at\", usage.input from '{out}' limit 1").fetchone()
     assert first[0] == want[0]["id"] and first[1] == want[0]["agent"]
-    assert first[2] == want[0]["at"] and first[3] == want[0]["usage.input"]
+    assert first[2] == want[0]["at"] and first[3] == want[0]["usage"]["input"]
 
     df = pl.read_parquet(out)
     assert df.height == len(want)
@@ -81,6 +81,77 @@ def test_json_items_with_enclosing_field_read_by_pyarrow_duckdb_polars(tmp_path)
     assert df.row(0, named=True)["note"] == want[0]["note"]
     assert df.schema["tags"] == pl.List(pl.Int64)
     assert df["tags"].list.sum().sum() == sum(r["tags"][0] for r in want)
+    assert df["usage"].struct.field("input").sum() == sum(r["usage"]["input"] for r in want)
+
+    # flatten=True: the nested object's members as dotted columns.
+    flat = tmp_path / "flat.parquet"
+    spate.convert(src, flat, path="sessions.item.delegations.item",
+                  with_={"session_id": "sessions.item.session_id"}, flatten=True)
+    t = pq.read_table(flat)
+    assert "usage" not in t.column_names and t.schema.field("usage.input").type == pa.int64()
+    assert t.column("usage.input").to_pylist() == [r["usage"]["input"] for r in want]
+
+
+def test_nested_objects_as_structs_read_by_pyarrow_duckdb_polars(tmp_path):
+    """Transcript-like lines: a message object holding a usage object, sometimes null or
+    missing; members named with dots stay one field; a path seen both as an object and as a
+    value is its text; partitioning by a struct's field keeps the struct in the files."""
+    lines, want = [], []
+    for i in range(3000):
+        line = {"uuid": f"u{i}", "a.b": i}
+        if i % 7 == 0:
+            line["message"] = None
+        elif i % 11 != 0:
+            usage = {"input_tokens": i, "cache": {"read": i % 13}}
+            if i % 5 == 0:
+                usage["tier"] = "x"
+            line["message"] = {"model": f"m{i % 3}", "usage": usage}
+        line["mixed"] = {"k": [i]} if i % 2 else i
+        lines.append(json.dumps(line))
+        m = line.get("message")
+        want.append({"uuid": f"u{i}", "a.b": i,
+                     "message": None if m is None else {
+                         "model": m["model"],
+                         "usage": {"input_tokens": i, "cache": {"read": i % 13},
+                                   "tier": m["usage"].get("tier")}},
+                     "mixed": json.dumps(line["mixed"], separators=(",", ":"))
+                     if i % 2 else str(i)})
+    src = tmp_path / "t.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "t.parquet"
+    assert spate.convert(src, out)["rows"] == 3000
+    table = pq.read_table(out)
+    assert table.column_names == ["uuid", "a.b", "message", "mixed"]
+    usage = table.schema.field("message").type.field("usage").type
+    assert usage.field("cache").type == pa.struct([pa.field("read", pa.int64(), nullable=True)])
+    assert table.to_pylist() == want
+
+    con = duckdb.connect()
+    got = dict(con.execute(f"""select message.model, sum(message.usage.input_tokens) from '{out}'
+                               where message is not null group by 1""").fetchall())
+    spate_sums = {r[".message.model"]: r["sum(.message.usage.input_tokens)"]
+                  for r in spate.aggregate(src, "$", group_by=".message.model",
+                                           sum=".message.usage.input_tokens")
+                  if r[".message.model"] is not None}
+    assert got == spate_sums
+    df = pl.read_parquet(out)
+    assert df["message"].struct.field("usage").struct.field("input_tokens").sum() == \
+        sum(w["message"]["usage"]["input_tokens"] for w in want if w["message"])
+
+    parts = tmp_path / "parts"
+    spate.convert(src, parts, partition_by="message.model")
+    names = sorted(p.name for p in parts.iterdir())
+    assert names == ["message.model=__HIVE_DEFAULT_PARTITION__", "message.model=m0",
+                     "message.model=m1", "message.model=m2"]
+    import pyarrow.dataset as ds
+    back = ds.dataset(parts, format="parquet", partitioning="hive").to_table()
+    assert sorted(back.drop_columns(["message.model"]).to_pylist(),
+                  key=lambda r: int(r["uuid"][1:])) == want
+
+    batches = list(spate.arrow_batches(src, batch_size=1000))
+    assert pa.Table.from_batches(batches).to_pylist() == want
+    flat = list(spate.arrow_batches(src, batch_size=1000, flatten=True))
+    assert "message.usage.cache.read" in flat[0].schema.names
 
 
 def test_json_lines_types_and_values(tmp_path):

@@ -132,10 +132,51 @@ def test_lists_of_structs_through_read_items(client, tmp_path):
     assert totals == want
     assert sorted(len(m) for m in pdf["matrix"]) == sorted(s % 3 for _ in files for s in range(25))
     # The schema handed to the workers names the element types.
-    schema = spate.dask._first_schema(files, "sessions.item", None, None)
+    schema = spate.dask._first_schema(files, "sessions.item", None, None, False)
     items = {f["name"]: f.get("spate", {}).get("items") for f in schema["fields"]}
     assert items["delegations"]["type"] == "object"
     assert [f["name"] for f in items["delegations"]["fields"]] == \
         ["agent_type", "input_tokens", "tools", "at"]
     assert items["matrix"] == {"name": "item", "type": "array", "nullable": False,
                                "items": {"name": "item", "type": "integer", "nullable": False}}
+
+
+def test_nested_objects_through_read_items(client, tmp_path):
+    """Lines whose `message` holds objects: struct columns in the partitions (dicts), built
+    in the workers from the first file's schema (the struct's fields as dotted names); the
+    aggregate over a struct's field equals spate's own group-by; flatten=True gives dotted
+    columns."""
+    import spate.dask
+    files = []
+    for f in range(3):
+        lines = []
+        for i in range(40):
+            m = None if i % 9 == 0 else {"model": f"m{(f + i) % 3}",
+                                         "usage": {"input_tokens": f * 100 + i,
+                                                   "tools": ["Read"] * (i % 2)}}
+            lines.append(json.dumps({"uuid": f"{f}-{i}", "message": m}))
+        p = tmp_path / f"t{f}.jsonl"
+        p.write_text("\n".join(lines) + "\n")
+        files.append(str(p))
+    df = spate.dask.read_items(files)
+    assert df.npartitions == 3
+    pdf = df.compute()
+    assert len(pdf) == 120
+    totals = {}
+    for m in pdf["message"]:
+        if m is None or m != m:  # a null struct: None (or NA)
+            continue
+        totals[m["model"]] = totals.get(m["model"], 0) + m["usage"]["input_tokens"]
+        assert len(m["usage"]["tools"]) == m["usage"]["input_tokens"] % 2
+    want = {}
+    for f in files:
+        for row in spate.aggregate(f, "$", group_by=".message.model",
+                                   sum=".message.usage.input_tokens"):
+            k = row[".message.model"]
+            if k is not None:
+                want[k] = want.get(k, 0) + row["sum(.message.usage.input_tokens)"]
+    assert totals == want
+    flat = spate.dask.read_items(files, flatten=True)
+    assert "message.usage.input_tokens" in flat.columns
+    g = flat.groupby("message.model")["message.usage.input_tokens"].sum().compute()
+    assert {k: int(v) for k, v in g.items()} == want

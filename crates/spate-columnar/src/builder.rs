@@ -332,7 +332,11 @@ impl BatchBuilder {
             .collect();
         BatchBuilder {
             schema: table.arrow(),
-            objects: table.objects.iter().map(|o| o.as_bytes().into()).collect(),
+            objects: table
+                .objects
+                .iter()
+                .map(|o| o.name.as_bytes().into())
+                .collect(),
             builders: table
                 .columns
                 .iter()

@@ -250,10 +250,13 @@ impl NestedBuilder {
                 while let Some(Event::Key(key)) = w.next() {
                     let name = key.decode(ctx.text);
                     let Some(&i) = s.index.get(name) else {
-                        return Err(format!(
-                            "field {:?} is not in the schema",
-                            String::from_utf8_lossy(name)
-                        ));
+                        let name = String::from_utf8_lossy(name).into_owned();
+                        // An object without any value (`{}`, `{"a": {}}`) has no field:
+                        // nothing is left out by stepping over it.
+                        if w.next() == Some(Event::BeginObject) && holds_no_value(w) {
+                            continue;
+                        }
+                        return Err(format!("field {name:?} is not in the schema"));
                     };
                     if s.stamp[i] == object {
                         return Err(format!("field {:?} appears twice", s.names[i]));
@@ -311,6 +314,21 @@ impl NestedBuilder {
             }
         }
     }
+}
+
+/// Steps over the rest of an object whose `{` was just read; true when it held nothing but
+/// objects (no scalar, no array, at any depth).
+fn holds_no_value(w: &mut Walker<'_>) -> bool {
+    let mut depth = 1usize;
+    while depth > 0 {
+        match w.next() {
+            Some(Event::BeginObject) => depth += 1,
+            Some(Event::EndObject) => depth -= 1,
+            Some(Event::Key(_)) => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// A scalar value (not null) into a builder of type `ty`. JSON text keeps any value as its

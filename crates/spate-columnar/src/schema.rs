@@ -235,7 +235,7 @@ pub struct TableSchema {
     pub columns: Vec<Column>,
     /// JSON inputs: the flattened paths of the members that hold objects (see
     /// [`spate_csv::Schema::objects`]); a `null` there is the null of every column below it.
-    pub objects: Vec<String>,
+    pub objects: Vec<spate_csv::ObjectPath>,
     /// Whether objects are stored as struct columns ([`TableSchema::into_structs`]): a row's
     /// object at a column's path is then handed over whole.
     pub structs: bool,

@@ -23,18 +23,23 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use spate_csv::ObjectPath;
+
 use crate::nested::{NestedField, NestedType};
 use crate::schema::{Column, ColumnType, TableSchema, LIST_ITEM};
 
 /// Every proper dotted prefix of `names` (`a.b.c` gives `a` and `a.b`), for the names of a
 /// given schema: there every dot is taken as nesting, as nothing else says otherwise.
-pub(crate) fn dotted_prefixes<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
+pub(crate) fn dotted_prefixes<'a>(names: impl Iterator<Item = &'a String>) -> Vec<ObjectPath> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for name in names {
+    for (k, name) in names.enumerate() {
         for (i, b) in name.bytes().enumerate() {
             if b == b'.' && i > 0 && seen.insert(&name[..i]) {
-                out.push(name[..i].to_owned());
+                out.push(ObjectPath {
+                    name: name[..i].to_owned(),
+                    before: k,
+                });
             }
         }
     }
@@ -79,21 +84,25 @@ impl Object {
         self.members.push((name.to_owned(), Node::Leaf(column)));
     }
 
-    /// The struct type of the object, and whether it is nullable (one of its fields is).
-    fn finish(self) -> (NestedType, bool) {
+    /// The struct type of the object, and whether it is nullable (one of its fields is);
+    /// `None` for an object without any field.
+    fn finish(self) -> Option<(NestedType, bool)> {
         let fields: Vec<NestedField> = self
             .members
             .into_iter()
-            .map(|(name, node)| {
+            .filter_map(|(name, node)| {
                 let (ty, nullable) = match node {
                     Node::Leaf(c) => (nested_type(&c), c.nullable),
-                    Node::Object(o) => o.finish(),
+                    Node::Object(o) => o.finish()?,
                 };
-                NestedField { name, ty, nullable }
+                Some(NestedField { name, ty, nullable })
             })
             .collect();
+        if fields.is_empty() {
+            return None;
+        }
         let nullable = fields.iter().any(|f| f.nullable);
-        (NestedType::Struct(fields), nullable)
+        Some((NestedType::Struct(fields), nullable))
     }
 }
 
@@ -118,7 +127,7 @@ impl TableSchema {
     /// without object paths (CSV, flat JSON) is unchanged but for the flag that rows' objects
     /// are now handed over whole.
     pub fn into_structs(self) -> TableSchema {
-        let objects: HashSet<&str> = self.objects.iter().map(String::as_str).collect();
+        let objects: HashSet<&str> = self.objects.iter().map(|o| o.name.as_str()).collect();
         let columns: HashSet<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
         // The object paths enclosing `name`, outermost first: the longest prefix (ending
         // before a dot) that is an object path is the parent, and so on up.
@@ -134,38 +143,59 @@ impl TableSchema {
             chain.reverse();
             chain
         };
-        let mut root = Object::default();
-        // Top-level members in order: a column, or the index of a struct in `root`.
-        for column in self.columns.iter() {
-            let chain = ancestors(&column.name);
-            // Below a path that is also a value: that column holds the object's text.
-            if chain
-                .iter()
-                .any(|&dot| columns.contains(&column.name[..dot]))
-            {
-                continue;
+        // The object at the path `name` (with its enclosing ones), made when new; `None`
+        // below a path that is also a value (that column holds the object's text).
+        fn place<'r>(
+            root: &'r mut Object,
+            name: &str,
+            chain: &[usize],
+            columns: &HashSet<&str>,
+        ) -> Option<&'r mut Object> {
+            if chain.iter().any(|&dot| columns.contains(&name[..dot])) {
+                return None;
             }
-            let mut object = &mut root;
+            let mut object = root;
             let mut start = 0;
-            for &dot in &chain {
-                object = object.object(&column.name[start..dot]);
+            for &dot in chain {
+                object = object.object(&name[start..dot]);
                 start = dot + 1;
             }
-            object.leaf(&column.name[start..], column.clone());
+            Some(object)
+        }
+        let mut root = Object::default();
+        let mut pending = self.objects.iter().peekable();
+        for (k, column) in self.columns.iter().enumerate() {
+            // Objects first seen before this column take their places first (their first
+            // value may have been `null`, or an object whose members came later).
+            while let Some(o) = pending.next_if(|o| o.before <= k) {
+                if columns.contains(o.name.as_str()) {
+                    continue;
+                }
+                let chain = ancestors(&o.name);
+                let start = chain.last().map_or(0, |&dot| dot + 1);
+                if let Some(parent) = place(&mut root, &o.name, &chain, &columns) {
+                    parent.object(&o.name[start..]);
+                }
+            }
+            let chain = ancestors(&column.name);
+            let start = chain.last().map_or(0, |&dot| dot + 1);
+            if let Some(object) = place(&mut root, &column.name, &chain, &columns) {
+                object.leaf(&column.name[start..], column.clone());
+            }
         }
         let columns = root
             .members
             .into_iter()
-            .map(|(name, node)| match node {
-                Node::Leaf(c) => c,
+            .filter_map(|(name, node)| match node {
+                Node::Leaf(c) => Some(c),
                 Node::Object(o) => {
-                    let (ty, nullable) = o.finish();
-                    Column {
+                    let (ty, nullable) = o.finish()?;
+                    Some(Column {
                         name,
                         ty: ColumnType::Struct,
                         nullable,
                         nested: Some(Arc::new(ty)),
-                    }
+                    })
                 }
             })
             .collect();
@@ -181,13 +211,20 @@ impl TableSchema {
 mod tests {
     use super::*;
 
-    fn table(columns: &[(&str, ColumnType, bool)], objects: &[&str]) -> TableSchema {
+    /// Columns, and objects with the index of the first column seen after them.
+    fn table(columns: &[(&str, ColumnType, bool)], objects: &[(&str, usize)]) -> TableSchema {
         TableSchema {
             columns: columns
                 .iter()
                 .map(|(n, t, null)| Column::new(n, *t, *null))
                 .collect(),
-            objects: objects.iter().map(|s| s.to_string()).collect(),
+            objects: objects
+                .iter()
+                .map(|(s, before)| ObjectPath {
+                    name: s.to_string(),
+                    before: *before,
+                })
+                .collect(),
             structs: false,
         }
     }
@@ -206,7 +243,7 @@ mod tests {
                 ("n", ColumnType::Boolean, false),
                 ("u.y", ColumnType::Float64, false),
             ],
-            &["u", "u.v"],
+            &[("u", 1), ("u.v", 2)],
         )
         .into_structs();
         assert_eq!(
@@ -232,7 +269,7 @@ mod tests {
                 ("a.b", ColumnType::Int64, false),
                 ("o.c.d", ColumnType::Int64, false),
             ],
-            &["o"],
+            &[("o", 1)],
         )
         .into_structs();
         assert_eq!(
@@ -253,7 +290,7 @@ mod tests {
                 ("a", ColumnType::Utf8, true),
                 ("c", ColumnType::Int64, false),
             ],
-            &["a"],
+            &[("a", 0)],
         )
         .into_structs();
         assert_eq!(
@@ -265,6 +302,10 @@ mod tests {
     #[test]
     fn given_names_nest_at_every_dot() {
         let names = ["a.b.c".to_string(), "a.d".into(), "e".into()];
-        assert_eq!(dotted_prefixes(names.iter()), ["a", "a.b"]);
+        let got: Vec<(String, usize)> = dotted_prefixes(names.iter())
+            .into_iter()
+            .map(|o| (o.name, o.before))
+            .collect();
+        assert_eq!(got, [("a".to_string(), 0), ("a.b".to_string(), 0)]);
     }
 }

@@ -78,9 +78,11 @@ impl Lcg {
 /// integers and lists of objects; members left out or `null` at random.
 fn object(r: &mut Lcg, depth: u32) -> Value {
     let mut o = Map::new();
-    for (k, name) in ["id", "name", "score", "flag", "tags", "calls", "meta", "usage"]
-        .iter()
-        .enumerate()
+    for (k, name) in [
+        "id", "name", "score", "flag", "tags", "calls", "meta", "usage",
+    ]
+    .iter()
+    .enumerate()
     {
         let v = match r.next(9) {
             0 => continue,
@@ -158,7 +160,8 @@ fn random_nested_objects_round_trip_as_structs() {
 #[test]
 fn flattened_objects_are_dotted_columns_and_null_objects_are_null_columns() {
     let dir = tempfile::tempdir().unwrap();
-    let text = "{\"u\": {\"x\": 1, \"v\": {\"w\": \"a\"}}}\n{\"u\": null}\n{}\n{\"u\": {\"v\": null}}\n";
+    let text =
+        "{\"u\": {\"x\": 1, \"v\": {\"w\": \"a\"}}}\n{\"u\": null}\n{}\n{\"u\": {\"v\": null}}\n";
     let input = write(dir.path(), "f.jsonl", text);
     let out = dir.path().join("f.parquet");
     convert(&input, &out, &options(true)).unwrap();
@@ -400,4 +403,41 @@ fn flat_rows_are_the_same_either_way() {
     assert_eq!(types(&a), types(&b));
     assert_eq!(rows(&a), rows(&b));
     assert!(Path::new(&dir.path().join("a.parquet")).exists());
+}
+
+/// A member whose first value was `null` keeps its place among the columns once it holds an
+/// object.
+#[test]
+fn a_struct_keeps_the_place_where_its_member_was_first_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "n.jsonl",
+        "{\"id\": 1, \"m\": null, \"z\": 1}\n{\"id\": 2, \"m\": {\"k\": {}}, \"z\": 2}\n\
+         {\"id\": 3, \"m\": {\"k\": {\"j\": 1}, \"e\": {}}, \"z\": 3}\n",
+    );
+    let out = dir.path().join("n.parquet");
+    convert(&input, &out, &options(false)).unwrap();
+    let batches = read_parquet(&out);
+    // `m.e` never had a member: no field (Parquet has no empty struct).
+    assert_eq!(
+        types(&batches),
+        [
+            ("id".to_string(), DataType::Int64, false),
+            (
+                "m".to_string(),
+                strukt(&[("k", strukt(&[("j", DataType::Int64, true)]), true)]),
+                true
+            ),
+            ("z".to_string(), DataType::Int64, false),
+        ]
+    );
+    assert_eq!(
+        rows(&batches),
+        [
+            json!({"id": 1, "m": null, "z": 1}),
+            json!({"id": 2, "m": {"k": {"j": null}}, "z": 2}),
+            json!({"id": 3, "m": {"k": {"j": 1}}, "z": 3}),
+        ]
+    );
 }

@@ -383,6 +383,24 @@ impl JsonState {
             .collect()
     }
 
+    /// The members seen holding objects, in first-seen order, each placed among the fields
+    /// [`JsonState::finish`] lists.
+    fn objects(&self) -> Vec<crate::schema::ObjectPath> {
+        let listed = |f: &&JsonField| !(f.object && f.col.values == 0);
+        let mut firsts: Vec<(u64, u32)> =
+            self.fields.iter().filter(listed).map(|f| f.first).collect();
+        firsts.sort_unstable();
+        let mut objects: Vec<&JsonField> = self.fields.iter().filter(|f| f.object).collect();
+        objects.sort_by_key(|f| f.first);
+        objects
+            .into_iter()
+            .map(|f| crate::schema::ObjectPath {
+                name: String::from_utf8_lossy(&f.name).into_owned(),
+                before: firsts.partition_point(|&first| first < f.first),
+            })
+            .collect()
+    }
+
     /// Field names in output order.
     pub fn names(&self) -> Vec<String> {
         self.finish().into_iter().map(|f| f.name).collect()
@@ -404,12 +422,7 @@ impl JsonState {
             complete,
             null_tokens: Vec::new(),
             bytes,
-            objects: self
-                .fields
-                .iter()
-                .filter(|f| f.object)
-                .map(|f| String::from_utf8_lossy(&f.name).into_owned())
-                .collect(),
+            objects: self.objects(),
         }
     }
 }

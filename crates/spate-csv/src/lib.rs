@@ -56,5 +56,5 @@ pub use infer_json::{infer_items, infer_jsonl_path, infer_jsonl_reader, JsonOpti
 pub use input::{detect, InputKind, ReadOptions, TableInput};
 pub use nested::{Element, ElementField};
 pub use pipeline::{infer, ConvertOptions, ConvertReport};
-pub use schema::{Format, GivenSchema, Schema};
+pub use schema::{Format, GivenSchema, ObjectPath, Schema};
 pub use types::{classify, Type};

@@ -49,11 +49,21 @@ pub struct Schema {
     pub null_tokens: Vec<String>,
     /// Bytes read.
     pub bytes: u64,
-    /// JSON inputs: the flattened paths (`a`, `a.b`) of the members seen holding an object,
-    /// in no particular order. They tell which dots of a field's name are nesting, so a
-    /// writer can rebuild the objects (struct columns) from the flattened fields; a path
-    /// that is also a field was seen both as an object and as a value. Empty for CSV.
-    pub objects: Vec<String>,
+    /// JSON inputs: the members seen holding an object, in the order they were first seen.
+    /// They tell which dots of a field's name are nesting, so a writer can rebuild the
+    /// objects (struct columns) from the flattened fields; a path that is also a field was
+    /// seen both as an object and as a value. Empty for CSV.
+    pub objects: Vec<ObjectPath>,
+}
+
+/// A member that held an object (see [`Schema::objects`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectPath {
+    /// Its flattened path (`a`, `a.b`).
+    pub name: String,
+    /// The index in [`Schema::fields`] of the first field first seen after it (so the
+    /// member's place among the fields is known even when its first value was `null`).
+    pub before: usize,
 }
 
 fn bound_json(b: &Bound) -> Json {

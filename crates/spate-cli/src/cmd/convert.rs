@@ -72,6 +72,11 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "HOW", default_value = "list")]
     arrays: spate_columnar::Arrays,
 
+    /// Parquet/Arrow: nested objects as dotted columns (usage.input_tokens) instead of
+    /// struct columns.
+    #[arg(long)]
+    flatten: bool,
+
     /// Most rows in one Parquet row group.
     #[arg(long, value_name = "ROWS", default_value_t = spate_columnar::write::DEFAULT_ROW_GROUP_ROWS)]
     row_group_size: usize,
@@ -149,6 +154,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
                     with: with_fields(&args)?,
                     given,
                     arrays: args.arrays,
+                    flatten: args.flatten,
                     progress: Some(progress.clone()),
                     ..ScanOptions::default()
                 },
