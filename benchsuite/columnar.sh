@@ -7,6 +7,8 @@
 #
 #   1. delegations of the 65 MB sessions document + session_id  (spate, DuckDB)
 #   1b. the sessions of that document, delegations nested as list<struct> (spate, DuckDB)
+#   1c. 800 Claude Code transcripts as one JSON Lines file, nested objects as structs
+#       (spate, spate --flatten, DuckDB read_json)
 #   2. the same as 1 on the 1.1 GB document, with --big         (spate, DuckDB capped at 8 GB)
 #   3. the 1M-row CSV (91 MB)                                   (spate, DuckDB, Polars)
 #
@@ -191,6 +193,49 @@ run "spate convert (list<struct>)" "$WORK/n.spate.parquet" "$SPATE" convert "$S1
 [ -n "$OLD" ] && run "spate convert --arrays json" "$WORK/n.json.parquet" "$SPATE" convert "$S10" "$WORK/n.json.parquet" --path sessions.item --arrays json
 [ -n "$OLD" ] && run "spate convert (old build: JSON text)" "$WORK/n.old.parquet" "$OLD" convert "$S10" "$WORK/n.old.parquet" --path sessions.item
 peer_ok duckdb && run "DuckDB COPY (python)" "$WORK/n.duck.parquet" "$PY" -c "import duckdb, sys; duckdb.sql(sys.argv[1])" "$(duck_nested "$S10" "$WORK/n.duck.parquet")"
+
+# --- 1c. transcripts: nested objects as struct columns ----------------------------------
+# check_usage FILE... : the same rows and sum of message.usage.input_tokens, read as a struct
+# field or as the flattened column of that name.
+check_usage() {
+  "$PY" - "$@" <<'PYEOF'
+import sys
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+seen = {}
+for p in sys.argv[1:]:
+    t = pq.read_table(p)
+    if "message.usage.input_tokens" in t.column_names:
+        col, kind = t.column("message.usage.input_tokens"), "dotted columns"
+    else:
+        col = pc.struct_field(pc.struct_field(t.column("message"), "usage"), "input_tokens")
+        kind = "message: " + str(t.schema.field("message").type)[:50] + "..."
+    seen[p] = (t.num_rows, pc.sum(col).as_py())
+    print(f"  {p.rsplit('/', 1)[-1]}: rows {seen[p][0]}, sum(message.usage.input_tokens) {seen[p][1]}; {kind}")
+if len(set(seen.values())) != 1:
+    sys.exit("ANSWERS DIFFER: not timing")
+PYEOF
+}
+TR=$WORK/transcripts.jsonl
+TREE=$DATA/claude1
+[ -d "$TREE" ] || python3 "$GEN" claude "$TREE" --scale 1
+find "$TREE" -name '*.jsonl' | sort | head -800 | xargs cat >"$TR"
+DUCK_TR="import duckdb, sys; duckdb.sql(f\"COPY (SELECT * FROM read_json('{sys.argv[1]}', format = 'newline_delimited', sample_size = -1)) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)\")"
+echo
+echo "### 800 transcripts as one JSON Lines file ($(du -m "$TR" | cut -f1) MB) → Parquet zstd, nested objects as structs"
+"$SPATE" convert "$TR" "$WORK/t.spate.parquet"
+"$SPATE" convert "$TR" "$WORK/t.flat.parquet" --flatten
+files=("$WORK/t.spate.parquet" "$WORK/t.flat.parquet")
+if peer_ok duckdb; then
+  "$PY" -c "$DUCK_TR" "$TR" "$WORK/t.duck.parquet"
+  files+=("$WORK/t.duck.parquet")
+fi
+check_usage "${files[@]}"
+echo "| tool | wall | CPU | peak RSS | output |"
+echo "|---|---|---|---|---|"
+run "spate convert (structs)" "$WORK/t.spate.parquet" "$SPATE" convert "$TR" "$WORK/t.spate.parquet"
+run "spate convert --flatten" "$WORK/t.flat.parquet" "$SPATE" convert "$TR" "$WORK/t.flat.parquet" --flatten
+peer_ok duckdb && run "DuckDB COPY (python)" "$WORK/t.duck.parquet" "$PY" -c "$DUCK_TR" "$TR" "$WORK/t.duck.parquet"
 
 # --- 2. the same on the 1.1 GB document -------------------------------------------------
 if [ -n "$BIG" ]; then

@@ -128,6 +128,9 @@ pub(crate) struct StructNode {
     index: HashMap<Box<[u8]>, usize>,
     /// The object (counted over the builder's life) that last set each field.
     stamp: Vec<u64>,
+    /// The field tried first for the next member: the one after the last found (objects of
+    /// one kind repeat their key order, so the hash lookup is rarely needed).
+    guess: usize,
     objects: u64,
     validity: NullBufferBuilder,
 }
@@ -167,6 +170,7 @@ impl NestedBuilder {
                     .map(|(i, f)| (f.name.as_bytes().into(), i))
                     .collect(),
                 stamp: vec![0; fields.len()],
+                guess: 0,
                 objects: 0,
                 validity: NullBufferBuilder::new(0),
             })),
@@ -247,9 +251,14 @@ impl NestedBuilder {
                 }
                 s.objects += 1;
                 let object = s.objects;
+                s.guess = 0;
                 while let Some(Event::Key(key)) = w.next() {
                     let name = key.decode(ctx.text);
-                    let Some(&i) = s.index.get(name) else {
+                    let found = match s.names.get(s.guess) {
+                        Some(n) if n.as_bytes() == name => Some(s.guess),
+                        _ => s.index.get(name).copied(),
+                    };
+                    let Some(i) = found else {
                         let name = String::from_utf8_lossy(name).into_owned();
                         // An object without any value (`{}`, `{"a": {}}`) has no field:
                         // nothing is left out by stepping over it.
@@ -262,6 +271,7 @@ impl NestedBuilder {
                         return Err(format!("field {:?} appears twice", s.names[i]));
                     }
                     s.stamp[i] = object;
+                    s.guess = i + 1;
                     let value = w.next().ok_or_else(|| "a truncated object".to_string())?;
                     let set = if value == Event::Null && !s.nullable[i] {
                         Err(

@@ -290,7 +290,7 @@ fn locate(table: &TableSchema, name: &str) -> Option<(KeyPath, bool)> {
             return None;
         };
         let (fields, ty) = find_field(fields, rest)?;
-        let scalar = matches!(ty, NestedType::Scalar(t) if *t != ColumnType::JsonText);
+        let scalar = matches!(ty, NestedType::Scalar(_));
         Some((KeyPath { column: i, fields }, scalar))
     })
 }
@@ -317,8 +317,7 @@ impl BatchConsumer for PartitionSink {
             }
             if !scalar {
                 return Err(Error::Usage(format!(
-                    "cannot partition by {c:?}: it is a list, struct or JSON text column (a \
-                     folder takes one value)"
+                    "cannot partition by {c:?}: it is a list or struct column (a folder takes one value)"
                 )));
             }
             keys.push(key);

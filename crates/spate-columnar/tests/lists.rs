@@ -249,7 +249,7 @@ fn partitions_with_list_columns() {
         ..ConvertOptions::default()
     };
     let e = convert(&input, &dir.path().join("bad"), &options).unwrap_err();
-    assert!(e.to_string().contains("a list, struct"), "{e}");
+    assert!(e.to_string().contains("a list or struct"), "{e}");
     assert!(!dir.path().join("bad").exists());
 }
 

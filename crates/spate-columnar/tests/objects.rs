@@ -307,7 +307,7 @@ fn partitions_by_a_field_of_a_struct() {
 
     // A struct itself, or a field that is not there, cannot name a folder.
     for (column, message) in [
-        ("message", "a list, struct"),
+        ("message", "a list or struct"),
         ("message.nope", "no such column"),
     ] {
         let bad = ConvertOptions {
