@@ -438,8 +438,16 @@ where
                 input: name.to_owned(),
                 error,
             })?;
-        for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            f(line, offset)?;
+        // (memchr: a byte-at-a-time split cost a quarter of the reading thread)
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', &out) {
+            if end > start {
+                f(&out[start..end], offset)?;
+            }
+            start = end + 1;
+        }
+        if start < out.len() {
+            f(&out[start..], offset)?;
         }
     }
     Ok(items.bytes_scanned())
