@@ -105,6 +105,8 @@ pub struct QueryRunner {
     byte_keys: super::bytefilter::Keys,
     /// The names of the `with` fields, as the byte route joins them to the item.
     with_names: Arc<Vec<Vec<u8>>>,
+    /// The same names as JSON strings (quoted, escaped), as the joined text writes them.
+    quoted_names: Vec<Vec<u8>>,
 }
 
 /// Told of result lines as a filter makes them: see [`QueryRunner::span_streaming`].
@@ -179,9 +181,15 @@ impl QueryRunner {
                 .map(|(name, _)| name.as_bytes().to_vec())
                 .collect(),
         );
+        let quoted_names = query
+            .with
+            .iter()
+            .map(|(name, _)| serde_json::to_string(name).unwrap_or_default().into_bytes())
+            .collect();
         QueryRunner {
             byte_keys,
             with_names,
+            quoted_names,
             item_need,
             with_values: vec![None; plan.with.len()],
             field_values: vec![None; plan.fields.len()],
@@ -404,6 +412,15 @@ impl QueryRunner {
                 return done.map_err(fail);
             }
         }
+        if program.is_none() && self.aggregates.is_none() && joined.is_none() {
+            // The item itself with its fields: compacted and joined in one pass over it.
+            self.results += 1;
+            if !self.query.count_only {
+                self.write_joined(raw, with, out);
+            }
+            out.push(b'\n');
+            return Ok(());
+        }
         let json: &[u8] = match self.plan.with.is_empty() {
             true => raw,
             false => joined.get_or_insert_with(|| self.attach_context(raw, with)),
@@ -618,6 +635,38 @@ impl QueryRunner {
                 super::decimal::MAX_DIGITS
             ),
         })
+    }
+
+    /// The compact text of the item with the `with` fields added as members, appended to
+    /// `out`: what compacting [`QueryRunner::attach_context`]'s text gives, without making
+    /// that text first.
+    fn write_joined(&self, raw: &[u8], with: &[Option<Vec<u8>>], out: &mut Vec<u8>) {
+        if self.quoted_names.is_empty() {
+            spate_json::compact::compact_into(raw, out);
+            return;
+        }
+        let start = out.len();
+        spate_json::compact::compact_into(raw, out);
+        if out.get(start) == Some(&b'{') {
+            out.pop(); // its `}`
+            if out.len() > start + 1 {
+                out.push(b',');
+            }
+        } else {
+            let item = out.split_off(start);
+            out.extend_from_slice(b"{\"value\":");
+            out.extend_from_slice(&item);
+            out.push(b',');
+        }
+        for (i, name) in self.quoted_names.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(name);
+            out.push(b':');
+            out.extend_from_slice(with[i].as_deref().unwrap_or(b"null"));
+        }
+        out.push(b'}');
     }
 
     /// The item with the `with` fields added as members (a non-object item becomes
