@@ -141,6 +141,7 @@ pub fn convert<'py>(
             columns: partition_by,
             ..PartitionOptions::default()
         },
+        ..ConvertOptions::default()
     };
     let report = py
         .detach(|| spate_columnar::convert(&source, &output, &options))

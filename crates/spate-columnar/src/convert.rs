@@ -23,6 +23,9 @@ pub struct ConvertOptions {
     pub parquet: ParquetOptions,
     /// Hive-style partitions (when columns are given): `output` is then a folder.
     pub partition: PartitionOptions,
+    /// Threads encoding the columns of a single Parquet file ([`crate::encode`]; default:
+    /// the machine's cores, at most four; 1: parquet's own sequential writer).
+    pub threads: usize,
 }
 
 impl Default for ConvertOptions {
@@ -32,6 +35,7 @@ impl Default for ConvertOptions {
             format: FileFormat::Parquet,
             parquet: ParquetOptions::default(),
             partition: PartitionOptions::default(),
+            threads: crate::encode::encode_threads(),
         }
     }
 }
@@ -71,6 +75,7 @@ pub fn convert(
         dest: output,
         format: options.format,
         parquet: options.parquet,
+        threads: options.threads,
         open: None,
         columns: 0,
     };
@@ -131,6 +136,7 @@ struct FileSink<'a> {
     dest: &'a Path,
     format: FileFormat,
     parquet: ParquetOptions,
+    threads: usize,
     open: Option<(WriterThread, PendingFile)>,
     columns: u64,
 }
@@ -138,8 +144,13 @@ struct FileSink<'a> {
 impl BatchConsumer for FileSink<'_> {
     fn schema(&mut self, table: &TableSchema) -> Result<(), Error> {
         let pending = PendingFile::create(self.dest)?;
-        let writer =
-            BatchWriter::new(pending.writer()?, table.arrow(), self.format, &self.parquet)?;
+        let writer = BatchWriter::with_threads(
+            pending.writer()?,
+            table.arrow(),
+            self.format,
+            &self.parquet,
+            self.threads,
+        )?;
         self.columns = table.columns.len() as u64;
         self.open = Some((WriterThread::start(writer)?, pending));
         Ok(())

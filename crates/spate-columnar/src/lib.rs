@@ -7,6 +7,7 @@
 //! - [`builder`]: rows appended to Arrow arrays, cut into record batches of bounded size;
 //! - [`scan`]: an input read into batches (the inference pass, then the rows);
 //! - [`write`]: Parquet (row groups of bounded size, zstd by default) and Arrow IPC writers;
+//! - [`encode`]: Parquet with its column chunks encoded on several threads;
 //! - [`partition`]: hive-style partitioned folders, with bounded open files and memory;
 //! - [`output`]: outputs written to a temporary file renamed at the end, never over an input;
 //! - [`convert`]: the conversion a front end calls.
@@ -34,6 +35,7 @@
 
 pub mod builder;
 pub mod convert;
+pub mod encode;
 pub mod error;
 pub mod nested;
 pub mod output;

@@ -88,7 +88,7 @@ impl Default for ParquetOptions {
 }
 
 impl ParquetOptions {
-    fn properties(&self) -> WriterProperties {
+    pub(crate) fn properties(&self) -> WriterProperties {
         WriterProperties::builder()
             .set_compression(self.compression.parquet())
             .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
@@ -137,6 +137,8 @@ impl FileFormat {
 pub enum BatchWriter<W: Write + Send = BufWriter<File>> {
     /// The writer, the Arrow bytes one row group may take, and those given to it so far.
     Parquet(Box<ArrowWriter<W>>, usize, usize),
+    /// Parquet whose columns are encoded on several threads ([`crate::encode`]).
+    ParallelParquet(Box<crate::encode::ParallelParquet<W>>),
     Ipc(Box<arrow_ipc::writer::FileWriter<W>>),
 }
 
@@ -144,12 +146,30 @@ impl<W: Write + Send> std::fmt::Debug for BatchWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             BatchWriter::Parquet(..) => "BatchWriter::Parquet",
+            BatchWriter::ParallelParquet(..) => "BatchWriter::ParallelParquet",
             BatchWriter::Ipc(_) => "BatchWriter::Ipc",
         })
     }
 }
 
 impl<W: Write + Send> BatchWriter<W> {
+    /// [`BatchWriter::new`], Parquet encoding its columns on `threads` threads
+    /// ([`crate::encode`]; one thread: the sequential writer).
+    pub fn with_threads(
+        out: W,
+        schema: SchemaRef,
+        format: FileFormat,
+        parquet: &ParquetOptions,
+        threads: usize,
+    ) -> Result<Self, Error> {
+        match format {
+            FileFormat::Parquet if threads > 1 => Ok(BatchWriter::ParallelParquet(Box::new(
+                crate::encode::ParallelParquet::new(out, schema, parquet, threads)?,
+            ))),
+            _ => BatchWriter::new(out, schema, format, parquet),
+        }
+    }
+
     /// A writer of `format` into `out`.
     pub fn new(
         out: W,
@@ -187,6 +207,7 @@ impl<W: Write + Send> BatchWriter<W> {
                     *given = 0;
                 }
             }
+            BatchWriter::ParallelParquet(w) => w.write(batch)?,
             BatchWriter::Ipc(w) => w.write(batch)?,
         }
         Ok(())
@@ -196,15 +217,20 @@ impl<W: Write + Send> BatchWriter<W> {
     pub fn buffered(&self) -> usize {
         match self {
             BatchWriter::Parquet(w, ..) => w.memory_size(),
+            BatchWriter::ParallelParquet(w) => w.buffered(),
             BatchWriter::Ipc(_) => 0,
         }
     }
 
     /// Writes out the row group being built (Parquet; nothing for IPC).
     pub fn flush_row_group(&mut self) -> Result<(), Error> {
-        if let BatchWriter::Parquet(w, _, given) = self {
-            w.flush()?;
-            *given = 0;
+        match self {
+            BatchWriter::Parquet(w, _, given) => {
+                w.flush()?;
+                *given = 0;
+            }
+            BatchWriter::ParallelParquet(w) => w.flush_row_group()?,
+            BatchWriter::Ipc(_) => {}
         }
         Ok(())
     }
@@ -214,6 +240,7 @@ impl<W: Write + Send> BatchWriter<W> {
         match self {
             // Writes the last row group and the footer.
             BatchWriter::Parquet(w, ..) => Ok(w.into_inner()?),
+            BatchWriter::ParallelParquet(w) => w.finish(),
             BatchWriter::Ipc(mut w) => {
                 w.finish()?;
                 Ok(w.into_inner()?)

@@ -168,6 +168,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
                     columns: args.partition_by.clone(),
                     ..PartitionOptions::default()
                 },
+                ..spate_columnar::ConvertOptions::default()
             };
             let bar = (args.stats && std::io::stderr().is_terminal())
                 .then(|| Progress::start(&args.input, progress));
