@@ -289,6 +289,7 @@ impl ArrowBatches {
 #[pyfunction]
 #[pyo3(signature = (source, path=None, *, batch_size=65536, with_=Vec::new(), filter=None, schema=None,
                     arrays="list", flatten=false))]
+#[allow(clippy::too_many_arguments)]
 pub fn arrow_batches(
     source: PathBuf,
     path: Option<String>,
