@@ -162,14 +162,18 @@ def convert(source, output, *, path=None, with_=None, filter=None, schema=None, 
 
 
 def arrow_batches(source, path=None, *, batch_size=65536, with_=None, filter=None, schema=None,
-                  arrays="list", flatten=False):
+                  arrays="list", flatten=False, byte_range=None):
     """Yield ``pyarrow.RecordBatch`` objects of at most ``batch_size`` rows: the rows of
     ``source`` (as :func:`convert` reads them) with the schema of spate's inference, built in
     Rust and handed over through the Arrow C data interface (no copy). Needs ``pyarrow``.
 
     The scan runs ahead on a thread of its own, at most two batches ahead: memory is
     bounded whatever the input's size. Breaking out of the loop stops it. ``arrays`` and
-    ``flatten``: as for :func:`convert`.
+    ``flatten``: as for :func:`convert`. ``byte_range=(start, end)``: of an uncompressed JSON
+    Lines file, only the lines that start in that byte range (ranges that tile the file
+    read each line once: how :func:`spate.dask.read_items` splits a large file); without
+    ``schema`` the types are inferred over those lines. Line and row numbers in errors then
+    count from the range's first line (byte offsets are the file's).
     """
     import os
     try:
@@ -179,7 +183,8 @@ def arrow_batches(source, path=None, *, batch_size=65536, with_=None, filter=Non
     batches = _native.arrow_batches(os.fspath(source), path, batch_size=batch_size,
                                     with_=list((with_ or {}).items()), filter=filter,
                                     schema=_schema_text(schema), arrays=arrays,
-                                    flatten=flatten)
+                                    flatten=flatten,
+                                    byte_range=None if byte_range is None else tuple(byte_range))
     try:
         for b in batches:
             yield pyarrow.record_batch(b)

@@ -1,6 +1,6 @@
 import decimal
 import os
-from typing import IO, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import IO, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 Source = Union[str, os.PathLike, bytes, bytearray, IO[bytes]]
 JSON = Any
@@ -45,4 +45,5 @@ def arrow_batches(source: Union[str, os.PathLike], path: Optional[str] = ..., *,
                   batch_size: int = ..., with_: Optional[Mapping[str, str]] = ...,
                   filter: Optional[str] = ...,
                   schema: Union[None, str, Mapping[str, Any]] = ...,
-                  arrays: str = ..., flatten: bool = ...) -> Iterator[Any]: ...
+                  arrays: str = ..., flatten: bool = ...,
+                  byte_range: Optional[Tuple[int, int]] = ...) -> Iterator[Any]: ...

@@ -5,9 +5,10 @@
                                with_={"session_id": "sessions.item.session_id"})
     df.groupby("agent_type").size().compute()
 
-One partition per file: each is read by :func:`spate.arrow_batches` in the worker that
-computes it (the client only lists the files and reads the schema of the first one), so no
-data passes through the client. Needs ``dask[dataframe]`` and ``pyarrow``.
+One partition per file, and per ``blocksize`` bytes of a large uncompressed JSON Lines file:
+each is read by :func:`spate.arrow_batches` in the worker that computes it (the client only
+lists the files, their sizes, and reads the schema of the first one), so no data passes
+through the client. Needs ``dask[dataframe]`` and ``pyarrow``.
 """
 
 import glob as _glob
@@ -31,12 +32,15 @@ def _files(paths_or_glob):
     return files
 
 
-def _partition(file, path, with_, filter, schema, batch_size, empty, flatten=False):
-    """One file as a pandas DataFrame, read in the worker (``empty``: the frame of a file
-    without rows)."""
+def _partition(part, path, with_, filter, schema, batch_size, empty, flatten=False):
+    """One part — a file, or ``(file, start, end)``: the lines starting in that byte range
+    of a JSON Lines file — as a pandas DataFrame, read in the worker (``empty``: the frame
+    of a part without rows)."""
     import pyarrow as pa
+    file, byte_range = (part, None) if isinstance(part, str) else (part[0], part[1:])
     batches = list(spate.arrow_batches(file, path, batch_size=batch_size, with_=with_,
-                                       filter=filter, schema=schema, flatten=flatten))
+                                       filter=filter, schema=schema, flatten=flatten,
+                                       byte_range=byte_range))
     if not batches:
         return empty.copy()
     return _to_pandas(pa.Table.from_batches(batches))
@@ -56,8 +60,28 @@ def _to_pandas(table):
     return table.to_pandas(types_mapper=nested)
 
 
+BLOCKSIZE = 128 << 20
+"""Bytes of a JSON Lines file per partition unless told otherwise."""
+
+
+def _parts(files, blocksize, path, with_, filter):
+    """The partitions: each file, or byte ranges of ``blocksize`` of an uncompressed JSON
+    Lines file that is larger (without a path inside the lines, fields of enclosing values
+    or a filter, which read whole values)."""
+    parts = []
+    for f in files:
+        lines = f.lower().endswith((".jsonl", ".ndjson", ".jsonlines"))
+        size = os.path.getsize(f)
+        whole = path is not None or with_ or filter
+        if blocksize and lines and size > blocksize and not whole:
+            parts.extend((f, s, min(s + blocksize, size)) for s in range(0, size, blocksize))
+        else:
+            parts.append(f)
+    return parts
+
+
 def read_items(paths_or_glob, path=None, *, with_=None, filter=None, schema=None,
-               batch_size=65536, flatten=False):
+               batch_size=65536, flatten=False, blocksize=BLOCKSIZE):
     """A Dask DataFrame of the items at ``path`` of each file (JSON documents, JSON Lines
     or CSV, as :func:`spate.convert` reads them), one partition per file.
 
@@ -71,14 +95,17 @@ def read_items(paths_or_glob, path=None, *, with_=None, filter=None, schema=None
     ``pd.ArrowDtype``, each value a dict); ``flatten=True`` makes them dotted columns, as
     for :func:`spate.convert`. (The first file's schema reaches the workers with each
     struct's fields as dotted names, so a member whose own name holds a dot needs
-    ``flatten=True``.)
+    ``flatten=True``.) An uncompressed JSON Lines file (``.jsonl``, ``.ndjson``) larger than
+    ``blocksize`` bytes is several partitions, one per byte range (each line read once, by
+    the range it starts in); ``blocksize=None``: one partition per file.
     """
     import dask.dataframe as dd
     files = _files(paths_or_glob)
     if schema is None:
         schema = _first_schema(files, path, with_, filter, flatten)
     meta = _partition_meta(files, path, with_, filter, schema, flatten)
-    return dd.from_map(_partition, files, path=path, with_=with_, filter=filter,
+    parts = _parts(files, blocksize, path, with_, filter)
+    return dd.from_map(_partition, parts, path=path, with_=with_, filter=filter,
                        schema=schema, batch_size=batch_size, empty=meta, flatten=flatten,
                        meta=meta, enforce_metadata=False)
 

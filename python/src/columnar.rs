@@ -288,7 +288,7 @@ impl ArrowBatches {
 /// Starts scanning `source` into record batches of at most `batch_size` rows.
 #[pyfunction]
 #[pyo3(signature = (source, path=None, *, batch_size=65536, with_=Vec::new(), filter=None, schema=None,
-                    arrays="list", flatten=false))]
+                    arrays="list", flatten=false, byte_range=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn arrow_batches(
     source: PathBuf,
@@ -299,8 +299,10 @@ pub fn arrow_batches(
     schema: Option<String>,
     arrays: &str,
     flatten: bool,
+    byte_range: Option<(u64, u64)>,
 ) -> PyResult<ArrowBatches> {
-    let options = scan_options(path, with_, filter, schema, batch_size, arrays, flatten)?;
+    let mut options = scan_options(path, with_, filter, schema, batch_size, arrays, flatten)?;
+    options.range = byte_range;
     let (sender, receiver) = sync_channel(2);
     let thread = std::thread::spawn(move || {
         let mut feed = Feed(sender.clone());

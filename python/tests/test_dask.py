@@ -181,3 +181,37 @@ def test_nested_objects_through_read_items(client, tmp_path):
     assert "message.usage.input_tokens" in flat.columns
     g = flat.groupby("message.model")["message.usage.input_tokens"].sum().compute()
     assert {k: int(v) for k, v in g.items()} == want
+
+
+def test_a_large_json_lines_file_is_split_into_byte_ranges(client, tmp_path):
+    """One JSON Lines file larger than blocksize: several partitions, one per byte range;
+    every line is read once (by the range it starts in), even one that starts right at a
+    range's first byte or spans several ranges; the aggregate equals spate's."""
+    import spate.dask
+    lines = []
+    for i in range(3000):
+        pad = "x" * (i % 97) if i % 500 else "y" * 5000  # some lines span ranges
+        lines.append(json.dumps({"i": i, "k": f"k{i % 7}", "n": i * 3, "pad": pad,
+                                 "m": {"v": i} if i % 3 else None}))
+    p = tmp_path / "big.jsonl"
+    text = "\n".join(lines) + "\n"
+    p.write_text(text)
+    # a range boundary exactly at a line's first byte
+    blocksize = len(lines[0]) + 1
+    parts = spate.dask._parts([str(p)], 4096, None, None, None)
+    assert len(parts) == -(-len(text) // 4096) > 10
+    df = spate.dask.read_items(str(p), blocksize=4096)
+    assert df.npartitions == len(parts)
+    pdf = df.compute()
+    assert sorted(pdf["i"]) == list(range(3000))
+    assert int(pdf["n"].sum()) == sum(i * 3 for i in range(3000))
+    want = {r[".k"]: r["count"] for r in spate.aggregate(str(p), "$", group_by=".k", count=True)}
+    assert pdf.groupby("k").size().to_dict() == want
+    # byte ranges that tile the file, by hand, with a boundary at a line start
+    got = []
+    for s, e in [(0, blocksize), (blocksize, len(text) // 2), (len(text) // 2, len(text))]:
+        for b in spate.arrow_batches(p, byte_range=(s, e)):
+            got.extend(b.column("i").to_pylist())
+    assert got == list(range(3000))
+    with pytest.raises(ValueError, match="byte range"):
+        list(spate.arrow_batches(p, byte_range=(0, 10), filter="."))

@@ -55,6 +55,10 @@ pub struct ScanOptions {
     pub flatten: bool,
     /// Bytes read so far (decompressed), for a progress display; reset at each pass.
     pub progress: Option<Arc<AtomicU64>>,
+    /// An uncompressed JSON Lines file: only the lines that start in this byte range
+    /// (`start..end`), so that workers can share one large file (each line belongs to the
+    /// range it starts in; ranges that tile the file read every line once).
+    pub range: Option<(u64, u64)>,
 }
 
 impl Default for ScanOptions {
@@ -70,6 +74,7 @@ impl Default for ScanOptions {
             arrays: Arrays::default(),
             flatten: false,
             progress: None,
+            range: None,
         }
     }
 }
@@ -104,6 +109,9 @@ pub fn scan(
     opts.types_only = false;
     if input.kind == InputKind::Tsv && opts.delimiter.is_none() {
         opts.delimiter = Some(b'\t');
+    }
+    if let Some(range) = options.range {
+        return scan_range(&mut input, range, options, consumer);
     }
     if !options.with.is_empty() || options.filter.is_some() {
         if matches!(input.kind, InputKind::Csv | InputKind::Tsv) {
@@ -165,11 +173,83 @@ impl Read for Counted {
     }
 }
 
+/// The lines of JSON Lines starting in `range` of an uncompressed file, into batches: the
+/// schema inferred over those lines (or given), then the rows.
+fn scan_range(
+    input: &mut TableInput,
+    range: (u64, u64),
+    options: &ScanOptions,
+    consumer: &mut dyn BatchConsumer,
+) -> Result<ScanReport, Error> {
+    let (path, plain) = (input.file().map(Path::to_path_buf), input.is_plain_file());
+    let (Some(path), true, InputKind::JsonLines) = (path, plain, input.kind) else {
+        return Err(Error::Usage(format!(
+            "{}: a byte range is read of an uncompressed JSON Lines file only",
+            input.name
+        )));
+    };
+    if !options.with.is_empty() || options.filter.is_some() || range.0 > range.1 {
+        return Err(Error::Usage(
+            "a byte range takes neither fields of enclosing values nor a jq filter, and its \
+             start is not past its end"
+                .into(),
+        ));
+    }
+    let name = input.name.clone();
+    let open = || -> Result<Box<dyn Read + Send>, Error> {
+        let mut file = std::fs::File::open(&path).map_err(|source| spate::Error::Io {
+            input: name.clone(),
+            source,
+        })?;
+        // (from the byte before: a line that starts right at the range's start is ours)
+        let from = range.0.saturating_sub(1);
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(from)).map_err(|source| {
+            spate::Error::Io {
+                input: name.clone(),
+                source,
+            }
+        })?;
+        Ok(counted(Box::new(file), options))
+    };
+    let table = match &options.given {
+        Some(g) => TableSchema::from_given_arrays(g, options.arrays),
+        None => {
+            let mut state = JsonState::default();
+            let bytes = jsonl_lines(open()?, &name, options, Some(range), |line, offset| {
+                state.observe(line, offset);
+                Ok(())
+            })?;
+            let schema = state.schema(spate_csv::Format::JsonLines, None, true, bytes);
+            TableSchema::from_inferred_arrays(&schema, options.arrays)
+        }
+    };
+    let mut rows = Rows::new(table, options, name.clone(), consumer)?;
+    let bytes_in = jsonl_lines(open()?, &name, options, Some(range), |text, offset| {
+        rows.json(text, Some(offset))
+    })?;
+    rows.finish(bytes_in)
+}
+
 /// Hands each line of JSON Lines (validated) to `f`; returns the bytes read.
 fn jsonl<F>(
     reader: Box<dyn Read + Send>,
     name: &str,
     options: &ScanOptions,
+    f: F,
+) -> Result<u64, Error>
+where
+    F: FnMut(&[u8], u64) -> Result<(), Error>,
+{
+    jsonl_lines(reader, name, options, None, f)
+}
+
+/// [`jsonl`], of the lines starting in `range` when one is given (`reader` then starts one
+/// byte before the range's start, or at 0).
+fn jsonl_lines<F>(
+    reader: Box<dyn Read + Send>,
+    name: &str,
+    options: &ScanOptions,
+    range: Option<(u64, u64)>,
     mut f: F,
 ) -> Result<u64, Error>
 where
@@ -180,6 +260,9 @@ where
         reader,
         LinesOptions {
             max_line,
+            offset: range.map_or(0, |r| r.0.saturating_sub(1)),
+            end: range.map(|r| r.1),
+            skip_partial_line: range.is_some_and(|r| r.0 > 0),
             ..LinesOptions::default()
         },
     );

@@ -467,3 +467,51 @@ fn parallel_encoding_writes_the_same_file() {
     }
     assert!(files[0] == files[1] && files[1] == files[2]);
 }
+
+/// Byte ranges of a JSON Lines file: two ranges split at every byte read every line once
+/// (a line belongs to the range it starts in, also when it starts right at the split).
+#[test]
+fn byte_ranges_read_each_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        "{\"i\": 0, \"u\": {\"x\": 1}}\n\n{\"i\": 1}\r\n  {\"i\": 2, \"u\": null}\n{\"i\": 3}";
+    let input = write(dir.path(), "r.jsonl", text);
+    let given = GivenSchema::from_json(
+        br#"{"fields": [{"name": "i", "type": "integer"}, {"name": "u.x", "type": "integer"}]}"#,
+    )
+    .unwrap();
+    let len = text.len() as u64;
+    let ids = |range: (u64, u64)| -> Vec<i64> {
+        let out = dir.path().join(format!("r{}-{}.parquet", range.0, range.1));
+        let mut options = options(false);
+        options.scan.given = Some(given.clone());
+        options.scan.range = Some(range);
+        convert(&input, &out, &options).unwrap();
+        if !out.exists() {
+            return Vec::new();
+        }
+        let batches = read_parquet(&out);
+        if batches.is_empty() {
+            return Vec::new();
+        }
+        rows(&batches)
+            .iter()
+            .map(|r| r["i"].as_i64().unwrap())
+            .collect()
+    };
+    for split in 0..=len {
+        let mut got = ids((0, split));
+        got.extend(ids((split, len)));
+        assert_eq!(got, [0, 1, 2, 3], "split at {split}");
+    }
+    // Without a given schema the types are inferred over the range's own lines.
+    let out = dir.path().join("inferred.parquet");
+    let mut options = options(false);
+    options.scan.range = Some((0, 10));
+    convert(&input, &out, &options).unwrap();
+    assert_eq!(rows(&read_parquet(&out)), [json!({"i": 0, "u": {"x": 1}})]);
+    // Only of an uncompressed JSON Lines file.
+    let doc = write(dir.path(), "d.json", "[1, 2]");
+    let e = convert(&doc, &dir.path().join("d.parquet"), &options).unwrap_err();
+    assert!(e.to_string().contains("byte range"), "{e}");
+}
