@@ -23,7 +23,7 @@ pub struct ConvertOptions {
     pub parquet: ParquetOptions,
     /// Hive-style partitions (when columns are given): `output` is then a folder.
     pub partition: PartitionOptions,
-    /// Threads encoding the columns of a single Parquet file ([`crate::encode`]; default:
+    /// Threads encoding the row groups of a single Parquet file ([`crate::encode`]; default:
     /// the machine's cores, at most four; 1: parquet's own sequential writer).
     pub threads: usize,
 }

@@ -7,7 +7,7 @@
 //! - [`builder`]: rows appended to Arrow arrays, cut into record batches of bounded size;
 //! - [`scan`]: an input read into batches (the inference pass, then the rows);
 //! - [`write`]: Parquet (row groups of bounded size, zstd by default) and Arrow IPC writers;
-//! - [`encode`]: Parquet with its column chunks encoded on several threads;
+//! - [`encode`]: Parquet with its row groups encoded on several threads;
 //! - [`partition`]: hive-style partitioned folders, with bounded open files and memory;
 //! - [`output`]: outputs written to a temporary file renamed at the end, never over an input;
 //! - [`convert`]: the conversion a front end calls.

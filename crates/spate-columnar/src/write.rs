@@ -137,7 +137,7 @@ impl FileFormat {
 pub enum BatchWriter<W: Write + Send = BufWriter<File>> {
     /// The writer, the Arrow bytes one row group may take, and those given to it so far.
     Parquet(Box<ArrowWriter<W>>, usize, usize),
-    /// Parquet whose columns are encoded on several threads ([`crate::encode`]).
+    /// Parquet whose row groups are encoded on several threads ([`crate::encode`]).
     ParallelParquet(Box<crate::encode::ParallelParquet<W>>),
     Ipc(Box<arrow_ipc::writer::FileWriter<W>>),
 }
@@ -153,7 +153,7 @@ impl<W: Write + Send> std::fmt::Debug for BatchWriter<W> {
 }
 
 impl<W: Write + Send> BatchWriter<W> {
-    /// [`BatchWriter::new`], Parquet encoding its columns on `threads` threads
+    /// [`BatchWriter::new`], Parquet encoding its row groups on `threads` threads
     /// ([`crate::encode`]; one thread: the sequential writer).
     pub fn with_threads(
         out: W,
