@@ -40,6 +40,9 @@ struct Node {
     object: bool,
     /// The node that followed this one in a row the last time (a guess).
     next: u32,
+    /// The node that followed it before that, when another (the second guess: rows of two
+    /// kinds that share a key go on differently after it).
+    other: u32,
 }
 
 /// The nodes of the members seen, with the guess for the next member. See the module docs.
@@ -104,17 +107,45 @@ impl Members {
             ROOT => self.first_of_row,
             p => self.nodes[p as usize].next,
         };
-        let id = match self.nodes.get(guess as usize) {
-            Some(n) if n.parent == parent && same_bytes(&self.names[n.name.0..n.name.1], name) => {
-                guess
-            }
-            _ => self.find(state, parent, name),
+        let id = if self.is(guess, parent, name) {
+            guess
+        } else {
+            self.miss(state, parent, name)
         };
         match self.prev {
             ROOT => self.first_of_row = id,
             p => self.nodes[p as usize].next = id,
         }
         self.prev = id;
+        id
+    }
+
+    /// Whether node `id` (or [`ROOT`]: none) is the member `name` of `parent`.
+    #[inline(always)]
+    fn is(&self, id: u32, parent: u32, name: &[u8]) -> bool {
+        match self.nodes.get(id as usize) {
+            Some(n) => n.parent == parent && same_bytes(&self.names[n.name.0..n.name.1], name),
+            None => false,
+        }
+    }
+
+    /// The first guess was wrong: the second guess, else a look-up. The member that
+    /// followed the previous one last time becomes the second guess.
+    #[inline(never)]
+    fn miss(&mut self, state: &mut JsonState, parent: u32, name: &[u8]) -> u32 {
+        if self.prev == ROOT {
+            return self.find(state, parent, name);
+        }
+        let prev = &self.nodes[self.prev as usize];
+        let (next, other) = (prev.next, prev.other);
+        let id = if self.is(other, parent, name) {
+            other
+        } else {
+            self.find(state, parent, name)
+        };
+        if next != ROOT {
+            self.nodes[self.prev as usize].other = next;
+        }
         id
     }
 
@@ -142,8 +173,7 @@ impl Members {
             .get_or_insert_with(|| state.field_index(TOP_LEVEL_FIELD.as_bytes()))
     }
 
-    /// The node of a member that is not the guess: looked up, or made.
-    #[inline(never)]
+    /// The node of a member that is not a guess: looked up, or made.
     fn find(&mut self, state: &mut JsonState, parent: u32, name: &[u8]) -> u32 {
         self.scratch.clear();
         self.scratch.extend_from_slice(&parent.to_le_bytes());
@@ -184,6 +214,7 @@ impl Members {
             field,
             object: false,
             next: ROOT,
+            other: ROOT,
         });
         self.index.insert(key, id);
         id
