@@ -1,7 +1,7 @@
 //! Schema inference over JSON read through spate: JSON Lines (a plain file in byte ranges on
 //! every core, or any reader, always through spate's bounded line reader) and the items at a
 //! path of a JSON document ([`spate::Items`]). JSON Lines is inferred in the scanner's own
-//! pass ([`ScanInferrer`]: each line is read once, validated and typed together); the items
+//! pass ([`RowInferrer`]: each line is read once, validated and typed together); the items
 //! of a document are validated by [`spate::Items`] and then walked by the [`JsonState`]. Bad
 //! input is reported as spate reports it: `FILE:LINE:COL (byte N): message` with an excerpt.
 
@@ -10,17 +10,21 @@ use std::path::Path;
 
 use spate::inputs::{Compression, Format as InputFormat, Inputs};
 use spate::jsonl::{Lines, LinesOptions};
-use spate::parallel::RunOptions;
 use spate::{Items, ItemsOptions};
 
 use crate::error::Error;
 use crate::json::JsonState;
-use crate::json_scan::ScanInferrer;
+use crate::json_scan::RowInferrer;
 use crate::schema::{Format, Schema};
 
-/// A big JSON Lines file is cut into at most about this many ranges per thread (enough for
-/// the threads to share the work evenly).
+/// A big JSON Lines file is cut into about this many ranges per thread (enough for the
+/// threads to share the work evenly: a thread that draws a slow range is not left alone at
+/// the end).
 const RANGES_PER_THREAD: u64 = 8;
+
+/// The smallest range by default: below it, a range's fixed costs (opening the file, a read
+/// buffer, learning the member names anew, a state to merge) would show.
+pub const DEFAULT_MIN_RANGE: u64 = 1 << 20;
 
 /// Settings of JSON inference.
 #[derive(Debug, Clone)]
@@ -30,7 +34,8 @@ pub struct JsonOptions {
     /// Worker threads for one big JSON Lines file; 0: one per core.
     pub threads: usize,
     /// Smallest size of the byte ranges a big JSON Lines file is cut into (see
-    /// [`spate::parallel::RunOptions::range_size`]); larger files get larger ranges.
+    /// [`spate::parallel::RunOptions::range_size`]; [`DEFAULT_MIN_RANGE`] by default): a file
+    /// is cut into about eight ranges per thread, none smaller than this.
     pub range_size: u64,
     /// Line and item size and nesting limits.
     pub items: ItemsOptions,
@@ -41,7 +46,7 @@ impl Default for JsonOptions {
         JsonOptions {
             sample: None,
             threads: 0,
-            range_size: RunOptions::default().range_size,
+            range_size: DEFAULT_MIN_RANGE,
             items: ItemsOptions::default(),
         }
     }
@@ -136,7 +141,8 @@ pub(crate) fn read_lines<R: Read>(
     state: &mut JsonState,
 ) -> ReadLines {
     let max_line = options.items.max_item_size;
-    let mut inferrer = ScanInferrer::new(options.items.max_depth);
+    // The inferrer holds the state while it reads (it remembers the state's members).
+    let mut inferrer = RowInferrer::with_state(options.items.max_depth, std::mem::take(state));
     let mut read = ReadLines {
         complete: true,
         ..ReadLines::default()
@@ -153,7 +159,7 @@ pub(crate) fn read_lines<R: Read>(
         if line.is_blank() {
             continue;
         }
-        if options.sample.is_some_and(|s| state.rows >= s) {
+        if options.sample.is_some_and(|s| inferrer.state().rows >= s) {
             read.complete = false;
             break;
         }
@@ -161,11 +167,12 @@ pub(crate) fn read_lines<R: Read>(
             read.error = Some(spate::jsonl::line_too_long(name, &line, max_line).into());
             break;
         }
-        if let Err(e) = inferrer.observe(state, line.text, line.offset) {
+        if let Err(e) = inferrer.observe(line.text, line.offset) {
             read.error = Some(spate::jsonl::syntax_error(name, &line, e).into());
             break;
         }
     }
+    *state = inferrer.into_state();
     read.lines = lines.line_count();
     read.bytes = lines.line_bytes();
     read

@@ -8,7 +8,13 @@
 //! contents are validated without a callback; once the scanner has passed one, its text is
 //! walked to type its elements ([`crate::elements`]). A scalar's type is read from its bytes as
 //! written (the scanner has just proved them valid); strings are decoded only when their
-//! column is not yet a `string`.
+//! column is not yet a `string`, and nulls (which add nothing to a field) are not handed on.
+//!
+//! A member's field is found by its name as written, not by its path: a [`RowInferrer`]
+//! holds its state and remembers the members of earlier rows ([`crate::json_members`]), so a
+//! name seen before is recognised by a comparison with the member that followed the previous
+//! one last time, with no path built and no escape checked; the path is built once, when a
+//! name is first seen. The handler's two callbacks are inlined into the scanner's loop.
 //!
 //! The leaves reach the [`JsonState`] in exactly the order, with exactly the paths, that the
 //! [`Flattener`](crate::json::Flattener) gives them, so the schema is the same byte for byte;
@@ -18,17 +24,19 @@
 
 use spate_json::{Handler, Member, ScanOptions, Scanned, Scanner, SyntaxError, Watch};
 
-use crate::json::{has_backslash, JsonState, JsonVisitor, MAX_FLATTEN_DEPTH, TOP_LEVEL_FIELD};
+use crate::json::{JsonState, MAX_FLATTEN_DEPTH};
+use crate::json_members::{Members, ROOT};
 
 /// Validates JSON values and infers over them in one pass; holds the scanner and the buffers
 /// reused from value to value.
 #[derive(Debug, Clone)]
 pub struct ScanInferrer {
     scanner: Scanner,
-    path: Vec<u8>,
-    /// Length of the path of each open (flattened) object: where its members' names start.
-    bases: Vec<usize>,
-    /// Decoded member names and strings with escapes.
+    /// The members seen (valid for one state: see [`RowInferrer`]).
+    members: Members,
+    /// The node of each open (flattened) object: the parent of its members.
+    bases: Vec<u32>,
+    /// Decoded strings with escapes.
     text: Vec<u8>,
 }
 
@@ -40,7 +48,7 @@ impl ScanInferrer {
                 max_depth,
                 multiple_values: false,
             }),
-            path: Vec::new(),
+            members: Members::default(),
             bases: Vec::new(),
             text: Vec::new(),
         }
@@ -49,20 +57,35 @@ impl ScanInferrer {
     /// Validates `text` (exactly one JSON value, whitespace around it allowed) and adds it
     /// to `state` as one row at `position`, as [`JsonState::observe`] would. The error is the
     /// scanner's, its offset relative to `text`; the state should then be dropped.
+    ///
+    /// `state` may be any state, so the members remembered from earlier values are
+    /// forgotten first: to infer over many values into one state, [`RowInferrer`] (which
+    /// holds its state) is faster.
     pub fn observe(
         &mut self,
         state: &mut JsonState,
         text: &[u8],
         position: u64,
     ) -> Result<(), SyntaxError> {
+        self.members.clear();
+        self.observe_into(state, text, position)
+    }
+
+    /// [`ScanInferrer::observe`] into the state whose members `self.members` knows.
+    fn observe_into(
+        &mut self,
+        state: &mut JsonState,
+        text: &[u8],
+        position: u64,
+    ) -> Result<(), SyntaxError> {
         self.scanner.reset();
-        self.path.clear();
         self.bases.clear();
         state.begin_row(position);
+        self.members.begin_row();
         let mut h = Infer {
             state,
             input: text,
-            path: &mut self.path,
+            members: &mut self.members,
             bases: &mut self.bases,
             text: &mut self.text,
             scalar: None,
@@ -77,13 +100,54 @@ impl ScanInferrer {
     }
 }
 
+/// Validates JSON values and infers over them into a state of its own, one row per value
+/// (JSON Lines): the members of earlier rows are remembered, so a name seen before is
+/// recognised as written (see [`crate::json_members`]).
+#[derive(Debug, Clone)]
+pub struct RowInferrer {
+    inferrer: ScanInferrer,
+    state: JsonState,
+}
+
+impl RowInferrer {
+    /// An inferrer with an empty state, whose scanner has `max_depth`.
+    pub fn new(max_depth: u32) -> Self {
+        Self::with_state(max_depth, JsonState::default())
+    }
+
+    /// An inferrer that adds rows to `state` (rows read before, at smaller positions).
+    pub fn with_state(max_depth: u32, state: JsonState) -> Self {
+        RowInferrer {
+            inferrer: ScanInferrer::new(max_depth),
+            state,
+        }
+    }
+
+    /// Validates `text` (one JSON value) and adds it as one row at `position` (which must
+    /// grow from row to row), as [`ScanInferrer::observe`] does. After an error the state
+    /// may hold part of the bad row: drop it.
+    pub fn observe(&mut self, text: &[u8], position: u64) -> Result<(), SyntaxError> {
+        self.inferrer.observe_into(&mut self.state, text, position)
+    }
+
+    /// The state of the rows observed.
+    pub fn state(&self) -> &JsonState {
+        &self.state
+    }
+
+    /// The state of the rows observed.
+    pub fn into_state(self) -> JsonState {
+        self.state
+    }
+}
+
 /// The handler of one scan: turns the scanner's begin/end reports into leaves.
 struct Infer<'a> {
     state: &'a mut JsonState,
     /// The text being scanned (the scanner's offsets are relative to it).
     input: &'a [u8],
-    path: &'a mut Vec<u8>,
-    bases: &'a mut Vec<usize>,
+    members: &'a mut Members,
+    bases: &'a mut Vec<u32>,
     text: &'a mut Vec<u8>,
     /// Start and field of the scalar being read (its end comes next).
     scalar: Option<(usize, usize)>,
@@ -92,57 +156,32 @@ struct Infer<'a> {
     container: Option<(usize, usize)>,
 }
 
-impl Infer<'_> {
-    /// Sets the path to the member `key` (as written) of the innermost open object, which
-    /// starts at `base`.
-    #[inline]
-    fn member_path(&mut self, base: usize, key: &[u8], escaped: bool) {
-        self.path.truncate(base);
-        if base > 0 {
-            self.path.push(b'.');
-        }
-        if escaped {
-            self.text.clear();
-            spate_json::walk::unescape_into(key, self.text);
-            self.path.extend_from_slice(self.text);
-        } else {
-            self.path.extend_from_slice(key);
-        }
-    }
-}
-
 impl Handler for Infer<'_> {
-    #[inline]
+    // Inlined into the scanner's loop (which is generic over the handler): these run for
+    // every member of every row.
+    #[inline(always)]
     fn begin(&mut self, depth: u32, offset: u64, member: Member<'_>, container: bool) -> Watch {
         let at = offset as usize;
         // An object is flattened down to MAX_FLATTEN_DEPTH levels below the top one; an
         // array, or an object deeper than that, is one leaf.
         let object = container && self.input.get(at) == Some(&b'{');
         let field = match member {
-            Member::Root => {
-                if object {
-                    self.bases.push(0);
+            Member::Key(name) => {
+                let parent = self.bases.last().copied().unwrap_or(ROOT);
+                let node = self.members.member(self.state, parent, name);
+                if object && (depth as usize) <= MAX_FLATTEN_DEPTH {
+                    self.members.open_object(self.state, node);
+                    self.bases.push(node);
                     return Watch::Children;
                 }
-                self.state.field_index(TOP_LEVEL_FIELD.as_bytes())
+                self.members.field(node)
             }
-            Member::Key(key) => {
-                let base = self.bases.last().copied().unwrap_or(0);
-                let escaped = has_backslash(key);
-                let flatten = object && (depth as usize) <= MAX_FLATTEN_DEPTH;
-                if base == 0 && !escaped && !flatten {
-                    // A leaf whose path is its name as written (a member of the top-level
-                    // object, the common case): no copy.
-                    self.state.field_index(key)
-                } else {
-                    self.member_path(base, key, escaped);
-                    if flatten {
-                        self.state.object(self.path);
-                        self.bases.push(self.path.len());
-                        return Watch::Children;
-                    }
-                    self.state.field_index(self.path)
+            Member::Root => {
+                if object {
+                    self.bases.push(ROOT);
+                    return Watch::Children;
                 }
+                self.members.value_field(self.state)
             }
             // Arrays are leaves: their elements are never watched.
             Member::Element => return Watch::Quiet,
@@ -155,11 +194,14 @@ impl Handler for Infer<'_> {
         Watch::Quiet
     }
 
-    #[inline]
+    #[inline(always)]
     fn end(&mut self, depth: u32, end: u64) -> spate_json::Flow {
         if let Some((start, field)) = self.scalar.take() {
-            let raw = &self.input[start..end as usize];
-            self.state.scalar(field, raw, self.text);
+            // A null adds nothing to its field (a missing value counts as one): no call.
+            if self.input[start] != b'n' {
+                let raw = &self.input[start..end as usize];
+                self.state.scalar(field, raw, self.text);
+            }
         } else if let Some((start, field)) = self.container.take() {
             // A leaf container (it left the stack of objects as it was).
             self.state.array(field, &self.input[start..end as usize]);
@@ -176,16 +218,70 @@ mod tests {
     use super::*;
     use crate::types::Type;
 
-    /// The same rows through the two routes: validate then walk, or one scan.
+    /// The same rows through the routes: validate then walk, or one scan (a value at a time,
+    /// or rows into a state of their own, whose member names are remembered); the two scans
+    /// must agree.
     fn both(lines: &[&[u8]]) -> (JsonState, JsonState) {
         let mut walked = JsonState::default();
         let mut scanned = JsonState::default();
         let mut inferrer = ScanInferrer::new(spate_json::DEFAULT_MAX_DEPTH);
+        let mut rows = RowInferrer::new(spate_json::DEFAULT_MAX_DEPTH);
         for (i, l) in lines.iter().enumerate() {
             walked.observe(l, i as u64);
             inferrer.observe(&mut scanned, l, i as u64).unwrap();
+            rows.observe(l, i as u64).unwrap();
         }
+        assert_eq!(rows.state(), &scanned);
+        assert_eq!(rows.state().finish(), scanned.finish());
         (walked, scanned)
+    }
+
+    /// Names remembered from row to row: keys in changing order, optional and duplicate
+    /// keys, one name written with and without escapes, a member that is an object in one
+    /// row and a value in another, names that collide as paths, empty names.
+    #[test]
+    fn remembered_names_give_the_same_leaves() {
+        let lines: [&[u8]; 14] = [
+            br#"{"a": 1, "b": "x", "c": {"d": true, "e": [1]}}"#,
+            br#"{"a": 2, "b": "y", "c": {"d": false, "e": [2]}}"#,
+            br#"{"c": {"e": [], "d": null}, "b": "z", "a": 3}"#,
+            br#"{"a": 4, "z": 1, "b": "w"}"#,
+            br#"{"a": 5, "a": 2.5, "b": "2024-01-01", "b": "v"}"#,
+            br#"{"\u0061": "2024-01-01", "b\"": 1, "c": {"\u0064": true}}"#,
+            br#"{"a": 6, "b": "x", "c": {"d": true, "e": [1]}}"#,
+            br#"{"c": 7, "a": {"x": 1}}"#,
+            br#"{"c.d": 1.5, "c": {"d": 2}, "a.x": 2}"#,
+            br#"{"": {"": {"y": 1}}, "y": 2}"#,
+            br#"{"": 3}"#,
+            b"[1, 2]",
+            b"\"2024-01-01\"",
+            br#"{"a": 8, "b": "x", "c": {"d": true, "e": [1]}}"#,
+        ];
+        let (walked, scanned) = both(&lines);
+        assert_eq!(walked, scanned);
+        assert_eq!(walked.finish(), scanned.finish());
+        // The same rows again in another order, and each kind of row repeated.
+        let mut mixed: Vec<&[u8]> = lines.iter().rev().copied().collect();
+        mixed.extend(lines.iter().flat_map(|l| [*l, *l]));
+        let (walked, scanned) = both(&mixed);
+        assert_eq!(walked, scanned);
+        assert_eq!(walked.finish(), scanned.finish());
+    }
+
+    #[test]
+    fn rows_continue_a_state_read_before() {
+        let first: [&[u8]; 2] = [br#"{"a": 1, "b": {"c": 2}}"#, br#"{"b": {"c": "x"}}"#];
+        let (walked, _) = both(&first);
+        let mut rows = RowInferrer::with_state(spate_json::DEFAULT_MAX_DEPTH, walked.clone());
+        let mut all = walked;
+        for (i, l) in [&br#"{"b": {"c": 3}, "a": 2.5, "d": null}"#[..], b"{}"]
+            .iter()
+            .enumerate()
+        {
+            rows.observe(l, 10 + i as u64).unwrap();
+            all.observe(l, 10 + i as u64);
+        }
+        assert_eq!(rows.into_state().finish(), all.finish());
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub mod infer;
 pub mod infer_json;
 pub mod input;
 pub mod json;
+mod json_members;
 pub mod json_scan;
 mod jsonl_ranges;
 pub mod nested;

@@ -250,8 +250,65 @@ fn classify_special_float(v: &[u8]) -> Value {
 
 /// Classifies a value that starts like a number: integer, big integer, float or string.
 /// Also used for the raw text of JSON numbers.
+///
+/// The common shapes are decided first, each in one pass: an integer of up to 18 digits
+/// ([`plain_int`]) and a decimal of up to 15 digits with a fraction ([`plain_decimal`]);
+/// anything else goes the general way (same answers: the fast paths only answer where the
+/// general way gives the same value).
 #[inline]
 pub fn classify_number(v: &[u8]) -> Value {
+    if let Some(i) = plain_int(v) {
+        return Value::Integer(i);
+    }
+    if let Some(f) = plain_decimal(v) {
+        return Value::Float(f);
+    }
+    classify_number_general(v)
+}
+
+/// `-`? then an integer part without a leading zero (or `0`), `.` and at least one fraction
+/// digit, at most 15 digits in all, no exponent: exactly `mantissa / 10^fraction digits`
+/// (Clinger's fast path, as [`fast_decimal`] computes it). `None`: ask the general way.
+#[inline]
+fn plain_decimal(v: &[u8]) -> Option<f64> {
+    let (neg, body) = match v.first()? {
+        b'-' => (true, &v[1..]),
+        _ => (false, v),
+    };
+    if body.len() > 16 || body.first() == Some(&b'0') && body.get(1) != Some(&b'.') {
+        return None;
+    }
+    let mut m: u64 = 0;
+    let mut dot = None;
+    for (i, &b) in body.iter().enumerate() {
+        let d = b.wrapping_sub(b'0');
+        if d <= 9 {
+            m = m * 10 + u64::from(d);
+        } else if b == b'.' && dot.is_none() {
+            dot = Some(i);
+        } else {
+            return None;
+        }
+    }
+    let dot = dot?;
+    let frac = body.len() - dot - 1;
+    // At least one digit on each side of the dot; at most 15 digits (16 bytes with the dot).
+    if dot == 0 || frac == 0 {
+        return None;
+    }
+    let f = m as f64 / POW10[frac];
+    Some(if neg { -f } else { f })
+}
+
+/// Powers of ten exact in an `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// [`classify_number`] for every shape.
+#[inline(never)]
+fn classify_number_general(v: &[u8]) -> Value {
     let (neg, body) = match v.first() {
         Some(b'-') => (true, &v[1..]),
         Some(b'+') => (false, &v[1..]),
@@ -345,10 +402,6 @@ fn fast_decimal(neg: bool, int: &[u8], frac: &[u8]) -> Option<f64> {
     for &d in int.iter().chain(frac) {
         m = m * 10 + u64::from(d - b'0');
     }
-    const POW10: [f64; 23] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    ];
     let f = m as f64 / POW10[frac.len()];
     Some(if neg { -f } else { f })
 }
@@ -376,19 +429,26 @@ fn days_in_month(y: u32, m: u32) -> u32 {
     }
 }
 
-/// Parses `YYYY-MM-DD` at the start of `v`, returning (year, month, day).
+/// Parses `YYYY-MM-DD` at the start of `v`, returning (year, month, day). The eight digits
+/// are checked together (one test), and the month's length only past the 28th.
 #[inline]
 fn parse_date(v: &[u8]) -> Option<(u32, u32, u32)> {
     if v.len() < 10 || v[4] != b'-' || v[7] != b'-' {
         return None;
     }
-    let y = two(&v[0..2])? * 100 + two(&v[2..4])?;
-    let m = two(&v[5..7])?;
-    let d = two(&v[8..10])?;
-    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+    let d = |i: usize| u32::from(v[i].wrapping_sub(b'0'));
+    let (y0, y1, y2, y3, m0, m1, d0, d1) = (d(0), d(1), d(2), d(3), d(5), d(6), d(8), d(9));
+    // A byte that is not a digit gives a "digit" above 9 (wrapping below '0').
+    if (y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (m0 > 9) | (m1 > 9) | (d0 > 9) | (d1 > 9) {
         return None;
     }
-    Some((y, m, d))
+    let y = y0 * 1000 + y1 * 100 + y2 * 10 + y3;
+    let m = m0 * 10 + m1;
+    let day = d0 * 10 + d1;
+    if !(1..=12).contains(&m) || day == 0 || (day > 28 && day > days_in_month(y, m)) {
+        return None;
+    }
+    Some((y, m, day))
 }
 
 /// Days from 1970-01-01 to the given civil date (Howard Hinnant's algorithm).
@@ -494,6 +554,120 @@ fn parse_time(t: &[u8]) -> Option<(i64, u32, i64, u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The date parser as it was before the digits were checked together.
+    fn parse_date_reference(v: &[u8]) -> Option<(u32, u32, u32)> {
+        if v.len() < 10 || v[4] != b'-' || v[7] != b'-' {
+            return None;
+        }
+        let y = two(&v[0..2])? * 100 + two(&v[2..4])?;
+        let m = two(&v[5..7])?;
+        let d = two(&v[8..10])?;
+        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+            return None;
+        }
+        Some((y, m, d))
+    }
+
+    /// Same value, NaN included, and the same sign of zero.
+    fn same_value(a: Value, b: Value) -> bool {
+        match (a, b) {
+            (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+            (a, b) => a == b,
+        }
+    }
+
+    #[test]
+    fn the_fast_number_paths_agree_with_the_general_one() {
+        let mut cases: Vec<String> = [
+            "0",
+            "-0",
+            "+0",
+            "00",
+            "01",
+            "-01",
+            "0.5",
+            "-0.0",
+            "00.5",
+            ".5",
+            "5.",
+            "-.5",
+            "-",
+            "+",
+            ".",
+            "1.2.3",
+            "1e5",
+            "1.5e3",
+            "123456789012345678",
+            "1234567890123456789",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "12345678901234.5",
+            "1234567890123.45",
+            "123456789012345.6",
+            "0.000000000000001",
+            "0.1234567890123456",
+            "1-2",
+            "1 ",
+            " 1",
+            "1.5x",
+            "nan",
+            "-inf",
+            "Infinity",
+            "12a",
+            "-0.826122",
+            "21482",
+            "999999999999999.9",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every string of up to four bytes over the characters that matter.
+        let alphabet = b"-+.0159eE";
+        let mut level = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for p in &level {
+                for &c in alphabet {
+                    next.push(format!("{p}{}", c as char));
+                }
+            }
+            cases.extend(next.iter().cloned());
+            level = next;
+        }
+        for c in &cases {
+            let (fast, general) = (
+                classify_number(c.as_bytes()),
+                classify_number_general(c.as_bytes()),
+            );
+            assert!(same_value(fast, general), "{c}: {fast:?} vs {general:?}");
+        }
+    }
+
+    #[test]
+    fn the_date_parser_agrees_with_the_reference() {
+        let mut cases = Vec::new();
+        for y in [
+            "2024", "1900", "2000", "2023", "0000", "9999", "20a4", "2 24",
+        ] {
+            for m in [
+                "00", "01", "02", "04", "09", "10", "12", "13", "1a", "/1", ":1",
+            ] {
+                for d in ["00", "01", "28", "29", "30", "31", "32", "3:", "/9", "99"] {
+                    cases.push(format!("{y}-{m}-{d}"));
+                    cases.push(format!("{y}-{m}-{d}T10:00:00Z"));
+                    cases.push(format!("{y}/{m}-{d}"));
+                }
+            }
+        }
+        for c in &cases {
+            assert_eq!(
+                parse_date(c.as_bytes()),
+                parse_date_reference(c.as_bytes()),
+                "{c}"
+            );
+        }
+    }
 
     fn ty(s: &str) -> Type {
         classify(s.as_bytes()).ty()
