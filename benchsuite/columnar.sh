@@ -221,7 +221,8 @@ PYEOF
 TR=$WORK/transcripts.jsonl
 TREE=$DATA/claude1
 [ -d "$TREE" ] || python3 "$GEN" claude "$TREE" --scale 1
-find "$TREE" -name '*.jsonl' | sort | head -800 | xargs cat >"$TR"
+mapfile -t transcripts < <(find "$TREE" -name '*.jsonl' | sort)
+cat "${transcripts[@]:0:800}" >"$TR"
 DUCK_TR="import duckdb, sys; duckdb.sql(f\"COPY (SELECT * FROM read_json('{sys.argv[1]}', format = 'newline_delimited', sample_size = -1)) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)\")"
 echo
 echo "### 800 transcripts as one JSON Lines file ($(du -m "$TR" | cut -f1) MB) → Parquet zstd, nested objects as structs"
