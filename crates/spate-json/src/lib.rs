@@ -22,6 +22,7 @@
 //! assert_eq!(items, [&br#"{"id": 1}"#[..], br#"{"id": 2}"#]);
 //! ```
 
+pub mod children;
 pub mod compact;
 pub mod error;
 mod eval;
@@ -38,4 +39,5 @@ pub use path::{Path, PathError, Step};
 pub use scanner::{
     Flow, Handler, Member, ScanOptions, ScanState, Scanned, Scanner, Watch, DEFAULT_MAX_DEPTH,
 };
+pub use children::{Child, Children};
 pub use selector::{Selector, SelectorState, Span, MAX_PATHS};

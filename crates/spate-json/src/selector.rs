@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 
+use crate::children::{Children, Recorder};
 use crate::eval::{Evaluator, Tree};
 use crate::jsonpath::{Choice, Logical, Segment};
 use crate::path::{Path, Step};
@@ -226,6 +227,9 @@ pub struct Selector {
     extra: Vec<(u32, u32)>,
     evaluator: Evaluator,
     scratch: Vec<u8>,
+    /// Paths whose selected containers have their children recorded.
+    record: u64,
+    recorder: Recorder,
 }
 
 impl Clone for Selector {
@@ -249,6 +253,8 @@ impl Clone for Selector {
             extra: self.extra.clone(),
             evaluator: Evaluator::default(),
             scratch: Vec::new(),
+            record: self.record,
+            recorder: self.recorder.clone(),
         }
     }
 }
@@ -300,7 +306,33 @@ impl Selector {
             extra: Vec::new(),
             evaluator: Evaluator::default(),
             scratch: Vec::new(),
+            record: 0,
+            recorder: Recorder::default(),
         }
+    }
+
+    /// Records the direct children (member names and value ranges) of the objects and
+    /// arrays that the paths whose bit is set in `paths` select, for
+    /// [`Selector::children`]; marker paths and paths decided on a held value are left
+    /// out. One value is recorded at a time: a selected value inside one being recorded is
+    /// not. See [`crate::children`].
+    pub fn record_children(&mut self, paths: u64) {
+        self.record = paths & self.all & !self.markers & !self.held;
+    }
+
+    /// The paths set by [`Selector::record_children`].
+    pub fn recorded_paths(&self) -> u64 {
+        self.record
+    }
+
+    /// The children of the value `span` selected (a span just taken), when they were
+    /// recorded (see [`Selector::record_children`]): `None` when the value is not the one
+    /// recorded last, not a container, or had too many children to record.
+    pub fn children(&self, span: &Span) -> Option<Children<'_>> {
+        if self.record >> span.path & 1 == 0 {
+            return None;
+        }
+        self.recorder.children(span)
     }
 
     /// Like [`Selector::new`], but the paths whose bit is set in `markers` only mark where
@@ -308,6 +340,7 @@ impl Selector {
     pub fn with_markers(paths: Vec<Path>, markers: u64) -> Self {
         let mut selector = Selector::new(paths);
         selector.markers = markers & selector.all & !selector.held;
+        selector.record &= !selector.markers;
         selector
     }
 
@@ -386,6 +419,7 @@ impl Selector {
         self.extra.clear();
         self.rings.clear();
         self.over_limit = None;
+        self.recorder.reset();
     }
 
     /// The paths, in the order given.
@@ -511,6 +545,16 @@ impl Handler for Selector {
     #[inline]
     fn begin(&mut self, depth: u32, offset: u64, member: Member<'_>, container: bool) -> Watch {
         debug_assert_eq!(self.frames.len(), depth as usize);
+        if self.recorder.child_depth == depth {
+            self.recorder.begin_child(offset, member);
+            // (a child of a value recorded and selected by no path below: nothing more)
+            if let Some(&Frame {
+                alive: 0, extra: 0, ..
+            }) = self.frames.last()
+            {
+                return Watch::Quiet;
+            }
+        }
         let (candidates, index, parent_extra) = match self.frames.last_mut() {
             None => (self.all, 0, 0),
             Some(frame) => {
@@ -559,11 +603,16 @@ impl Handler for Selector {
                 deeper |= 1 << p;
             }
         }
+        let mut record = false;
         if emit != 0 {
             self.open_selected(depth, offset, emit);
+            if emit & self.record != 0 && container && !self.recorder.busy() {
+                self.recorder.start(depth, offset);
+                record = true;
+            }
         }
         let extra = self.extra.len() - extra_base;
-        if container && (deeper != 0 || extra != 0) {
+        if container && (deeper != 0 || extra != 0 || record) {
             self.frames.push(Frame {
                 alive: deeper,
                 next_index: 0,
@@ -580,6 +629,9 @@ impl Handler for Selector {
 
     #[inline]
     fn end(&mut self, depth: u32, end: u64) -> Flow {
+        if self.recorder.busy() {
+            self.recorder.end(depth, end);
+        }
         if self.frames.len() <= depth as usize && self.open.last().is_none_or(|o| o.depth != depth)
         {
             // Neither a watched container nor a selected value ends here (most ends).

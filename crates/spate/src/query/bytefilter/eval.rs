@@ -138,6 +138,30 @@ impl<'a> Walker<'a> {
         Ok(end)
     }
 
+    /// Takes the parts of the object or array `t` (the whole item) from the children the
+    /// scan recorded, whose offsets count from `base` (where `t` starts), instead of reading
+    /// them; remembers them. A member's name is read back from just before its value.
+    pub(crate) fn adopt(
+        &mut self,
+        t: &'a [u8],
+        children: spate_json::Children<'a>,
+        base: u64,
+    ) -> Sure<()> {
+        let spans = children.as_slice();
+        if t.first() == Some(&b'[') {
+            let mut e = Vec::with_capacity(spans.len());
+            for c in spans {
+                e.push(child(t, base, c.start, c.end)?.1);
+            }
+            remember(&mut self.arrays, t, e);
+            return Ok(());
+        }
+        let mut m = Vec::with_capacity(spans.len());
+        adopt_members(t, children, base, &mut m)?;
+        remember(&mut self.objects, t, m);
+        Ok(())
+    }
+
     /// The elements of the array `t`.
     fn elements(&mut self, t: &'a [u8], depth: usize) -> Sure<&[&'a [u8]]> {
         let key = (t.as_ptr() as usize, t.len());
@@ -304,6 +328,78 @@ impl<'a> Walker<'a> {
         };
         i64::try_from(n).map(V::Int).map_err(|_| Unsure)
     }
+}
+
+/// Appends the members of the object `t` (the whole item) that the scan recorded as
+/// `children` (offsets counting from `base`, where `t` starts) to `out`.
+pub(crate) fn adopt_members<'a>(
+    t: &'a [u8],
+    children: spate_json::Children<'a>,
+    base: u64,
+    out: &mut Vec<Member<'a>>,
+) -> Sure<()> {
+    for c in children.as_slice() {
+        let (at, value) = child(t, base, c.start, c.end)?;
+        let raw = key_before(t, at, c.key_len)?;
+        out.push(Member {
+            key: if has_backslash(raw) {
+                Cow::Owned(unescape(raw)?)
+            } else {
+                Cow::Borrowed(raw)
+            },
+            value,
+        });
+    }
+    Ok(())
+}
+
+/// A recorded child's place in `t` and its text.
+#[inline]
+fn child(t: &[u8], base: u64, start: u64, end: u64) -> Sure<(usize, &[u8])> {
+    let at = |o: u64| usize::try_from(o.checked_sub(base)?).ok();
+    let (s, e) = (at(start).ok_or(Unsure)?, at(end).ok_or(Unsure)?);
+    match t.get(s..e) {
+        Some(v) if !v.is_empty() => Ok((s, v)),
+        _ => Err(Unsure),
+    }
+}
+
+/// The member name of `len` bytes (between its quotes, as written) of the value at `at`
+/// in the object text `t`: read backwards over the colon and the closing quote.
+#[inline]
+fn key_before(t: &[u8], at: usize, len: usize) -> Sure<&[u8]> {
+    let mut i = at;
+    let back = |i: &mut usize| {
+        while *i > 0 && matches!(t[*i - 1], b' ' | b'\t' | b'\n' | b'\r') {
+            *i -= 1;
+        }
+    };
+    back(&mut i);
+    if i == 0 || t[i - 1] != b':' {
+        return Err(Unsure);
+    }
+    i -= 1;
+    back(&mut i);
+    let close = i.checked_sub(1).ok_or(Unsure)?;
+    let open = close.checked_sub(len + 1).ok_or(Unsure)?;
+    if t[close] != b'"' || t[open] != b'"' {
+        return Err(Unsure);
+    }
+    Ok(&t[open + 1..close])
+}
+
+/// Whether the short text `s` holds a backslash (eight bytes at a time).
+#[inline]
+fn has_backslash(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut words = s.chunks_exact(8);
+    for w in words.by_ref() {
+        let x = u64::from_le_bytes(w.try_into().expect("8 bytes")) ^ (ONES * u64::from(b'\\'));
+        if x.wrapping_sub(ONES) & !x & (ONES * 0x80) != 0 {
+            return true;
+        }
+    }
+    words.remainder().contains(&b'\\')
 }
 
 /// Remembers the parts of the container `t`; returns them.
