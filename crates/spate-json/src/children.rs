@@ -4,8 +4,8 @@
 //! on an item's bytes) would step over every member value a second time, although the
 //! scanner has just found where each one begins and ends. When asked to (see
 //! [`crate::Selector::record_children`]), the selector watches the children of the values
-//! some paths select and keeps, for the last such value, the byte range of each child's
-//! value and the length of its member name: the consumer gets them with the value
+//! some paths select and keeps, for the last such value, where each child's value begins
+//! and ends and the length of its member name: the consumer gets them with the value
 //! ([`crate::Selector::children`]). Only one value is recorded at a time (the buffer is
 //! reused from one value to the next), and only up to [`MAX_CHILDREN`] children: past that,
 //! nothing is handed over for that value and the consumer reads it itself, as it would
@@ -52,6 +52,54 @@ impl<'a> Children<'a> {
     pub fn as_slice(&self) -> &'a [Child] {
         self.spans
     }
+
+    /// Reads the children off `text`, the recorded value's own text (which starts at
+    /// offset `base`): calls `f` with each child's member name as written between its
+    /// quotes (empty for an array element) and its value's text, in order. False (after
+    /// calling `f` for the children before it) when a child's name or value is not where
+    /// the record says: `text` is not the recorded value's.
+    pub fn read<'t>(&self, text: &'t [u8], base: u64, mut f: impl FnMut(&'t [u8], &'t [u8])) -> bool {
+        for c in self.spans {
+            let at = |o: u64| usize::try_from(o.checked_sub(base)?).ok();
+            let (Some(start), Some(end)) = (at(c.start), at(c.end)) else {
+                return false;
+            };
+            if start >= end || end > text.len() {
+                return false;
+            }
+            let key = match c.key_len {
+                0 => &text[..0],
+                len => match name_before(text, start, len) {
+                    Some((open, close)) => &text[open + 1..close],
+                    None => return false,
+                },
+            };
+            f(key, &text[start..end]);
+        }
+        true
+    }
+}
+
+/// Where the blanks that end just before `at` in `text` begin.
+#[inline]
+fn blanks_before(text: &[u8], mut at: usize) -> usize {
+    while at > 0 && matches!(text[at - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        at -= 1;
+    }
+    at
+}
+
+/// The quotes around the member name of `len` bytes of the value at `at` in `text`: read
+/// backwards over the blanks and the colon.
+#[inline]
+fn name_before(text: &[u8], at: usize, len: usize) -> Option<(usize, usize)> {
+    let colon = blanks_before(text, at).checked_sub(1)?;
+    if text[colon] != b':' {
+        return None;
+    }
+    let close = blanks_before(text, colon).checked_sub(1)?;
+    let open = close.checked_sub(len + 1)?;
+    (text[close] == b'"' && text[open] == b'"').then_some((open, close))
 }
 
 /// Depth of [`Recorder::child_depth`] when nothing is being recorded.
@@ -116,17 +164,18 @@ impl Recorder {
         }
     }
 
-    /// A watched value at `depth` ends at `end`: a child, or the recorded value itself.
+    /// The child last begun ends at `end`.
     #[inline(always)]
-    pub(crate) fn end(&mut self, depth: u32, end: u64) {
-        if depth == self.child_depth {
-            if let Some(last) = self.spans.last_mut() {
-                last.end = end;
-            }
-        } else if depth + 1 == self.child_depth {
-            self.end = Some(end);
-            self.child_depth = IDLE;
+    pub(crate) fn child_end(&mut self, end: u64) {
+        if let Some(last) = self.spans.last_mut() {
+            last.end = end;
         }
+    }
+
+    /// The recorded value ends at `end`.
+    pub(crate) fn finish(&mut self, end: u64) {
+        self.end = Some(end);
+        self.child_depth = IDLE;
     }
 
     /// Forgets the value being recorded (the input starts over).
@@ -160,25 +209,19 @@ mod tests {
                 let value = String::from_utf8_lossy(&doc[span.start as usize..span.end as usize]);
                 let children = match selector.children(&span) {
                     None => "-".to_owned(),
-                    Some(c) => c
-                        .as_slice()
-                        .iter()
-                        .map(|c| {
-                            let v = &doc[c.start as usize..c.end as usize];
+                    Some(c) => {
+                        let text = &doc[span.start as usize..span.end as usize];
+                        let mut parts = Vec::new();
+                        let read = c.read(text, span.start, |key, v| {
                             let v = String::from_utf8_lossy(v);
-                            if c.key_len == 0 {
-                                return v.into_owned();
-                            }
-                            let at = doc[..c.start as usize]
-                                .iter()
-                                .rposition(|&b| b == b':')
-                                .unwrap();
-                            let close = doc[..at].iter().rposition(|&b| b == b'"').unwrap();
-                            let key = &doc[close - c.key_len..close];
-                            format!("{}={v}", String::from_utf8_lossy(key))
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                            parts.push(match key.is_empty() {
+                                true => v.into_owned(),
+                                false => format!("{}={v}", String::from_utf8_lossy(key)),
+                            });
+                        });
+                        assert!(read, "where recorded");
+                        parts.join(" ")
+                    }
                 };
                 out.push(format!("{value} [{children}]"));
             }
@@ -219,18 +262,23 @@ mod tests {
 
     #[test]
     fn one_value_at_a_time() {
-        // a selected value inside one being recorded is not recorded itself; the outer
-        // one is, with the inner one as its child
-        let doc = br#"{"a": {"b": {"c": 1}, "d": 2}}"#;
+        // a value below which another path goes on is not recorded; the inner one is
+        let doc = br#"{"a": {"b": {"c": 1}, "d": 2}, "e": [{"f": 1}]}"#;
         assert_eq!(
             recorded(doc, &["a", "a.b"], 0b11, 3),
-            [r#"{"c": 1} [-]"#, r#"{"b": {"c": 1}, "d": 2} [b={"c": 1} d=2]"#]
+            [r#"{"c": 1} [c=1]"#, r#"{"b": {"c": 1}, "d": 2} [-]"#]
         );
         // only the paths asked for
         assert_eq!(
-            recorded(doc, &["a", "a.b"], 0b10, 5),
-            [r#"{"c": 1} [c=1]"#, r#"{"b": {"c": 1}, "d": 2} [-]"#]
+            recorded(doc, &["a", "a.b"], 0b01, 5),
+            [r#"{"c": 1} [-]"#, r#"{"b": {"c": 1}, "d": 2} [-]"#]
         );
+        // (nothing below a recorded value is selected: no path goes on there)
+        assert_eq!(
+            recorded(doc, &["e", "e.item"], 0b11, 4),
+            [r#"{"f": 1} [f=1]"#, r#"[{"f": 1}] [-]"#]
+        );
+        assert_eq!(recorded(doc, &["e"], 1, 4), [r#"[{"f": 1}] [{"f": 1}]"#]);
     }
 
     #[test]

@@ -311,11 +311,11 @@ impl Selector {
         }
     }
 
-    /// Records the direct children (member names and value ranges) of the objects and
-    /// arrays that the paths whose bit is set in `paths` select, for
+    /// Records where the direct children of the objects and arrays that the paths whose
+    /// bit is set in `paths` select begin (and how long their member names are), for
     /// [`Selector::children`]; marker paths and paths decided on a held value are left
-    /// out. One value is recorded at a time: a selected value inside one being recorded is
-    /// not. See [`crate::children`].
+    /// out, and so are values below which another path goes on. One value is recorded at
+    /// a time: a selected value inside one being recorded is not. See [`crate::children`].
     pub fn record_children(&mut self, paths: u64) {
         self.record = paths & self.all & !self.markers & !self.held;
     }
@@ -545,16 +545,6 @@ impl Handler for Selector {
     #[inline]
     fn begin(&mut self, depth: u32, offset: u64, member: Member<'_>, container: bool) -> Watch {
         debug_assert_eq!(self.frames.len(), depth as usize);
-        if self.recorder.child_depth == depth {
-            self.recorder.begin_child(offset, member);
-            // (a child of a value recorded and selected by no path below: nothing more)
-            if let Some(&Frame {
-                alive: 0, extra: 0, ..
-            }) = self.frames.last()
-            {
-                return Watch::Quiet;
-            }
-        }
         let (candidates, index, parent_extra) = match self.frames.last_mut() {
             None => (self.all, 0, 0),
             Some(frame) => {
@@ -565,6 +555,14 @@ impl Handler for Selector {
                 (frame.alive, index, frame.extra)
             }
         };
+        if candidates | u64::from(parent_extra) == 0 {
+            // No path goes on here: a frame pushed only to record the children of a
+            // selected value (see `open_selected`), or no path at all.
+            if self.recorder.child_depth == depth {
+                self.recorder.begin_child(offset, member);
+            }
+            return Watch::Quiet;
+        }
         let d = depth as usize;
         let mut here = 0u64;
         let mut emit = 0u64;
@@ -603,15 +601,11 @@ impl Handler for Selector {
                 deeper |= 1 << p;
             }
         }
+        let extra = self.extra.len() - extra_base;
         let mut record = false;
         if emit != 0 {
-            self.open_selected(depth, offset, emit);
-            if emit & self.record != 0 && container && !self.recorder.busy() {
-                self.recorder.start(depth, offset);
-                record = true;
-            }
+            record = self.open_selected(depth, offset, emit, container && deeper | extra as u64 == 0);
         }
-        let extra = self.extra.len() - extra_base;
         if container && (deeper != 0 || extra != 0 || record) {
             self.frames.push(Frame {
                 alive: deeper,
@@ -629,12 +623,13 @@ impl Handler for Selector {
 
     #[inline]
     fn end(&mut self, depth: u32, end: u64) -> Flow {
-        if self.recorder.busy() {
-            self.recorder.end(depth, end);
-        }
         if self.frames.len() <= depth as usize && self.open.last().is_none_or(|o| o.depth != depth)
         {
-            // Neither a watched container nor a selected value ends here (most ends).
+            // Neither a watched container nor a selected value ends here (most ends), maybe
+            // a child of a value being recorded.
+            if self.recorder.child_depth == depth {
+                self.recorder.child_end(end);
+            }
             return Flow::Continue;
         }
         self.end_watched(depth, end)
@@ -645,6 +640,9 @@ impl Selector {
     /// [`Handler::end`] of a watched container or a selected value.
     #[inline(never)]
     fn end_watched(&mut self, depth: u32, end: u64) -> Flow {
+        if self.recorder.child_depth == depth + 1 {
+            self.recorder.finish(end);
+        }
         if self.frames.len() > depth as usize {
             let frame = self.frames.pop().expect("checked");
             if frame.extra != 0 {
@@ -681,9 +679,11 @@ impl Selector {
 }
 
 impl Selector {
-    /// Records a value selected by the paths in `emit` at `depth`.
+    /// Records a value selected by the paths in `emit` at `depth`. When `leaf` (a
+    /// container below which no path goes on) is to have its children recorded, starts
+    /// recording them and returns true: its children must then be watched.
     #[inline(never)]
-    fn open_selected(&mut self, depth: u32, offset: u64, emit: u64) {
+    fn open_selected(&mut self, depth: u32, offset: u64, emit: u64, leaf: bool) -> bool {
         let tentative = if emit & self.from_end != 0 {
             self.tentative(emit, depth as usize)
         } else {
@@ -697,6 +697,11 @@ impl Selector {
             retain: emit & !self.markers != 0,
             tentative,
         });
+        if leaf && emit & self.record != 0 && !self.recorder.busy() {
+            self.recorder.start(depth, offset);
+            return true;
+        }
+        false
     }
 
     /// The paths in `unsure` whose step at depth `d` may or may not take the member name

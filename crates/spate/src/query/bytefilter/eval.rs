@@ -147,16 +147,15 @@ impl<'a> Walker<'a> {
         children: spate_json::Children<'a>,
         base: u64,
     ) -> Sure<()> {
-        let spans = children.as_slice();
         if t.first() == Some(&b'[') {
-            let mut e = Vec::with_capacity(spans.len());
-            for c in spans {
-                e.push(child(t, base, c.start, c.end)?.1);
+            let mut e = Vec::with_capacity(children.len());
+            if !children.read(t, base, |_, value| e.push(value)) {
+                return Err(Unsure);
             }
             remember(&mut self.arrays, t, e);
             return Ok(());
         }
-        let mut m = Vec::with_capacity(spans.len());
+        let mut m = Vec::with_capacity(children.len());
         adopt_members(t, children, base, &mut m)?;
         remember(&mut self.objects, t, m);
         Ok(())
@@ -338,54 +337,22 @@ pub(crate) fn adopt_members<'a>(
     base: u64,
     out: &mut Vec<Member<'a>>,
 ) -> Sure<()> {
-    for c in children.as_slice() {
-        let (at, value) = child(t, base, c.start, c.end)?;
-        let raw = key_before(t, at, c.key_len)?;
-        out.push(Member {
-            key: if has_backslash(raw) {
-                Cow::Owned(unescape(raw)?)
-            } else {
-                Cow::Borrowed(raw)
-            },
-            value,
-        });
+    let mut unsure = false;
+    let read = children.read(t, base, |raw, value| {
+        let key = if !has_backslash(raw) {
+            Cow::Borrowed(raw)
+        } else if let Ok(key) = unescape(raw) {
+            Cow::Owned(key)
+        } else {
+            unsure = true;
+            Cow::Borrowed(raw)
+        };
+        out.push(Member { key, value });
+    });
+    if !read || unsure {
+        return Err(Unsure);
     }
     Ok(())
-}
-
-/// A recorded child's place in `t` and its text.
-#[inline]
-fn child(t: &[u8], base: u64, start: u64, end: u64) -> Sure<(usize, &[u8])> {
-    let at = |o: u64| usize::try_from(o.checked_sub(base)?).ok();
-    let (s, e) = (at(start).ok_or(Unsure)?, at(end).ok_or(Unsure)?);
-    match t.get(s..e) {
-        Some(v) if !v.is_empty() => Ok((s, v)),
-        _ => Err(Unsure),
-    }
-}
-
-/// The member name of `len` bytes (between its quotes, as written) of the value at `at`
-/// in the object text `t`: read backwards over the colon and the closing quote.
-#[inline]
-fn key_before(t: &[u8], at: usize, len: usize) -> Sure<&[u8]> {
-    let mut i = at;
-    let back = |i: &mut usize| {
-        while *i > 0 && matches!(t[*i - 1], b' ' | b'\t' | b'\n' | b'\r') {
-            *i -= 1;
-        }
-    };
-    back(&mut i);
-    if i == 0 || t[i - 1] != b':' {
-        return Err(Unsure);
-    }
-    i -= 1;
-    back(&mut i);
-    let close = i.checked_sub(1).ok_or(Unsure)?;
-    let open = close.checked_sub(len + 1).ok_or(Unsure)?;
-    if t[close] != b'"' || t[open] != b'"' {
-        return Err(Unsure);
-    }
-    Ok(&t[open + 1..close])
 }
 
 /// Whether the short text `s` holds a backslash (eight bytes at a time).
