@@ -58,7 +58,12 @@ impl<'a> Children<'a> {
     /// quotes (empty for an array element) and its value's text, in order. False (after
     /// calling `f` for the children before it) when a child's name or value is not where
     /// the record says: `text` is not the recorded value's.
-    pub fn read<'t>(&self, text: &'t [u8], base: u64, mut f: impl FnMut(&'t [u8], &'t [u8])) -> bool {
+    pub fn read<'t>(
+        &self,
+        text: &'t [u8],
+        base: u64,
+        mut f: impl FnMut(&'t [u8], &'t [u8]),
+    ) -> bool {
         for c in self.spans {
             let at = |o: u64| usize::try_from(o.checked_sub(base)?).ok();
             let (Some(start), Some(end)) = (at(c.start), at(c.end)) else {
@@ -253,7 +258,11 @@ mod tests {
             r#"{"k\\": {"n": []}} [k\\={"n": []}]"#,
         ];
         for size in [1, 2, 3, 7, doc.len()] {
-            assert_eq!(recorded(doc, &["s.item"], 1, size), want, "slices of {size}");
+            assert_eq!(
+                recorded(doc, &["s.item"], 1, size),
+                want,
+                "slices of {size}"
+            );
         }
         // not asked for: nothing recorded
         let plain = recorded(doc, &["s.item"], 0, 4);

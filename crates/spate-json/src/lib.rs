@@ -34,10 +34,10 @@ mod strings;
 mod utf8;
 pub mod walk;
 
+pub use children::{Child, Children};
 pub use error::{excerpt, ErrorKind, Expected, LineCounter, Position, SyntaxError};
 pub use path::{Path, PathError, Step};
 pub use scanner::{
     Flow, Handler, Member, ScanOptions, ScanState, Scanned, Scanner, Watch, DEFAULT_MAX_DEPTH,
 };
-pub use children::{Child, Children};
 pub use selector::{Selector, SelectorState, Span, MAX_PATHS};

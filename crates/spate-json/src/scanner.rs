@@ -740,8 +740,7 @@ impl Scanner {
                                                 .all(u8::is_ascii_hexdigit) =>
                                         {
                                             // (D800-DFFF: `d` or `D`, then 8-9, a-f or A-F)
-                                            if input[i + 2] | 0x20 == b'd' && input[i + 3] >= b'8'
-                                            {
+                                            if input[i + 2] | 0x20 == b'd' && input[i + 3] >= b'8' {
                                                 self.last_outlier = base + i as u64;
                                             }
                                             i += 6;
@@ -1060,7 +1059,10 @@ mod outlier_tests {
     #[test]
     fn outliers_are_deep_containers_long_numbers_and_surrogate_escapes() {
         let whole = |doc: &[u8]| last_outlier(doc, doc.len());
-        assert_eq!(whole(br#"[1, "\u00e9\n", {"a": [-12.5e3]}, "\ud7ff"]"#), None);
+        assert_eq!(
+            whole(br#"[1, "\u00e9\n", {"a": [-12.5e3]}, "\ud7ff"]"#),
+            None
+        );
         // (the last one: the low half of the pair)
         assert_eq!(whole(br#"["a", "\ud83d\ude00", 1]"#), Some(13));
         assert_eq!(whole(br#"{"\uDC00": 1}"#), Some(2));

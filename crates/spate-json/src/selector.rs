@@ -604,7 +604,8 @@ impl Handler for Selector {
         let extra = self.extra.len() - extra_base;
         let mut record = false;
         if emit != 0 {
-            record = self.open_selected(depth, offset, emit, container && deeper | extra as u64 == 0);
+            record =
+                self.open_selected(depth, offset, emit, container && deeper | extra as u64 == 0);
         }
         if container && (deeper != 0 || extra != 0 || record) {
             self.frames.push(Frame {

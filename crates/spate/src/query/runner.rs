@@ -463,7 +463,12 @@ impl QueryRunner {
         let names = self.with_names.clone();
         let mut walker = Walker::default();
         let Some(v) = filter
-            .run((raw, shape), (&names[..], with), &mut walker, &self.byte_keys)
+            .run(
+                (raw, shape),
+                (&names[..], with),
+                &mut walker,
+                &self.byte_keys,
+            )
             .ok()?
         else {
             self.on_bytes += 1;

@@ -153,7 +153,11 @@ mod tests {
         items.record_children(1);
         let mut out = Vec::new();
         while let Some(item) = items.next_item().unwrap() {
-            let given = if shape { item.shape() } else { Shape::default() };
+            let given = if shape {
+                item.shape()
+            } else {
+                Shape::default()
+            };
             let mut walker = Walker::default();
             let answer = filter.run((item.raw(), given), (&[], &[]), &mut walker, filter.keys());
             out.push(match answer {
