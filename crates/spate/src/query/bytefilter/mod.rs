@@ -89,10 +89,8 @@ impl ByteFilter {
             (V::Obj(t, _) | V::Arr(t, _), Some(children)) => {
                 walker.adopt(t, children, shape.base)?;
             }
-            (V::Obj(t, d), None) if !shape.plain => {
-                if walker.index_at(t, 0, *d, keys)? != t.len() {
-                    return Err(Unsure);
-                }
+            (V::Obj(t, d), None) if !shape.plain && walker.index_at(t, 0, *d, keys)? != t.len() => {
+                return Err(Unsure);
             }
             (V::Arr(t, d), None) if !shape.plain => drop(walk::elements(t, *d)?),
             _ => {}
