@@ -22,6 +22,7 @@
 //! assert_eq!(items, [&br#"{"id": 1}"#[..], br#"{"id": 2}"#]);
 //! ```
 
+pub mod children;
 pub mod compact;
 pub mod error;
 mod eval;
@@ -33,6 +34,7 @@ mod strings;
 mod utf8;
 pub mod walk;
 
+pub use children::{Child, Children};
 pub use error::{excerpt, ErrorKind, Expected, LineCounter, Position, SyntaxError};
 pub use path::{Path, PathError, Step};
 pub use scanner::{

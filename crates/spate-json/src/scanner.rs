@@ -19,6 +19,12 @@ use crate::utf8::Utf8Validator;
 /// 128), small enough that the stack of a hostile input stays tiny.
 pub const DEFAULT_MAX_DEPTH: u32 = 1024;
 
+/// A container opened at this depth or deeper is an *outlier* (see [`Scanner::last_outlier`]).
+pub const OUTLIER_DEPTH: u32 = 256;
+
+/// A number longer than this many bytes is an *outlier* (see [`Scanner::last_outlier`]).
+pub const OUTLIER_NUMBER_LEN: usize = 256;
+
 /// How a value appears in its parent, as passed to [`Handler::begin`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Member<'a> {
@@ -235,7 +241,15 @@ pub struct Scanner {
     utf8: Utf8Validator,
     /// A sticky error: once invalid, always invalid.
     failed: Option<SyntaxError>,
+    /// Offset of the last outlier token ([`NO_OUTLIER`] when none yet).
+    last_outlier: u64,
+    /// Depth from which [`Scanner::open`] takes its slow path: the smaller of the depth
+    /// limit and [`OUTLIER_DEPTH`].
+    slow_depth: u32,
 }
+
+/// [`Scanner::last_outlier`] when no outlier was met.
+const NO_OUTLIER: u64 = u64::MAX;
 
 impl Default for Scanner {
     fn default() -> Self {
@@ -259,6 +273,8 @@ impl Scanner {
             scalar_watched: false,
             utf8: Utf8Validator::default(),
             failed: None,
+            last_outlier: NO_OUTLIER,
+            slow_depth: options.max_depth.min(OUTLIER_DEPTH),
         }
     }
 
@@ -275,6 +291,7 @@ impl Scanner {
         self.scalar_watched = false;
         self.utf8 = Utf8Validator::default();
         self.failed = None;
+        self.last_outlier = NO_OUTLIER;
     }
 
     /// The state between tokens, for [`Scanner::resume`]; `None` inside a token (a string,
@@ -318,6 +335,17 @@ impl Scanner {
         scanner.offset = offset;
         scanner.utf8 = Utf8Validator::starting_at(offset);
         scanner
+    }
+
+    /// Offset of the last *outlier* scanned so far: a container opened at depth
+    /// [`OUTLIER_DEPTH`] or deeper, a number of more than [`OUTLIER_NUMBER_LEN`] bytes, or a
+    /// `\u` escape of a UTF-16 surrogate (paired or not); `None` when there was none.
+    /// Tokens split across two slices may count as outliers too. A consumer that reads a
+    /// value again (spate's filters on an item's bytes) and must refuse such tokens knows
+    /// that a value starting after this offset, and ended already, holds none of them,
+    /// without looking.
+    pub fn last_outlier(&self) -> Option<u64> {
+        (self.last_outlier != NO_OUTLIER).then_some(self.last_outlier)
     }
 
     /// Absolute offset of the next byte to scan (the number of bytes consumed so far).
@@ -550,6 +578,9 @@ impl Scanner {
                                 h.begin(depth, at, member_of(parent, &self.key), false);
                             }
                             if let Some(end) = number_end(input, i) {
+                                if end - i > OUTLIER_NUMBER_LEN {
+                                    self.last_outlier = at;
+                                }
                                 i = end;
                                 state = State::AfterValue;
                                 if watched {
@@ -564,6 +595,8 @@ impl Scanner {
                             } else {
                                 Number::Int
                             };
+                            // (cut by the slice's end or malformed: taken for an outlier)
+                            self.last_outlier = at;
                             let (j, num) = scan_number(input, i + 1, first);
                             i = j;
                             if i == n {
@@ -706,6 +739,10 @@ impl Scanner {
                                                 .iter()
                                                 .all(u8::is_ascii_hexdigit) =>
                                         {
+                                            // (D800-DFFF: `d` or `D`, then 8-9, a-f or A-F)
+                                            if input[i + 2] | 0x20 == b'd' && input[i + 3] >= b'8' {
+                                                self.last_outlier = base + i as u64;
+                                            }
                                             i += 6;
                                             continue;
                                         }
@@ -758,7 +795,11 @@ impl Scanner {
                         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
                             State::Str { key }
                         }
-                        b'u' => State::Unicode { key, left: 4 },
+                        b'u' => {
+                            // (an escape cut by the slice's end: taken for an outlier)
+                            self.last_outlier = base + i as u64 - 1;
+                            State::Unicode { key, left: 4 }
+                        }
                         _ => unexpected!(i - 1, Expected::Escape),
                     };
                 }
@@ -781,6 +822,7 @@ impl Scanner {
                     };
                 }
                 State::Num(num) => {
+                    self.last_outlier = base + i as u64;
                     let (next, num) = scan_number(input, i, num);
                     i = next;
                     if i == n {
@@ -830,13 +872,8 @@ impl Scanner {
     /// Opens a container (checking the depth limit).
     #[inline(always)]
     fn open(&mut self, object: bool, at: u64) -> Result<(), SyntaxError> {
-        if self.depth >= self.options.max_depth {
-            return Err(self.fail(
-                ErrorKind::TooDeep {
-                    max_depth: self.options.max_depth,
-                },
-                at,
-            ));
+        if self.depth >= self.slow_depth {
+            self.open_deep(at)?;
         }
         let i = self.depth as usize;
         if i / 64 >= self.kinds.len() {
@@ -850,6 +887,22 @@ impl Scanner {
         }
         self.depth += 1;
         self.in_object = object;
+        Ok(())
+    }
+
+    /// [`Scanner::open`] at [`Scanner::slow_depth`] or deeper: an outlier, or too deep.
+    #[cold]
+    #[inline(never)]
+    fn open_deep(&mut self, at: u64) -> Result<(), SyntaxError> {
+        if self.depth >= self.options.max_depth {
+            return Err(self.fail(
+                ErrorKind::TooDeep {
+                    max_depth: self.options.max_depth,
+                },
+                at,
+            ));
+        }
+        self.last_outlier = at;
         Ok(())
     }
 
@@ -975,6 +1028,57 @@ mod tests {
                     assert_eq!(digits_end(&s, start), want.max(start), "byte {b} at {pos}");
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod outlier_tests {
+    use super::*;
+
+    struct Nobody;
+    impl Handler for Nobody {
+        fn begin(&mut self, _: u32, _: u64, _: Member<'_>, _: bool) -> Watch {
+            Watch::Quiet
+        }
+        fn end(&mut self, _: u32, _: u64) -> Flow {
+            Flow::Continue
+        }
+    }
+
+    /// The last outlier of `doc` scanned whole, and scanned in slices of `size` bytes.
+    fn last_outlier(doc: &[u8], size: usize) -> Option<u64> {
+        let mut scanner = Scanner::new(ScanOptions::default());
+        for chunk in doc.chunks(size) {
+            scanner.scan(chunk, &mut Nobody).unwrap();
+        }
+        scanner.finish(&mut Nobody).unwrap();
+        scanner.last_outlier()
+    }
+
+    #[test]
+    fn outliers_are_deep_containers_long_numbers_and_surrogate_escapes() {
+        let whole = |doc: &[u8]| last_outlier(doc, doc.len());
+        assert_eq!(
+            whole(br#"[1, "\u00e9\n", {"a": [-12.5e3]}, "\ud7ff"]"#),
+            None
+        );
+        // (the last one: the low half of the pair)
+        assert_eq!(whole(br#"["a", "\ud83d\ude00", 1]"#), Some(13));
+        assert_eq!(whole(br#"{"\uDC00": 1}"#), Some(2));
+        let long = format!("[1, {}, 2]", "7".repeat(OUTLIER_NUMBER_LEN + 1));
+        assert_eq!(whole(long.as_bytes()), Some(4));
+        let fits = format!("[1, {}, 2]", "7".repeat(OUTLIER_NUMBER_LEN));
+        assert_eq!(whole(fits.as_bytes()), None);
+        let depth = OUTLIER_DEPTH as usize;
+        let deep = format!("[0, {}{}]", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(whole(deep.as_bytes()), Some(4 + depth as u64 - 1));
+        let shallow = format!("[0, {}{}]", "[".repeat(depth - 1), "]".repeat(depth - 1));
+        assert_eq!(whole(shallow.as_bytes()), None);
+        // a token cut by a slice's end may count as an outlier, never the reverse
+        for size in 1..6 {
+            let doc = br#"["\ud800", 12345, "\u0041"]"#;
+            assert!(last_outlier(doc, size) >= Some(2), "slices of {size}");
         }
     }
 }

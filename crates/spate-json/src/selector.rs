@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 
+use crate::children::{Children, Recorder};
 use crate::eval::{Evaluator, Tree};
 use crate::jsonpath::{Choice, Logical, Segment};
 use crate::path::{Path, Step};
@@ -226,6 +227,9 @@ pub struct Selector {
     extra: Vec<(u32, u32)>,
     evaluator: Evaluator,
     scratch: Vec<u8>,
+    /// Paths whose selected containers have their children recorded.
+    record: u64,
+    recorder: Recorder,
 }
 
 impl Clone for Selector {
@@ -249,6 +253,8 @@ impl Clone for Selector {
             extra: self.extra.clone(),
             evaluator: Evaluator::default(),
             scratch: Vec::new(),
+            record: self.record,
+            recorder: self.recorder.clone(),
         }
     }
 }
@@ -300,7 +306,33 @@ impl Selector {
             extra: Vec::new(),
             evaluator: Evaluator::default(),
             scratch: Vec::new(),
+            record: 0,
+            recorder: Recorder::default(),
         }
+    }
+
+    /// Records where the direct children of the objects and arrays that the paths whose
+    /// bit is set in `paths` select begin (and how long their member names are), for
+    /// [`Selector::children`]; marker paths and paths decided on a held value are left
+    /// out, and so are values below which another path goes on. One value is recorded at
+    /// a time: a selected value inside one being recorded is not. See [`crate::children`].
+    pub fn record_children(&mut self, paths: u64) {
+        self.record = paths & self.all & !self.markers & !self.held;
+    }
+
+    /// The paths set by [`Selector::record_children`].
+    pub fn recorded_paths(&self) -> u64 {
+        self.record
+    }
+
+    /// The children of the value `span` selected (a span just taken), when they were
+    /// recorded (see [`Selector::record_children`]): `None` when the value is not the one
+    /// recorded last, not a container, or had too many children to record.
+    pub fn children(&self, span: &Span) -> Option<Children<'_>> {
+        if self.record >> span.path & 1 == 0 {
+            return None;
+        }
+        self.recorder.children(span)
     }
 
     /// Like [`Selector::new`], but the paths whose bit is set in `markers` only mark where
@@ -308,6 +340,7 @@ impl Selector {
     pub fn with_markers(paths: Vec<Path>, markers: u64) -> Self {
         let mut selector = Selector::new(paths);
         selector.markers = markers & selector.all & !selector.held;
+        selector.record &= !selector.markers;
         selector
     }
 
@@ -386,6 +419,7 @@ impl Selector {
         self.extra.clear();
         self.rings.clear();
         self.over_limit = None;
+        self.recorder.reset();
     }
 
     /// The paths, in the order given.
@@ -521,6 +555,14 @@ impl Handler for Selector {
                 (frame.alive, index, frame.extra)
             }
         };
+        if candidates | u64::from(parent_extra) == 0 {
+            // No path goes on here: a frame pushed only to record the children of a
+            // selected value (see `open_selected`), or no path at all.
+            if self.recorder.child_depth == depth {
+                self.recorder.begin_child(offset, member);
+            }
+            return Watch::Quiet;
+        }
         let d = depth as usize;
         let mut here = 0u64;
         let mut emit = 0u64;
@@ -559,11 +601,13 @@ impl Handler for Selector {
                 deeper |= 1 << p;
             }
         }
-        if emit != 0 {
-            self.open_selected(depth, offset, emit);
-        }
         let extra = self.extra.len() - extra_base;
-        if container && (deeper != 0 || extra != 0) {
+        let mut record = false;
+        if emit != 0 {
+            record =
+                self.open_selected(depth, offset, emit, container && deeper | extra as u64 == 0);
+        }
+        if container && (deeper != 0 || extra != 0 || record) {
             self.frames.push(Frame {
                 alive: deeper,
                 next_index: 0,
@@ -582,7 +626,11 @@ impl Handler for Selector {
     fn end(&mut self, depth: u32, end: u64) -> Flow {
         if self.frames.len() <= depth as usize && self.open.last().is_none_or(|o| o.depth != depth)
         {
-            // Neither a watched container nor a selected value ends here (most ends).
+            // Neither a watched container nor a selected value ends here (most ends), maybe
+            // a child of a value being recorded.
+            if self.recorder.child_depth == depth {
+                self.recorder.child_end(end);
+            }
             return Flow::Continue;
         }
         self.end_watched(depth, end)
@@ -593,6 +641,9 @@ impl Selector {
     /// [`Handler::end`] of a watched container or a selected value.
     #[inline(never)]
     fn end_watched(&mut self, depth: u32, end: u64) -> Flow {
+        if self.recorder.child_depth == depth + 1 {
+            self.recorder.finish(end);
+        }
         if self.frames.len() > depth as usize {
             let frame = self.frames.pop().expect("checked");
             if frame.extra != 0 {
@@ -629,9 +680,11 @@ impl Selector {
 }
 
 impl Selector {
-    /// Records a value selected by the paths in `emit` at `depth`.
+    /// Records a value selected by the paths in `emit` at `depth`. When `leaf` (a
+    /// container below which no path goes on) is to have its children recorded, starts
+    /// recording them and returns true: its children must then be watched.
     #[inline(never)]
-    fn open_selected(&mut self, depth: u32, offset: u64, emit: u64) {
+    fn open_selected(&mut self, depth: u32, offset: u64, emit: u64, leaf: bool) -> bool {
         let tentative = if emit & self.from_end != 0 {
             self.tentative(emit, depth as usize)
         } else {
@@ -645,6 +698,11 @@ impl Selector {
             retain: emit & !self.markers != 0,
             tentative,
         });
+        if leaf && emit & self.record != 0 && !self.recorder.busy() {
+            self.recorder.start(depth, offset);
+            return true;
+        }
+        false
     }
 
     /// The paths in `unsure` whose step at depth `d` may or may not take the member name

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use spate_json::{Path, ScanOptions, Scanned, Scanner, Selector, Span, SyntaxError, MAX_PATHS};
 
 use crate::error::Error;
-use crate::items::ItemRef;
+use crate::items::{ItemRef, Shape};
 
 /// Selects the items at paths of in-memory JSON texts. Unlike [`crate::Items`] it does no
 /// I/O and no buffering: items are slices of the text passed in.
@@ -119,12 +119,26 @@ impl BufferSelector {
         }
     }
 
-    fn item<'t>(&self, text: &'t [u8], span: Span) -> ItemRef<'t> {
-        let bytes = if self.selector.is_marker(span.path) {
-            &[][..]
-        } else {
-            &text[span.start as usize..span.end as usize]
-        };
-        ItemRef::new(bytes, span.path, span.start)
+    fn item<'t>(&'t self, text: &'t [u8], span: Span) -> ItemRef<'t> {
+        if self.selector.is_marker(span.path) {
+            return ItemRef::new(&[][..], span.path, span.start);
+        }
+        let bytes = &text[span.start as usize..span.end as usize];
+        ItemRef::new(bytes, span.path, span.start).with_shape(self.shape(&span))
+    }
+
+    /// Hands over, with the items the paths whose bit is set in `paths` select, their
+    /// direct children as the scan found them (see
+    /// [`Selector::record_children`](spate_json::Selector::record_children)).
+    pub(crate) fn record_children(&mut self, paths: u64) {
+        self.selector.record_children(paths);
+    }
+
+    /// What the scan of the last text found out about its item at `span` (offsets in the
+    /// text): its children if recorded, and whether it holds an outlier token. After the
+    /// whole text was scanned, for an item that is not the text's last, it may say that an
+    /// item holds an outlier that comes after it (never the reverse).
+    pub(crate) fn shape(&self, span: &Span) -> Shape<'_> {
+        Shape::of(&self.selector, &self.scanner, span)
     }
 }

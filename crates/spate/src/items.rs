@@ -60,6 +60,38 @@ pub struct ItemRef<'a> {
     bytes: &'a [u8],
     path: usize,
     offset: u64,
+    shape: Shape<'a>,
+}
+
+/// What the scan found out about an item, handed over with it so that a consumer reading
+/// the item again (the byte route of filters) need not find it out a second time.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Shape<'a> {
+    /// The item's direct children, when recorded (see
+    /// [`Selector::record_children`](spate_json::Selector::record_children)); their
+    /// offsets count in the scan's offsets, where the item starts at `base`.
+    pub children: Option<spate_json::Children<'a>>,
+    pub base: u64,
+    /// The item holds no outlier token (see [`Scanner::last_outlier`]): nothing nested
+    /// deeper than [`spate_json::scanner::OUTLIER_DEPTH`] levels, no number longer than
+    /// [`spate_json::scanner::OUTLIER_NUMBER_LEN`] bytes, no `\u` escape of a surrogate.
+    pub plain: bool,
+}
+
+impl<'a> Shape<'a> {
+    /// The shape of the item `span` that `selector` and `scanner` just gave (the scan has
+    /// not gone past the item's end by more than the other items ended with it).
+    pub(crate) fn of(selector: &'a Selector, scanner: &Scanner, span: &spate_json::Span) -> Self {
+        if selector.recorded_paths() == 0 {
+            // (nobody reads the item again: no need to say)
+            return Shape::default();
+        }
+        Shape {
+            children: selector.children(span),
+            base: span.start,
+            plain: scanner.last_outlier().is_none_or(|at| at < span.start),
+        }
+    }
 }
 
 impl<'a> ItemRef<'a> {
@@ -68,7 +100,19 @@ impl<'a> ItemRef<'a> {
             bytes,
             path,
             offset,
+            shape: Shape::default(),
         }
+    }
+
+    /// The item with what the scan found out about it.
+    pub(crate) fn with_shape(mut self, shape: Shape<'a>) -> Self {
+        self.shape = shape;
+        self
+    }
+
+    /// What the scan found out about the item (nothing, for items made otherwise).
+    pub(crate) fn shape(&self) -> Shape<'a> {
+        self.shape
     }
 
     /// The item's JSON text exactly as in the input (whitespace included).
@@ -388,19 +432,22 @@ impl<R: Read> Items<R> {
     pub(crate) fn item(&self, span: spate_json::Span) -> ItemRef<'_> {
         if self.selector.is_marker(span.path) {
             // A marker's bytes are not kept: only where it was.
-            return ItemRef {
-                bytes: &[],
-                path: span.path,
-                offset: span.start,
-            };
+            return ItemRef::new(&[], span.path, span.start);
         }
         let start = (span.start - self.buf_offset) as usize;
         let end = (span.end - self.buf_offset) as usize;
-        ItemRef {
-            bytes: &self.buf[start..end],
-            path: span.path,
-            offset: span.start,
-        }
+        ItemRef::new(&self.buf[start..end], span.path, span.start).with_shape(Shape::of(
+            &self.selector,
+            &self.scanner,
+            &span,
+        ))
+    }
+
+    /// Hands over, with the items the paths whose bit is set in `paths` select, their
+    /// direct children as the scan found them (see
+    /// [`Selector::record_children`](spate_json::Selector::record_children)).
+    pub(crate) fn record_children(&mut self, paths: u64) {
+        self.selector.record_children(paths);
     }
 
     /// Reads the whole input, counting items (and validating every byte).

@@ -215,6 +215,10 @@ pub struct RunOptions {
     /// Paths whose bit is set only mark where their values are (see
     /// [`crate::Items::with_markers`]).
     pub markers: u64,
+    /// Paths whose selected objects and arrays are handed over with their direct children
+    /// as the scan found them (what the byte route of filters reads first; see
+    /// `spate_json::Selector::record_children`).
+    pub record_children: u64,
     /// Called on the calling thread as the run goes (a few times a second, and as output
     /// is written) with the bytes read so far; the front end decides whether to draw a bar.
     pub progress: Option<ProgressFn>,
@@ -249,6 +253,7 @@ impl fmt::Debug for RunOptions {
             .field("document_piece", &self.document_piece)
             .field("items", &self.items)
             .field("markers", &self.markers)
+            .field("record_children", &self.record_children)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .finish()
@@ -267,6 +272,7 @@ impl Default for RunOptions {
             document_piece: DEFAULT_DOCUMENT_PIECE,
             items: ItemsOptions::default(),
             markers: 0,
+            record_children: 0,
             progress: None,
             cancel: Cancel::default(),
         }

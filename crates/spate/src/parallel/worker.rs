@@ -551,7 +551,10 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                     multiple_values: false,
                 },
             ) {
-                Ok(s) => s,
+                Ok(mut s) => {
+                    s.record_children(self.shared.options.record_children);
+                    s
+                }
                 // Path count was checked before the run.
                 Err(e) => {
                     report.fatal = Some(TaskError {
@@ -602,7 +605,13 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             for i in 0..self.spans.len() {
                 let Span { start, len, path } = self.spans[i];
                 let offset = line.offset + start as u64;
-                let item = ItemRef::new(&line.text[start..start + len], path, offset);
+                let span = spate_json::Span {
+                    start: start as u64,
+                    end: (start + len) as u64,
+                    path,
+                };
+                let item = ItemRef::new(&line.text[start..start + len], path, offset)
+                    .with_shape(selector.shape(&span));
                 let at = At {
                     name,
                     line: Some(line.number),
@@ -659,7 +668,10 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             self.shared.options.markers,
             options,
         ) {
-            Ok(items) => items,
+            Ok(mut items) => {
+                items.record_children(self.shared.options.record_children);
+                items
+            }
             Err(e) => {
                 report.fatal = Some(TaskError {
                     error: RunError::Input(e),
@@ -791,7 +803,10 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             Items::resumed(file, name, paths, markers, options, &at)
         };
         let mut items = match made {
-            Ok(items) => items,
+            Ok(mut items) => {
+                items.record_children(self.shared.options.record_children);
+                items
+            }
             Err(e) => {
                 report.fatal = Some(TaskError {
                     error: RunError::Input(e),

@@ -295,6 +295,12 @@ impl Query {
         self.filter.as_ref().is_some_and(|p| p.runs_on_bytes())
     }
 
+    /// The paths whose items the scan hands over with their direct children (the item
+    /// path, when the filter runs on the items' bytes: that route reads them first).
+    pub(crate) fn children_wanted(&self) -> u64 {
+        u64::from(self.byte_filters && self.filter_runs_on_bytes())
+    }
+
     /// What to do when the filter fails on an item.
     pub fn on_error(mut self, on_error: OnError) -> Query {
         self.on_error = on_error;
@@ -356,6 +362,7 @@ impl Query {
             plan.markers,
             ItemsOptions::default(),
         )?;
+        items.record_children(self.children_wanted());
         let mut runner = QueryRunner::new(self.clone(), plan);
         let mut buf = Vec::new();
         while let Some(item) = items.next_item()? {

@@ -105,6 +105,7 @@ pub fn execute(
     let query = query.clone().on_error(options.on_error);
     let mut options = options.clone();
     options.markers = plan.markers;
+    options.record_children = query.children_wanted();
     let make = || QueryVisitor {
         runner: QueryRunner::new(query.clone(), plan.clone()),
         text_start: 0,

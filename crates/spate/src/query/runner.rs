@@ -18,7 +18,7 @@ use super::aggregate::{AggregateError, Aggregates};
 use super::decimal::NumberError;
 use super::jq::{parse_with_need, JqFailure, JqRuntimeError};
 use super::{FieldSource, OnError, Plan, Query};
-use crate::items::ItemRef;
+use crate::items::{ItemRef, Shape};
 
 /// An error while running a query on one item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,7 +275,8 @@ impl QueryRunner {
                     // (the values are lent to the item, not copied: `None` reads as null)
                     let with = std::mem::take(&mut self.with_values);
                     let at = (index, span.offset());
-                    let recorded = self.record(span.raw(), &fields, &with, at, out, emit);
+                    let item = (span.raw(), span.shape());
+                    let recorded = self.record(item, &fields, &with, at, out, emit);
                     self.with_values = with;
                     recorded?;
                 } else {
@@ -333,23 +334,24 @@ impl QueryRunner {
         {
             let h = self.held.pop_front().expect("checked");
             self.held_bytes -= h.json.len();
-            self.record(&h.json, &h.fields, &h.with, (h.index, h.offset), out, emit)?;
+            let item = (&h.json[..], Shape::default());
+            self.record(item, &h.fields, &h.with, (h.index, h.offset), out, emit)?;
         }
         Ok(())
     }
 
-    /// One item with its context (`with` values: `None` is null): filter, then output or
-    /// aggregate.
+    /// One item (its text, and what the scan found out about it) with its context (`with`
+    /// values: `None` is null): filter, then output or aggregate.
     fn record(
         &mut self,
-        raw: &[u8],
+        item: (&[u8], Shape<'_>),
         fields: &[Option<Vec<u8>>],
         with: &[Option<Vec<u8>>],
         at: (u64, u64),
         out: &mut Vec<u8>,
         emit: &mut Emit<'_>,
     ) -> Result<(), QueryError> {
-        let mut result = self.filtered(raw, fields, with, at, out, emit);
+        let mut result = self.filtered(item, fields, with, at, out, emit);
         if let Some(limit) = self.too_many_groups.take() {
             result = Err(QueryError {
                 item: at.0,
@@ -381,7 +383,7 @@ impl QueryRunner {
     /// the byte route joins them as it reads the item; the others get the joined text.
     fn filtered(
         &mut self,
-        raw: &[u8],
+        (raw, shape): (&[u8], Shape<'_>),
         fields: &[Option<Vec<u8>>],
         with: &[Option<Vec<u8>>],
         (item, offset): (u64, u64),
@@ -408,7 +410,7 @@ impl QueryRunner {
         }
         let program = self.query.filter.clone();
         if let (Some(program), true) = (&program, self.query.byte_filters) {
-            if let Some(done) = self.byte_route(program, raw, with, out, emit) {
+            if let Some(done) = self.byte_route(program, (raw, shape), with, out, emit) {
                 return done.map_err(fail);
             }
         }
@@ -468,7 +470,7 @@ impl QueryRunner {
     fn byte_route(
         &mut self,
         program: &super::JqProgram,
-        raw: &[u8],
+        (raw, shape): (&[u8], Shape<'_>),
         with: &[Option<Vec<u8>>],
         out: &mut Vec<u8>,
         emit: &mut Emit<'_>,
@@ -476,14 +478,14 @@ impl QueryRunner {
         use super::bytefilter::{print, Walker};
         let filter = program.byte_filter()?;
         let names = self.with_names.clone();
-        let joined: Vec<(&[u8], &[u8])> = names
-            .iter()
-            .zip(with)
-            .map(|(name, v)| (&name[..], v.as_deref().unwrap_or(b"null")))
-            .collect();
         let mut walker = Walker::default();
         let Some(v) = filter
-            .run(raw, &joined, &mut walker, &self.byte_keys)
+            .run(
+                (raw, shape),
+                (&names[..], with),
+                &mut walker,
+                &self.byte_keys,
+            )
             .ok()?
         else {
             self.on_bytes += 1;

@@ -138,6 +138,29 @@ impl<'a> Walker<'a> {
         Ok(end)
     }
 
+    /// Takes the parts of the object or array `t` (the whole item) from the children the
+    /// scan recorded, whose offsets count from `base` (where `t` starts), instead of reading
+    /// them; remembers them. A member's name is read back from just before its value.
+    pub(crate) fn adopt(
+        &mut self,
+        t: &'a [u8],
+        children: spate_json::Children<'a>,
+        base: u64,
+    ) -> Sure<()> {
+        if t.first() == Some(&b'[') {
+            let mut e = Vec::with_capacity(children.len());
+            if !children.read(t, base, |_, value| e.push(value)) {
+                return Err(Unsure);
+            }
+            remember(&mut self.arrays, t, e);
+            return Ok(());
+        }
+        let mut m = Vec::with_capacity(children.len());
+        adopt_members(t, children, base, &mut m)?;
+        remember(&mut self.objects, t, m);
+        Ok(())
+    }
+
     /// The elements of the array `t`.
     fn elements(&mut self, t: &'a [u8], depth: usize) -> Sure<&[&'a [u8]]> {
         let key = (t.as_ptr() as usize, t.len());
@@ -304,6 +327,46 @@ impl<'a> Walker<'a> {
         };
         i64::try_from(n).map(V::Int).map_err(|_| Unsure)
     }
+}
+
+/// Appends the members of the object `t` (the whole item) that the scan recorded as
+/// `children` (offsets counting from `base`, where `t` starts) to `out`.
+pub(crate) fn adopt_members<'a>(
+    t: &'a [u8],
+    children: spate_json::Children<'a>,
+    base: u64,
+    out: &mut Vec<Member<'a>>,
+) -> Sure<()> {
+    let mut unsure = false;
+    let read = children.read(t, base, |raw, value| {
+        let key = if !has_backslash(raw) {
+            Cow::Borrowed(raw)
+        } else if let Ok(key) = unescape(raw) {
+            Cow::Owned(key)
+        } else {
+            unsure = true;
+            Cow::Borrowed(raw)
+        };
+        out.push(Member { key, value });
+    });
+    if !read || unsure {
+        return Err(Unsure);
+    }
+    Ok(())
+}
+
+/// Whether the short text `s` holds a backslash (eight bytes at a time).
+#[inline]
+fn has_backslash(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut words = s.chunks_exact(8);
+    for w in words.by_ref() {
+        let x = u64::from_le_bytes(w.try_into().expect("8 bytes")) ^ (ONES * u64::from(b'\\'));
+        if x.wrapping_sub(ONES) & !x & (ONES * 0x80) != 0 {
+            return true;
+        }
+    }
+    words.remainder().contains(&b'\\')
 }
 
 /// Remembers the parts of the container `t`; returns them.

@@ -25,6 +25,8 @@ pub(crate) use eval::{Walker, V};
 pub(crate) use print::print;
 pub(crate) use walk::{Sure, Unsure};
 
+use crate::items::Shape;
+
 /// A jq program compiled for the byte route.
 #[derive(Debug, Clone)]
 pub(crate) struct ByteFilter {
@@ -53,42 +55,68 @@ impl ByteFilter {
     /// item is not copied to join them.
     /// The whole item is walked (the checks of [`walk`] apply to all of it, as the jaq
     /// route reads all of it), in one pass that also reads the objects `keys` names (the
-    /// program's [`ByteFilter::keys`], and those of what runs on its output).
+    /// program's [`ByteFilter::keys`], and those of what runs on its output) — unless the
+    /// scan found that the item holds nothing those checks look for (`shape.plain`): then
+    /// the item's members are those the scan recorded (`shape.children`), if it did, and
+    /// the objects below are read when the program goes into them.
     pub(crate) fn run<'a>(
         &'a self,
-        json: &'a [u8],
-        with: &[(&'a [u8], &'a [u8])],
+        (json, shape): (&'a [u8], Shape<'a>),
+        with: (&'a [Vec<u8>], &'a [Option<Vec<u8>>]),
         walker: &mut Walker<'a>,
         keys: &Keys,
     ) -> Sure<Option<V<'a>>> {
         let text = json.trim_ascii();
-        if walk::lone_surrogates(text) {
+        if !shape.plain && walk::lone_surrogates(text) {
             return Err(Unsure);
         }
         // (a non-object item joined with fields is the member `value` of the joined object)
-        let depth = usize::from(!with.is_empty() && text.first() != Some(&b'{'));
+        let (names, values) = with;
+        let joined = !names.is_empty();
+        let depth = usize::from(joined && text.first() != Some(&b'{'));
         let item = eval::value(text, depth)?;
-        match &item {
-            V::Obj(t, d) if walker.index_at(t, 0, *d, keys)? != t.len() => return Err(Unsure),
-            V::Arr(t, d) => drop(walk::elements(t, *d)?),
+        // (recorded offsets count from the item's first byte, which `text` must start at)
+        let children = shape
+            .children
+            .filter(|_| shape.plain && text.len() == json.len());
+        let mut members = Vec::new();
+        match (&item, children) {
+            (V::Obj(t, _), Some(children)) if joined => {
+                // (the members go straight into the joined object)
+                members.reserve_exact(children.len() + names.len());
+                eval::adopt_members(t, children, shape.base, &mut members)?;
+            }
+            (V::Obj(t, _) | V::Arr(t, _), Some(children)) => {
+                walker.adopt(t, children, shape.base)?;
+            }
+            (V::Obj(t, d), None) if !shape.plain && walker.index_at(t, 0, *d, keys)? != t.len() => {
+                return Err(Unsure);
+            }
+            (V::Arr(t, d), None) if !shape.plain => drop(walk::elements(t, *d)?),
             _ => {}
         }
-        if with.is_empty() {
+        if !joined {
             return walker.eval(&self.expr, &item);
         }
-        let mut members = match item {
-            V::Obj(t, _) => walker.members(t, 0)?.to_vec(),
-            _ => vec![walk::Member {
+        match item {
+            V::Obj(..) if !members.is_empty() => {}
+            V::Obj(t, _) => {
+                let m = walker.members(t, 0)?;
+                members.reserve_exact(m.len() + names.len());
+                members.extend_from_slice(m);
+            }
+            _ => members.push(walk::Member {
                 key: std::borrow::Cow::Borrowed(b"value"),
                 value: text,
-            }],
-        };
-        for &(name, value) in with {
+            }),
+        }
+        for (name, value) in names.iter().zip(values) {
+            let value = value.as_deref().unwrap_or(b"null");
             if walk::lone_surrogates(value) || walk::value_end(value, 0, 1)? != value.len() {
                 return Err(Unsure);
             }
             members.push(walk::Member {
-                key: std::borrow::Cow::Borrowed(name),
+                key: std::borrow::Cow::Borrowed(&name[..]),
                 value,
             });
         }
@@ -102,5 +130,87 @@ impl ByteFilter {
         walker: &mut Walker<'a>,
     ) -> Sure<Option<V<'a>>> {
         walker.eval(&self.expr, input)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::items::{Items, ItemsOptions};
+
+    /// What the program gives on every item at `path` of `doc` read in windows of
+    /// `window` bytes, with what the scan handed over (`shape`) or without it.
+    fn outputs(program: &str, doc: &str, path: &str, window: usize, shape: bool) -> Vec<String> {
+        let filter = ByteFilter::compile(program).expect(program);
+        let options = ItemsOptions {
+            window: Some(window),
+            ..Default::default()
+        };
+        let paths = vec![spate_json::Path::parse(path).unwrap()];
+        let mut items = Items::with_options(doc.as_bytes(), "doc", paths, options).unwrap();
+        items.record_children(1);
+        let mut out = Vec::new();
+        while let Some(item) = items.next_item().unwrap() {
+            let given = if shape {
+                item.shape()
+            } else {
+                Shape::default()
+            };
+            let mut walker = Walker::default();
+            let answer = filter.run((item.raw(), given), (&[], &[]), &mut walker, filter.keys());
+            out.push(match answer {
+                Err(Unsure) => "unsure".to_owned(),
+                Ok(None) => "empty".to_owned(),
+                Ok(Some(v)) => {
+                    let mut text = Vec::new();
+                    match print(&v, false, &mut text) {
+                        Ok(()) => String::from_utf8(text).unwrap(),
+                        Err(Unsure) => "unprintable".to_owned(),
+                    }
+                }
+            });
+        }
+        out
+    }
+
+    /// The members the scan hands over give the answers of reading the item, in windows
+    /// that cut every token, and items holding what the jaq route refuses still say so.
+    #[test]
+    fn handed_over_members_give_the_same_answers() {
+        let deep = format!("{}1{}", "[".repeat(1001), "]".repeat(1001));
+        let long = "9".repeat(400);
+        let doc = format!(
+            r#"[{{"a" : 1 , "b\"c":[2, {{"x": 3}}],"a":"z", "\u0064": {{"e": [1, 2, 3]}}}},
+            {{ "a":"x\"y" ,"b\\":true,"d":{{"e":[]}}, "n": -0 }},
+            {{}}, [], [1, {{"a": 2}}], "s", 5, null,
+            {{"a": "\ud800"}}, {{"a": 1, "z": "\ud83d\ude00"}},
+            {{"a": 1, "deep": {deep}}}, {{"a": 2, "long": {long}}},
+            {{"a": {{"a": {{"a": 1}}}}, "k": "v"}}]"#
+        );
+        let programs = [
+            ".",
+            ".a",
+            "select(.a == 1) | .d",
+            ".d.e | length",
+            "length",
+            r#"has("a")"#,
+            r#"{a, n: (.d.e | length), t: (.a | type)}"#,
+            ".a.a // .k",
+            ".[1]",
+            r#"select(."b\"c" != null) | ."b\"c""#,
+        ];
+        for program in programs {
+            let want = outputs(program, &doc, "item", 1 << 20, false);
+            for window in [1, 2, 7, 4096, 1 << 20] {
+                let got = outputs(program, &doc, "item", window, true);
+                assert_eq!(got, want, "{program} in windows of {window}");
+            }
+        }
+        // the items holding a lone surrogate, a deep array or a long number stay unsure
+        let got = outputs(".a", &doc, "item", 7, true);
+        assert_eq!(got[8], "unsure");
+        assert_eq!(got[10], "unsure");
+        assert_eq!(got[11], "unsure");
+        assert_eq!(got[9], "1");
     }
 }
