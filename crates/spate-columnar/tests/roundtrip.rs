@@ -3,7 +3,7 @@
 //! row count, the column types and every value equal the input's.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -16,6 +16,10 @@ use serde_json::{json, Value};
 use spate_columnar::{convert, ConvertOptions, FileFormat, ParquetOptions, ScanOptions};
 use spate_csv::ReadOptions;
 
+mod common;
+// (this file's own `rows` and `read_parquet` show dates as text and count row groups)
+use common::{read_ipc, types, write};
+
 /// Reads a Parquet file back: its batches and how many row groups it has.
 fn read_parquet(path: &Path) -> (Vec<RecordBatch>, usize) {
     let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
@@ -26,13 +30,6 @@ fn read_parquet(path: &Path) -> (Vec<RecordBatch>, usize) {
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
     (batches, groups)
-}
-
-fn read_ipc(path: &Path) -> Vec<RecordBatch> {
-    arrow_ipc::reader::FileReader::try_new(File::open(path).unwrap(), None)
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap()
 }
 
 /// Days since the epoch as `YYYY-MM-DD` (for comparing with the input's text).
@@ -84,15 +81,6 @@ fn rows(batches: &[RecordBatch]) -> Vec<Value> {
     out
 }
 
-fn types(batches: &[RecordBatch]) -> Vec<(String, DataType, bool)> {
-    batches[0]
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| (f.name().clone(), f.data_type().clone(), f.is_nullable()))
-        .collect()
-}
-
 fn small_groups() -> ConvertOptions {
     ConvertOptions {
         scan: ScanOptions {
@@ -105,12 +93,6 @@ fn small_groups() -> ConvertOptions {
         },
         ..ConvertOptions::default()
     }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
 }
 
 /// Microseconds of `2025-01-01T00:00:00Z` plus `s` seconds.

@@ -661,24 +661,15 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             multiple_values: false,
             ..self.shared.options.items
         };
-        let mut items = match Items::with_markers(
+        let made = Items::with_markers(
             reader,
             name,
             self.shared.paths.to_vec(),
             self.shared.options.markers,
             options,
-        ) {
-            Ok(mut items) => {
-                items.record_children(self.shared.options.record_children);
-                items
-            }
-            Err(e) => {
-                report.fatal = Some(TaskError {
-                    error: RunError::Input(e),
-                    after_lines: 0,
-                });
-                return;
-            }
+        );
+        let Some(mut items) = self.ready(made, report) else {
+            return;
         };
         let mut reported = 0u64;
         // Whether the document was read to its end (then the visitor hears of it).
@@ -719,6 +710,28 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
 
     /// An item of a document (or of a piece of one) could not be read: an I/O error ends
     /// the task, invalid data is reported as the error policy says.
+    /// The items of a document (or piece) as opened, recording the children the query's
+    /// byte route reads; `None` when they could not be opened (the error is in `report`).
+    fn ready<R: Read>(
+        &self,
+        made: Result<Items<R>, Error>,
+        report: &mut TaskReport,
+    ) -> Option<Items<R>> {
+        match made {
+            Ok(mut items) => {
+                items.record_children(self.shared.options.record_children);
+                Some(items)
+            }
+            Err(e) => {
+                report.fatal = Some(TaskError {
+                    error: RunError::Input(e),
+                    after_lines: 0,
+                });
+                None
+            }
+        }
+    }
+
     fn item_failed(&mut self, t: usize, e: Error, report: &mut TaskReport) {
         if matches!(e, Error::Io { .. }) && !e.is_invalid_data() {
             self.error(RunError::Input(e), report);
@@ -802,18 +815,8 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             };
             Items::resumed(file, name, paths, markers, options, &at)
         };
-        let mut items = match made {
-            Ok(mut items) => {
-                items.record_children(self.shared.options.record_children);
-                items
-            }
-            Err(e) => {
-                report.fatal = Some(TaskError {
-                    error: RunError::Input(e),
-                    after_lines: 0,
-                });
-                return;
-            }
+        let Some(mut items) = self.ready(made, report) else {
+            return;
         };
         let mut next = piece.index + 1;
         items.set_checkpoint(cut.starts.get(next).copied());
