@@ -143,7 +143,7 @@ pub fn scan(
                 }
                 items.bytes_scanned()
             } else {
-                jsonl(reader, &input.name, options, |text, offset| {
+                jsonl(reader, &input.name, options, None, |text, offset| {
                     rows.json(text, Some(offset))
                 })?
             };
@@ -215,7 +215,7 @@ fn scan_range(
         Some(g) => TableSchema::from_given_arrays(g, options.arrays),
         None => {
             let mut state = JsonState::default();
-            let bytes = jsonl_lines(open()?, &name, options, Some(range), |line, offset| {
+            let bytes = jsonl(open()?, &name, options, Some(range), |line, offset| {
                 state.observe(line, offset);
                 Ok(())
             })?;
@@ -224,28 +224,16 @@ fn scan_range(
         }
     };
     let mut rows = Rows::new(table, options, name.clone(), consumer)?;
-    let bytes_in = jsonl_lines(open()?, &name, options, Some(range), |text, offset| {
+    let bytes_in = jsonl(open()?, &name, options, Some(range), |text, offset| {
         rows.json(text, Some(offset))
     })?;
     rows.finish(bytes_in)
 }
 
-/// Hands each line of JSON Lines (validated) to `f`; returns the bytes read.
+/// Hands each line of JSON Lines (validated) to `f`; returns the bytes read. With a
+/// `range`, only the lines starting in it (`reader` then starts one byte before the range's
+/// start, or at 0).
 fn jsonl<F>(
-    reader: Box<dyn Read + Send>,
-    name: &str,
-    options: &ScanOptions,
-    f: F,
-) -> Result<u64, Error>
-where
-    F: FnMut(&[u8], u64) -> Result<(), Error>,
-{
-    jsonl_lines(reader, name, options, None, f)
-}
-
-/// [`jsonl`], of the lines starting in `range` when one is given (`reader` then starts one
-/// byte before the range's start, or at 0).
-fn jsonl_lines<F>(
     reader: Box<dyn Read + Send>,
     name: &str,
     options: &ScanOptions,

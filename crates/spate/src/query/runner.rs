@@ -639,9 +639,8 @@ impl QueryRunner {
         })
     }
 
-    /// The compact text of the item with the `with` fields added as members, appended to
-    /// `out`: what compacting [`QueryRunner::attach_context`]'s text gives, without making
-    /// that text first.
+    /// The compact text of the item with the `with` fields added as members (see
+    /// [`QueryRunner::attach_context`]), appended to `out` in one pass over the item.
     fn write_joined(&self, raw: &[u8], with: &[Option<Vec<u8>>], out: &mut Vec<u8>) {
         if self.quoted_names.is_empty() {
             spate_json::compact::compact_into(raw, out);
@@ -672,32 +671,10 @@ impl QueryRunner {
     }
 
     /// The item with the `with` fields added as members (a non-object item becomes
-    /// `{"value": ITEM, ...}`); missing fields are `null`.
+    /// `{"value": ITEM, ...}`; missing fields are `null`), as compact text.
     fn attach_context(&self, raw: &[u8], with: &[Option<Vec<u8>>]) -> Vec<u8> {
         let mut json = Vec::with_capacity(raw.len() + 64);
-        let trimmed = raw.trim_ascii();
-        let is_object = trimmed.first() == Some(&b'{');
-        if is_object {
-            let body = &trimmed[..trimmed.len() - 1];
-            json.extend_from_slice(body);
-            let empty = body[1..].trim_ascii().is_empty();
-            if !empty {
-                json.push(b',');
-            }
-        } else {
-            json.extend_from_slice(b"{\"value\":");
-            json.extend_from_slice(trimmed);
-            json.push(b',');
-        }
-        for (i, (name, _)) in self.query.with.iter().enumerate() {
-            if i > 0 {
-                json.push(b',');
-            }
-            json.extend_from_slice(serde_json::to_string(name).unwrap_or_default().as_bytes());
-            json.push(b':');
-            json.extend_from_slice(with[i].as_deref().unwrap_or(b"null"));
-        }
-        json.push(b'}');
+        self.write_joined(raw, with, &mut json);
         json
     }
 
