@@ -130,7 +130,7 @@ def _schema_text(schema):
 
 def convert(source, output, *, path=None, with_=None, filter=None, schema=None, format=None,
             compression="zstd", row_group_size=None, partition_by=None, arrays="list",
-            flatten=False):
+            flatten=False, compression_level=None):
     """Convert ``source`` (CSV/TSV, JSON Lines, or the items at ``path`` of a JSON document;
     ``.gz``/``.zst`` decompressed) into a Parquet (``.parquet``) or Arrow IPC (``.arrow``)
     file, in constant memory — what ``spate convert`` does. Returns a dict with ``rows``,
@@ -141,7 +141,8 @@ def convert(source, output, *, path=None, with_=None, filter=None, schema=None, 
     is read once and a value that does not fit raises ``ValueError`` naming the row, byte
     and column. ``with_``: ``{"name": "path"}`` attaches fields of enclosing values (as
     ``spate convert --with``). ``filter``: a jq program whose outputs are the rows.
-    ``compression``: ``"zstd"``, ``"snappy"``, ``"gzip"`` or ``"none"``.
+    ``compression``: ``"zstd"``, ``"snappy"``, ``"gzip"`` or ``"none"``;
+    ``compression_level``: zstd 1-22 (default 3), gzip 0-10 (default 6).
     ``partition_by``: a column or a list: ``output`` is then a folder of hive-style
     ``COLUMN=VALUE/part-N.parquet`` files. The output is written to a temporary file renamed
     at the end; an output that is the input is refused. ``arrays``: ``"list"`` stores JSON
@@ -158,7 +159,7 @@ def convert(source, output, *, path=None, with_=None, filter=None, schema=None, 
                            with_=list((with_ or {}).items()), filter=filter,
                            schema=_schema_text(schema), format=format, compression=compression,
                            row_group_size=row_group_size, partition_by=_list(partition_by),
-                           arrays=arrays, flatten=flatten)
+                           arrays=arrays, flatten=flatten, compression_level=compression_level)
 
 
 def arrow_batches(source, path=None, *, batch_size=65536, with_=None, filter=None, schema=None,

@@ -40,7 +40,8 @@ def convert(source: Union[str, os.PathLike], output: Union[str, os.PathLike], *,
             format: Optional[str] = ..., compression: str = ...,
             row_group_size: Optional[int] = ...,
             partition_by: Union[None, str, Sequence[str]] = ...,
-            arrays: str = ..., flatten: bool = ...) -> Dict[str, int]: ...
+            arrays: str = ..., flatten: bool = ...,
+            compression_level: Optional[int] = ...) -> Dict[str, int]: ...
 def arrow_batches(source: Union[str, os.PathLike], path: Optional[str] = ..., *,
                   batch_size: int = ..., with_: Optional[Mapping[str, str]] = ...,
                   filter: Optional[str] = ...,

@@ -84,7 +84,7 @@ fn scan_options(
 #[pyfunction]
 #[pyo3(signature = (source, output, *, path=None, with_=Vec::new(), filter=None, schema=None,
                     format=None, compression="zstd", row_group_size=None, partition_by=Vec::new(),
-                    arrays="list", flatten=false))]
+                    arrays="list", flatten=false, compression_level=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn convert<'py>(
     py: Python<'py>,
@@ -100,6 +100,7 @@ pub fn convert<'py>(
     partition_by: Vec<String>,
     arrays: &str,
     flatten: bool,
+    compression_level: Option<i32>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let format = match format.as_deref() {
         Some("parquet") => FileFormat::Parquet,
@@ -132,6 +133,7 @@ pub fn convert<'py>(
         format,
         parquet: ParquetOptions {
             compression,
+            compression_level,
             row_group_rows: row_group_size
                 .unwrap_or(spate_columnar::write::DEFAULT_ROW_GROUP_ROWS)
                 .max(1),

@@ -485,3 +485,27 @@ def test_partitioned_lists_of_structs_read_as_one_table(tmp_path):
     assert a == b and sum(r[1] for r in a) == sum(len(s["delegations"]) for s in sessions)
     with pytest.raises(ValueError, match="list or struct column"):
         spate.convert(src, tmp_path / "bad", path="sessions.item", partition_by="delegations")
+
+
+def test_compression_level_and_json_lines_with_a_path(tmp_path):
+    """A codec's level changes the bytes, not the rows; a level out of range is a
+    ValueError. A path given for JSON Lines applies inside each line (it used to be
+    dropped: the rows were the lines)."""
+    lines = tmp_path / "r.jsonl"
+    lines.write_text("".join(json.dumps({"run": {"id": i % 7, "items": [{"k": i}, {"k": -i}]},
+                                         "pad": "x" * (i % 50)}) + "\n"
+                             for i in range(3000)))
+    sizes, tables = [], []
+    for level in (1, 19):
+        out = tmp_path / f"l{level}.parquet"
+        report = spate.convert(lines, out, path="run.items.item", with_={"rid": "run.id"},
+                               compression_level=level)
+        assert report["rows"] == 6000
+        sizes.append(out.stat().st_size)
+        tables.append(pq.read_table(out).to_pylist())
+    assert sizes[0] > sizes[1]
+    assert tables[0] == tables[1]
+    assert tables[0][:3] == [{"k": 0, "rid": 0}, {"k": 0, "rid": 0}, {"k": 1, "rid": 1}]
+    with pytest.raises(ValueError, match="zstd takes 1 to 22"):
+        spate.convert(lines, tmp_path / "bad.parquet", compression_level=0)
+    assert not (tmp_path / "bad.parquet").exists()

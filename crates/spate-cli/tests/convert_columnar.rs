@@ -227,3 +227,38 @@ fn an_interrupted_conversion_leaves_nothing() {
     assert_eq!(status.code(), Some(130));
     assert!(entries(&out_dir).is_empty(), "{:?}", entries(&out_dir));
 }
+
+#[test]
+fn a_compression_level_out_of_range_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("s.csv");
+    std::fs::write(&csv, "a,b\n1,2\n").unwrap();
+    for (codec, level, words) in [
+        ("zstd", "23", "zstd takes 1 to 22"),
+        ("snappy", "1", "only zstd and gzip take a level"),
+    ] {
+        let out = spate()
+            .args([
+                "convert",
+                "--compression",
+                codec,
+                "--compression-level",
+                level,
+            ])
+            .arg(&csv)
+            .arg(dir.path().join("o.parquet"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{codec} {level}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(words), "{err}");
+    }
+    assert_eq!(entries(dir.path()), ["s.csv"]);
+    let out = spate()
+        .args(["convert", "--compression-level", "1"])
+        .arg(&csv)
+        .arg(dir.path().join("o.parquet"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -530,3 +530,34 @@ fn json_lines_schema_is_the_same_for_any_thread_count() {
         assert_eq!(run(j), one, "{j}");
     }
 }
+
+/// A path inside the lines of JSON Lines is applied by queries and by Parquet/Arrow output;
+/// `schema` takes each line as a row, so it refuses the path instead of leaving it out.
+#[test]
+fn a_path_inside_json_lines_is_refused_not_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.jsonl");
+    std::fs::write(&file, "{\"a\":{\"b\":[1,2]}}\n{\"a\":{\"b\":[3]}}\n").unwrap();
+    let out = spate()
+        .args(["schema", "--path", "a.b.item"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("inside each line of JSON Lines"), "{err}");
+    let out = spate()
+        .args(["convert", "--path", "a.b.item"])
+        .arg(&file)
+        .arg(dir.path().join("b.parquet"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = spate()
+        .args(["convert", "--path", "a.b.item"])
+        .arg(&file)
+        .arg(dir.path().join("b.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -28,8 +28,11 @@ use crate::value::{self, excerpt, Stored};
 pub const DEFAULT_BATCH_ROWS: usize = 65_536;
 /// A batch is cut early once its text and binary values reach this many bytes (so that a
 /// batch of long strings stays bounded, and `Utf8` offsets never overflow). Each element of
-/// a list counts [`LIST_ELEMENT_BYTES`] more.
-pub const DEFAULT_BATCH_BYTES: usize = 8 << 20;
+/// a list counts [`LIST_ELEMENT_BYTES`] more. Small enough that several batches fit in what
+/// may wait for Parquet's encoding threads (`crate::encode`), so that two row groups are
+/// encoded side by side: with 8 MB batches one batch filled that allowance, and the row
+/// groups were encoded one after the other.
+pub const DEFAULT_BATCH_BYTES: usize = 2 << 20;
 /// What each list element counts toward [`DEFAULT_BATCH_BYTES`] besides its text (its value
 /// or offset, and the list's offset), so that a batch of long lists stays bounded too.
 pub const LIST_ELEMENT_BYTES: usize = 8;

@@ -18,7 +18,7 @@
 
 use std::collections::VecDeque;
 use std::io::Write;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
@@ -87,14 +87,18 @@ const IN_FLIGHT_BYTES: usize = 12 << 20;
 
 /// One encoding thread.
 struct Encoder {
-    jobs: SyncSender<Job>,
+    /// Unbounded: what bounds the batches waiting is [`InFlight`], over all encoders, so
+    /// that handing rows to one encoder never waits for that encoder while another one has
+    /// nothing to do (with a one-job channel each, the row groups were encoded one after
+    /// the other, not side by side).
+    jobs: Sender<Job>,
     chunks: Receiver<Result<Vec<ArrowColumnChunk>, ParquetError>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Encoder {
     fn start(schema: SchemaRef, in_flight: Arc<InFlight>) -> Result<Encoder, Error> {
-        let (jobs, received) = sync_channel::<Job>(1);
+        let (jobs, received) = channel::<Job>();
         let (done, chunks) = sync_channel(1);
         let thread = std::thread::Builder::new()
             .name("spate-encoder".into())
@@ -125,7 +129,7 @@ impl Encoder {
 impl Drop for Encoder {
     fn drop(&mut self) {
         // (closing `jobs` ends the thread's loop)
-        let (jobs, _) = sync_channel(0);
+        let (jobs, _) = channel();
         drop(std::mem::replace(&mut self.jobs, jobs));
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -228,7 +232,7 @@ impl<W: Write + Send> ParallelParquet<W> {
         threads: usize,
     ) -> Result<Self, Error> {
         // (the properties and the embedded Arrow schema exactly as ArrowWriter sets them)
-        let writer = ArrowWriter::try_new(out, schema.clone(), Some(options.properties()))?;
+        let writer = ArrowWriter::try_new(out, schema.clone(), Some(options.properties()?))?;
         let (file, factory) = writer.into_serialized_writer()?;
         let in_flight = Arc::new(InFlight::default());
         let encoders = (0..threads.max(1))

@@ -17,8 +17,11 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use spate::jsonl::{select_line, Lines, LinesOptions};
+use spate::output::ResultSink;
+use spate::parallel::{Observer, RunError, RunOptions};
 use spate::query::{Query, QueryRunner};
-use spate::{BufferSelector, Items, ItemsOptions};
+use spate::Inputs;
+use spate::{BufferSelector, ItemRef, Items, ItemsOptions};
 use spate_csv::convert::{convert_csv_rows, csv_columns, CsvRows};
 use spate_csv::json::JsonState;
 use spate_csv::split::FieldRange;
@@ -59,6 +62,10 @@ pub struct ScanOptions {
     /// (`start..end`), so that workers can share one large file (each line belongs to the
     /// range it starts in; ranges that tile the file read every line once).
     pub range: Option<(u64, u64)>,
+    /// The first pass over a plain JSON document with fields attached or a jq filter cuts
+    /// it into pieces of about this size scanned on every core (spate's executor; 0: one
+    /// piece). See `docs/parallel.md`.
+    pub document_piece: u64,
 }
 
 impl Default for ScanOptions {
@@ -75,6 +82,7 @@ impl Default for ScanOptions {
             flatten: false,
             progress: None,
             range: None,
+            document_piece: spate::parallel::DEFAULT_DOCUMENT_PIECE,
         }
     }
 }
@@ -113,7 +121,9 @@ pub fn scan(
     if let Some(range) = options.range {
         return scan_range(&mut input, range, options, consumer);
     }
-    if !options.with.is_empty() || options.filter.is_some() {
+    // (JSON Lines with a path: the path applies inside each line, as for `spate items`)
+    let lines_path = input.kind == InputKind::JsonLines && options.read.json_path.is_some();
+    if !options.with.is_empty() || options.filter.is_some() || lines_path {
         if matches!(input.kind, InputKind::Csv | InputKind::Tsv) {
             return Err(Error::Usage(
                 "fields of enclosing values and jq filters apply to JSON items, not to CSV rows"
@@ -188,10 +198,14 @@ fn scan_range(
             input.name
         )));
     };
-    if !options.with.is_empty() || options.filter.is_some() || range.0 > range.1 {
+    if !options.with.is_empty()
+        || options.filter.is_some()
+        || input.json_path.is_some()
+        || range.0 > range.1
+    {
         return Err(Error::Usage(
-            "a byte range takes neither fields of enclosing values nor a jq filter, and its \
-             start is not past its end"
+            "a byte range takes neither fields of enclosing values, a jq filter nor a path \
+             inside the lines, and its start is not past its end"
                 .into(),
         ));
     }
@@ -434,11 +448,10 @@ fn scan_query(
     consumer: &mut dyn BatchConsumer,
 ) -> Result<ScanReport, Error> {
     let lines = input.kind == InputKind::JsonLines;
-    let default_path = if lines { "$" } else { "$[*]" };
-    let path = input
-        .json_path
-        .clone()
-        .unwrap_or_else(|| default_path.into());
+    let path = match lines {
+        true => options.read.json_path.clone().unwrap_or_else(|| "$".into()),
+        false => input.json_path.clone().unwrap_or_else(|| "$[*]".into()),
+    };
     let mut query = Query::new(&path)?.max_held(options.items.max_item_size);
     for (name, p) in &options.with {
         query = query.with(name, p)?;
@@ -446,21 +459,11 @@ fn scan_query(
     if let Some(f) = &options.filter {
         query = query.jq(f)?;
     }
-    let mut options = options.clone();
-    // JSON Lines: the path applies inside each line.
-    options.items.multiple_values |= lines;
-    let options = &options;
     let name = input.name.clone();
     let table = match &options.given {
         Some(g) => TableSchema::from_given_arrays(g, options.arrays),
         None => {
-            let mut state = JsonState::default();
-            let mut position = 0;
-            let bytes = query_results(&query, input.reader()?, &name, options, |line, _| {
-                state.observe(line, position);
-                position += 1;
-                Ok(())
-            })?;
+            let (state, bytes) = observe_results(&query, input, options)?;
             let schema = state.schema(
                 spate_csv::Format::JsonItems { path: path.clone() },
                 None,
@@ -472,46 +475,130 @@ fn scan_query(
     };
     let mut rows = Rows::new(table, options, name.clone(), consumer)?;
     let reader = counted(input.reader()?, options);
-    let bytes_in = query_results(&query, reader, &name, options, |line, offset| {
+    let bytes_in = query_results(&query, reader, &name, options, lines, |line, offset| {
         rows.json(line, Some(offset))
     })?;
     rows.finish(bytes_in)
 }
 
-/// Runs `query` over a document, handing each result (compact JSON) and the offset of the
-/// item that released it to `f`; returns the bytes read.
+/// The first pass of [`scan_query`]: each result observed by the schema inference, in input
+/// order; returns the inference and the bytes read.
+///
+/// A plain file is read by spate's executor on every core (a big JSON document cut into
+/// pieces, JSON Lines into byte ranges): the results come in input order, so the schema is
+/// the one the sequential pass infers, and the inference runs on this thread while the
+/// workers scan. That first pass alone was a sixth of a conversion's time on one core.
+/// When the executor's run fails, the sequential pass runs again: it stops at the same
+/// place and reports the error exactly as it always did (an error ends the conversion, so
+/// this costs nothing on the way to a file).
+fn observe_results(
+    query: &Query,
+    input: &mut TableInput,
+    options: &ScanOptions,
+) -> Result<(JsonState, u64), Error> {
+    if let Some((file, format)) = parallel_file(input) {
+        let mut run = RunOptions {
+            threads: options.csv.threads,
+            items: options.items,
+            document_piece: options.document_piece,
+            ..RunOptions::default()
+        };
+        // (the executor frames JSON Lines itself; the sequential pass reads them as a
+        // sequence of values)
+        run.items.multiple_values &= format == spate::Format::Json;
+        let mut sink = Observe {
+            state: JsonState::default(),
+            rows: 0,
+        };
+        let inputs = Inputs::from_files(&[file], Some(format));
+        if let Ok(outcome) = spate::query::execute(query, &inputs, &run, &mut sink, &mut Quiet) {
+            return Ok((sink.state, outcome.summary.bytes));
+        }
+    }
+    let mut state = JsonState::default();
+    let mut position = 0;
+    let name = input.name.clone();
+    let lines = input.kind == InputKind::JsonLines;
+    let bytes = query_results(query, input.reader()?, &name, options, lines, |line, _| {
+        state.observe(line, position);
+        position += 1;
+        Ok(())
+    })?;
+    Ok((state, bytes))
+}
+
+/// The file and format of an input the executor can read as the sequential pass does: an
+/// uncompressed file named as it is (not standard input spooled to a temporary file).
+fn parallel_file(input: &TableInput) -> Option<(std::path::PathBuf, spate::Format)> {
+    let format = match input.kind {
+        InputKind::Json => spate::Format::Json,
+        InputKind::JsonLines => spate::Format::Jsonl,
+        InputKind::Csv | InputKind::Tsv => return None,
+    };
+    let file = input.file().filter(|_| input.is_plain_file())?;
+    (file == Path::new(&input.name)).then(|| (file.to_path_buf(), format))
+}
+
+/// Results of the executor, in input order, into the schema inference.
+struct Observe {
+    state: JsonState,
+    rows: u64,
+}
+
+impl ResultSink for Observe {
+    fn result(&mut self, result: &[u8]) -> std::io::Result<()> {
+        self.state.observe(result, self.rows);
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn results(&mut self, lines: &[u8], _count: u64) -> std::io::Result<()> {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', lines) {
+            self.result(&lines[start..end])?;
+            start = end + 1;
+        }
+        Ok(())
+    }
+}
+
+/// The executor's reports, unheard: in its fail-fast mode the run's error is what counts,
+/// and it is reported again by the sequential pass.
+struct Quiet;
+
+impl Observer for Quiet {
+    fn error(&mut self, _: RunError) {}
+}
+
+/// Runs `query` over a document, or over each line of JSON Lines (`lines`), handing each
+/// result (compact JSON) and the offset of the item that released it to `f`; returns the
+/// bytes read.
 fn query_results<F>(
     query: &Query,
     reader: Box<dyn Read + Send>,
     name: &str,
     options: &ScanOptions,
+    lines: bool,
     mut f: F,
 ) -> Result<u64, Error>
 where
     F: FnMut(&[u8], u64) -> Result<(), Error>,
 {
     let plan = Arc::new(query.plan()?);
-    let mut items = Items::with_markers(
-        reader,
-        name,
-        plan.paths.clone(),
-        plan.markers,
-        options.items,
-    )?;
-    let mut runner = QueryRunner::new(query.clone(), plan);
+    let mut runner = QueryRunner::new(query.clone(), plan.clone());
     let mut out = Vec::new();
-    while let Some(item) = items.next_item()? {
+    let mut run = |item: ItemRef<'_>, out: &mut Vec<u8>| -> Result<(), Error> {
         let offset = item.offset();
         out.clear();
         runner
-            .span(item, &mut out)
+            .span(item, out)
             .map_err(|error| spate::Error::Filter {
                 input: name.to_owned(),
                 error,
             })?;
         // (memchr: a byte-at-a-time split cost a quarter of the reading thread)
         let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', &out) {
+        for end in memchr::memchr_iter(b'\n', out) {
             if end > start {
                 f(&out[start..end], offset)?;
             }
@@ -520,6 +607,59 @@ where
         if start < out.len() {
             f(&out[start..], offset)?;
         }
+        Ok(())
+    };
+    if lines {
+        // Each line is a JSON text of its own, selected as the executor selects it (read
+        // as one sequence of values, a line's context ran into the next: items were lost).
+        let max_line = options.items.max_item_size;
+        let mut lines = Lines::new(
+            reader,
+            LinesOptions {
+                max_line,
+                ..LinesOptions::default()
+            },
+        );
+        let mut selector = BufferSelector::with_markers(
+            plan.paths.clone(),
+            plan.markers,
+            spate_json::ScanOptions {
+                max_depth: options.items.max_depth,
+                ..spate_json::ScanOptions::default()
+            },
+        )?;
+        while let Some(line) = lines.next_line().map_err(|source| spate::Error::Io {
+            input: name.to_owned(),
+            source,
+        })? {
+            if line.is_blank() {
+                continue;
+            }
+            let mut failed = None;
+            select_line(&mut selector, name, &line, max_line, |item| {
+                match run(item.shifted(line.offset), &mut out) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        failed = Some(e);
+                        ControlFlow::Break(())
+                    }
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
+        return Ok(lines.line_bytes());
+    }
+    let mut items = Items::with_markers(
+        reader,
+        name,
+        plan.paths.clone(),
+        plan.markers,
+        options.items,
+    )?;
+    while let Some(item) = items.next_item()? {
+        run(item, &mut out)?;
     }
     Ok(items.bytes_scanned())
 }

@@ -23,7 +23,7 @@ pub const DEFAULT_ROW_GROUP_ROWS: usize = 122_880;
 pub const DEFAULT_ROW_GROUP_BYTES: usize = 16 << 20;
 /// A column's dictionary past this size gives way to the fallback encoding.
 pub const DICTIONARY_PAGE_BYTES: usize = 128 << 10;
-/// zstd level of Parquet pages.
+/// zstd level of Parquet pages unless told otherwise.
 pub const ZSTD_LEVEL: i32 = 3;
 
 /// The compression of Parquet pages.
@@ -55,14 +55,36 @@ impl FromStr for Compression {
 }
 
 impl Compression {
-    fn parquet(self) -> parquet::basic::Compression {
+    /// The parquet crate's codec at `level` (`None`: the codec's default); a level the codec
+    /// does not take is an error naming the codec's range.
+    fn parquet(self, level: Option<i32>) -> Result<parquet::basic::Compression, Error> {
         use parquet::basic::Compression as C;
-        match self {
-            Compression::Zstd => C::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL).unwrap_or_default()),
-            Compression::Snappy => C::SNAPPY,
-            Compression::Gzip => C::GZIP(GzipLevel::default()),
-            Compression::None => C::UNCOMPRESSED,
-        }
+        let bad = |range: &str| {
+            Error::Usage(format!(
+                "compression level {}: {range}",
+                level.unwrap_or_default()
+            ))
+        };
+        Ok(match (self, level) {
+            (Compression::Zstd, level) => C::ZSTD(
+                Some(level.unwrap_or(ZSTD_LEVEL))
+                    .filter(|l| (1..=22).contains(l))
+                    .and_then(|l| ZstdLevel::try_new(l).ok())
+                    .ok_or_else(|| bad("zstd takes 1 to 22"))?,
+            ),
+            (Compression::Gzip, None) => C::GZIP(GzipLevel::default()),
+            (Compression::Gzip, Some(l)) => C::GZIP(
+                u32::try_from(l)
+                    .ok()
+                    .and_then(|l| GzipLevel::try_new(l).ok())
+                    .ok_or_else(|| bad("gzip takes 0 to 10"))?,
+            ),
+            (Compression::Snappy, None) => C::SNAPPY,
+            (Compression::None, None) => C::UNCOMPRESSED,
+            (Compression::Snappy | Compression::None, Some(_)) => {
+                return Err(bad("only zstd and gzip take a level"))
+            }
+        })
     }
 }
 
@@ -70,6 +92,8 @@ impl Compression {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParquetOptions {
     pub compression: Compression,
+    /// The codec's level (zstd 1-22, gzip 0-10); `None`: zstd [`ZSTD_LEVEL`], gzip 6.
+    pub compression_level: Option<i32>,
     /// Most rows in one row group.
     pub row_group_rows: usize,
     /// Most bytes (as Arrow arrays) of the rows of one row group: past it, the row group is
@@ -81,6 +105,7 @@ impl Default for ParquetOptions {
     fn default() -> Self {
         ParquetOptions {
             compression: Compression::default(),
+            compression_level: None,
             row_group_rows: DEFAULT_ROW_GROUP_ROWS,
             row_group_bytes: DEFAULT_ROW_GROUP_BYTES,
         }
@@ -88,9 +113,9 @@ impl Default for ParquetOptions {
 }
 
 impl ParquetOptions {
-    pub(crate) fn properties(&self) -> WriterProperties {
-        WriterProperties::builder()
-            .set_compression(self.compression.parquet())
+    pub(crate) fn properties(&self) -> Result<WriterProperties, Error> {
+        Ok(WriterProperties::builder()
+            .set_compression(self.compression.parquet(self.compression_level)?)
             .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
             .set_max_row_group_bytes(Some(self.row_group_bytes.max(1)))
             .set_created_by(format!("spate {}", env!("CARGO_PKG_VERSION")))
@@ -99,7 +124,7 @@ impl ParquetOptions {
             // limit makes such columns fall back early; few-valued ones keep their dictionary.
             .set_writer_version(parquet::file::properties::WriterVersion::PARQUET_2_0)
             .set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES)
-            .build()
+            .build())
     }
 }
 
@@ -182,7 +207,7 @@ impl<W: Write + Send> BatchWriter<W> {
                 Box::new(ArrowWriter::try_new(
                     out,
                     schema,
-                    Some(parquet.properties()),
+                    Some(parquet.properties()?),
                 )?),
                 parquet.row_group_bytes.max(1),
                 0,

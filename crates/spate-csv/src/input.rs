@@ -60,7 +60,8 @@ impl InputKind {
     }
 }
 
-/// Resolves the kind: an explicit one wins; a JSON path means a JSON document; then the
+/// Resolves the kind: an explicit one wins; a JSON path means a JSON document (or, in a file
+/// named as JSON Lines, a path inside each line); then the
 /// name (`.csv`, `.tsv`, `.jsonl`, `.ndjson`; a `.json` file is a document or JSON Lines by
 /// its content); then the content: JSON (a document or JSON Lines, as spate's sniffer says)
 /// when it starts with `{` or `[`, else CSV. `head` is the first decompressed bytes.
@@ -74,7 +75,11 @@ pub fn detect(
         return k;
     }
     if has_path {
-        return InputKind::Json;
+        // (a path inside each line of a file named as JSON Lines)
+        return match InputKind::from_file_name(file_name) {
+            Some(InputKind::JsonLines) => InputKind::JsonLines,
+            _ => InputKind::Json,
+        };
     }
     match InputKind::from_file_name(file_name) {
         Some(InputKind::Json) => json_kind(head),
@@ -143,7 +148,8 @@ pub struct TableInput {
     /// The name for messages: the path as given, or `<stdin>`.
     pub name: String,
     pub kind: InputKind,
-    /// The path of the items, for a JSON document.
+    /// The path of the items: for a JSON document (its default when none was given), or
+    /// inside each line of JSON Lines (when given).
     pub json_path: Option<String>,
     body: Body,
 }
@@ -233,6 +239,9 @@ impl TableInput {
             input.name.clone()
         };
         input.kind = detect(options.from, &file_name, &head, has_path);
+        if input.kind == InputKind::JsonLines {
+            input.json_path = options.json_path.clone();
+        }
         if input.kind == InputKind::Json {
             input.json_path = Some(
                 options
@@ -297,6 +306,13 @@ mod tests {
         assert_eq!(detect(None, "a.CSV", b"", false), InputKind::Csv);
         assert_eq!(detect(None, "a.tsv.gz", b"", false), InputKind::Tsv);
         assert_eq!(detect(None, "a.ndjson", b"", false), InputKind::JsonLines);
+        // A path: a document, or a path inside each line of a file named as JSON Lines.
+        assert_eq!(detect(None, "a.jsonl.gz", b"", true), InputKind::JsonLines);
+        assert_eq!(
+            detect(None, "a.json", b"{\"a\":1}\n", true),
+            InputKind::Json
+        );
+        assert_eq!(detect(None, "a.csv", b"", true), InputKind::Json);
         assert_eq!(
             detect(None, "a.jsonl.zstd", b"", false),
             InputKind::JsonLines

@@ -18,6 +18,21 @@ use crate::input::{InputKind, ReadOptions, TableInput};
 use crate::schema::{Format, GivenSchema, Schema};
 use crate::types::Type;
 
+/// A path inside the lines of JSON Lines selects items in each line; the schema inference
+/// and the text conversion here take each line as a row, so they refuse it rather than
+/// leave it out (the query runner applies it: `spate items`, and the conversion to Parquet
+/// or Arrow in spate-columnar).
+fn refuse_path_in_lines(input: &TableInput) -> Result<(), Error> {
+    match (&input.json_path, input.kind) {
+        (Some(path), InputKind::JsonLines) => Err(Error::new(ErrorKind::Usage(format!(
+            "{}: the path {path:?} inside each line of JSON Lines is applied by queries and \
+             by Parquet or Arrow output, not by schema inference or text conversion",
+            input.name
+        )))),
+        _ => Ok(()),
+    }
+}
+
 /// Infers the schema of an opened input, by its kind: CSV/TSV (a plain file in parallel),
 /// JSON Lines (a file on spate's executor, a stream through spate's line reader), or the
 /// items of a JSON document. `csv.sample` and `csv.threads` apply to every kind.
@@ -28,6 +43,7 @@ pub fn infer(input: &mut TableInput, csv: &CsvOptions) -> Result<Schema, Error> 
         ..JsonOptions::default()
     };
     let name = input.name.clone();
+    refuse_path_in_lines(input)?;
     match input.kind {
         InputKind::Json => {
             let path = input.json_path.clone().unwrap_or_else(|| "$[*]".into());
@@ -116,6 +132,7 @@ where
     F: FnOnce() -> io::Result<W>,
 {
     let mut input = TableInput::open(input, &options.read, true)?;
+    refuse_path_in_lines(&input)?;
     let out = open_output().map_err(|e| Error::new(ErrorKind::Output(e)))?;
     let to = options.to;
     let mut opts = options.csv.clone();

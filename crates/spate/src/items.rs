@@ -115,6 +115,14 @@ impl<'a> ItemRef<'a> {
         self.shape
     }
 
+    /// The same item `by` bytes further into the input: an item of a JSON text read on its
+    /// own (a line of JSON Lines, whose items' offsets are relative to the line) placed in
+    /// its file.
+    pub fn shifted(mut self, by: u64) -> Self {
+        self.offset += by;
+        self
+    }
+
     /// The item's JSON text exactly as in the input (whitespace included).
     pub fn raw(&self) -> &'a [u8] {
         self.bytes

@@ -67,6 +67,11 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "CODEC", default_value = "zstd")]
     compression: Compression,
 
+    /// Parquet: the codec's level, zstd 1 (fastest) to 22 (smallest), gzip 0 to 10
+    /// (default: zstd 3, gzip 6).
+    #[arg(long, value_name = "N", allow_negative_numbers = false)]
+    compression_level: Option<i32>,
+
     /// Parquet/Arrow: JSON arrays whose elements are scalars of one type as list columns
     /// (list), or every array as its JSON text in a string column (json).
     #[arg(long, value_name = "HOW", default_value = "list")]
@@ -161,6 +166,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
                 format,
                 parquet: ParquetOptions {
                     compression: args.compression,
+                    compression_level: args.compression_level,
                     row_group_rows: args.row_group_size.max(1),
                     ..ParquetOptions::default()
                 },
