@@ -17,8 +17,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use spate::jsonl::{select_line, Lines, LinesOptions};
-use spate::output::ResultSink;
-use spate::parallel::{Observer, RunError, RunOptions};
+use spate::parallel::{ItemVisitor, Observer, RunError, RunOptions, VisitError, WriteLines};
 use spate::query::{Query, QueryRunner};
 use spate::Inputs;
 use spate::{BufferSelector, ItemRef, Items, ItemsOptions};
@@ -481,38 +480,25 @@ fn scan_query(
     rows.finish(bytes_in)
 }
 
-/// The first pass of [`scan_query`]: each result observed by the schema inference, in input
-/// order; returns the inference and the bytes read.
+/// The first pass of [`scan_query`]: each result observed by the schema inference; returns
+/// the inference and the bytes read.
 ///
 /// A plain file is read by spate's executor on every core (a big JSON document cut into
-/// pieces, JSON Lines into byte ranges): the results come in input order, so the schema is
-/// the one the sequential pass infers, and the inference runs on this thread while the
-/// workers scan. That first pass alone was a sixth of a conversion's time on one core.
-/// When the executor's run fails, the sequential pass runs again: it stops at the same
-/// place and reports the error exactly as it always did (an error ends the conversion, so
-/// this costs nothing on the way to a file).
+/// pieces, JSON Lines into byte ranges), each worker and piece inferring into a state of its
+/// own, merged at the end: a field's place is that of its first result in the input, which
+/// the states record by the offset of the item that released it (see [`Inferring`]), so the
+/// schema is the one the sequential pass infers. That first pass alone was a sixth of a
+/// conversion's time on one core. When the executor's run fails, the sequential pass runs
+/// again: it stops at the same place and reports the error exactly as it always did (an
+/// error ends the conversion, so this costs nothing on the way to a file).
 fn observe_results(
     query: &Query,
     input: &mut TableInput,
     options: &ScanOptions,
 ) -> Result<(JsonState, u64), Error> {
     if let Some((file, format)) = parallel_file(input) {
-        let mut run = RunOptions {
-            threads: options.csv.threads,
-            items: options.items,
-            document_piece: options.document_piece,
-            ..RunOptions::default()
-        };
-        // (the executor frames JSON Lines itself; the sequential pass reads them as a
-        // sequence of values)
-        run.items.multiple_values &= format == spate::Format::Json;
-        let mut sink = Observe {
-            state: JsonState::default(),
-            rows: 0,
-        };
-        let inputs = Inputs::from_files(&[file], Some(format));
-        if let Ok(outcome) = spate::query::execute(query, &inputs, &run, &mut sink, &mut Quiet) {
-            return Ok((sink.state, outcome.summary.bytes));
+        if let Some(inferred) = observe_on_every_core(query, file, format, options) {
+            return Ok(inferred);
         }
     }
     let mut state = JsonState::default();
@@ -527,6 +513,40 @@ fn observe_results(
     Ok((state, bytes))
 }
 
+/// The executor's run of [`observe_results`]; `None` when it fails.
+fn observe_on_every_core(
+    query: &Query,
+    file: std::path::PathBuf,
+    format: spate::Format,
+    options: &ScanOptions,
+) -> Option<(JsonState, u64)> {
+    let plan = Arc::new(query.plan().ok()?);
+    let mut run = RunOptions {
+        threads: options.csv.threads,
+        items: options.items,
+        document_piece: options.document_piece,
+        markers: plan.markers,
+        record_children: query.children_wanted(),
+        ..RunOptions::default()
+    };
+    // (the executor frames JSON Lines itself)
+    run.items.multiple_values &= format == spate::Format::Json;
+    let inputs = Inputs::from_files(&[file], Some(format));
+    let make = || Inferring {
+        runner: QueryRunner::new(query.clone(), plan.clone()),
+        state: JsonState::default(),
+        results: Vec::new(),
+    };
+    let mut sink = WriteLines(std::io::sink());
+    let (visitors, summary) =
+        spate::parallel::run_into(&inputs, &plan.paths, &run, make, &mut sink, &mut Quiet).ok()?;
+    let mut state = JsonState::default();
+    for v in visitors {
+        state.merge(v.state);
+    }
+    Some((state, summary.bytes))
+}
+
 /// The file and format of an input the executor can read as the sequential pass does: an
 /// uncompressed file named as it is (not standard input spooled to a temporary file).
 fn parallel_file(input: &TableInput) -> Option<(std::path::PathBuf, spate::Format)> {
@@ -539,26 +559,38 @@ fn parallel_file(input: &TableInput) -> Option<(std::path::PathBuf, spate::Forma
     (file == Path::new(&input.name)).then(|| (file.to_path_buf(), format))
 }
 
-/// Results of the executor, in input order, into the schema inference.
-struct Observe {
+/// A worker's (or a piece's) share of the first pass: the query's results, observed as
+/// they come, output nothing.
+///
+/// A result's place in the input is `offset × 2^20 + k`: the offset of the item whose
+/// visit released it, and its rank among the results that visit released. Results come in
+/// the order of those places (held items are released in order, by a later span, and
+/// nothing overtakes them), so the merged states order fields as the sequential pass's row
+/// numbers do. (Ties would need a file past 16 TB, or more than a million results
+/// released by one item.)
+struct Inferring {
+    runner: QueryRunner,
     state: JsonState,
-    rows: u64,
+    results: Vec<u8>,
 }
 
-impl ResultSink for Observe {
-    fn result(&mut self, result: &[u8]) -> std::io::Result<()> {
-        self.state.observe(result, self.rows);
-        self.rows += 1;
-        Ok(())
-    }
-
-    fn results(&mut self, lines: &[u8], _count: u64) -> std::io::Result<()> {
+impl ItemVisitor for Inferring {
+    fn visit(&mut self, item: ItemRef<'_>, _out: &mut Vec<u8>) -> Result<u64, VisitError> {
+        const RANK_BITS: u32 = 20;
+        let base = item.offset().saturating_mul(1 << RANK_BITS);
+        self.results.clear();
+        self.runner.span(item, &mut self.results)?;
+        let results = &self.results;
+        let ends = memchr::memchr_iter(b'\n', results).chain(std::iter::once(results.len()));
         let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', lines) {
-            self.result(&lines[start..end])?;
+        for (k, end) in ends.enumerate() {
+            if end > start {
+                let rank = (k as u64).min((1 << RANK_BITS) - 1);
+                self.state.observe(&results[start..end], base + rank);
+            }
             start = end + 1;
         }
-        Ok(())
+        Ok(0)
     }
 }
 

@@ -238,6 +238,7 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
         }
         self.report_errors(errors);
         self.shared.budget.release(block.held());
+        self.shared.spare.give(block.bytes);
         written
     }
 
@@ -246,7 +247,7 @@ impl<'m, 's, 'a> Merger<'m, 's, 'a> {
     fn emit_unordered(&mut self, mut block: Block) -> Result<Block, RunError> {
         let written = self.emit(&block.bytes, block.lines);
         self.shared.budget.release(block.bytes.len());
-        block.bytes = Vec::new();
+        self.shared.spare.give(std::mem::take(&mut block.bytes));
         block.lines = 0;
         written.map(|()| block)
     }

@@ -574,6 +574,7 @@ where
         stop: AtomicBool::new(false),
         bytes: AtomicU64::new(0),
         budget: Budget::new(),
+        spare: worker::Spare::default(),
         confirmed: tasks
             .iter()
             .map(|t| AtomicBool::new(t.piece.as_ref().is_none_or(|p| p.index == 0)))

@@ -36,6 +36,8 @@ pub(super) struct Shared<'a> {
     /// Bytes read so far (for progress reports).
     pub bytes: AtomicU64,
     pub budget: Budget,
+    /// Emptied output buffers the merger gave back, for the workers' next blocks.
+    pub spare: Spare,
     /// Per task: its start is known to be in the sequential scan's state (every task but
     /// the pieces of a cut document from the start; a piece once the piece before it
     /// reached its start in the assumed state).
@@ -63,6 +65,41 @@ impl Shared<'_> {
     pub fn cut_after(&self, task: usize) {
         if self.confirmed[task].load(Ordering::Acquire) {
             self.cutoff.fetch_min(task, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Output buffers going round between the workers and the merger. A block's buffer is
+/// about [`BLOCK`] bytes, above glibc's threshold for a mapping of its own where a process
+/// fixes it (`spate convert`, `spate serve`): a fresh buffer per block was a fresh mapping
+/// whose every page faulted in, then unmapped — a fifth more CPU for a conversion's first
+/// pass. At most a few are kept, none much larger than a block.
+#[derive(Debug, Default)]
+pub(super) struct Spare(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl Spare {
+    /// Buffers kept at most.
+    const KEEP: usize = 8;
+
+    /// An empty buffer for a block: a spare one, or a new one of a block's size.
+    pub fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_else(|| Vec::with_capacity(BLOCK + BLOCK / 4))
+    }
+
+    /// Gives a written block's buffer back.
+    pub fn give(&self, mut bytes: Vec<u8>) {
+        if bytes.capacity() < BLOCK || bytes.capacity() > 4 * BLOCK {
+            return;
+        }
+        bytes.clear();
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < Self::KEEP {
+                v.push(bytes);
+            }
         }
     }
 }
@@ -240,7 +277,8 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                 micros = started.elapsed().as_micros() as u64,
                 "task done"
             );
-            let block = std::mem::take(&mut self.out);
+            let fresh = self.fresh_block();
+            let block = std::mem::replace(&mut self.out, fresh);
             // The last output of a task counts against the budget too: thousands of small
             // inputs done while the oldest one is still running must not pile up unbounded.
             self.shared.budget.take(t, block.held());
@@ -267,12 +305,21 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         }
     }
 
+    /// An empty block whose buffer is a spare one when there is one.
+    fn fresh_block(&self) -> Block {
+        Block {
+            bytes: self.shared.spare.take(),
+            ..Block::default()
+        }
+    }
+
     /// Hands a full block of output to the merger.
     fn flush(&mut self, task: usize) {
         if self.out.held() < BLOCK {
             return;
         }
-        let block = std::mem::take(&mut self.out);
+        let fresh = self.fresh_block();
+        let block = std::mem::replace(&mut self.out, fresh);
         self.shared.budget.take(task, block.held());
         // A closed channel means the merger is gone: the stop flag ends the task.
         let _ = self.sender.send(Msg::Block { task, block });
@@ -457,7 +504,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                 }
                 if buf.len() + out.error_bytes >= BLOCK {
                     let mut block = std::mem::take(out);
-                    block.bytes = std::mem::take(buf);
+                    block.bytes = std::mem::replace(buf, shared.spare.take());
                     shared.budget.take(t, block.held());
                     let _ = sender.send(Msg::Block { task: t, block });
                 }

@@ -297,7 +297,7 @@ impl Query {
 
     /// The paths whose items the scan hands over with their direct children (the item
     /// path, when the filter runs on the items' bytes: that route reads them first).
-    pub(crate) fn children_wanted(&self) -> u64 {
+    pub fn children_wanted(&self) -> u64 {
         u64::from(self.byte_filters && self.filter_runs_on_bytes())
     }
 
