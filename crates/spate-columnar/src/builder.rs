@@ -6,14 +6,15 @@
 //! the position. After a fault the builder is left in an undefined state: the run ends.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow_array::builder::{
-    BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder,
+    BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder,
     TimestampMicrosecondBuilder,
 };
-use arrow_array::{ArrayRef, ListArray, RecordBatch};
-use arrow_buffer::{NullBufferBuilder, OffsetBuffer};
+use arrow_array::cast::AsArray;
+use arrow_array::{ArrayRef, ListArray, RecordBatch, StringArray};
+use arrow_buffer::{Buffer, MutableBuffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{Field, FieldRef, SchemaRef};
 use spate_csv::json::{Flattener, JsonVisitor, Leaf};
 use spate_csv::split::{unescape, FieldRange};
@@ -37,6 +38,108 @@ pub const DEFAULT_BATCH_BYTES: usize = 2 << 20;
 /// or offset, and the list's offset), so that a batch of long lists stays bounded too.
 pub const LIST_ELEMENT_BYTES: usize = 8;
 
+/// The text of a batch's string columns, given back once the batch is written
+/// ([`recycle_text`]) and taken by the next batches' string columns. A batch's text is most
+/// of its memory, and a fresh buffer per batch was a fresh mapping whose every page faulted
+/// in and was unmapped again: a third of a conversion's page faults (the Parquet encoders'
+/// page buffers and zstd's tables are most of the rest). Process-wide, at most
+/// [`RECYCLED_KEPT`] buffers, each at most four times the batch cap.
+static RECYCLED_TEXT: Mutex<Vec<MutableBuffer>> = Mutex::new(Vec::new());
+/// Buffers kept by [`RECYCLED_TEXT`] at most.
+const RECYCLED_KEPT: usize = 2;
+
+/// Gives the text buffers of a written batch back for the next batches (those no one else
+/// holds: a buffer still shared with a slice of the batch elsewhere is just dropped).
+pub fn recycle_text(batch: RecordBatch) {
+    let texts: Vec<Buffer> = batch
+        .columns()
+        .iter()
+        .filter_map(|c| c.as_string_opt::<i32>().map(|a| a.values().clone()))
+        .collect();
+    drop(batch);
+    for text in texts {
+        let Ok(mut buffer) = text.into_mutable() else {
+            continue;
+        };
+        if !(DEFAULT_BATCH_BYTES / 4..=4 * DEFAULT_BATCH_BYTES).contains(&buffer.capacity()) {
+            continue;
+        }
+        buffer.clear();
+        if let Ok(mut kept) = RECYCLED_TEXT.lock() {
+            if kept.len() < RECYCLED_KEPT {
+                kept.push(buffer);
+            }
+        }
+    }
+}
+
+/// An empty buffer for a string column's text: a recycled one when there is one.
+fn text_buffer() -> MutableBuffer {
+    RECYCLED_TEXT
+        .lock()
+        .ok()
+        .and_then(|mut kept| kept.pop())
+        .unwrap_or_else(|| MutableBuffer::new(0))
+}
+
+/// A string column being built: Arrow's `StringBuilder`, on a buffer that may be recycled
+/// ([`recycle_text`]).
+pub(crate) struct TextBuilder {
+    values: MutableBuffer,
+    offsets: Vec<i32>,
+    nulls: NullBufferBuilder,
+}
+
+impl TextBuilder {
+    pub(crate) fn new() -> Self {
+        TextBuilder {
+            values: MutableBuffer::new(0),
+            offsets: vec![0],
+            nulls: NullBufferBuilder::new(0),
+        }
+    }
+
+    fn end_value(&mut self) {
+        // (a batch is cut at DEFAULT_BATCH_BYTES, and one value is at most the item size
+        // limit, far under 2 GiB unless it was raised that far: Arrow's StringBuilder
+        // panics there too)
+        let end = i32::try_from(self.values.len()).expect("a batch's text under 2 GiB");
+        self.offsets.push(end);
+    }
+
+    pub(crate) fn append_value(&mut self, value: &str) {
+        self.values.extend_from_slice(value.as_bytes());
+        self.end_value();
+        self.nulls.append_non_null();
+    }
+
+    pub(crate) fn append_null(&mut self) {
+        self.end_value();
+        self.nulls.append_null();
+    }
+
+    pub(crate) fn finish(&mut self) -> StringArray {
+        // (only a column whose text is large takes a recycled buffer: a short one would
+        // hold it, and its capacity counts against the memory of batches in flight)
+        let next = match self.values.len() >= DEFAULT_BATCH_BYTES / 8 {
+            true => text_buffer(),
+            false => MutableBuffer::new(0),
+        };
+        let values: Buffer = std::mem::replace(&mut self.values, next).into();
+        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let nulls = self.nulls.finish();
+        // SAFETY: the offsets start at 0 and never decrease, the last is the text's length,
+        // and every value appended was a `&str`: the text at every offset is UTF-8.
+        unsafe {
+            StringArray::new_unchecked(
+                OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
+                values,
+                nulls,
+            )
+        }
+    }
+}
+
 /// A value that does not fit the schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
@@ -55,7 +158,7 @@ pub(crate) enum ColumnBuilder {
     F64(Float64Builder),
     Date(Date32Builder),
     Micros(TimestampMicrosecondBuilder),
-    Text(StringBuilder),
+    Text(TextBuilder),
     List(Box<ListColumn>),
     /// Structs, lists of structs or of lists ([`crate::nested`]).
     Nested(Box<NestedColumn>),
@@ -243,7 +346,7 @@ impl ColumnBuilder {
             }
             // (A nested column without its type: text, never reached; see `of`.)
             ColumnType::Utf8 | ColumnType::JsonText | ColumnType::Nested | ColumnType::Struct => {
-                ColumnBuilder::Text(StringBuilder::new())
+                ColumnBuilder::Text(TextBuilder::new())
             }
             ColumnType::List { item, nullable } => {
                 ColumnBuilder::List(Box::new(ListColumn::new(item.column(), nullable)))
@@ -580,5 +683,56 @@ impl JsonVisitor for BatchBuilder {
     #[inline]
     fn whole(&mut self, path: &[u8]) -> bool {
         self.table.structs && self.index.contains_key(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::Array;
+
+    /// A batch's large text buffer, given back once written, carries the next batch's text;
+    /// a short column does not take it; every value reads back as written.
+    #[test]
+    fn text_buffers_are_recycled_and_values_stay_whole() {
+        let table = TableSchema::from_types(&[
+            ("long".to_string(), spate_csv::Type::String),
+            ("short".to_string(), spate_csv::Type::String),
+        ]);
+        let mut builder = BatchBuilder::new(table, 1_000_000);
+        let row = |i: usize| {
+            let long = format!("{i}:{}", "é".repeat(700 + i % 300));
+            let json = serde_json::json!({"long": long, "short": i.to_string()});
+            (long, serde_json::to_vec(&json).unwrap())
+        };
+        let mut first_text_at = None;
+        let mut reused = 0;
+        let mut next = 0;
+        for _ in 0..6 {
+            let mut want = Vec::new();
+            while !builder.is_full() {
+                let (long, raw) = row(next);
+                builder.push_json(&raw).unwrap();
+                want.push(long);
+                next += 1;
+            }
+            let batch = builder.finish().unwrap().unwrap();
+            let long = batch.column(0).as_string::<i32>();
+            let short = batch.column(1).as_string::<i32>();
+            assert_eq!(long.len(), want.len());
+            for (r, w) in want.iter().enumerate() {
+                assert_eq!(long.value(r), w);
+            }
+            assert!(short.values().capacity() < DEFAULT_BATCH_BYTES / 8);
+            let at = long.values().as_ptr();
+            match first_text_at {
+                None => first_text_at = Some(at),
+                Some(p) if p == at => reused += 1,
+                Some(_) => {}
+            }
+            recycle_text(batch);
+        }
+        // (other tests may take the process-wide buffers too, so not every time)
+        assert!(reused > 0, "the text buffer was never reused");
     }
 }

@@ -181,6 +181,7 @@ impl WriterThread {
             .spawn(move || {
                 for batch in received {
                     writer.write(&batch)?;
+                    crate::builder::recycle_text(batch);
                 }
                 Ok(writer)
             })

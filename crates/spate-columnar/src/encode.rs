@@ -160,7 +160,7 @@ fn encode(
                     }
                 }
                 let size = batch.get_array_memory_size();
-                drop(batch);
+                crate::builder::recycle_text(batch);
                 in_flight.done(size);
             }
             Job::Close => {

@@ -23,6 +23,12 @@ pub const DEFAULT_ROW_GROUP_ROWS: usize = 122_880;
 pub const DEFAULT_ROW_GROUP_BYTES: usize = 16 << 20;
 /// A column's dictionary past this size gives way to the fallback encoding.
 pub const DICTIONARY_PAGE_BYTES: usize = 128 << 10;
+/// The size from which glibc's `malloc` should map a buffer of its own in a process that
+/// converts (`spate::memory::return_freed_memory_above`): above the parquet crate's 1 MiB
+/// data page buffers, which come and go for every page, and which otherwise were a fresh
+/// mapping each, every page of it faulted in (measured on the 1.1 GB sessions document:
+/// 6 % less CPU than at 128 KiB, 1 MB more peak memory).
+pub const CONVERT_MMAP_THRESHOLD: usize = 1280 << 10;
 /// zstd level of Parquet pages unless told otherwise.
 pub const ZSTD_LEVEL: i32 = 3;
 

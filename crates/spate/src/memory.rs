@@ -29,6 +29,14 @@ pub const TRIM_THRESHOLD: usize = 128 * 1024;
 /// someone else's process should leave the allocator alone). Returns whether the settings were taken
 /// (always `false` where the C library is not glibc: other allocators need nothing).
 pub fn return_freed_memory() -> bool {
+    return_freed_memory_above(MMAP_THRESHOLD)
+}
+
+/// [`return_freed_memory`] with buffers from `mmap_threshold` bytes up mapped on their own
+/// (the trim threshold stays [`TRIM_THRESHOLD`]): for a process whose buffers just under
+/// that size come and go by the thousand and are better reused from the arenas than mapped,
+/// faulted in and unmapped each time (`spate convert`: Parquet's 1 MiB data pages).
+pub fn return_freed_memory_above(mmap_threshold: usize) -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         let set = |param: libc::c_int, value: usize| {
@@ -37,10 +45,11 @@ pub fn return_freed_memory() -> bool {
             // itself and is safe to call from any thread at any time.
             unsafe { libc::mallopt(param, value) == 1 }
         };
-        set(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) & set(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+        set(libc::M_MMAP_THRESHOLD, mmap_threshold) & set(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD)
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {
+        let _ = mmap_threshold;
         false
     }
 }

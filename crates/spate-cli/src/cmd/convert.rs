@@ -135,7 +135,7 @@ fn with_fields(args: &ConvertArgs) -> anyhow::Result<Vec<(String, String)>> {
 pub fn run(args: ConvertArgs) -> anyhow::Result<ExitCode> {
     // batches are built on this thread and written on another: freed large buffers go back
     // to the system instead of staying in either thread's arena
-    spate::memory::return_freed_memory();
+    spate::memory::return_freed_memory_above(spate_columnar::write::CONVERT_MMAP_THRESHOLD);
     // Ctrl-C or SIGTERM: remove the temporary output, then end as an interrupted process
     // does (130). (The destination is only ever written by the final rename.)
     let _ = ctrlc::set_handler(|| {
