@@ -262,9 +262,7 @@ mod tests {
     }
 
     fn naive_or_high(s: &[u8]) -> usize {
-        s.iter()
-            .position(|&b| stops::<true>(b))
-            .unwrap_or(s.len())
+        s.iter().position(|&b| stops::<true>(b)).unwrap_or(s.len())
     }
 
     #[test]
@@ -279,7 +277,11 @@ mod tests {
                         s[pos + 3] = 0xa9;
                     }
                     assert_eq!(find_special_or_high(&s), pos, "{b:#x} at {pos} of {len}");
-                    assert_eq!(find_special_swar::<true>(&s), pos, "{b:#x} at {pos} of {len}");
+                    assert_eq!(
+                        find_special_swar::<true>(&s),
+                        pos,
+                        "{b:#x} at {pos} of {len}"
+                    );
                 }
             }
             let plain = vec![b'a'; len];

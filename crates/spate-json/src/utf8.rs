@@ -144,15 +144,15 @@ mod tests {
     fn reports_the_first_invalid_offset_as_std_does() {
         let cases: &[&[u8]] = &[
             b"ab\xffcd",
-            b"ab\xe2\x82",         // truncated at the end
-            b"ab\xe2\x82x",        // truncated in the middle
-            b"\xed\xa0\x80",       // encoded surrogate
-            b"x\xc0\x80",          // overlong
-            b"\xe0\x80\xaf",       // overlong, three bytes
-            b"\xf0\x80\x80\xaf",   // overlong, four bytes
-            b"\xf4\x90\x80\x80",   // above U+10FFFF
-            b"\xf5\x80\x80\x80",   // never a lead byte
-            b"\x80abc",            // a lone continuation byte
+            b"ab\xe2\x82",                       // truncated at the end
+            b"ab\xe2\x82x",                      // truncated in the middle
+            b"\xed\xa0\x80",                     // encoded surrogate
+            b"x\xc0\x80",                        // overlong
+            b"\xe0\x80\xaf",                     // overlong, three bytes
+            b"\xf0\x80\x80\xaf",                 // overlong, four bytes
+            b"\xf4\x90\x80\x80",                 // above U+10FFFF
+            b"\xf5\x80\x80\x80",                 // never a lead byte
+            b"\x80abc",                          // a lone continuation byte
             b"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98", // valid, then truncated
             b"\xc3\xa9\xc3",
         ];
@@ -175,7 +175,11 @@ mod tests {
             for b in 0u8..=0xff {
                 let two = [b'x', a, b, b'y'];
                 for piece in 1..=4 {
-                    assert_eq!(check_in_pieces(&two, piece), oracle(&two), "{two:?} {piece}");
+                    assert_eq!(
+                        check_in_pieces(&two, piece),
+                        oracle(&two),
+                        "{two:?} {piece}"
+                    );
                 }
                 for c in [0x00u8, 0x41, 0x80, 0x9f, 0xa0, 0xbf, 0xc0, 0xff] {
                     let three = [a, b, c, 0x80, b'z'];
