@@ -19,6 +19,8 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use pyo3::IntoPyObjectExt;
 use spate_json::walk::{Event, JsonStr, Walker};
 
+use crate::tape::Op;
+
 /// How numbers that are not integers become Python objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Floats {
@@ -156,6 +158,91 @@ impl Builder {
         }
     }
 
+    /// The value whose walk the engine recorded in `ops` (see [`crate::tape`]): `bytes` are
+    /// the item's, `text` the tape's decoded strings. Makes what [`Builder::build`] makes.
+    pub fn build_taped<'py>(
+        &mut self,
+        py: Python<'py>,
+        bytes: &[u8],
+        ops: &[Op],
+        text: &[u8],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut stack: Vec<Frame<'py>> = Vec::new();
+        for op in ops {
+            let value: Bound<'py, PyAny> = match *op {
+                Op::BeginObject => {
+                    stack.push(Frame::Dict(PyDict::new(py), None));
+                    continue;
+                }
+                Op::BeginArray => {
+                    stack.push(Frame::List(PyList::empty(py)));
+                    continue;
+                }
+                Op::End => match stack.pop() {
+                    Some(Frame::List(list)) => list.into_any(),
+                    Some(Frame::Dict(dict, _)) => dict.into_any(),
+                    None => unreachable!("a tape has balanced containers"),
+                },
+                Op::Key(at) => {
+                    let key = self.plain_key(py, at.of(bytes));
+                    if let Some(Frame::Dict(_, pending)) = stack.last_mut() {
+                        *pending = Some(key);
+                    }
+                    continue;
+                }
+                Op::DecodedKey(at) => {
+                    let key = utf8_str(py, at.of(text));
+                    if let Some(Frame::Dict(_, pending)) = stack.last_mut() {
+                        *pending = Some(key);
+                    }
+                    continue;
+                }
+                Op::Surrogate(at) => {
+                    let s = surrogate(py, at.of(bytes))?;
+                    // In an object waiting for its member name, this is the name.
+                    if let Some(Frame::Dict(_, pending @ None)) = stack.last_mut() {
+                        *pending = Some(s);
+                        continue;
+                    }
+                    s.into_any()
+                }
+                Op::String(at) => utf8_str(py, at.of(bytes)).into_any(),
+                Op::DecodedString(at) => utf8_str(py, at.of(text)).into_any(),
+                Op::Int(n) => n.into_bound_py_any(py)?,
+                Op::Float(x) => x.into_bound_py_any(py)?,
+                Op::NumberText(at) => self.number(py, at.of(bytes))?,
+                Op::Bool(b) => b.into_bound_py_any(py)?,
+                Op::Null => py.None().into_bound(py),
+            };
+            match stack.last_mut() {
+                None => return Ok(value),
+                Some(Frame::List(list)) => list.append(value)?,
+                Some(Frame::Dict(dict, key)) => {
+                    let key = key.take().expect("a tape has a key before each value");
+                    dict.set_item(key, value)?;
+                }
+            }
+        }
+        Err(PyValueError::new_err(
+            "spate internal error: item ended early",
+        ))
+    }
+
+    /// A member name without escapes, from the kept keys when it was made before.
+    fn plain_key<'py>(&mut self, py: Python<'py>, raw: &[u8]) -> Bound<'py, PyString> {
+        if raw.len() > MAX_KEPT_KEY {
+            return utf8_str(py, raw);
+        }
+        if let Some(key) = self.keys.get(raw) {
+            return key.bind(py).clone();
+        }
+        let key = utf8_str(py, raw);
+        if self.keys.len() < MAX_KEPT_KEYS {
+            self.keys.insert(raw.into(), key.clone().unbind());
+        }
+        key
+    }
+
     fn key<'py>(&mut self, py: Python<'py>, name: JsonStr<'_>) -> PyResult<Bound<'py, PyString>> {
         let raw = name.raw();
         if name.has_escapes() || raw.len() > MAX_KEPT_KEY {
@@ -176,11 +263,22 @@ impl Builder {
         py: Python<'py>,
         text: JsonStr<'_>,
     ) -> PyResult<Bound<'py, PyString>> {
-        if text.has_escapes() {
-            text_value(py, text.raw(), &mut self.scratch)
-        } else {
-            Ok(utf8_str(py, text.raw()))
+        let decoded = text.decode(&mut self.scratch);
+        // The walker decodes a lone surrogate escape (`"\ud800"`, valid JSON that UTF-8
+        // cannot hold) as U+FFFD; Python's own decoder makes the `str` `json.loads` makes.
+        if text.has_escapes() && memchr::memmem::find(decoded, "\u{fffd}".as_bytes()).is_some() {
+            let mut quoted = Vec::with_capacity(text.raw().len() + 2);
+            quoted.push(b'"');
+            quoted.extend_from_slice(text.raw());
+            quoted.push(b'"');
+            let json = py.import("json")?;
+            let value = json.call_method1("loads", (PyBytes::new(py, &quoted),))?;
+            return Ok(value.cast_into()?);
         }
+        // SAFETY: the scanner validated the item as UTF-8 before it was handed out, and the
+        // walker's decoding of escapes writes UTF-8.
+        let s = unsafe { std::str::from_utf8_unchecked(decoded) };
+        Ok(PyString::new(py, s))
     }
 
     /// The number of the JSON text `text` (validated), as the builder's numbers are.

@@ -19,7 +19,9 @@
 use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::mpsc::{
+    sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError,
+};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -27,9 +29,10 @@ use std::time::Duration;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::build::Builder;
+use crate::build::{Builder, Floats};
 use crate::errors::{run_error_to_py, to_py};
 use crate::source::Pending;
+use crate::tape::Tape;
 use crate::whole::Whole;
 
 /// A batch is handed over once it holds this many bytes of results...
@@ -56,6 +59,8 @@ pub struct Batch {
     span_bytes: usize,
     /// The smallest start of the spans (`usize::MAX` without any).
     first: usize,
+    /// Each result walked on the engine thread (see [`crate::tape`]).
+    tape: Tape,
 }
 
 impl Default for Batch {
@@ -66,6 +71,7 @@ impl Default for Batch {
             spans: Vec::new(),
             span_bytes: 0,
             first: usize::MAX,
+            tape: Tape::default(),
         }
     }
 }
@@ -99,6 +105,7 @@ impl Batch {
         self.spans.clear();
         self.span_bytes = 0;
         self.first = usize::MAX;
+        self.tape.clear();
     }
 }
 
@@ -133,6 +140,14 @@ pub struct Handoff {
     sent: Mutex<Sent>,
     /// Batches the Python side has built every result of.
     built: AtomicU64,
+    /// How the tapes record non-integer numbers.
+    floats: Floats,
+    /// The engine walks results for the Python side ([`crate::tape`]). On while the Python
+    /// side is the slower one (the channel is full when a batch is sent), off while it waits
+    /// for batches: the walking goes to whichever thread has time for it.
+    taping: AtomicBool,
+    /// False when `SPATE_TAPE` fixed the choice (`always`/`never`: for tests and profiles).
+    adaptive: bool,
 }
 
 #[derive(Default)]
@@ -147,6 +162,7 @@ impl Handoff {
     pub fn push(&self, result: &[u8]) -> bool {
         let full = {
             let mut batch = self.batch.lock().unwrap_or_else(|p| p.into_inner());
+            self.record(&mut batch, result);
             batch.bytes.extend_from_slice(result);
             let end = batch.bytes.len();
             batch.ends.push(end);
@@ -155,11 +171,12 @@ impl Handoff {
         !full || self.flush()
     }
 
-    /// Adds one result given as the range `start..end` of the whole input; false when the
-    /// Python side is gone.
-    pub fn push_span(&self, start: usize, end: usize) -> bool {
+    /// Adds one result given as the range `start..end` of the whole input (`bytes`); false
+    /// when the Python side is gone.
+    pub fn push_span(&self, start: usize, end: usize, bytes: &[u8]) -> bool {
         let full = {
             let mut batch = self.batch.lock().unwrap_or_else(|p| p.into_inner());
+            self.record(&mut batch, bytes);
             batch.spans.push((start, end));
             batch.span_bytes += end - start;
             batch.first = batch.first.min(start);
@@ -168,6 +185,23 @@ impl Handoff {
                 || end - batch.first >= BATCH_EXTENT
         };
         !full || self.flush()
+    }
+
+    fn record(&self, batch: &mut Batch, result: &[u8]) {
+        if self.taping.load(Ordering::Relaxed) {
+            batch.tape.record(result, self.floats);
+        } else {
+            batch.tape.skip();
+        }
+    }
+
+    /// The Python side waits for results: it has time to walk them itself.
+    fn python_waits(&self) -> bool {
+        let waits = self.hungry.swap(false, Ordering::AcqRel);
+        if waits && self.adaptive {
+            self.taping.store(false, Ordering::Relaxed);
+        }
+        waits
     }
 
     /// Sends what the batch holds, if anything; false when the Python side is gone.
@@ -194,13 +228,24 @@ impl Handoff {
                 sent.pending.push_back((number, batch.first));
             }
         }
-        self.sender.send(Message::Results(batch)).is_ok()
+        match self.sender.try_send(Message::Results(batch)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(message)) => {
+                // The Python side is behind: walk the next results for it.
+                if self.adaptive {
+                    self.taping.store(true, Ordering::Relaxed);
+                }
+                self.sender.send(message).is_ok()
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
     }
 
     /// Keeps a used batch for the engine to fill again (not one that grew for a large
     /// result: that memory goes back).
     fn recycle(&self, mut batch: Batch) {
-        if batch.bytes.capacity() > 2 * BATCH_BYTES {
+        if batch.bytes.capacity() > 2 * BATCH_BYTES || batch.tape.capacity_bytes() > 8 * BATCH_BYTES
+        {
             return;
         }
         let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
@@ -236,7 +281,7 @@ impl Handoff {
     /// reads no input itself calls this after each block of results); false when the
     /// Python side is gone.
     pub fn flush_if_waiting(&self) -> bool {
-        !self.hungry.swap(false, Ordering::AcqRel) || self.flush()
+        !self.python_waits() || self.flush()
     }
 
     /// Sends what the batch holds, then the failure.
@@ -254,7 +299,7 @@ impl Handoff {
     /// Before the engine may block on input: hands over what there is if Python waits.
     pub fn before_read(&self) -> io::Result<()> {
         // Not `ErrorKind::Interrupted`: readers retry those.
-        if self.cancelled() || (self.hungry.swap(false, Ordering::AcqRel) && !self.flush()) {
+        if self.cancelled() || (self.python_waits() && !self.flush()) {
             return Err(io::Error::other("the iteration was closed"));
         }
         Ok(())
@@ -281,8 +326,17 @@ impl Read for EngineReader {
 }
 
 /// A handoff for a new engine and the receiving end for its iterator.
-pub fn handoff(run_cancel: Option<spate::parallel::Cancel>) -> (Arc<Handoff>, Receiver<Message>) {
+pub fn handoff(
+    run_cancel: Option<spate::parallel::Cancel>,
+    floats: Floats,
+) -> (Arc<Handoff>, Receiver<Message>) {
     let (sender, receiver) = sync_channel(2);
+    // `SPATE_TAPE=always|never` fixes who walks the results (see [`crate::tape`]).
+    let tape = match std::env::var("SPATE_TAPE").as_deref() {
+        Ok("always") => Some(true),
+        Ok("never") => Some(false),
+        _ => None,
+    };
     let handoff = Arc::new(Handoff {
         batch: Mutex::new(Batch::default()),
         sender,
@@ -292,6 +346,9 @@ pub fn handoff(run_cancel: Option<spate::parallel::Cancel>) -> (Arc<Handoff>, Re
         spare: Mutex::new(Vec::new()),
         sent: Mutex::new(Sent::default()),
         built: AtomicU64::new(0),
+        floats,
+        taping: AtomicBool::new(tape == Some(true)),
+        adaptive: tape.is_none(),
     });
     (handoff, receiver)
 }
@@ -384,9 +441,14 @@ impl Results {
         };
         loop {
             if state.next < state.batch.len() {
-                let item = state.batch.item(state.next, state.whole.as_deref());
+                let i = state.next;
                 state.next += 1;
-                return state.builder.build(py, item).map(Some);
+                let item = state.batch.item(i, state.whole.as_deref());
+                return match state.batch.tape.item(i) {
+                    Some((ops, text)) => state.builder.build_taped(py, item, ops, text),
+                    None => state.builder.build(py, item),
+                }
+                .map(Some);
             }
             let next = match state.receiver.try_recv() {
                 Ok(message) => Next::Message(message),

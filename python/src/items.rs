@@ -54,7 +54,7 @@ pub fn items(
         let whole = Arc::new(whole);
         let items =
             WholeItems::new(whole.clone(), &input.name, vec![path], options).map_err(to_py)?;
-        let (handoff, receiver) = engine::handoff(None);
+        let (handoff, receiver) = engine::handoff(None, floats);
         let engine_whole = whole.clone();
         return engine::start(
             handoff,
@@ -70,7 +70,7 @@ pub fn items(
         reader,
         pending,
     } = source::open_opened(py, &input, pending)?;
-    let (handoff, receiver) = engine::handoff(None);
+    let (handoff, receiver) = engine::handoff(None, floats);
     let reader = EngineReader::new(reader, handoff.clone());
     let items = spate::Items::with_options(reader, &name, vec![path], options).map_err(to_py)?;
     engine::start(
@@ -100,7 +100,11 @@ fn produce_whole(mut items: WholeItems, whole: &Whole, limit: u64, handoff: Arc<
         match items.next_span(&mut before_slice) {
             Ok(Some(span)) => {
                 left -= 1;
-                if !handoff.push_span(span.start as usize, span.end as usize) {
+                if !handoff.push_span(
+                    span.start as usize,
+                    span.end as usize,
+                    &whole.bytes()[span.start as usize..span.end as usize],
+                ) {
                     return;
                 }
             }

@@ -11,6 +11,7 @@ mod items;
 mod query;
 mod schema;
 mod source;
+mod tape;
 mod whole;
 mod whole_items;
 

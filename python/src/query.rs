@@ -66,7 +66,8 @@ pub fn query(
     });
     let (input, pending) = source::open_input(source, format)?;
     let cancel = spate::Cancel::new();
-    let (handoff, receiver) = engine::handoff(Some(cancel.clone()));
+    let floats = Floats::decimal_if(decimal);
+    let (handoff, receiver) = engine::handoff(Some(cancel.clone()), floats);
     let options = spate::RunOptions {
         threads,
         limit,
@@ -79,7 +80,6 @@ pub fn query(
         ..spate::RunOptions::default()
     };
     let inputs = spate::Inputs::new(vec![input]);
-    let floats = Floats::decimal_if(decimal);
     engine::start(
         handoff,
         receiver,

@@ -217,3 +217,36 @@ def test_validate_routes_agree(tmp_path, seed):
         spate.validate(lines)
     with pytest.raises(spate.JSONError):
         spate.validate(b"[" * 20 + b"]" * 20, max_depth=5)
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_results_walked_on_either_thread_are_the_same(tmp_path, monkeypatch, seed):
+    """The engine thread may walk results for the Python side (a tape) or leave them to it;
+    `SPATE_TAPE` fixes the choice. Both give what json.loads and ijson give, on every route,
+    floats and Decimals alike, and through a query run."""
+    rng = random.Random(5000 + seed)
+    value = random_value(rng)
+    text = dumps(value, rng)
+    prefixes = sorted(set(paths_of(value)))[:3]
+    by_mode = {}
+    for mode in ["always", "never"]:
+        monkeypatch.setenv("SPATE_TAPE", mode)
+        got = []
+        for prefix in prefixes:
+            results = routes(tmp_path, text, prefix)
+            assert_same(results, (mode, text, prefix))
+            got.append(results["path"])
+            got.append(list(spate.ijson.items(io.BytesIO(text), prefix)))
+            got.append(list(spate.items(text, prefix, filter=".")))
+        by_mode[mode] = got
+    assert by_mode["always"] == by_mode["never"]
+
+
+def test_tape_keeps_strings_numbers_and_surrogates(monkeypatch):
+    monkeypatch.setenv("SPATE_TAPE", "always")
+    text = (b'[{"k\\n": "x\\u00e9", "\\ud800": "\\udc00z", "n": [1, -0.0, 2.5e3, 1E400, '
+            b'123456789012345678901234, -123456789012345678]}, "\\"", [], {}]')
+    assert list(spate.items(text, "item")) == json.loads(text)
+    decimals = list(spate.ijson.items(io.BytesIO(text), "item"))
+    assert decimals[0]["n"][2] == __import__("decimal").Decimal("2.5e3")
+    assert decimals[0]["n"][4] == 123456789012345678901234

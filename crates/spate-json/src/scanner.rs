@@ -2,7 +2,8 @@
 //!
 //! [`Scanner::scan`] is handed consecutive slices of the input (of any size, down to one
 //! byte) and validates every byte against RFC 8259: structure, strings (escapes, control
-//! characters), numbers, literals and UTF-8. Its state (inside a string, an escape, a number,
+//! characters), numbers, literals and UTF-8 (checked inside strings only, where non-ASCII
+//! bytes may appear: see the `utf8` module). Its state (inside a string, an escape, a number,
 //! a literal, the container stack) carries across slice boundaries, so a token may be split
 //! anywhere. Nesting is tracked with a bit-stack, never recursion.
 //!
@@ -12,8 +13,8 @@
 //! ends, so a caller can hand out an item before scanning on.
 
 use crate::error::{ErrorKind, Expected, SyntaxError};
-use crate::strings::{find_special, skip_whitespace};
-use crate::utf8::Utf8Validator;
+use crate::strings::{find_special, find_special_or_high, skip_whitespace};
+use crate::utf8::{check_run, Pending};
 
 /// Default limit on nesting depth. Deep enough for any real document (serde_json stops at
 /// 128), small enough that the stack of a hostile input stays tiny.
@@ -238,7 +239,8 @@ pub struct Scanner {
     key_watched: bool,
     /// Start offset of the watched scalar being read, reported at its end.
     scalar_watched: bool,
-    utf8: Utf8Validator,
+    /// The start of a UTF-8 sequence inside a string, cut by the last slice's end.
+    pending: Pending,
     /// A sticky error: once invalid, always invalid.
     failed: Option<SyntaxError>,
     /// Offset of the last outlier token ([`NO_OUTLIER`] when none yet).
@@ -271,7 +273,7 @@ impl Scanner {
             key: Vec::new(),
             key_watched: false,
             scalar_watched: false,
-            utf8: Utf8Validator::default(),
+            pending: Pending::default(),
             failed: None,
             last_outlier: NO_OUTLIER,
             slow_depth: options.max_depth.min(OUTLIER_DEPTH),
@@ -289,7 +291,7 @@ impl Scanner {
         self.key.clear();
         self.key_watched = false;
         self.scalar_watched = false;
-        self.utf8 = Utf8Validator::default();
+        self.pending = Pending::default();
         self.failed = None;
         self.last_outlier = NO_OUTLIER;
     }
@@ -297,7 +299,7 @@ impl Scanner {
     /// The state between tokens, for [`Scanner::resume`]; `None` inside a token (a string,
     /// number, literal, member name), outside the top-level value, or after an error.
     pub fn snapshot(&self) -> Option<ScanState> {
-        if self.failed.is_some() || self.depth == 0 || !self.utf8.is_clean() {
+        if self.failed.is_some() || self.depth == 0 || !self.pending.is_empty() {
             return None;
         }
         match self.state {
@@ -333,7 +335,6 @@ impl Scanner {
         scanner.kinds = state.kinds.clone();
         scanner.watch = state.watch;
         scanner.offset = offset;
-        scanner.utf8 = Utf8Validator::starting_at(offset);
         scanner
     }
 
@@ -371,35 +372,7 @@ impl Scanner {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        let valid = self.utf8.validate(input, self.offset);
-        let limit = match valid {
-            Ok(()) => input.len(),
-            Err(at) => {
-                if at < self.offset {
-                    // The invalid sequence began in an earlier slice that was already
-                    // scanned (its first bytes looked like a valid start).
-                    return Err(self.fail(ErrorKind::InvalidUtf8, at));
-                }
-                (at - self.offset) as usize
-            }
-        };
-        match self.run(&input[..limit], h) {
-            Ok(Scanned::NeedInput) if limit < input.len() => {
-                // Outside a string a non-ASCII byte is a syntax error whatever follows it;
-                // report it as such, so that the answer does not depend on how the input
-                // was split (with a tiny slice the validator cannot yet know the sequence
-                // is invalid).
-                if !matches!(self.state, State::Str { .. }) {
-                    // A number may end at this byte (and the handler may pause there).
-                    if let Scanned::Paused(used) = self.run(&input[limit..limit + 1], h)? {
-                        return Ok(Scanned::Paused(limit + used));
-                    }
-                }
-                let at = self.offset;
-                Err(self.fail(ErrorKind::InvalidUtf8, at))
-            }
-            other => other,
-        }
+        self.run(input, h)
     }
 
     /// Declares the end of the input: checks that the document is complete.
@@ -407,7 +380,9 @@ impl Scanner {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        if let Some(at) = self.utf8.finish() {
+        if !self.pending.is_empty() {
+            // A sequence cut by the end of the input.
+            let at = self.offset - self.pending.len() as u64;
             return Err(self.fail(ErrorKind::InvalidUtf8, at));
         }
         let end = self.offset;
@@ -457,8 +432,7 @@ impl Scanner {
         e
     }
 
-    /// The main loop over `input`, which is known to be valid UTF-8 (or to end in a
-    /// sequence that may still become valid).
+    /// The main loop over `input`.
     ///
     /// The state lives in a local while the loop runs, and the common token sequences
     /// (a member name and its colon, a whole string, number or literal within the slice)
@@ -561,7 +535,7 @@ impl Scanner {
                                 h.begin(depth, at, member_of(parent, &self.key), false);
                             }
                             i += 1;
-                            let j = i + find_special(&input[i..]);
+                            let j = i + find_special_or_high(&input[i..]);
                             if j < n && input[j] == b'"' {
                                 i = j + 1;
                                 state = State::AfterValue;
@@ -569,6 +543,8 @@ impl Scanner {
                                     value_end!(depth, i);
                                 }
                             } else {
+                                // (nothing is collected from a value: go on from `j`)
+                                i = j;
                                 self.scalar_watched = watched;
                                 state = State::Str { key: false };
                             }
@@ -651,7 +627,7 @@ impl Scanner {
                             i += 1;
                             self.key_watched = self.depth <= self.watch;
                             self.key.clear();
-                            let j = i + find_special(&input[i..]);
+                            let j = i + find_special_or_high(&input[i..]);
                             if j < n && input[j] == b'"' {
                                 // The whole name is here: take it, and its colon if near.
                                 if self.key_watched {
@@ -718,8 +694,18 @@ impl Scanner {
                 }
                 State::Str { key } => {
                     let start = i;
+                    if !self.pending.is_empty() {
+                        // A sequence cut by the last slice's end (so `i` is 0 here).
+                        match self.pending.resume(&input[i..]) {
+                            Ok(took) => i += took,
+                            Err(()) => {
+                                let at = base + i as u64 - self.pending.len() as u64;
+                                return Err(self.fail(ErrorKind::InvalidUtf8, at));
+                            }
+                        }
+                    }
                     loop {
-                        i += find_special(&input[i..]);
+                        i += find_special_or_high(&input[i..]);
                         if i == n {
                             break;
                         }
@@ -750,6 +736,16 @@ impl Scanner {
                                     }
                                 }
                                 break;
+                            }
+                            0x80.. => {
+                                // Non-ASCII: check the run up to the next special byte.
+                                let end = i + find_special(&input[i..]);
+                                let run = &input[i..end];
+                                if let Err(bad) = check_run(run, end == n, &mut self.pending) {
+                                    let at = base + (i + bad) as u64;
+                                    return Err(self.fail(ErrorKind::InvalidUtf8, at));
+                                }
+                                i = end;
                             }
                             c => {
                                 let at = base + i as u64;
