@@ -99,6 +99,63 @@ enum Frame<'py> {
     Dict(Bound<'py, PyDict>, Option<Bound<'py, PyString>>),
 }
 
+/// The containers being built, innermost last: what [`Builder::build`] and
+/// [`Builder::build_taped`] share, whichever way they learn the value's structure.
+struct Stack<'py>(Vec<Frame<'py>>);
+
+impl<'py> Stack<'py> {
+    #[inline(always)]
+    fn open_dict(&mut self, py: Python<'py>) {
+        self.0.push(Frame::Dict(PyDict::new(py), None));
+    }
+
+    #[inline(always)]
+    fn open_list(&mut self, py: Python<'py>) {
+        self.0.push(Frame::List(PyList::empty(py)));
+    }
+
+    /// The innermost container, closed.
+    #[inline(always)]
+    fn close(&mut self) -> Bound<'py, PyAny> {
+        match self.0.pop() {
+            Some(Frame::List(list)) => list.into_any(),
+            Some(Frame::Dict(dict, _)) => dict.into_any(),
+            None => unreachable!("validated JSON has balanced brackets"),
+        }
+    }
+
+    /// The name of the innermost object's next member.
+    #[inline(always)]
+    fn key(&mut self, key: Bound<'py, PyString>) {
+        if let Some(Frame::Dict(_, pending)) = self.0.last_mut() {
+            *pending = Some(key);
+        }
+    }
+
+    /// True when the innermost container is an object waiting for a member name.
+    #[inline(always)]
+    fn wants_key(&self) -> bool {
+        matches!(self.0.last(), Some(Frame::Dict(_, None)))
+    }
+
+    /// Puts `value` in the innermost container; `Some(value)` when there is none (it is
+    /// the whole value).
+    #[inline(always)]
+    fn place(&mut self, value: Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match self.0.last_mut() {
+            None => return Ok(Some(value)),
+            Some(Frame::List(list)) => list.append(value)?,
+            Some(Frame::Dict(dict, key)) => {
+                let key = key
+                    .take()
+                    .expect("validated JSON has a key before each value");
+                dict.set_item(key, value)?;
+            }
+        }
+        Ok(None)
+    }
+}
+
 impl Builder {
     pub fn new(floats: Floats) -> Self {
         Builder {
@@ -111,7 +168,7 @@ impl Builder {
 
     /// The value of the JSON text `bytes` (one complete, validated value, whitespace allowed).
     pub fn build<'py>(&mut self, py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-        let mut stack: Vec<Frame<'py>> = Vec::new();
+        let mut stack = Stack(Vec::new());
         let mut walker = Walker::new(bytes);
         loop {
             let Some(event) = walker.next() else {
@@ -121,23 +178,17 @@ impl Builder {
             };
             let value: Bound<'py, PyAny> = match event {
                 Event::BeginObject => {
-                    stack.push(Frame::Dict(PyDict::new(py), None));
+                    stack.open_dict(py);
                     continue;
                 }
                 Event::BeginArray => {
-                    stack.push(Frame::List(PyList::empty(py)));
+                    stack.open_list(py);
                     continue;
                 }
-                Event::EndObject | Event::EndArray => match stack.pop() {
-                    Some(Frame::List(list)) => list.into_any(),
-                    Some(Frame::Dict(dict, _)) => dict.into_any(),
-                    None => unreachable!("validated JSON has balanced brackets"),
-                },
+                Event::EndObject | Event::EndArray => stack.close(),
                 Event::Key(name) => {
                     let key = self.key(py, name)?;
-                    if let Some(Frame::Dict(_, pending)) = stack.last_mut() {
-                        *pending = Some(key);
-                    }
+                    stack.key(key);
                     continue;
                 }
                 Event::String(text) => self.string(py, text)?.into_any(),
@@ -145,15 +196,8 @@ impl Builder {
                 Event::Bool(b) => b.into_bound_py_any(py)?,
                 Event::Null => py.None().into_bound(py),
             };
-            match stack.last_mut() {
-                None => return Ok(value),
-                Some(Frame::List(list)) => list.append(value)?,
-                Some(Frame::Dict(dict, key)) => {
-                    let key = key
-                        .take()
-                        .expect("validated JSON has a key before each value");
-                    dict.set_item(key, value)?;
-                }
+            if let Some(whole) = stack.place(value)? {
+                return Ok(whole);
             }
         }
     }
@@ -167,41 +211,31 @@ impl Builder {
         ops: &[Op],
         text: &[u8],
     ) -> PyResult<Bound<'py, PyAny>> {
-        let mut stack: Vec<Frame<'py>> = Vec::new();
+        let mut stack = Stack(Vec::new());
         for op in ops {
             let value: Bound<'py, PyAny> = match *op {
                 Op::BeginObject => {
-                    stack.push(Frame::Dict(PyDict::new(py), None));
+                    stack.open_dict(py);
                     continue;
                 }
                 Op::BeginArray => {
-                    stack.push(Frame::List(PyList::empty(py)));
+                    stack.open_list(py);
                     continue;
                 }
-                Op::End => match stack.pop() {
-                    Some(Frame::List(list)) => list.into_any(),
-                    Some(Frame::Dict(dict, _)) => dict.into_any(),
-                    None => unreachable!("a tape has balanced containers"),
-                },
+                Op::End => stack.close(),
                 Op::Key(at) => {
-                    let key = self.plain_key(py, at.of(bytes));
-                    if let Some(Frame::Dict(_, pending)) = stack.last_mut() {
-                        *pending = Some(key);
-                    }
+                    stack.key(self.plain_key(py, at.of(bytes)));
                     continue;
                 }
                 Op::DecodedKey(at) => {
-                    let key = utf8_str(py, at.of(text));
-                    if let Some(Frame::Dict(_, pending)) = stack.last_mut() {
-                        *pending = Some(key);
-                    }
+                    stack.key(utf8_str(py, at.of(text)));
                     continue;
                 }
                 Op::Surrogate(at) => {
                     let s = surrogate(py, at.of(bytes))?;
                     // In an object waiting for its member name, this is the name.
-                    if let Some(Frame::Dict(_, pending @ None)) = stack.last_mut() {
-                        *pending = Some(s);
+                    if stack.wants_key() {
+                        stack.key(s);
                         continue;
                     }
                     s.into_any()
@@ -214,13 +248,8 @@ impl Builder {
                 Op::Bool(b) => b.into_bound_py_any(py)?,
                 Op::Null => py.None().into_bound(py),
             };
-            match stack.last_mut() {
-                None => return Ok(value),
-                Some(Frame::List(list)) => list.append(value)?,
-                Some(Frame::Dict(dict, key)) => {
-                    let key = key.take().expect("a tape has a key before each value");
-                    dict.set_item(key, value)?;
-                }
+            if let Some(whole) = stack.place(value)? {
+                return Ok(whole);
             }
         }
         Err(PyValueError::new_err(

@@ -538,26 +538,20 @@ fn a_path_inside_json_lines_is_refused_not_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("r.jsonl");
     std::fs::write(&file, "{\"a\":{\"b\":[1,2]}}\n{\"a\":{\"b\":[3]}}\n").unwrap();
-    let out = spate()
-        .args(["schema", "--path", "a.b.item"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    // `spate COMMAND --path a.b.item r.jsonl [OUTPUT]`
+    let run = |command: &str, output: Option<&str>| {
+        let mut cmd = spate();
+        cmd.args([command, "--path", "a.b.item"]).arg(&file);
+        if let Some(o) = output {
+            cmd.arg(dir.path().join(o));
+        }
+        cmd.output().unwrap()
+    };
+    let out = run("schema", None);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("inside each line of JSON Lines"), "{err}");
-    let out = spate()
-        .args(["convert", "--path", "a.b.item"])
-        .arg(&file)
-        .arg(dir.path().join("b.parquet"))
-        .output()
-        .unwrap();
+    let out = run("convert", Some("b.parquet"));
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let out = spate()
-        .args(["convert", "--path", "a.b.item"])
-        .arg(&file)
-        .arg(dir.path().join("b.csv"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(run("convert", Some("b.csv")).status.code(), Some(2));
 }

@@ -251,10 +251,44 @@ fn jsonl<F>(
     name: &str,
     options: &ScanOptions,
     range: Option<(u64, u64)>,
-    mut f: F,
+    f: F,
 ) -> Result<u64, Error>
 where
     F: FnMut(&[u8], u64) -> Result<(), Error>,
+{
+    let selector = line_selector(Vec::new(), 0, options)?;
+    each_line(reader, name, options, range, selector, |_| Ok(()), f)
+}
+
+/// A selector of `paths` in one line of JSON Lines (`markers`: see
+/// [`BufferSelector::with_markers`]), with the scan's nesting limit.
+fn line_selector(
+    paths: Vec<spate::Path>,
+    markers: u64,
+    options: &ScanOptions,
+) -> Result<BufferSelector, Error> {
+    let scan = spate_json::ScanOptions {
+        max_depth: options.items.max_depth,
+        ..spate_json::ScanOptions::default()
+    };
+    Ok(BufferSelector::with_markers(paths, markers, scan)?)
+}
+
+/// The one loop over the lines of JSON Lines: each line (not blank) is validated, the items
+/// `selector` selects in it go to `item` (their offsets in the file), then the line to
+/// `line`; returns the bytes read. `range`: as for [`jsonl`].
+fn each_line<I, L>(
+    reader: Box<dyn Read + Send>,
+    name: &str,
+    options: &ScanOptions,
+    range: Option<(u64, u64)>,
+    mut selector: BufferSelector,
+    mut item: I,
+    mut line: L,
+) -> Result<u64, Error>
+where
+    I: FnMut(ItemRef<'_>) -> Result<(), Error>,
+    L: FnMut(&[u8], u64) -> Result<(), Error>,
 {
     let max_line = options.items.max_item_size;
     let mut lines = Lines::new(
@@ -267,24 +301,27 @@ where
             ..LinesOptions::default()
         },
     );
-    let mut selector = BufferSelector::with_options(
-        Vec::new(),
-        spate_json::ScanOptions {
-            max_depth: options.items.max_depth,
-            ..spate_json::ScanOptions::default()
-        },
-    )?;
-    while let Some(line) = lines.next_line().map_err(|source| spate::Error::Io {
+    while let Some(text) = lines.next_line().map_err(|source| spate::Error::Io {
         input: name.to_owned(),
         source,
     })? {
-        if line.is_blank() {
+        if text.is_blank() {
             continue;
         }
-        select_line(&mut selector, name, &line, max_line, |_| {
-            ControlFlow::Continue(())
+        let mut failed = None;
+        select_line(&mut selector, name, &text, max_line, |it| {
+            match item(it.shifted(text.offset)) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    failed = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
         })?;
-        f(line.text, line.offset)?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        line(text.text, text.offset)?;
     }
     Ok(lines.line_bytes())
 }
@@ -644,44 +681,9 @@ where
     if lines {
         // Each line is a JSON text of its own, selected as the executor selects it (read
         // as one sequence of values, a line's context ran into the next: items were lost).
-        let max_line = options.items.max_item_size;
-        let mut lines = Lines::new(
-            reader,
-            LinesOptions {
-                max_line,
-                ..LinesOptions::default()
-            },
-        );
-        let mut selector = BufferSelector::with_markers(
-            plan.paths.clone(),
-            plan.markers,
-            spate_json::ScanOptions {
-                max_depth: options.items.max_depth,
-                ..spate_json::ScanOptions::default()
-            },
-        )?;
-        while let Some(line) = lines.next_line().map_err(|source| spate::Error::Io {
-            input: name.to_owned(),
-            source,
-        })? {
-            if line.is_blank() {
-                continue;
-            }
-            let mut failed = None;
-            select_line(&mut selector, name, &line, max_line, |item| {
-                match run(item.shifted(line.offset), &mut out) {
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(e) => {
-                        failed = Some(e);
-                        ControlFlow::Break(())
-                    }
-                }
-            })?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
-        }
-        return Ok(lines.line_bytes());
+        let selector = line_selector(plan.paths.clone(), plan.markers, options)?;
+        let item = |it: ItemRef<'_>| run(it, &mut out);
+        return each_line(reader, name, options, None, selector, item, |_, _| Ok(()));
     }
     let mut items = Items::with_markers(
         reader,
@@ -694,4 +696,70 @@ where
         run(item, &mut out)?;
     }
     Ok(items.bytes_scanned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The executor's first pass runs for a plain file (not for a compressed one) and, cut
+    /// into pieces of a few KiB, infers the fields (types, counts, first-seen order) the
+    /// sequential pass infers.
+    #[test]
+    fn the_first_pass_on_the_executor_infers_what_the_sequential_one_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sessions = Vec::new();
+        for s in 0..400 {
+            let mut d = serde_json::json!({"n": s, "text": "x".repeat(s % 70)});
+            if s > 250 {
+                d["late"] = serde_json::json!(s as f64 / 2.0);
+            }
+            sessions.push(serde_json::json!({"items": [d.clone(), d], "id": format!("s{s}")}));
+        }
+        let doc = serde_json::json!({ "sessions": sessions }).to_string();
+        let file = dir.path().join("d.json");
+        std::fs::write(&file, &doc).unwrap();
+        let packed = dir.path().join("d.json.gz");
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&packed).unwrap(),
+            flate2::Compression::fast(),
+        );
+        std::io::Write::write_all(&mut enc, doc.as_bytes()).unwrap();
+        enc.finish().unwrap();
+
+        let path = "sessions.item.items.item";
+        let read = ReadOptions {
+            json_path: Some(path.into()),
+            ..ReadOptions::default()
+        };
+        let open = |f: &Path| TableInput::open(f, &read, true).unwrap();
+        assert!(parallel_file(&open(&file)).is_some());
+        assert!(parallel_file(&open(&packed)).is_none());
+
+        let query = Query::new(path)
+            .unwrap()
+            .with("id", "sessions.item.id")
+            .unwrap();
+        let options = ScanOptions {
+            document_piece: 4 << 10,
+            ..ScanOptions::default()
+        };
+        let format = spate::Format::Json;
+        let (cut, cut_bytes) =
+            observe_on_every_core(&query, file.clone(), format, &options).unwrap();
+        let (one, one_bytes) = observe_results(&query, &mut open(&packed), &options).unwrap();
+        assert_eq!(cut_bytes, one_bytes);
+        let fields = |s: &JsonState| {
+            s.schema(
+                spate_csv::Format::JsonItems { path: path.into() },
+                None,
+                true,
+                0,
+            )
+            .fields
+        };
+        let names: Vec<String> = fields(&cut).into_iter().map(|f| f.name).collect();
+        assert_eq!(names, ["n", "text", "id", "late"]);
+        assert_eq!(fields(&cut), fields(&one));
+    }
 }
