@@ -17,10 +17,10 @@ use crate::json::JsonState;
 use crate::json_scan::RowInferrer;
 use crate::schema::{Format, Schema};
 
-/// A big JSON Lines file is cut into about this many ranges per thread (enough for the
-/// threads to share the work evenly: a thread that draws a slow range is not left alone at
-/// the end).
-const RANGES_PER_THREAD: u64 = 8;
+/// A big JSON Lines file is cut into ranges no smaller than 1/this of its size per thread
+/// (see [`crate::jsonl_ranges::range_bounds`]: the ranges shrink towards the end of the file,
+/// so that the threads finish together).
+const SMALLEST_RANGE_PER_THREAD: u64 = 32;
 
 /// The smallest range by default: below it, a range's fixed costs (opening the file, a read
 /// buffer, learning the member names anew, a state to merge) would show.
@@ -103,20 +103,21 @@ pub fn infer_jsonl_file(path: &Path, name: &str, options: &JsonOptions) -> Resul
     let len = file.len.unwrap_or(0);
     // Each range keeps its own partial state until the end, so a huge file is cut into a
     // number of ranges that depends on the threads, not on its size (memory stays bounded).
-    let range = options
+    let smallest = options
         .range_size
-        .max(len.div_ceil(workers as u64 * RANGES_PER_THREAD))
+        .max(len.div_ceil(workers as u64 * SMALLEST_RANGE_PER_THREAD))
         .max(1);
     let splittable = options.sample.is_none()
         && file.is_seekable_file()
         && file.compression == Compression::None
-        && len > range
+        && len > smallest
         && spate::source::file_compression(path).is_ok_and(|c| c == Compression::None);
     if !splittable {
         let input = spate::source::open_input(&file, Some(InputFormat::Jsonl))?;
         return infer_jsonl_reader(input.reader, name, options);
     }
-    crate::jsonl_ranges::infer_ranges(&file.path, name, len, range, workers, options)
+    let bounds = crate::jsonl_ranges::range_bounds(len, smallest, workers);
+    crate::jsonl_ranges::infer_ranges(&file.path, name, &bounds, workers, options)
 }
 
 /// What reading the lines of one reader (or range) gave.

@@ -1,6 +1,7 @@
 //! One plain JSON Lines file inferred in byte ranges on every core.
 //!
-//! The file is cut into ranges of `range` bytes; spate's line reader
+//! The file is cut into byte ranges that shrink towards its end ([`range_bounds`]); spate's
+//! line reader
 //! ([`spate::jsonl::Lines`]) gives each range exactly the lines that start in it, so every
 //! line belongs to one range whatever the cut. Workers take the next range in file order,
 //! infer over its lines in the scanner's pass ([`crate::json_scan`]) into a state of its
@@ -31,18 +32,38 @@ struct RangeResult {
     read: ReadLines,
 }
 
-/// Infers over the plain file at `path` (`len` bytes, named `name` in errors) in ranges of
-/// `range` bytes on `workers` threads.
+/// Where the ranges of a file of `len` bytes begin, and its end: each range is a
+/// `2 × workers`-th of what remains, but no smaller than `smallest` (the last one may be).
+///
+/// Workers take the ranges in file order, so with equal ranges the threads finish up to a
+/// whole range apart; here the big ranges go first and the small ones come last, where they
+/// even out the finish, while the ranges stay few (each costs a file handle, a read buffer,
+/// member names learnt anew and a state to merge).
+pub(crate) fn range_bounds(len: u64, smallest: u64, workers: usize) -> Vec<u64> {
+    let parts = 2 * workers.max(1) as u64;
+    let smallest = smallest.max(1);
+    let mut bounds = vec![0];
+    let mut at = 0u64;
+    while at < len {
+        at += ((len - at) / parts).max(smallest).min(len - at);
+        bounds.push(at);
+    }
+    if bounds.len() == 1 {
+        bounds.push(0);
+    }
+    bounds
+}
+
+/// Infers over the plain file at `path` (named `name` in errors) in the ranges between
+/// `bounds` (see [`range_bounds`]: the last is the file's length) on `workers` threads.
 pub(crate) fn infer_ranges(
     path: &Path,
     name: &str,
-    len: u64,
-    range: u64,
+    bounds: &[u64],
     workers: usize,
     options: &JsonOptions,
 ) -> Result<Schema, Error> {
-    let range = range.max(1);
-    let count = len.div_ceil(range).max(1) as usize;
+    let count = bounds.len() - 1;
     let results: Vec<Mutex<Option<RangeResult>>> = (0..count).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     // Ranges after this one are not needed (an earlier range failed).
@@ -52,8 +73,8 @@ pub(crate) fn infer_ranges(
         if i >= count || i > cutoff.load(Ordering::Relaxed) {
             break;
         }
-        let start = i as u64 * range;
-        let end = (i + 1 < count).then(|| start + range);
+        let start = bounds[i];
+        let end = (i + 1 < count).then(|| bounds[i + 1]);
         let result = read_range(path, name, start, end, options);
         if result.read.error.is_some() {
             cutoff.fetch_min(i, Ordering::Relaxed);
@@ -136,5 +157,37 @@ fn add_lines(e: &mut Error, before: u64) {
         {
             location.position.line += before;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::range_bounds;
+
+    #[test]
+    fn ranges_cover_the_file_and_shrink_towards_its_end() {
+        for (len, smallest, workers) in [
+            (0, 1, 1),
+            (1, 1, 2),
+            (10, 3, 1),
+            (62 << 20, 1 << 20, 2),
+            (1 << 40, 1 << 30, 64),
+            (1000, 1, 3),
+        ] {
+            let b = range_bounds(len, smallest, workers);
+            assert_eq!(b[0], 0);
+            assert_eq!(*b.last().unwrap(), len);
+            let sizes: Vec<u64> = b.windows(2).map(|w| w[1] - w[0]).collect();
+            assert!(sizes.iter().all(|&s| s > 0 || len == 0), "{sizes:?}");
+            // Never growing, and none smaller than asked but the last.
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+            assert!(sizes[..sizes.len() - 1].iter().all(|&s| s >= smallest));
+        }
+        // 62 MiB on two threads, ranges of 1 MiB at least: a quarter first, then fewer
+        // bytes each time, 1 MiB ranges at the end.
+        let b = range_bounds(62 << 20, 1 << 20, 2);
+        assert_eq!(b[1], (62 << 20) / 4);
+        assert!(b.len() < 20, "{}", b.len());
+        assert_eq!(b[b.len() - 2] - b[b.len() - 3], 1 << 20);
     }
 }

@@ -171,6 +171,19 @@ fn member_of(parent: Parent, key: &[u8]) -> Member<'_> {
 }
 
 const LITERALS: [&[u8]; 3] = [b"true", b"false", b"null"];
+
+/// Whether `rest` (at least as long as the literal) begins with literal `word` (an index of
+/// [`LITERALS`]): fixed-size loads rather than a call to `memcmp`, which a slice comparison
+/// of a length known only at run time becomes.
+#[inline(always)]
+fn is_literal(rest: &[u8], word: u8) -> bool {
+    let four = |at: usize| u32::from_le_bytes([rest[at], rest[at + 1], rest[at + 2], rest[at + 3]]);
+    match word {
+        0 => four(0) == u32::from_le_bytes(*b"true"),
+        1 => four(1) == u32::from_le_bytes(*b"alse") && rest[0] == b'f',
+        _ => four(0) == u32::from_le_bytes(*b"null"),
+    }
+}
 const LITERAL_NAMES: [&str; 3] = ["true", "false", "null"];
 
 /// A scanner's state between two tokens inside the top-level value: the open containers,
@@ -443,6 +456,10 @@ impl Scanner {
         let n = input.len();
         let mut i = 0usize;
         let mut state = self.state;
+        // The name of the member being read, when it lies whole in `input` (the common case:
+        // no copy); empty when it is in `self.key` (cut by a slice's end, or carried over
+        // from the slice before). See `key!`.
+        let mut key_in_input = 0..0;
         // An error for the byte at `i`.
         macro_rules! unexpected {
             ($i:expr, $expected:expr) => {{
@@ -472,6 +489,44 @@ impl Scanner {
                 }
             }};
         }
+        // The name of the member whose value begins (see `key_in_input`).
+        macro_rules! key {
+            () => {
+                if key_in_input.is_empty() {
+                    &self.key[..]
+                } else {
+                    &input[key_in_input.clone()]
+                }
+            };
+        }
+        // A member name at `i` (its opening quote), and its colon when near: then the
+        // member's value is next (`State::Value`).
+        macro_rules! member_name {
+            () => {{
+                i += 1;
+                self.key_watched = self.depth <= self.watch;
+                self.key.clear();
+                key_in_input = 0..0;
+                let j = i + find_special_or_high(&input[i..]);
+                if j < n && input[j] == b'"' {
+                    // The whole name is here: note where it is (an empty name
+                    // is the empty `self.key` as well), and take its colon if
+                    // near.
+                    if self.key_watched {
+                        key_in_input = i..j;
+                    }
+                    i = skip_whitespace(input, j + 1);
+                    if i < n && input[i] == b':' {
+                        i += 1;
+                        state = State::Value;
+                    } else {
+                        state = State::Colon;
+                    }
+                } else {
+                    state = State::Str { key: true };
+                }
+            }};
+        }
         macro_rules! skip_ws {
             () => {
                 i = skip_whitespace(input, i);
@@ -482,168 +537,157 @@ impl Scanner {
         }
 
         while i < n {
-            match state {
-                State::Start | State::End | State::Value | State::ValueOrArrayEnd => {
-                    skip_ws!();
-                    let b = input[i];
-                    if state == State::End {
-                        if self.options.multiple_values {
-                            state = State::Start;
-                            continue;
-                        }
-                        unexpected!(i, Expected::EndOfInput);
-                    }
-                    if b == b']' && state == State::ValueOrArrayEnd {
-                        self.close();
-                        i += 1;
-                        state = State::AfterValue;
-                        value_end!(self.depth, i);
+            // The values first, through a plain branch (the most frequent state, and the
+            // one after every member name): the other states go through the dispatch.
+            if matches!(
+                state,
+                State::Start | State::End | State::Value | State::ValueOrArrayEnd
+            ) {
+                skip_ws!();
+                let b = input[i];
+                if state == State::End {
+                    if self.options.multiple_values {
+                        state = State::Start;
                         continue;
                     }
-                    let parent = if state == State::Start {
-                        Parent::Root
-                    } else if self.in_object {
-                        Parent::Object
-                    } else {
-                        Parent::Array
-                    };
-                    let depth = self.depth;
-                    let watched = depth <= self.watch;
-                    let at = base + i as u64;
-                    match b {
-                        b'{' | b'[' => {
-                            let object = b == b'{';
-                            self.open(object, at)?;
-                            if watched {
-                                let key = member_of(parent, &self.key);
-                                let watch = h.begin(depth, at, key, true);
-                                self.watch = if watch == Watch::Children {
-                                    depth + 1
-                                } else {
-                                    depth
-                                };
-                            }
-                            i += 1;
-                            state = if object {
-                                State::KeyOrObjectEnd
+                    unexpected!(i, Expected::EndOfInput);
+                }
+                if b == b']' && state == State::ValueOrArrayEnd {
+                    self.close();
+                    i += 1;
+                    state = State::AfterValue;
+                    value_end!(self.depth, i);
+                    continue;
+                }
+                let parent = if state == State::Start {
+                    Parent::Root
+                } else if self.in_object {
+                    Parent::Object
+                } else {
+                    Parent::Array
+                };
+                let depth = self.depth;
+                let watched = depth <= self.watch;
+                let at = base + i as u64;
+                match b {
+                    b'{' | b'[' => {
+                        let object = b == b'{';
+                        self.open(object, at)?;
+                        if watched {
+                            let key = member_of(parent, key!());
+                            let watch = h.begin(depth, at, key, true);
+                            self.watch = if watch == Watch::Children {
+                                depth + 1
                             } else {
-                                State::ValueOrArrayEnd
+                                depth
                             };
                         }
-                        b'"' => {
-                            if watched {
-                                h.begin(depth, at, member_of(parent, &self.key), false);
-                            }
-                            i += 1;
-                            let j = i + find_special_or_high(&input[i..]);
-                            if j < n && input[j] == b'"' {
-                                i = j + 1;
-                                state = State::AfterValue;
-                                if watched {
-                                    value_end!(depth, i);
-                                }
-                            } else {
-                                // (nothing is collected from a value: go on from `j`)
-                                i = j;
-                                self.scalar_watched = watched;
-                                state = State::Str { key: false };
-                            }
+                        i += 1;
+                        state = if object {
+                            State::KeyOrObjectEnd
+                        } else {
+                            State::ValueOrArrayEnd
+                        };
+                    }
+                    b'"' => {
+                        if watched {
+                            h.begin(depth, at, member_of(parent, key!()), false);
                         }
-                        b'-' | b'0'..=b'9' => {
-                            if watched {
-                                h.begin(depth, at, member_of(parent, &self.key), false);
-                            }
-                            if let Some(end) = number_end(input, i) {
-                                if end - i > OUTLIER_NUMBER_LEN {
-                                    self.last_outlier = at;
-                                }
-                                i = end;
-                                state = State::AfterValue;
-                                if watched {
-                                    value_end!(depth, i);
-                                }
-                                continue;
-                            }
-                            let first = if b == b'-' {
-                                Number::Minus
-                            } else if b == b'0' {
-                                Number::Zero
-                            } else {
-                                Number::Int
-                            };
-                            // (cut by the slice's end or malformed: taken for an outlier)
-                            self.last_outlier = at;
-                            let (j, num) = scan_number(input, i + 1, first);
-                            i = j;
-                            if i == n {
-                                self.scalar_watched = watched;
-                                state = State::Num(num);
-                                break;
-                            }
-                            if !num.complete() {
-                                unexpected!(i, Expected::Digit);
-                            }
+                        i += 1;
+                        let j = i + find_special_or_high(&input[i..]);
+                        if j < n && input[j] == b'"' {
+                            i = j + 1;
                             state = State::AfterValue;
                             if watched {
                                 value_end!(depth, i);
                             }
-                        }
-                        b't' | b'f' | b'n' => {
-                            if watched {
-                                h.begin(depth, at, member_of(parent, &self.key), false);
-                            }
-                            let word = match b {
-                                b't' => 0,
-                                b'f' => 1,
-                                _ => 2,
-                            };
-                            let lit = LITERALS[word as usize];
-                            if i + lit.len() <= n && &input[i..i + lit.len()] == lit {
-                                i += lit.len();
-                                state = State::AfterValue;
-                                if watched {
-                                    value_end!(depth, i);
-                                }
-                            } else {
-                                i += 1;
-                                self.scalar_watched = watched;
-                                state = State::Literal { word, matched: 1 };
-                            }
-                        }
-                        _ => {
-                            let expected = if state == State::ValueOrArrayEnd {
-                                Expected::ValueOrArrayEnd
-                            } else {
-                                Expected::Value
-                            };
-                            unexpected!(i, expected);
+                        } else {
+                            // (nothing is collected from a value: go on from `j`)
+                            i = j;
+                            self.scalar_watched = watched;
+                            state = State::Str { key: false };
                         }
                     }
+                    b'-' | b'0'..=b'9' => {
+                        if watched {
+                            h.begin(depth, at, member_of(parent, key!()), false);
+                        }
+                        if let Some(end) = number_end(input, i) {
+                            if end - i > OUTLIER_NUMBER_LEN {
+                                self.last_outlier = at;
+                            }
+                            i = end;
+                            state = State::AfterValue;
+                            if watched {
+                                value_end!(depth, i);
+                            }
+                            continue;
+                        }
+                        let first = if b == b'-' {
+                            Number::Minus
+                        } else if b == b'0' {
+                            Number::Zero
+                        } else {
+                            Number::Int
+                        };
+                        // (cut by the slice's end or malformed: taken for an outlier)
+                        self.last_outlier = at;
+                        let (j, num) = scan_number(input, i + 1, first);
+                        i = j;
+                        if i == n {
+                            self.scalar_watched = watched;
+                            state = State::Num(num);
+                            break;
+                        }
+                        if !num.complete() {
+                            unexpected!(i, Expected::Digit);
+                        }
+                        state = State::AfterValue;
+                        if watched {
+                            value_end!(depth, i);
+                        }
+                    }
+                    b't' | b'f' | b'n' => {
+                        if watched {
+                            h.begin(depth, at, member_of(parent, key!()), false);
+                        }
+                        let word = match b {
+                            b't' => 0,
+                            b'f' => 1,
+                            _ => 2,
+                        };
+                        let lit = LITERALS[word as usize];
+                        if i + lit.len() <= n && is_literal(&input[i..], word) {
+                            i += lit.len();
+                            state = State::AfterValue;
+                            if watched {
+                                value_end!(depth, i);
+                            }
+                        } else {
+                            i += 1;
+                            self.scalar_watched = watched;
+                            state = State::Literal { word, matched: 1 };
+                        }
+                    }
+                    _ => {
+                        let expected = if state == State::ValueOrArrayEnd {
+                            Expected::ValueOrArrayEnd
+                        } else {
+                            Expected::Value
+                        };
+                        unexpected!(i, expected);
+                    }
+                }
+                continue;
+            }
+            match state {
+                State::Start | State::End | State::Value | State::ValueOrArrayEnd => {
+                    unreachable!("the values are read above")
                 }
                 State::KeyOrObjectEnd | State::Key => {
                     skip_ws!();
                     match input[i] {
-                        b'"' => {
-                            i += 1;
-                            self.key_watched = self.depth <= self.watch;
-                            self.key.clear();
-                            let j = i + find_special_or_high(&input[i..]);
-                            if j < n && input[j] == b'"' {
-                                // The whole name is here: take it, and its colon if near.
-                                if self.key_watched {
-                                    self.key.extend_from_slice(&input[i..j]);
-                                }
-                                i = skip_whitespace(input, j + 1);
-                                if i < n && input[i] == b':' {
-                                    i += 1;
-                                    state = State::Value;
-                                } else {
-                                    state = State::Colon;
-                                }
-                            } else {
-                                state = State::Str { key: true };
-                            }
-                        }
+                        b'"' => member_name!(),
                         b'}' if state == State::KeyOrObjectEnd => {
                             self.close();
                             i += 1;
@@ -677,7 +721,13 @@ impl Scanner {
                     match (input[i], self.in_object) {
                         (b',', true) => {
                             i += 1;
-                            state = State::Key;
+                            // The next member's name, read here when it follows at once
+                            // (compact JSON): one trip through the state dispatch less.
+                            if i < n && input[i] == b'"' {
+                                member_name!();
+                            } else {
+                                state = State::Key;
+                            }
                         }
                         (b',', false) => {
                             i += 1;
@@ -859,6 +909,10 @@ impl Scanner {
                     }
                 }
             }
+        }
+        if !key_in_input.is_empty() && matches!(state, State::Colon | State::Value) {
+            // The value of this member comes in the next slice: keep its name.
+            self.key.extend_from_slice(&input[key_in_input]);
         }
         self.state = state;
         self.offset = base + n as u64;

@@ -227,3 +227,26 @@ proptest! {
         prop_assert_eq!(&scan_pieces(&doc, size), &whole);
     }
 }
+
+/// Member names reach the handler as written whether they lie whole in one slice (handed
+/// over in place) or are cut by a slice's end (kept by the scanner): empty and escaped
+/// names, whitespace around the colon, the value in the next slice; literals too, whole or
+/// cut. Every slicing gives the callbacks of the scan whole.
+#[test]
+fn member_names_and_literals_at_every_slicing() {
+    let docs: [&[u8]; 4] = [
+        b"{\"a\" : 1, \"\": true, \"b\\\"c\": {\"d\":null, \"e\":[false,\"x\"]}, \"f\"\n:\n\"g\"}",
+        b"{\"name\":{\"inner\":{\"deep\":[1,{\"k\":false}]}},\"after\":null,\"z\":\"\"}",
+        b"[true,false,null,{\"t\":true,\"f\":false,\"n\":null},\"\\u0041\"]",
+        b"{\"\\u00e9t\\u00e9\": {\"x\": -1.5e3}, \"\xc3\xa9\": [], \"k\": {}}",
+    ];
+    for doc in docs {
+        check_every_slicing(doc, &Ok(()));
+    }
+    // A literal that is not one, whole or cut: the same error at every slicing.
+    for doc in [&b"[tru]"[..], b"[falsy]", b"{\"a\": nul}", b"[nulll]"] {
+        let whole = scan_cut(doc, &[]);
+        assert!(whole.0.is_err());
+        check_every_slicing(doc, &whole.0);
+    }
+}
