@@ -456,10 +456,11 @@ impl Scanner {
         let n = input.len();
         let mut i = 0usize;
         let mut state = self.state;
-        // The name of the member being read, when it lies whole in `input` (the common case:
-        // no copy); empty when it is in `self.key` (cut by a slice's end, or carried over
-        // from the slice before). See `key!`.
-        let mut key_in_input = 0..0;
+        // Where the name of the watched member being read lies in `input`, when it lies
+        // there whole (the common case: no copy); `None` when it is in `self.key` (cut by a
+        // slice's end, or carried over from the slice before). Set for watched members only,
+        // the ones whose values `key!` is asked about. See `member_name!`.
+        let mut key_in_input: Option<(usize, usize)> = None;
         // An error for the byte at `i`.
         macro_rules! unexpected {
             ($i:expr, $expected:expr) => {{
@@ -489,13 +490,12 @@ impl Scanner {
                 }
             }};
         }
-        // The name of the member whose value begins (see `key_in_input`).
+        // The name of the (watched) member whose value begins (see `key_in_input`).
         macro_rules! key {
             () => {
-                if key_in_input.is_empty() {
-                    &self.key[..]
-                } else {
-                    &input[key_in_input.clone()]
+                match key_in_input {
+                    Some((start, end)) => &input[start..end],
+                    None => &self.key[..],
                 }
             };
         }
@@ -505,15 +505,12 @@ impl Scanner {
             () => {{
                 i += 1;
                 self.key_watched = self.depth <= self.watch;
-                self.key.clear();
-                key_in_input = 0..0;
                 let j = i + find_special_or_high(&input[i..]);
                 if j < n && input[j] == b'"' {
-                    // The whole name is here: note where it is (an empty name
-                    // is the empty `self.key` as well), and take its colon if
-                    // near.
+                    // The whole name is here: note where it is (nothing is written for a
+                    // member nobody watches), and take its colon if near.
                     if self.key_watched {
-                        key_in_input = i..j;
+                        key_in_input = Some((i, j));
                     }
                     i = skip_whitespace(input, j + 1);
                     if i < n && input[i] == b':' {
@@ -523,6 +520,10 @@ impl Scanner {
                         state = State::Colon;
                     }
                 } else {
+                    // Cut by the slice's end, or with escapes to check one by one: collected
+                    // into `self.key` by the string states.
+                    self.key.clear();
+                    key_in_input = None;
                     state = State::Str { key: true };
                 }
             }};
@@ -910,9 +911,12 @@ impl Scanner {
                 }
             }
         }
-        if !key_in_input.is_empty() && matches!(state, State::Colon | State::Value) {
-            // The value of this member comes in the next slice: keep its name.
-            self.key.extend_from_slice(&input[key_in_input]);
+        if let Some((start, end)) = key_in_input {
+            if self.key_watched && matches!(state, State::Colon | State::Value) {
+                // The value of this member comes in the next slice: keep its name.
+                self.key.clear();
+                self.key.extend_from_slice(&input[start..end]);
+            }
         }
         self.state = state;
         self.offset = base + n as u64;
