@@ -124,6 +124,24 @@ unsafe fn find_special_sse2<const HIGH: bool>(s: &[u8]) -> usize {
     let quote = _mm_set1_epi8(b'"' as i8);
     let backslash = _mm_set1_epi8(b'\\' as i8);
     let below_space = _mm_set1_epi8(0x1f);
+    // Most strings are short (member names, dates, identifiers): the first 16 bytes alone
+    // first, so that they cost one compare and no prefetch (validating 52 MB of flat records,
+    // a short string every 8 bytes: 79 -> 68 ms of CPU).
+    if len >= 16 {
+        // SAFETY: 16 <= len.
+        let v = unsafe { _mm_loadu_si128(ptr as *const __m128i) };
+        let ctrl = _mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space);
+        let ctrl = if HIGH { _mm_or_si128(ctrl, v) } else { ctrl };
+        let m = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+            ctrl,
+        );
+        let mask = _mm_movemask_epi8(m);
+        if mask != 0 {
+            return mask.trailing_zeros() as usize;
+        }
+        i = 16;
+    }
     // 64 bytes a round while there is room: one branch per 64 bytes on long strings.
     while i + 64 <= len {
         if HIGH {
@@ -243,6 +261,36 @@ mod tests {
         let plain: Vec<u8> = (0x20u8..=0xff).filter(|&b| !is_special(b)).collect();
         assert_eq!(find_special(&plain), plain.len());
         assert_eq!(find_special_swar::<false>(&plain), plain.len());
+    }
+
+    /// Every slice length around the 16- and 64-byte steps, every position of the first
+    /// special byte (and a second one after it), both variants.
+    #[test]
+    fn every_length_and_position() {
+        for len in 0..150usize {
+            let mut buf = vec![b'a'; len];
+            assert_eq!(find_special(&buf), len);
+            assert_eq!(find_special_or_high(&buf), len);
+            for pos in 0..len {
+                for (special, high_only) in [(b'"', false), (0x05, false), (0xc3, true)] {
+                    buf[pos] = special;
+                    if pos + 1 < len {
+                        buf[len - 1] = b'\\';
+                    }
+                    let want = if high_only && pos + 1 < len {
+                        len - 1
+                    } else if high_only {
+                        len
+                    } else {
+                        pos
+                    };
+                    assert_eq!(find_special(&buf), want, "len {len} pos {pos}");
+                    assert_eq!(find_special_or_high(&buf), pos, "len {len} pos {pos}");
+                    buf[pos] = b'a';
+                    buf[len - 1] = b'a';
+                }
+            }
+        }
     }
 
     #[test]
