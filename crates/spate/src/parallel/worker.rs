@@ -406,7 +406,17 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                         };
                         self.lines(t, &input.name, input.reader, options, &mut report);
                     }
-                    Format::Json => self.document(t, &input.name, input.reader, &mut report),
+                    Format::Json => {
+                        // A plain file on disk is scanned in place (see `crate::mapped`).
+                        let mapping = if file.is_seekable_file()
+                            && input.compression == crate::inputs::Compression::None
+                        {
+                            File::open(&file.path).ok().and_then(|f| Mapping::of_plain(&f))
+                        } else {
+                            None
+                        };
+                        self.document(t, &input.name, input.reader, mapping, &mut report)
+                    }
                 }
             }
             Err(e) => self.error(RunError::Input(e), &mut report),
@@ -702,6 +712,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         t: usize,
         name: &str,
         reader: Box<dyn Read + Send>,
+        mapping: Option<Mapping>,
         report: &mut TaskReport,
     ) {
         let options = ItemsOptions {
@@ -714,7 +725,8 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             self.shared.paths.to_vec(),
             self.shared.options.markers,
             options,
-        );
+        )
+        .map(|items| Mapping::scan(items, mapping));
         let Some(mut items) = self.ready(made, report) else {
             return;
         };
@@ -853,6 +865,8 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         };
         let paths = self.shared.paths.to_vec();
         let markers = self.shared.options.markers;
+        // A plain file is scanned in place (see `crate::mapped`).
+        let mapping = Mapping::of_plain(&file);
         let made = if piece.index == 0 {
             Items::with_markers(file, name, paths, markers, options)
         } else {
@@ -861,7 +875,8 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                 ..cut.assumed.clone()
             };
             Items::resumed(file, name, paths, markers, options, &at)
-        };
+        }
+        .map(|items| Mapping::scan(items, mapping));
         let Some(mut items) = self.ready(made, report) else {
             return;
         };
@@ -923,5 +938,45 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                 report.matched |= 1 << i;
             }
         }
+    }
+}
+
+/// The mapping of a plain file the workers scan in place, where there are mappings.
+#[cfg(unix)]
+use crate::mapped::Mapping;
+
+/// Where files cannot be mapped, every file is read.
+#[cfg(not(unix))]
+enum Mapping {}
+
+trait ScanInPlace: Sized {
+    /// The file at `file` mapped, when it is to be scanned in place.
+    fn of_plain(file: &File) -> Option<Self>;
+    /// `items` scanning `mapping` in place when there is one.
+    fn scan<R: Read>(items: Items<R>, mapping: Option<Self>) -> Items<R>;
+}
+
+#[cfg(unix)]
+impl ScanInPlace for Mapping {
+    fn of_plain(file: &File) -> Option<Self> {
+        Mapping::of_plain_file(file)
+    }
+
+    fn scan<R: Read>(items: Items<R>, mapping: Option<Self>) -> Items<R> {
+        match mapping {
+            Some(m) => items.with_mapping(m),
+            None => items,
+        }
+    }
+}
+
+#[cfg(not(unix))]
+impl ScanInPlace for Mapping {
+    fn of_plain(_file: &File) -> Option<Self> {
+        None
+    }
+
+    fn scan<R: Read>(items: Items<R>, _mapping: Option<Self>) -> Items<R> {
+        items
     }
 }
