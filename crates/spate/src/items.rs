@@ -401,7 +401,8 @@ impl<R: Read> Items<R> {
                 }
                 let start = (held.start - self.buf_offset) as usize;
                 let end = (held.end - self.buf_offset) as usize;
-                self.selector.expand(&self.buf.at(self.buf_offset)[start..end]);
+                self.selector
+                    .expand(&self.buf.at(self.buf_offset)[start..end]);
                 continue;
             }
             if self.finished {
@@ -412,13 +413,10 @@ impl<R: Read> Items<R> {
                 None => self.filled,
             };
             if self.scanned < limit {
-                match self
-                    .scanner
-                    .scan(
-                        &self.buf.at(self.buf_offset)[self.scanned..limit],
-                        &mut self.selector,
-                    )
-                {
+                match self.scanner.scan(
+                    &self.buf.at(self.buf_offset)[self.scanned..limit],
+                    &mut self.selector,
+                ) {
                     Ok(Scanned::NeedInput) => self.scanned = limit,
                     Ok(Scanned::Paused(used)) => self.scanned += used,
                     Err(e) => return Err(self.syntax_error(e)),
@@ -470,11 +468,12 @@ impl<R: Read> Items<R> {
         }
         let start = (span.start - self.buf_offset) as usize;
         let end = (span.end - self.buf_offset) as usize;
-        ItemRef::new(&self.buf.at(self.buf_offset)[start..end], span.path, span.start).with_shape(Shape::of(
-            &self.selector,
-            &self.scanner,
-            &span,
-        ))
+        ItemRef::new(
+            &self.buf.at(self.buf_offset)[start..end],
+            span.path,
+            span.start,
+        )
+        .with_shape(Shape::of(&self.selector, &self.scanner, &span))
     }
 
     /// Hands over, with the items the paths whose bit is set in `paths` select, their

@@ -13,8 +13,8 @@
 //! window in use, not the file).
 //!
 //! Only plain regular files are mapped ([`Mapping::of_plain_file`]): not standard input,
-//! pipes, devices, compressed files, or files under [`MIN_MAPPED`] bytes (for them a mapping
-//! saves nothing). A mapped file that another process truncates while it is scanned makes
+//! pipes, devices, compressed files, or small files (for them a mapping saves nothing; the
+//! executor's threshold is `RunOptions::map_files_from`, 1 MiB by default). A mapped file that another process truncates while it is scanned makes
 //! the process fault (`SIGBUS`), as with any tool that maps files; `SPATE_NO_MMAP=1` in the
 //! environment turns mapping off and every file is read with `read()` as before.
 
@@ -30,10 +30,6 @@ pub const POPULATE_READ: libc::c_int = 22;
 /// nearest advice, `MADV_WILLNEED`.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub const POPULATE_READ: libc::c_int = libc::MADV_WILLNEED;
-
-/// Files smaller than this are read, not mapped: mapping and unmapping cost about what
-/// copying a megabyte does.
-pub const MIN_MAPPED: u64 = 1 << 20;
 
 /// True when `SPATE_NO_MMAP` is set to something other than empty or `0`: files are then
 /// always read with `read()`.
@@ -92,21 +88,20 @@ impl Mapping {
         Some(Mapping { ptr, len, page })
     }
 
-    /// The whole of `file` mapped, when it is worth it and allowed: a regular file of at
-    /// least [`MIN_MAPPED`] bytes whose first bytes are not a gzip or zstd header, with
-    /// mapping not [`disabled`]. `None`: read it as before.
-    pub fn of_plain_file(file: &File) -> Option<Mapping> {
+    /// The whole of `file` mapped, when it is worth it and allowed: a non-empty regular file
+    /// of at least `min` bytes whose first bytes are not a gzip or zstd header, with mapping
+    /// not [`disabled`]. `None`: read it as before.
+    pub fn of_plain_file(file: &File, min: u64) -> Option<Mapping> {
         if disabled() {
             return None;
         }
         let meta = file.metadata().ok()?;
-        if !meta.is_file() || meta.len() < MIN_MAPPED || meta.len() > isize::MAX as u64 {
+        if !meta.is_file() || meta.len() < min.max(1) || meta.len() > isize::MAX as u64 {
             return None;
         }
         let mapping = Mapping::new(file, usize::try_from(meta.len()).ok()?)?;
-        let head = &mapping.bytes()[..4];
-        (crate::source::compression_of(head) == crate::inputs::Compression::None)
-            .then_some(mapping)
+        let head = &mapping.bytes()[..mapping.len().min(4)];
+        (crate::source::compression_of(head) == crate::inputs::Compression::None).then_some(mapping)
     }
 
     /// The file's bytes.
@@ -185,14 +180,179 @@ impl Drop for Mapping {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::items::{Items, ItemsOptions, Resume};
+    use spate_json::Path;
     use std::io::Write;
+
+    /// Everything a stream gives: items (path, offset, bytes), then its error or its end.
+    fn run<R: std::io::Read>(mut items: Items<R>) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            match items.next_item() {
+                Ok(Some(item)) => out.push(format!(
+                    "{} {} {}",
+                    item.path_index(),
+                    item.offset(),
+                    String::from_utf8_lossy(item.raw())
+                )),
+                Ok(None) => {
+                    out.push(format!("end {}", items.bytes_scanned()));
+                    return out;
+                }
+                Err(e) => {
+                    let at = e
+                        .location()
+                        .map(|l| format!("{:?} {:?}", l.position, l.excerpt));
+                    out.push(format!("error {e} {at:?} {e:?}"));
+                    return out;
+                }
+            }
+        }
+    }
+
+    fn file(doc: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(doc).unwrap();
+        f
+    }
+
+    /// The items of `doc` at `paths`, read and mapped, with windows of every kind of size:
+    /// the same, error for error.
+    fn same(doc: &[u8], paths: &[&str], max_item_size: usize) {
+        let f = file(doc);
+        let paths: Vec<Path> = paths.iter().map(|p| Path::parse(p).unwrap()).collect();
+        for window in [Some(1), Some(3), Some(64), Some(1000), None] {
+            let options = ItemsOptions {
+                window,
+                max_item_size,
+                ..ItemsOptions::default()
+            };
+            let open =
+                || Items::with_options(f.reopen().unwrap(), "doc", paths.clone(), options).unwrap();
+            let want = run(open());
+            let map = Mapping::new(&f.reopen().unwrap(), doc.len()).unwrap();
+            let got = run(open().with_mapping(map));
+            assert_eq!(got, want, "window {window:?}");
+        }
+    }
+
+    fn sessions(n: usize) -> Vec<u8> {
+        let mut doc = String::from("{\"meta\": {\"v\": 1},\n \"sessions\": [");
+        for i in 0..n {
+            if i > 0 {
+                doc.push_str(",\n  ");
+            }
+            doc.push_str(&format!(
+                "{{\"id\": \"s{i}\", \"text\": \"{}\", \"d\": [{}]}}",
+                "é\\\"x".repeat(i % 7),
+                (0..i % 5)
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        doc.push_str("]}\n");
+        doc.into_bytes()
+    }
+
+    #[test]
+    fn mapped_and_read_give_the_same_items_and_errors() {
+        let good = sessions(300);
+        let paths = ["sessions.item", "meta.v", "sessions.item.d.item"];
+        same(&good, &paths, 1 << 20);
+        // JSONPath values held whole, and the last elements a negative index keeps.
+        same(
+            &good,
+            &["$.sessions[?@.id == 's7']", "$.sessions[-3:]"],
+            1 << 20,
+        );
+        same(&good, &["$.sessions[-250:]"], 4096);
+        // Truncated anywhere.
+        for cut in [1, good.len() / 3, good.len() - 5, good.len() - 1] {
+            same(&good[..cut], &paths, 1 << 20);
+        }
+        // A bad byte late in the file, and early.
+        for at in [good.len() - 40, good.len() / 2, 30] {
+            for bad in [b'x', 0xff, b'}'] {
+                let mut d = good.clone();
+                d[at] = bad;
+                same(&d, &paths, 1 << 20);
+            }
+        }
+        // An item over the size limit (small enough that the limit is met mid-window and
+        // across windows).
+        same(&good, &["sessions"], 100);
+        same(&good, &["sessions"], 5000);
+        same(&good, &["sessions.item"], 60);
+        // Trailing content.
+        let mut d = good.clone();
+        d.extend_from_slice(b" {}");
+        same(&d, &paths, 1 << 20);
+    }
+
+    #[test]
+    fn mapped_resumes_where_read_resumes() {
+        let doc = sessions(200);
+        let f = file(&doc);
+        let paths = vec![Path::parse("sessions.item").unwrap()];
+        let options = ItemsOptions {
+            window: Some(100),
+            ..ItemsOptions::default()
+        };
+        // Where the third session starts, and the states the scan is in there.
+        let at = doc.windows(7).position(|w| w == b"{\"id\": ").unwrap();
+        let at = at
+            + doc[at + 1..]
+                .windows(7)
+                .position(|w| w == b"{\"id\": ")
+                .unwrap()
+            + 1;
+        let mut first = Items::with_options(&doc[..], "doc", paths.clone(), options).unwrap();
+        first.set_checkpoint(Some(at as u64));
+        while first.next_item().unwrap().is_some() {}
+        assert!(first.at_checkpoint());
+        let (scan, select) = first.snapshot().unwrap();
+        let resume = Resume {
+            offset: at as u64,
+            scan,
+            select,
+        };
+        let open = || {
+            let mut r = f.reopen().unwrap();
+            std::io::Seek::seek(&mut r, std::io::SeekFrom::Start(at as u64)).unwrap();
+            Items::resumed(r, "doc", paths.clone(), 0, options, &resume).unwrap()
+        };
+        let want = run(open());
+        assert!(want.len() > 100, "{}", want.len());
+        let map = Mapping::new(&f.reopen().unwrap(), doc.len()).unwrap();
+        assert_eq!(run(open().with_mapping(map)), want);
+        // And with a bad byte after the resume point.
+        let mut bad = doc.clone();
+        // (a control character inside the last member name)
+        bad[doc.len() - 20] = 0x01;
+        let f = file(&bad);
+        let open = || {
+            let mut r = f.reopen().unwrap();
+            std::io::Seek::seek(&mut r, std::io::SeekFrom::Start(at as u64)).unwrap();
+            Items::resumed(r, "doc", paths.clone(), 0, options, &resume).unwrap()
+        };
+        let want = run(open());
+        assert!(
+            want.last().unwrap().starts_with("error"),
+            "{:?}",
+            want.last()
+        );
+        let map = Mapping::new(&f.reopen().unwrap(), bad.len()).unwrap();
+        assert_eq!(run(open().with_mapping(map)), want);
+    }
 
     #[test]
     fn maps_plain_files_only() {
+        const MIN: u64 = 1 << 20;
         let mut plain = tempfile::NamedTempFile::new().unwrap();
-        let body = vec![b' '; MIN_MAPPED as usize + 10];
+        let body = vec![b' '; MIN as usize + 10];
         plain.write_all(&body).unwrap();
-        let m = Mapping::of_plain_file(plain.as_file()).expect("a plain file is mapped");
+        let m = Mapping::of_plain_file(plain.as_file(), MIN).expect("a plain file is mapped");
         assert_eq!(m.bytes(), &body[..]);
         m.populate(0..m.len());
         m.release(0..m.len());
@@ -201,12 +361,15 @@ mod tests {
 
         let mut small = tempfile::NamedTempFile::new().unwrap();
         small.write_all(b"[1, 2]").unwrap();
-        assert!(Mapping::of_plain_file(small.as_file()).is_none());
+        assert!(Mapping::of_plain_file(small.as_file(), MIN).is_none());
+        assert!(Mapping::of_plain_file(small.as_file(), 0).is_some());
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        assert!(Mapping::of_plain_file(empty.as_file(), 0).is_none());
 
         let mut gz = tempfile::NamedTempFile::new().unwrap();
         let mut body = vec![0x1f, 0x8b];
-        body.resize(MIN_MAPPED as usize + 10, 0);
+        body.resize(MIN as usize + 10, 0);
         gz.write_all(&body).unwrap();
-        assert!(Mapping::of_plain_file(gz.as_file()).is_none());
+        assert!(Mapping::of_plain_file(gz.as_file(), 0).is_none());
     }
 }

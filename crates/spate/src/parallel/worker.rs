@@ -411,7 +411,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                         let mapping = if file.is_seekable_file()
                             && input.compression == crate::inputs::Compression::None
                         {
-                            File::open(&file.path).ok().and_then(|f| Mapping::of_plain(&f))
+                            File::open(&file.path).ok().and_then(|f| self.map(&f))
                         } else {
                             None
                         };
@@ -834,6 +834,11 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         self.end_text(t, at, report);
     }
 
+    /// `file` mapped, when the run scans it in place (see [`RunOptions::map_files_from`]).
+    fn map(&self, file: &File) -> Option<Mapping> {
+        Mapping::of_plain(file, self.shared.options.map_files_from?)
+    }
+
     /// Scans one piece of a cut document (see [`super::split`]): from its start, in the
     /// true state (piece 0) or the assumed one, up to the start of a later piece that it
     /// reaches in the assumed state, or to the end.
@@ -866,7 +871,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         let paths = self.shared.paths.to_vec();
         let markers = self.shared.options.markers;
         // A plain file is scanned in place (see `crate::mapped`).
-        let mapping = Mapping::of_plain(&file);
+        let mapping = self.map(&file);
         let made = if piece.index == 0 {
             Items::with_markers(file, name, paths, markers, options)
         } else {
@@ -951,15 +956,15 @@ enum Mapping {}
 
 trait ScanInPlace: Sized {
     /// The file at `file` mapped, when it is to be scanned in place.
-    fn of_plain(file: &File) -> Option<Self>;
+    fn of_plain(file: &File, min: u64) -> Option<Self>;
     /// `items` scanning `mapping` in place when there is one.
     fn scan<R: Read>(items: Items<R>, mapping: Option<Self>) -> Items<R>;
 }
 
 #[cfg(unix)]
 impl ScanInPlace for Mapping {
-    fn of_plain(file: &File) -> Option<Self> {
-        Mapping::of_plain_file(file)
+    fn of_plain(file: &File, min: u64) -> Option<Self> {
+        Mapping::of_plain_file(file, min)
     }
 
     fn scan<R: Read>(items: Items<R>, mapping: Option<Self>) -> Items<R> {
@@ -972,7 +977,7 @@ impl ScanInPlace for Mapping {
 
 #[cfg(not(unix))]
 impl ScanInPlace for Mapping {
-    fn of_plain(_file: &File) -> Option<Self> {
+    fn of_plain(_file: &File, _min: u64) -> Option<Self> {
         None
     }
 
