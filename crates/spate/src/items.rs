@@ -351,13 +351,7 @@ impl<R: Read> Items<R> {
     #[cfg(unix)]
     pub fn with_mapping(mut self, mapping: crate::mapped::Mapping) -> Self {
         debug_assert_eq!(self.filled, 0, "mapped before the first read");
-        let page = mapping.page_size();
-        let end = mapping.len();
-        self.buf = Window::Mapped {
-            released: (self.buf_offset as usize).min(end) / page * page,
-            end,
-            map: mapping,
-        };
+        self.buf = Window::Mapped(crate::mapped::View::new(mapping, self.buf_offset));
         self
     }
 
@@ -539,11 +533,9 @@ impl<R: Read> Items<R> {
             self.scanned -= keep_from;
             self.buf_offset += keep_from as u64;
             #[cfg(unix)]
-            if let Window::Mapped { map, released, .. } = &mut self.buf {
+            if let Window::Mapped(view) = &mut self.buf {
                 // The bytes before the window are never read again: give their pages back.
-                let to = self.buf_offset as usize;
-                map.release(*released..to);
-                *released = to / map.page_size() * map.page_size();
+                view.moved(self.buf_offset);
             }
         }
         // the limit is on the item's own bytes, not on the context kept before it (a limit
@@ -577,13 +569,7 @@ impl<R: Read> Items<R> {
                 }
             }
             #[cfg(unix)]
-            Window::Mapped { map, end, .. } => {
-                // What a read of a regular file gives: the window's size, or what is left.
-                let from = self.buf_offset as usize + self.filled;
-                let n = self.window.min(end.saturating_sub(from));
-                map.populate(from..from + n);
-                n
-            }
+            Window::Mapped(view) => view.read(self.buf_offset + self.filled as u64, self.window),
         };
         if read == 0 {
             self.eof = true;
@@ -625,13 +611,7 @@ impl<R: Read> Items<R> {
 enum Window {
     Owned(Vec<u8>),
     #[cfg(unix)]
-    Mapped {
-        map: crate::mapped::Mapping,
-        /// Where the input ends in the mapping (its length).
-        end: usize,
-        /// The pages before this offset were given back already.
-        released: usize,
-    },
+    Mapped(crate::mapped::View),
 }
 
 impl Window {
@@ -642,7 +622,7 @@ impl Window {
         match self {
             Window::Owned(buf) => buf,
             #[cfg(unix)]
-            Window::Mapped { map, end, .. } => &map.bytes()[base as usize..*end],
+            Window::Mapped(view) => view.from(base),
         }
     }
 }

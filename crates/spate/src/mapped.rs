@@ -168,6 +168,53 @@ impl Mapping {
     }
 }
 
+/// A window of a [`Mapping`] that moves forward through it: what a reader's buffer is to a
+/// stream read with `read()` ([`crate::Items`], [`crate::jsonl::Lines`]). Reading more
+/// prefaults the next bytes; moving the window's start gives back the pages before it.
+#[derive(Debug)]
+pub(crate) struct View {
+    map: Mapping,
+    /// The pages before this offset were given back already.
+    released: usize,
+}
+
+impl View {
+    /// A view of `map` whose window starts at `from`.
+    pub(crate) fn new(map: Mapping, from: u64) -> View {
+        let page = map.page;
+        let from = (from as usize).min(map.len);
+        View {
+            released: from / page * page,
+            map,
+        }
+    }
+
+    /// The input from absolute offset `base` on (the window when `base` is its start; the
+    /// caller stays within what it has "read").
+    #[inline]
+    pub(crate) fn from(&self, base: u64) -> &[u8] {
+        &self.map.bytes()[base as usize..]
+    }
+
+    /// "Reads" up to `want` bytes after absolute offset `at`: what a `read()` of the file
+    /// there returns (`want`, or what is left; 0 at the end), prefaulted.
+    pub(crate) fn read(&self, at: u64, want: usize) -> usize {
+        let at = (at as usize).min(self.map.len);
+        let n = want.min(self.map.len - at);
+        self.map.populate(at..at + n);
+        n
+    }
+
+    /// The window now starts at absolute offset `start`: the pages before it are given back.
+    pub(crate) fn moved(&mut self, start: u64) {
+        let start = start as usize;
+        if start > self.released {
+            self.map.release(self.released..start);
+            self.released = start / self.map.page * self.map.page;
+        }
+    }
+}
+
 impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: unmaps exactly what `new` mapped; no slice of it outlives `self`.
@@ -288,6 +335,81 @@ mod tests {
         let mut d = good.clone();
         d.extend_from_slice(b" {}");
         same(&d, &paths, 1 << 20);
+    }
+
+    /// The lines of `text`, in the ranges `splits` makes, read `read_size` bytes at a time
+    /// with lines longer than `max_line` skipped: numbers, offsets, texts, owned bytes.
+    fn lines_of(
+        f: &tempfile::NamedTempFile,
+        len: usize,
+        read_size: usize,
+        max_line: usize,
+        splits: &[u64],
+        mapped: bool,
+    ) -> Vec<String> {
+        use crate::jsonl::{Lines, LinesOptions};
+        let mut bounds = vec![0];
+        bounds.extend_from_slice(splits);
+        bounds.push(len as u64);
+        let mut out = Vec::new();
+        for w in bounds.windows(2) {
+            let (start, end) = (w[0], w[1]);
+            let from = start.saturating_sub(1);
+            let mut r = f.reopen().unwrap();
+            std::io::Seek::seek(&mut r, std::io::SeekFrom::Start(from)).unwrap();
+            let options = LinesOptions {
+                read_size,
+                max_line,
+                offset: from,
+                end: Some(end),
+                skip_partial_line: start > 0,
+            };
+            let mut lines = Lines::new(r, options);
+            if mapped {
+                lines = lines.with_mapping(Mapping::new(&f.reopen().unwrap(), len).unwrap());
+            }
+            while let Some(l) = lines.next_line().unwrap() {
+                out.push(format!(
+                    "{} {} {} {:?}",
+                    l.number,
+                    l.offset,
+                    l.complete,
+                    String::from_utf8_lossy(l.text)
+                ));
+            }
+            out.push(format!(
+                "range {start} lines {} bytes {} read {}",
+                lines.line_count(),
+                lines.line_bytes(),
+                lines.bytes_read()
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn mapped_and_read_give_the_same_lines() {
+        let mut text = Vec::new();
+        for i in 0..400 {
+            let pad = "p".repeat(i * 7 % 90);
+            text.extend_from_slice(format!("{{\"i\": {i}, \"pad\": \"{pad}\"}}").as_bytes());
+            text.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
+            if i % 11 == 0 {
+                text.push(b'\n');
+            }
+        }
+        text.extend_from_slice(b"{\"last\": true}");
+        let f = file(&text);
+        let len = text.len() as u64;
+        for read_size in [1, 5, 64, 4096, 1 << 18] {
+            for max_line in [40, 1 << 20] {
+                for splits in [vec![], vec![1, 2, 3], vec![len / 3, len / 2, len - 3]] {
+                    let want = lines_of(&f, text.len(), read_size, max_line, &splits, false);
+                    let got = lines_of(&f, text.len(), read_size, max_line, &splits, true);
+                    assert_eq!(got, want, "read {read_size} max {max_line} {splits:?}");
+                }
+            }
+        }
     }
 
     #[test]

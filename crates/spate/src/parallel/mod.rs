@@ -232,7 +232,7 @@ pub struct RunOptions {
     /// Plain (uncompressed) regular files of at least this many bytes are scanned in place,
     /// mapped, instead of read (see [`crate::mapped`]; answers are the same); `None`: every
     /// file is read. `SPATE_NO_MMAP=1` in the environment turns mapping off whatever this
-    /// says. JSON documents only (whole, or cut into pieces).
+    /// says. JSON documents (whole, or cut into pieces) and JSON Lines (whole, or in ranges).
     pub map_files_from: Option<u64>,
 }
 

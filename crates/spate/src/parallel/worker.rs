@@ -383,7 +383,9 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                         max_line,
                         ..LinesOptions::default()
                     };
-                    self.lines(t, &file.name, f, options, &mut report);
+                    // Read in place (see `crate::mapped`): the ranges are of plain files.
+                    let mapping = self.map(&f);
+                    self.lines(t, &file.name, f, mapping, options, &mut report);
                 }
                 Err(source) => self.error(
                     RunError::Input(Error::Io {
@@ -398,23 +400,23 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         match source::open_input(file, task.format) {
             Ok(input) => {
                 report.format = Some(input.format);
+                // A plain file on disk is scanned in place (see `crate::mapped`).
+                let mapping = if file.is_seekable_file()
+                    && input.compression == crate::inputs::Compression::None
+                {
+                    File::open(&file.path).ok().and_then(|f| self.map(&f))
+                } else {
+                    None
+                };
                 match input.format {
                     Format::Jsonl => {
                         let options = LinesOptions {
                             max_line,
                             ..LinesOptions::default()
                         };
-                        self.lines(t, &input.name, input.reader, options, &mut report);
+                        self.lines(t, &input.name, input.reader, mapping, options, &mut report);
                     }
                     Format::Json => {
-                        // A plain file on disk is scanned in place (see `crate::mapped`).
-                        let mapping = if file.is_seekable_file()
-                            && input.compression == crate::inputs::Compression::None
-                        {
-                            File::open(&file.path).ok().and_then(|f| self.map(&f))
-                        } else {
-                            None
-                        };
                         self.document(t, &input.name, input.reader, mapping, &mut report)
                     }
                 }
@@ -593,11 +595,13 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         t: usize,
         name: &str,
         reader: R,
+        mapping: Option<Mapping>,
         options: LinesOptions,
         report: &mut TaskReport,
     ) {
         let max_line = options.max_line;
-        let mut lines = Lines::with_buffer(reader, options, std::mem::take(&mut self.buf));
+        let lines = Lines::with_buffer(reader, options, std::mem::take(&mut self.buf));
+        let mut lines = Mapping::lines(lines, mapping);
         let mut selector = match self.selector.take() {
             Some(s) => s,
             None => match BufferSelector::with_markers(
@@ -959,6 +963,8 @@ trait ScanInPlace: Sized {
     fn of_plain(file: &File, min: u64) -> Option<Self>;
     /// `items` scanning `mapping` in place when there is one.
     fn scan<R: Read>(items: Items<R>, mapping: Option<Self>) -> Items<R>;
+    /// `lines` read from `mapping` in place when there is one.
+    fn lines<R: Read>(lines: Lines<R>, mapping: Option<Self>) -> Lines<R>;
 }
 
 #[cfg(unix)]
@@ -973,6 +979,13 @@ impl ScanInPlace for Mapping {
             None => items,
         }
     }
+
+    fn lines<R: Read>(lines: Lines<R>, mapping: Option<Self>) -> Lines<R> {
+        match mapping {
+            Some(m) => lines.with_mapping(m),
+            None => lines,
+        }
+    }
 }
 
 #[cfg(not(unix))]
@@ -983,5 +996,9 @@ impl ScanInPlace for Mapping {
 
     fn scan<R: Read>(items: Items<R>, _mapping: Option<Self>) -> Items<R> {
         items
+    }
+
+    fn lines<R: Read>(lines: Lines<R>, _mapping: Option<Self>) -> Lines<R> {
+        lines
     }
 }
