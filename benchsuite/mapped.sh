@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Plain files scanned in place (mapped) against read(): an old build (or the same build with
 # SPATE_NO_MMAP=1) against a new one, run alternately on the 1.1 GB sessions document (and,
-# with a JSON Lines file given, `schema` over it). Outputs are compared first (must be
+# with a JSON Lines file given, `items` and `schema` over it). Outputs are compared first (must be
 # byte-identical); then each command prints the medians of wall time and CPU time (user +
 # system) and the largest peak RSS of RUNS runs per side, with the load average around.
 #
@@ -36,7 +36,11 @@ cmds=(
   "aggregate|items $D $S160 --group-by .agent_type --count --sum .input_tokens"
   "filter|items sessions.item $S160 -f select(.delegations|length>20)|.session_id --count"
 )
-[ -n "$JSONL" ] && cmds+=("schema jsonl|schema $JSONL")
+if [ -n "$JSONL" ]; then
+  cmds+=("jsonl sum|items message.usage.output_tokens $JSONL --sum .")
+  cmds+=("jsonl group-by|items . $JSONL --group-by .type --count")
+  cmds+=("schema jsonl|schema $JSONL")
+fi
 
 split_args() { # "name|args" -> ARGS array (the filter is one word)
   local spec=${1#*|}
