@@ -77,7 +77,7 @@ fn options(threads: usize, range_size: u64) -> RunOptions {
     RunOptions {
         threads,
         range_size,
-        map_files_from: (threads % 2 == 0).then_some(0),
+        map_files_from: threads.is_multiple_of(2).then_some(0),
         ..RunOptions::default()
     }
 }
