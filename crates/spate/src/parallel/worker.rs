@@ -958,6 +958,8 @@ use crate::mapped::Mapping;
 #[cfg(not(unix))]
 enum Mapping {}
 
+/// Mapping where the platform has it (unix), nothing elsewhere: the workers' calls stay the
+/// same on both.
 trait ScanInPlace: Sized {
     /// The file at `file` mapped, when it is to be scanned in place.
     fn of_plain(file: &File, min: u64) -> Option<Self>;
