@@ -121,7 +121,7 @@ fn map_file(path: &std::path::Path) -> Option<Whole> {
 
 #[cfg(unix)]
 fn map_open_file(file: &std::fs::File) -> Option<Whole> {
-    if std::env::var_os("SPATE_NO_MMAP").is_some_and(|v| !v.is_empty() && v != "0") {
+    if mapping::disabled() {
         return None;
     }
     let meta = file.metadata().ok()?;
@@ -139,93 +139,8 @@ fn map_file(_path: &std::path::Path) -> Option<Whole> {
 }
 
 #[cfg(unix)]
-pub use mapping::Mapping;
+pub use spate::mapped::Mapping;
 
+/// The library's mapping (shared with the executor, which maps plain files the same way).
 #[cfg(unix)]
-mod mapping {
-    use std::os::fd::AsRawFd;
-
-    /// `MADV_POPULATE_READ` (Linux 5.14); not in every `libc` release yet.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    pub const POPULATE_READ: libc::c_int = 22;
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    pub const POPULATE_READ: libc::c_int = libc::MADV_WILLNEED;
-
-    /// A read-only private mapping of a whole file, unmapped on drop.
-    pub struct Mapping {
-        ptr: *mut libc::c_void,
-        len: usize,
-        page: usize,
-    }
-
-    // SAFETY: the mapping is read-only and never written through; the pointer is valid until
-    // drop, whatever thread reads it.
-    unsafe impl Send for Mapping {}
-    // SAFETY: as above (shared reads only).
-    unsafe impl Sync for Mapping {}
-
-    impl Mapping {
-        pub fn new(file: &std::fs::File, len: usize) -> Option<Mapping> {
-            // SAFETY: a fresh read-only private mapping of `len` bytes of an open file; the
-            // result is checked before use.
-            let ptr = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    len,
-                    libc::PROT_READ,
-                    libc::MAP_PRIVATE,
-                    file.as_raw_fd(),
-                    0,
-                )
-            };
-            if ptr == libc::MAP_FAILED {
-                return None;
-            }
-            // SAFETY: sysconf has no preconditions.
-            let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
-                n if n > 0 => n as usize,
-                _ => 4096,
-            };
-            // No MADV_SEQUENTIAL: it marks the pages as the first to drop from the page
-            // cache, and a second scan of the file would read the disk again. Each slice is
-            // prefaulted before it is scanned instead (`Whole::prefetch`).
-            Some(Mapping { ptr, len, page })
-        }
-
-        pub fn bytes(&self) -> &[u8] {
-            // SAFETY: `ptr` maps `len` readable bytes until drop.
-            unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
-        }
-
-        /// `madvise` on the pages wholly inside `range` (clamped to the mapping).
-        pub fn advise(&self, range: std::ops::Range<usize>, advice: libc::c_int) {
-            let start = range.start.div_ceil(self.page) * self.page;
-            let end = if range.end >= self.len {
-                self.len.div_ceil(self.page) * self.page
-            } else {
-                range.end / self.page * self.page
-            };
-            if start >= end {
-                return;
-            }
-            // SAFETY: page-aligned range inside the mapping; advice only changes residency,
-            // never contents (the mapping is private and never written).
-            unsafe {
-                libc::madvise(
-                    (self.ptr as *mut u8).add(start) as *mut libc::c_void,
-                    end - start,
-                    advice,
-                );
-            }
-        }
-    }
-
-    impl Drop for Mapping {
-        fn drop(&mut self) {
-            // SAFETY: unmaps exactly what `new` mapped; no slice of it outlives `self`.
-            unsafe {
-                libc::munmap(self.ptr, self.len);
-            }
-        }
-    }
-}
+use spate::mapped as mapping;

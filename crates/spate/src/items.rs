@@ -6,6 +6,12 @@
 //! discarded; only an item larger than the window makes the buffer grow, up to
 //! [`ItemsOptions::max_item_size`]. Peak memory is therefore about the window (4 MiB at most)
 //! plus the largest selected item, whatever the input's size.
+//!
+//! A plain file may instead be scanned in place ([`Items::with_mapping`]): the window is then
+//! a view of the file's mapping that each refill extends over the next window's bytes
+//! (prefaulted), and the pages behind what is still needed are given back (see
+//! [`crate::mapped`]). The view moves exactly as the buffer would, so items, errors and
+//! limits are the same as when the file is read.
 
 use std::io::{self, Read};
 use std::path::Path as FsPath;
@@ -231,7 +237,7 @@ pub struct Items<R> {
     scanner: Scanner,
     selector: Selector,
     options: ItemsOptions,
-    buf: Vec<u8>,
+    buf: Window,
     /// Absolute offset of `buf[0]`.
     buf_offset: u64,
     /// Bytes of `buf` holding input.
@@ -300,7 +306,7 @@ impl<R: Read> Items<R> {
             scanner,
             selector,
             options,
-            buf: Vec::new(),
+            buf: Window::Owned(Vec::new()),
             buf_offset: 0,
             filled: 0,
             scanned: 0,
@@ -336,6 +342,17 @@ impl<R: Read> Items<R> {
         items.selector.set_hold_limit(options.max_item_size as u64);
         items.buf_offset = at.offset;
         Ok(items)
+    }
+
+    /// Scans `mapping` (the whole input `reader` reads, mapped) in place instead of reading
+    /// `reader`, from where the stream stands (its start, or where it was resumed): nothing is
+    /// copied; see [`crate::mapped`]. Items, errors and limits are the same as when reading.
+    /// Call before the first item; `reader` is not read any more.
+    #[cfg(unix)]
+    pub fn with_mapping(mut self, mapping: crate::mapped::Mapping) -> Self {
+        debug_assert_eq!(self.filled, 0, "mapped before the first read");
+        self.buf = Window::Mapped(crate::mapped::View::new(mapping, self.buf_offset));
+        self
     }
 
     /// Makes the scan stop at absolute offset `at` (ahead of the scan): once every item
@@ -378,7 +395,8 @@ impl<R: Read> Items<R> {
                 }
                 let start = (held.start - self.buf_offset) as usize;
                 let end = (held.end - self.buf_offset) as usize;
-                self.selector.expand(&self.buf[start..end]);
+                self.selector
+                    .expand(&self.buf.at(self.buf_offset)[start..end]);
                 continue;
             }
             if self.finished {
@@ -389,10 +407,10 @@ impl<R: Read> Items<R> {
                 None => self.filled,
             };
             if self.scanned < limit {
-                match self
-                    .scanner
-                    .scan(&self.buf[self.scanned..limit], &mut self.selector)
-                {
+                match self.scanner.scan(
+                    &self.buf.at(self.buf_offset)[self.scanned..limit],
+                    &mut self.selector,
+                ) {
                     Ok(Scanned::NeedInput) => self.scanned = limit,
                     Ok(Scanned::Paused(used)) => self.scanned += used,
                     Err(e) => return Err(self.syntax_error(e)),
@@ -444,11 +462,12 @@ impl<R: Read> Items<R> {
         }
         let start = (span.start - self.buf_offset) as usize;
         let end = (span.end - self.buf_offset) as usize;
-        ItemRef::new(&self.buf[start..end], span.path, span.start).with_shape(Shape::of(
-            &self.selector,
-            &self.scanner,
-            &span,
-        ))
+        ItemRef::new(
+            &self.buf.at(self.buf_offset)[start..end],
+            span.path,
+            span.start,
+        )
+        .with_shape(Shape::of(&self.selector, &self.scanner, &span))
     }
 
     /// Hands over, with the items the paths whose bit is set in `paths` select, their
@@ -505,11 +524,19 @@ impl<R: Read> Items<R> {
         }
         .min(self.filled.saturating_sub(EXCERPT_CONTEXT));
         if keep_from > 0 {
-            self.lines.count(&self.buf[..keep_from], self.buf_offset);
-            self.buf.copy_within(keep_from..self.filled, 0);
+            self.lines
+                .count(&self.buf.at(self.buf_offset)[..keep_from], self.buf_offset);
+            if let Window::Owned(buf) = &mut self.buf {
+                buf.copy_within(keep_from..self.filled, 0);
+            }
             self.filled -= keep_from;
             self.scanned -= keep_from;
             self.buf_offset += keep_from as u64;
+            #[cfg(unix)]
+            if let Window::Mapped(view) = &mut self.buf {
+                // The bytes before the window are never read again: give their pages back.
+                view.moved(self.buf_offset);
+            }
         }
         // the limit is on the item's own bytes, not on the context kept before it (a limit
         // under the context's 64 bytes must not refuse small items)
@@ -523,20 +550,26 @@ impl<R: Read> Items<R> {
             }
         }
         let want = self.filled + self.window;
-        if self.buf.len() < want {
-            self.buf.resize(want, 0);
-        }
-        let read = loop {
-            match self.reader.read(&mut self.buf[self.filled..want]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    return Err(Error::Io {
-                        input: self.name.clone(),
-                        source,
-                    })
+        let read = match &mut self.buf {
+            Window::Owned(buf) => {
+                if buf.len() < want {
+                    buf.resize(want, 0);
+                }
+                loop {
+                    match self.reader.read(&mut buf[self.filled..want]) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(source) => {
+                            return Err(Error::Io {
+                                input: self.name.clone(),
+                                source,
+                            })
+                        }
+                    }
                 }
             }
+            #[cfg(unix)]
+            Window::Mapped(view) => view.read(self.buf_offset + self.filled as u64, self.window),
         };
         if read == 0 {
             self.eof = true;
@@ -549,12 +582,10 @@ impl<R: Read> Items<R> {
     }
 
     fn location(&self, offset: u64) -> Location {
-        let position = self.lines.position(offset, &self.buf[..self.filled]);
+        let window = &self.buf.at(self.buf_offset)[..self.filled];
+        let position = self.lines.position(offset, window);
         let excerpt = if offset >= self.buf_offset {
-            excerpt(
-                &self.buf[..self.filled],
-                (offset - self.buf_offset) as usize,
-            )
+            excerpt(window, (offset - self.buf_offset) as usize)
         } else {
             String::new()
         };
@@ -571,6 +602,27 @@ impl<R: Read> Items<R> {
         Error::Syntax {
             location: self.location(error.offset),
             error: SyntaxErrorKindOnly(error),
+        }
+    }
+}
+
+/// The bytes an [`Items`] scans: its own buffer filled by reads, or a view of a mapped file.
+#[derive(Debug)]
+enum Window {
+    Owned(Vec<u8>),
+    #[cfg(unix)]
+    Mapped(crate::mapped::View),
+}
+
+impl Window {
+    /// The window's bytes, `buf[0]` first, when `buf[0]` is at absolute offset `base`
+    /// (followed, for a mapping, by the rest of the input: callers stay within `filled`).
+    #[inline]
+    fn at(&self, base: u64) -> &[u8] {
+        match self {
+            Window::Owned(buf) => buf,
+            #[cfg(unix)]
+            Window::Mapped(view) => view.from(base),
         }
     }
 }

@@ -124,6 +124,9 @@ pub struct Lines<R> {
     eof: bool,
     done: bool,
     bytes_read: u64,
+    /// The input mapped, read in place instead of into `buf` (see [`Lines::with_mapping`]).
+    #[cfg(unix)]
+    view: Option<crate::mapped::View>,
 }
 
 impl<R: Read> Lines<R> {
@@ -150,11 +153,43 @@ impl<R: Read> Lines<R> {
             eof: false,
             done: false,
             bytes_read: 0,
+            #[cfg(unix)]
+            view: None,
             options: LinesOptions {
                 read_size: options.read_size.max(1),
                 max_line: options.max_line.max(1),
                 ..options
             },
+        }
+    }
+
+    /// Reads the lines of `mapping` (the whole file `reader` reads, mapped) in place instead
+    /// of reading `reader`, from [`LinesOptions::offset`] on: nothing is copied (see
+    /// [`crate::mapped`]); the lines, their numbers and offsets are the same as when reading.
+    /// Call before the first line; `reader` is not read any more.
+    #[cfg(unix)]
+    pub fn with_mapping(mut self, mapping: crate::mapped::Mapping) -> Self {
+        debug_assert_eq!(self.filled, 0, "mapped before the first read");
+        self.view = Some(crate::mapped::View::new(mapping, self.buf_offset));
+        self
+    }
+
+    /// The bytes read, `buf[0]` first (for a mapping, followed by the rest of the input:
+    /// callers stay within `filled`).
+    #[inline]
+    fn window(&self) -> &[u8] {
+        #[cfg(unix)]
+        if let Some(view) = &self.view {
+            return view.from(self.buf_offset);
+        }
+        &self.buf
+    }
+
+    /// The window now starts at `buf_offset`: a mapping gives back the pages before it.
+    fn moved(&mut self) {
+        #[cfg(unix)]
+        if let Some(view) = &mut self.view {
+            view.moved(self.buf_offset);
         }
     }
 
@@ -193,7 +228,7 @@ impl<R: Read> Lines<R> {
             if self.done {
                 return Ok(None);
             }
-            if let Some(i) = memchr::memchr(b'\n', &self.buf[self.search..self.filled]) {
+            if let Some(i) = memchr::memchr(b'\n', &self.window()[self.search..self.filled]) {
                 let nl = self.search + i;
                 let start = self.pos;
                 self.pos = nl + 1;
@@ -222,7 +257,7 @@ impl<R: Read> Lines<R> {
                         complete: false,
                     }));
                 }
-                let mut text = &self.buf[start..nl];
+                let mut text = &self.window()[start..nl];
                 if let [rest @ .., b'\r'] = text {
                     text = rest;
                 }
@@ -259,7 +294,7 @@ impl<R: Read> Lines<R> {
                         complete: false,
                     }));
                 }
-                let mut text = &self.buf[start..self.filled];
+                let mut text = &self.window()[start..self.filled];
                 if let [rest @ .., b'\r'] = text {
                     text = rest;
                 }
@@ -272,15 +307,23 @@ impl<R: Read> Lines<R> {
             }
             // Keep only the unfinished line, then read more.
             if self.pos > 0 {
-                self.buf.copy_within(self.pos..self.filled, 0);
+                #[cfg(unix)]
+                let mapped = self.view.is_some();
+                #[cfg(not(unix))]
+                let mapped = false;
+                if !mapped {
+                    self.buf.copy_within(self.pos..self.filled, 0);
+                }
                 self.buf_offset += self.pos as u64;
                 self.filled -= self.pos;
                 self.search -= self.pos;
                 self.pos = 0;
+                self.moved();
             }
             if self.discarding {
                 // Inside a line that is not ours or too long: drop what was read of it.
                 self.buf_offset += self.filled as u64;
+                self.moved();
                 if self.discarding_owned {
                     self.owned_end = self.buf_offset;
                 }
@@ -289,6 +332,7 @@ impl<R: Read> Lines<R> {
             } else if self.filled > self.options.max_line {
                 let offset = self.buf_offset;
                 self.buf_offset += self.filled as u64;
+                self.moved();
                 self.filled = 0;
                 self.search = 0;
                 self.discarding = true;
@@ -304,6 +348,16 @@ impl<R: Read> Lines<R> {
                     number: self.number,
                     complete: false,
                 }));
+            }
+            #[cfg(unix)]
+            if let Some(view) = &self.view {
+                let n = view.read(self.buf_offset + self.filled as u64, self.options.read_size);
+                self.bytes_read += n as u64;
+                if n == 0 {
+                    self.eof = true;
+                }
+                self.filled += n;
+                continue;
             }
             let want = self.filled + self.options.read_size;
             if self.buf.len() < want {

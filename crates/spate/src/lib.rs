@@ -17,6 +17,8 @@
 mod buffer;
 mod error;
 mod items;
+#[cfg(unix)]
+pub mod mapped;
 pub mod source;
 
 pub use buffer::BufferSelector;

@@ -70,10 +70,14 @@ const RANGES: [u64; 9] = [
     spate::parallel::DEFAULT_RANGE_SIZE,
 ];
 
+/// Options of a run on `threads` threads: with an even count, files are mapped whatever
+/// their size (read in place, see `spate::mapped`), else read, so that every comparison
+/// with a one-thread run compares the two routes too.
 fn options(threads: usize, range_size: u64) -> RunOptions {
     RunOptions {
         threads,
         range_size,
+        map_files_from: threads.is_multiple_of(2).then_some(0),
         ..RunOptions::default()
     }
 }

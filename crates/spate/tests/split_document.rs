@@ -176,21 +176,33 @@ fn compare(doc: &[u8], piece: u64) -> usize {
             (Some(3), OnError::Fail),
             (Some(2), OnError::Skip),
         ] {
+            // The file read (not mapped) by one thread is the reference.
             let seq = RunOptions {
                 limit,
                 on_error,
+                map_files_from: None,
                 ..sequential()
             };
             let (want, _) = answer(&file, &query, &seq);
-            for threads in [2, 3] {
+            let mapped = RunOptions {
+                map_files_from: Some(0),
+                ..seq.clone()
+            };
+            assert_eq!(answer(&file, &query, &mapped).0, want, "{query:?} mapped");
+            // Pieces mapped on 2 threads, read on 3.
+            for (threads, map_files_from) in [(2, Some(0)), (3, None)] {
                 let par = RunOptions {
                     limit,
                     on_error,
+                    map_files_from,
                     ..pieces(threads, piece)
                 };
                 let (got, tasks) = answer(&file, &query, &par);
                 most = most.max(tasks);
-                assert_eq!(got, want, "{query:?} {limit:?} {on_error:?} j{threads}");
+                assert_eq!(
+                    got, want,
+                    "{query:?} {limit:?} {on_error:?} j{threads} {map_files_from:?}"
+                );
             }
         }
     }

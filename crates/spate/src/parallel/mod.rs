@@ -190,6 +190,10 @@ pub enum OnError {
     Skip,
 }
 
+/// Default of [`RunOptions::map_files_from`]: mapping and unmapping a smaller file costs
+/// about what reading it does.
+pub const DEFAULT_MAP_FILES_FROM: u64 = 1 << 20;
+
 /// Settings of a run.
 #[derive(Clone)]
 pub struct RunOptions {
@@ -225,6 +229,11 @@ pub struct RunOptions {
     /// Stops the run when cancelled (from any thread): workers stop at the next item or
     /// line and the run ends with [`RunError::Cancelled`].
     pub cancel: Cancel,
+    /// Plain (uncompressed) regular files of at least this many bytes are scanned in place,
+    /// mapped, instead of read (see [`crate::mapped`]; answers are the same); `None`: every
+    /// file is read. `SPATE_NO_MMAP=1` in the environment turns mapping off whatever this
+    /// says. JSON documents (whole, or cut into pieces) and JSON Lines (whole, or in ranges).
+    pub map_files_from: Option<u64>,
 }
 
 /// A progress callback (see [`RunOptions::progress`]).
@@ -256,6 +265,7 @@ impl fmt::Debug for RunOptions {
             .field("record_children", &self.record_children)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
+            .field("map_files_from", &self.map_files_from)
             .finish()
     }
 }
@@ -275,6 +285,7 @@ impl Default for RunOptions {
             record_children: 0,
             progress: None,
             cancel: Cancel::default(),
+            map_files_from: Some(DEFAULT_MAP_FILES_FROM),
         }
     }
 }

@@ -383,7 +383,9 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                         max_line,
                         ..LinesOptions::default()
                     };
-                    self.lines(t, &file.name, f, options, &mut report);
+                    // Read in place (see `crate::mapped`): the ranges are of plain files.
+                    let mapping = self.map(&f);
+                    self.lines(t, &file.name, f, mapping, options, &mut report);
                 }
                 Err(source) => self.error(
                     RunError::Input(Error::Io {
@@ -398,15 +400,25 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         match source::open_input(file, task.format) {
             Ok(input) => {
                 report.format = Some(input.format);
+                // A plain file on disk is scanned in place (see `crate::mapped`).
+                let mapping = if file.is_seekable_file()
+                    && input.compression == crate::inputs::Compression::None
+                {
+                    File::open(&file.path).ok().and_then(|f| self.map(&f))
+                } else {
+                    None
+                };
                 match input.format {
                     Format::Jsonl => {
                         let options = LinesOptions {
                             max_line,
                             ..LinesOptions::default()
                         };
-                        self.lines(t, &input.name, input.reader, options, &mut report);
+                        self.lines(t, &input.name, input.reader, mapping, options, &mut report);
                     }
-                    Format::Json => self.document(t, &input.name, input.reader, &mut report),
+                    Format::Json => {
+                        self.document(t, &input.name, input.reader, mapping, &mut report)
+                    }
                 }
             }
             Err(e) => self.error(RunError::Input(e), &mut report),
@@ -583,11 +595,13 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         t: usize,
         name: &str,
         reader: R,
+        mapping: Option<Mapping>,
         options: LinesOptions,
         report: &mut TaskReport,
     ) {
         let max_line = options.max_line;
-        let mut lines = Lines::with_buffer(reader, options, std::mem::take(&mut self.buf));
+        let lines = Lines::with_buffer(reader, options, std::mem::take(&mut self.buf));
+        let mut lines = Mapping::lines(lines, mapping);
         let mut selector = match self.selector.take() {
             Some(s) => s,
             None => match BufferSelector::with_markers(
@@ -702,6 +716,7 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         t: usize,
         name: &str,
         reader: Box<dyn Read + Send>,
+        mapping: Option<Mapping>,
         report: &mut TaskReport,
     ) {
         let options = ItemsOptions {
@@ -714,7 +729,8 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
             self.shared.paths.to_vec(),
             self.shared.options.markers,
             options,
-        );
+        )
+        .map(|items| Mapping::scan(items, mapping));
         let Some(mut items) = self.ready(made, report) else {
             return;
         };
@@ -822,6 +838,11 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         self.end_text(t, at, report);
     }
 
+    /// `file` mapped, when the run scans it in place (see [`RunOptions::map_files_from`]).
+    fn map(&self, file: &File) -> Option<Mapping> {
+        Mapping::of_plain(file, self.shared.options.map_files_from?)
+    }
+
     /// Scans one piece of a cut document (see [`super::split`]): from its start, in the
     /// true state (piece 0) or the assumed one, up to the start of a later piece that it
     /// reaches in the assumed state, or to the end.
@@ -853,6 +874,8 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         };
         let paths = self.shared.paths.to_vec();
         let markers = self.shared.options.markers;
+        // A plain file is scanned in place (see `crate::mapped`).
+        let mapping = self.map(&file);
         let made = if piece.index == 0 {
             Items::with_markers(file, name, paths, markers, options)
         } else {
@@ -861,7 +884,8 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                 ..cut.assumed.clone()
             };
             Items::resumed(file, name, paths, markers, options, &at)
-        };
+        }
+        .map(|items| Mapping::scan(items, mapping));
         let Some(mut items) = self.ready(made, report) else {
             return;
         };
@@ -923,5 +947,60 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
                 report.matched |= 1 << i;
             }
         }
+    }
+}
+
+/// The mapping of a plain file the workers scan in place, where there are mappings.
+#[cfg(unix)]
+use crate::mapped::Mapping;
+
+/// Where files cannot be mapped, every file is read.
+#[cfg(not(unix))]
+enum Mapping {}
+
+/// Mapping where the platform has it (unix), nothing elsewhere: the workers' calls stay the
+/// same on both.
+trait ScanInPlace: Sized {
+    /// The file at `file` mapped, when it is to be scanned in place.
+    fn of_plain(file: &File, min: u64) -> Option<Self>;
+    /// `items` scanning `mapping` in place when there is one.
+    fn scan<R: Read>(items: Items<R>, mapping: Option<Self>) -> Items<R>;
+    /// `lines` read from `mapping` in place when there is one.
+    fn lines<R: Read>(lines: Lines<R>, mapping: Option<Self>) -> Lines<R>;
+}
+
+#[cfg(unix)]
+impl ScanInPlace for Mapping {
+    fn of_plain(file: &File, min: u64) -> Option<Self> {
+        Mapping::of_plain_file(file, min)
+    }
+
+    fn scan<R: Read>(items: Items<R>, mapping: Option<Self>) -> Items<R> {
+        match mapping {
+            Some(m) => items.with_mapping(m),
+            None => items,
+        }
+    }
+
+    fn lines<R: Read>(lines: Lines<R>, mapping: Option<Self>) -> Lines<R> {
+        match mapping {
+            Some(m) => lines.with_mapping(m),
+            None => lines,
+        }
+    }
+}
+
+#[cfg(not(unix))]
+impl ScanInPlace for Mapping {
+    fn of_plain(_file: &File, _min: u64) -> Option<Self> {
+        None
+    }
+
+    fn scan<R: Read>(items: Items<R>, _mapping: Option<Self>) -> Items<R> {
+        items
+    }
+
+    fn lines<R: Read>(lines: Lines<R>, _mapping: Option<Self>) -> Lines<R> {
+        lines
     }
 }
