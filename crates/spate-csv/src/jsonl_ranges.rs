@@ -132,6 +132,11 @@ fn read_range(
     let mut result = RangeResult::default();
     match opened {
         Ok(f) => {
+            // The file scanned in place where it can be, as spate's executor scans its
+            // ranges (no copy by `read`; see `spate::mapped`).
+            #[cfg(unix)]
+            let mapping =
+                spate::mapped::Mapping::of_plain_file(&f, spate::parallel::DEFAULT_MAP_FILES_FROM);
             let lines = Lines::new(
                 f,
                 LinesOptions {
@@ -142,6 +147,11 @@ fn read_range(
                     ..LinesOptions::default()
                 },
             );
+            #[cfg(unix)]
+            let lines = match mapping {
+                Some(mapping) => lines.with_mapping(mapping),
+                None => lines,
+            };
             result.read = read_lines(lines, name, options, &mut result.state);
         }
         Err(e) => result.read.error = Some(spate_io(name, e)),
