@@ -42,6 +42,9 @@ enum Command {
 
 fn main() -> ExitCode {
     spate_agents::timer_start();
+    // Plain files are mapped: one that shrinks under the scan is an I/O error (exit 2).
+    #[cfg(unix)]
+    spate::mapped::exit_on_truncation();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Items(args) => cmd::items::run(args),

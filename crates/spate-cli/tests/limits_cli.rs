@@ -338,3 +338,56 @@ fn logs_have_no_colour_codes_when_redirected() {
     assert!(err.contains("run done"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err}");
 }
+
+/// A plain file is mapped and scanned in place: when another process truncates it under the
+/// scan, the fault is an I/O error with a message (exit 2), not a bare "Bus error". The run
+/// is held mid-file by a full output pipe that the test does not read, the file is cut
+/// short, then the output is drained so that the scan goes on into the pages that are gone.
+#[cfg(unix)]
+#[test]
+fn a_mapped_file_truncated_under_the_scan_is_an_io_error() {
+    use std::io::Read;
+    use std::process::{Command as Std, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    // 64 MB of items, far more than the output held ahead (16 MiB) and a window (4 MiB).
+    let item = format!("{{\"text\": \"{}\"}}", "x".repeat(1000));
+    let mut doc = String::from("[");
+    for i in 0..64_000 {
+        if i > 0 {
+            doc.push(',');
+        }
+        doc.push_str(&item);
+    }
+    doc.push(']');
+    let path = write(&dir, "big.json", doc.as_bytes());
+    let mut child = Std::new(assert_cmd::cargo::cargo_bin("spate"))
+        .args(["items", "item", "-j1"])
+        .arg(&path)
+        .env_remove("SPATE_NO_MMAP")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    // Read a little, so the run has surely begun, then let the pipe fill and hold it.
+    let mut first = [0u8; 4096];
+    out.read_exact(&mut first).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(100_000)
+        .unwrap();
+    std::io::copy(&mut out, &mut std::io::sink()).unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("shrank while it was read"), "{err}");
+}

@@ -15,8 +15,10 @@
 //! Only plain regular files are mapped ([`Mapping::of_plain_file`]): not standard input,
 //! pipes, devices, compressed files, or small files (for them a mapping saves nothing; the
 //! executor's threshold is `RunOptions::map_files_from`, 1 MiB by default). A mapped file that another process truncates while it is scanned makes
-//! the process fault (`SIGBUS`), as with any tool that maps files; `SPATE_NO_MMAP=1` in the
-//! environment turns mapping off and every file is read with `read()` as before.
+//! the process fault (`SIGBUS`), as with any tool that maps files: a program can turn that
+//! into an I/O error with a message ([`exit_on_truncation`], which the `spate` binary calls);
+//! `SPATE_NO_MMAP=1` in the environment turns mapping off and every file is read with
+//! `read()` as before.
 
 use std::fs::File;
 use std::ops::Range;
@@ -30,6 +32,33 @@ pub const POPULATE_READ: libc::c_int = 22;
 /// nearest advice, `MADV_WILLNEED`.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub const POPULATE_READ: libc::c_int = libc::MADV_WILLNEED;
+
+/// What a front end prints when a mapped file shrinks under the scan (see
+/// [`exit_on_truncation`]).
+const TRUNCATED: &[u8] = b"spate: an input file shrank while it was read (another process \
+truncated it), so the rest of it could not be read; nothing after this point was checked. \
+SPATE_NO_MMAP=1 reads files instead of mapping them.\n";
+
+/// Makes a fault on a mapped file that shrank under the scan (`SIGBUS`) end the process
+/// with a message on standard error and exit code 2 (an I/O error), instead of a bare "Bus
+/// error" and a core dump. For a program's `main` (the `spate` binary): a library never
+/// installs it by itself, since its host may have a handler of its own (Python's
+/// `faulthandler`). The handler only writes the message and exits (both async-signal-safe);
+/// destructors do not run, as they would not after the fault either.
+pub fn exit_on_truncation() {
+    extern "C" fn on_fault(_: libc::c_int) {
+        // SAFETY: write(2) and _exit(2) are async-signal-safe; TRUNCATED is a static.
+        unsafe {
+            libc::write(2, TRUNCATED.as_ptr().cast(), TRUNCATED.len());
+            libc::_exit(2);
+        }
+    }
+    let handler: extern "C" fn(libc::c_int) = on_fault;
+    // SAFETY: installs a handler that only calls async-signal-safe functions.
+    unsafe {
+        libc::signal(libc::SIGBUS, handler as libc::sighandler_t);
+    }
+}
 
 /// True when `SPATE_NO_MMAP` is set to something other than empty or `0`: files are then
 /// always read with `read()`.
