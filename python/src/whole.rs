@@ -121,16 +121,8 @@ fn map_file(path: &std::path::Path) -> Option<Whole> {
 
 #[cfg(unix)]
 fn map_open_file(file: &std::fs::File) -> Option<Whole> {
-    if mapping::disabled() {
-        return None;
-    }
-    let meta = file.metadata().ok()?;
-    // Empty files cannot be mapped; special files (FIFOs, devices) are streams.
-    if !meta.is_file() || meta.len() == 0 || meta.len() > isize::MAX as u64 {
-        return None;
-    }
-    let mapping = Mapping::new(file, meta.len() as usize)?;
-    plain(mapping.bytes()).then_some(Whole::Mapped(mapping))
+    // (a non-empty plain regular file, and mapping not turned off)
+    Mapping::of_plain_file(file, 1).map(Whole::Mapped)
 }
 
 #[cfg(not(unix))]

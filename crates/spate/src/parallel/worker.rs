@@ -400,8 +400,15 @@ impl<'s, 'a, V: ItemVisitor> Worker<'s, 'a, V> {
         match source::open_input(file, task.format) {
             Ok(input) => {
                 report.format = Some(input.format);
-                // A plain file on disk is scanned in place (see `crate::mapped`).
-                let mapping = if file.is_seekable_file()
+                // A plain file on disk is scanned in place (see `crate::mapped`); one too
+                // small to map (by the size found when the inputs were listed) is not
+                // opened a second time.
+                let big_enough = file
+                    .len
+                    .zip(self.shared.options.map_files_from)
+                    .is_some_and(|(len, min)| len >= min);
+                let mapping = if big_enough
+                    && file.is_seekable_file()
                     && input.compression == crate::inputs::Compression::None
                 {
                     File::open(&file.path).ok().and_then(|f| self.map(&f))
