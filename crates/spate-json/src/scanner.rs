@@ -246,9 +246,11 @@ pub struct Scanner {
     watch: u32,
     /// Absolute offset of the next byte to scan.
     offset: u64,
-    /// Name of the member being read (when its object's children are watched).
+    /// Name of the watched member being read, when it could not be handed over in place:
+    /// cut by a slice's end, or with escapes or non-ASCII bytes (a name whole in the slice
+    /// is passed as a range of it; see `key_in_input` in [`Scanner::run`]).
     key: Vec<u8>,
-    /// Offset where the key's string began (just after the opening quote).
+    /// Whether the member name being read is at a watched depth (its value is reported).
     key_watched: bool,
     /// Start offset of the watched scalar being read, reported at its end.
     scalar_watched: bool,
