@@ -36,7 +36,7 @@ pub struct JsonOptions {
     /// Smallest size of the byte ranges a big JSON Lines file is cut into (see
     /// [`spate::parallel::RunOptions::range_size`]; [`DEFAULT_MIN_RANGE`] by default): a file
     /// is cut into ranges that shrink towards its end, none smaller than this (see
-    /// [`crate::jsonl_ranges::range_bounds`]).
+    /// `jsonl_ranges::range_bounds`).
     pub range_size: u64,
     /// Line and item size and nesting limits.
     pub items: ItemsOptions,
