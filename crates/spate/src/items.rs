@@ -524,9 +524,10 @@ impl<R: Read> Items<R> {
         }
         .min(self.filled.saturating_sub(EXCERPT_CONTEXT));
         if keep_from > 0 {
-            self.lines
-                .count(&self.buf.at(self.buf_offset)[..keep_from], self.buf_offset);
             if let Window::Owned(buf) = &mut self.buf {
+                // the bytes before `keep_from` are gone after this: count their lines now
+                // (a mapped window counts them only for an error, see `View::position`)
+                self.lines.count(&buf[..keep_from], self.buf_offset);
                 buf.copy_within(keep_from..self.filled, 0);
             }
             self.filled -= keep_from;
@@ -583,7 +584,11 @@ impl<R: Read> Items<R> {
 
     fn location(&self, offset: u64) -> Location {
         let window = &self.buf.at(self.buf_offset)[..self.filled];
-        let position = self.lines.position(offset, window);
+        let position = match &self.buf {
+            Window::Owned(_) => self.lines.position(offset, window),
+            #[cfg(unix)]
+            Window::Mapped(view) => view.position(offset),
+        };
         let excerpt = if offset >= self.buf_offset {
             excerpt(window, (offset - self.buf_offset) as usize)
         } else {

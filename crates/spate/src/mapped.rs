@@ -24,6 +24,8 @@ use std::fs::File;
 use std::ops::Range;
 use std::os::fd::AsRawFd;
 
+use spate_json::{LineCounter, Position};
+
 /// `MADV_POPULATE_READ` (Linux 5.14); not in every `libc` release yet. Elsewhere the
 /// nearest advice, `MADV_WILLNEED`.
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -203,6 +205,8 @@ impl Mapping {
 #[derive(Debug)]
 pub(crate) struct View {
     map: Mapping,
+    /// Where the scan started: lines are counted from here.
+    start: u64,
     /// The pages before this offset were given back already.
     released: usize,
 }
@@ -213,9 +217,35 @@ impl View {
         let page = map.page;
         let from = (from as usize).min(map.len);
         View {
+            start: from as u64,
             released: from / page * page,
             map,
         }
+    }
+
+    /// Line and column of absolute offset `offset`, counting the lines from where the view
+    /// started. A read stream counts newlines as its buffer moves on, since the bytes are
+    /// gone afterwards; a mapping still holds them, so the count waits for an error that
+    /// needs it: it cost a quarter of the scan's time, on every byte of every input. The
+    /// bytes before the window are read again a few MiB at a time and given back behind
+    /// the count, so memory stays bounded on this path too.
+    pub(crate) fn position(&self, offset: u64) -> Position {
+        const CHUNK: usize = 4 << 20;
+        let mut lines = LineCounter::default();
+        let end = (offset as usize).min(self.map.len);
+        let mut at = (self.start as usize).min(end);
+        while at < end {
+            let to = end.min(at + CHUNK);
+            if at < self.released {
+                self.map.populate(at..to);
+            }
+            lines.count(&self.map.bytes()[at..to], at as u64);
+            if to <= self.released {
+                self.map.release(at..to);
+            }
+            at = to;
+        }
+        lines.position(offset, &[])
     }
 
     /// The input from absolute offset `base` on (the window when `base` is its start; the
@@ -364,6 +394,41 @@ mod tests {
         let mut d = good.clone();
         d.extend_from_slice(b" {}");
         same(&d, &paths, 1 << 20);
+    }
+
+    /// A mapped window counts lines only for an error, a few MiB at a time from where the
+    /// scan started: the line and column of an error past several of those chunks, and at
+    /// their edges, are those the read stream counted as it went.
+    #[test]
+    fn lines_counted_for_an_error_match_the_read_stream() {
+        let good = sessions(150_000);
+        assert!(good.len() > (8 << 20) + 100, "{}", good.len());
+        let paths = ["sessions.item.d.item"];
+        for at in [
+            (4 << 20) - 1,
+            4 << 20,
+            (8 << 20) + 1,
+            good.len() - 40,
+            good.len() - 2,
+        ] {
+            let mut d = good.clone();
+            d[at] = 0x01;
+            let f = file(&d);
+            let p: Vec<Path> = paths.iter().map(|p| Path::parse(p).unwrap()).collect();
+            let open = || {
+                Items::with_options(
+                    f.reopen().unwrap(),
+                    "doc",
+                    p.clone(),
+                    ItemsOptions::default(),
+                )
+                .unwrap()
+            };
+            let want = run(open());
+            assert!(want.last().unwrap().starts_with("error"), "{at}");
+            let map = Mapping::new(&f.reopen().unwrap(), d.len()).unwrap();
+            assert_eq!(run(open().with_mapping(map)).last(), want.last(), "{at}");
+        }
     }
 
     /// The lines of `text`, in the ranges `splits` makes, read `read_size` bytes at a time
