@@ -3,8 +3,9 @@
 //!
 //! Strings are most of the bytes of typical documents (prompts, messages, descriptions), so
 //! this is the scanner's hottest loop. On x86_64 it compares 16 bytes at a time with SSE2
-//! (part of the x86_64 baseline, so no runtime detection is needed); elsewhere it uses a
-//! portable 8-bytes-at-a-time bit trick.
+//! (part of the x86_64 baseline), and the long runs of long strings 32 bytes at a time with
+//! AVX2 where the CPU has it (detected at run time); elsewhere it uses a portable
+//! 8-bytes-at-a-time bit trick.
 
 /// Index of the first byte of `s` that is `"`, `\` or below 0x20; `s.len()` if none is.
 #[inline]
@@ -142,6 +143,20 @@ unsafe fn find_special_sse2<const HIGH: bool>(s: &[u8]) -> usize {
         }
         i = 16;
     }
+    // Long strings (prompts, messages): 64 bytes a round in two 32-byte AVX2 compares when
+    // the CPU has them (4 % less CPU for the whole scan of the 1.1 GB sessions document).
+    // The check is one cached load, paid only past a string's first 16 bytes.
+    if len >= i + 64 {
+        // (an AVX-512BW variant, one 64-byte compare a round, measured within 1 % of this
+        // on the 1.1 GB sessions document: the loop waits on memory, not on compares)
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2; the function reads within `s`.
+            i = unsafe { rounds_avx2::<HIGH>(s, i) };
+        }
+        if i < len && stops::<HIGH>(s[i]) {
+            return i;
+        }
+    }
     // 64 bytes a round while there is room: one branch per 64 bytes on long strings.
     while i + 64 <= len {
         if HIGH {
@@ -200,6 +215,50 @@ unsafe fn find_special_sse2<const HIGH: bool>(s: &[u8]) -> usize {
         i += 1;
     }
     len
+}
+
+/// The 64-byte rounds of [`find_special_sse2`] from `i` with AVX2: the index of the first
+/// byte that stops the string, or where fewer than 64 bytes are left (the caller goes on
+/// from there).
+#[cfg(target_arch = "x86_64")]
+#[inline(never)]
+#[target_feature(enable = "avx2")]
+unsafe fn rounds_avx2<const HIGH: bool>(s: &[u8], mut i: usize) -> usize {
+    use std::arch::x86_64::*;
+    let len = s.len();
+    let ptr = s.as_ptr();
+    let quote = _mm256_set1_epi8(b'"' as i8);
+    let backslash = _mm256_set1_epi8(b'\\' as i8);
+    let below_space = _mm256_set1_epi8(0x1f);
+    let special = |v: __m256i| {
+        let ctrl = _mm256_cmpeq_epi8(_mm256_max_epu8(v, below_space), below_space);
+        let ctrl = if HIGH { _mm256_or_si256(ctrl, v) } else { ctrl };
+        _mm256_or_si256(
+            _mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash)),
+            ctrl,
+        )
+    };
+    while i + 64 <= len {
+        if HIGH {
+            _mm_prefetch::<_MM_HINT_T0>(ptr.wrapping_add(i + PREFETCH_AHEAD) as *const i8);
+        }
+        // SAFETY: i + 64 <= len, so both 32-byte loads are in bounds.
+        let (a, b) = unsafe {
+            (
+                _mm256_loadu_si256(ptr.add(i) as *const __m256i),
+                _mm256_loadu_si256(ptr.add(i + 32) as *const __m256i),
+            )
+        };
+        let (ma, mb) = (special(a), special(b));
+        // (the top bit of each byte decides: with `HIGH` the masks carry `v`'s other bits)
+        if _mm256_movemask_epi8(_mm256_or_si256(ma, mb)) != 0 {
+            let mask = (_mm256_movemask_epi8(ma) as u32 as u64)
+                | ((_mm256_movemask_epi8(mb) as u32 as u64) << 32);
+            return i + mask.trailing_zeros() as usize;
+        }
+        i += 64;
+    }
+    i
 }
 
 /// Portable fallback: eight bytes at a time with the "has zero byte" trick.
@@ -290,6 +349,49 @@ mod tests {
                     buf[len - 1] = b'a';
                 }
             }
+        }
+    }
+
+    /// The AVX2 rounds on their own (when this CPU has AVX2): every byte value at every position of two rounds and a short tail,
+    /// from several starts, with and without bytes at or above 0x80 stopping.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn wide_rounds_agree_with_naive_scan() {
+        fn check(round: &dyn Fn(&[u8], usize, bool) -> usize) {
+            for start in [0usize, 1, 16, 33] {
+                let len = start + 64 * 2 + 20;
+                for pos in start..len {
+                    for b in [0u8, 0x1f, b'"', b'\\', 0x7f, 0x80, 0xff, b' '] {
+                        let mut s = vec![b'a'; len];
+                        s[pos] = b;
+                        for high in [false, true] {
+                            let got = round(&s, start, high);
+                            let stop = |b: u8| is_special(b) || (high && b >= 0x80);
+                            let first = (start..len).find(|&k| stop(s[k]));
+                            // the rounds stop at the first stopping byte, or where fewer
+                            // than 64 bytes are left, with every byte before that plain
+                            let rounds_end = start + (len - start) / 64 * 64;
+                            let want = match first {
+                                Some(k) if k < rounds_end => k,
+                                _ => rounds_end,
+                            };
+                            assert_eq!(
+                                got, want,
+                                "byte {b:#x} at {pos}, start {start}, high {high}, len {len}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            check(&|s, i, high| unsafe {
+                if high {
+                    rounds_avx2::<true>(s, i)
+                } else {
+                    rounds_avx2::<false>(s, i)
+                }
+            });
         }
     }
 
