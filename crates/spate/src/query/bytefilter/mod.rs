@@ -18,6 +18,7 @@
 mod compile;
 mod eval;
 mod print;
+mod skip;
 mod walk;
 
 pub(crate) use compile::Keys;

@@ -149,8 +149,18 @@ pub(crate) fn value_end(t: &[u8], at: usize, depth: usize) -> Sure<usize> {
     }
 }
 
-/// The end of the array or object whose bracket is at `at`.
+/// The end of the array or object whose bracket is at `at`: 64 bytes at a time where it
+/// can ([`super::skip`]), byte by byte otherwise.
+#[inline]
 fn container_end(t: &[u8], at: usize, depth: usize) -> Sure<usize> {
+    match super::skip::container_end(t, at, depth) {
+        Some(end) => end,
+        None => container_end_bytewise(t, at, depth),
+    }
+}
+
+/// [`container_end`] one byte at a time (and a `memchr` per string).
+fn container_end_bytewise(t: &[u8], at: usize, depth: usize) -> Sure<usize> {
     let mut level = 0usize;
     let mut run = 0usize;
     let mut i = at;
@@ -314,6 +324,89 @@ mod tests {
         assert_eq!(m[2].value, b"null");
         let e = elements(m[0].value, 1).unwrap();
         assert_eq!(e, [&b"1"[..], br#"{"x": "]"}"#]);
+    }
+
+    use proptest::prelude::*;
+
+    /// JSON text of nested containers, with what makes skipping hard: brackets and quotes
+    /// inside strings, runs of backslashes, numbers up to 400 digits, whitespace.
+    fn json() -> impl Strategy<Value = String> {
+        let string = proptest::collection::vec(
+            prop_oneof![
+                Just("a".to_string()),
+                Just("[".to_string()),
+                Just("}".to_string()),
+                Just("\\\"".to_string()),
+                Just("\\\\".to_string()),
+                Just("\\u00e9".to_string()),
+                Just("é".to_string()),
+                Just(" ".repeat(70)),
+            ],
+            0..12,
+        )
+        .prop_map(|parts| format!("\"{}\"", parts.concat()));
+        let leaf = prop_oneof![
+            string.clone(),
+            (1usize..400).prop_map(|n| "7".repeat(n)),
+            Just("-1.5e+300".to_string()),
+            Just("true".to_string()),
+            Just("null".to_string()),
+        ];
+        leaf.prop_recursive(6, 200, 8, move |inner| {
+            let ws = prop_oneof![Just(""), Just(" "), Just("\n    ")];
+            prop_oneof![
+                (proptest::collection::vec(inner.clone(), 0..8), ws.clone())
+                    .prop_map(|(v, w)| format!("[{w}{}{w}]", v.join(&format!(",{w}")))),
+                (proptest::collection::vec((string.clone(), inner), 0..8), ws).prop_map(
+                    |(v, w)| {
+                        let m: Vec<String> = v.iter().map(|(k, v)| format!("{k}:{w}{v}")).collect();
+                        format!("{{{w}{}{w}}}", m.join(&format!(",{w}")))
+                    }
+                ),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The 64-byte skip answers exactly what the byte-by-byte walk answers: the end, or
+        /// unsure (too deep, a number too long, cut short), at any depth and truncation.
+        #[test]
+        fn skipping_agrees_with_the_bytewise_walk(
+            text in json(),
+            depth in prop_oneof![Just(0usize), 990usize..1000],
+            cut in 0usize..100,
+        ) {
+            let t = text.as_bytes();
+            if matches!(t.first(), Some(b'[' | b'{')) {
+                prop_assert_eq!(container_end(t, 0, depth), container_end_bytewise(t, 0, depth));
+                let cut = t.len() - cut.min(t.len());
+                prop_assert_eq!(
+                    container_end(&t[..cut], 0, depth),
+                    container_end_bytewise(&t[..cut], 0, depth)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn skipping_handles_the_hard_cases() {
+        let cases = [
+            format!("[{}]", "9".repeat(400)),
+            format!("[{}]", "9".repeat(299)),
+            format!("[\"{}\", 1]", "]".repeat(200)),
+            format!("[\"{}\\\"]\", 1]", " ".repeat(62)),
+            format!("{}{}", "[".repeat(1001), "]".repeat(1001)),
+            format!("[{}1e+{}]", " ".repeat(60), "0".repeat(290)),
+        ];
+        for c in &cases {
+            for depth in [0, 5, 999] {
+                assert_eq!(
+                    container_end(c.as_bytes(), 0, depth),
+                    container_end_bytewise(c.as_bytes(), 0, depth),
+                    "{c}"
+                );
+            }
+        }
     }
 
     #[test]
