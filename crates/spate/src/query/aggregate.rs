@@ -304,6 +304,10 @@ pub struct Aggregates {
     ignored: Vec<Ignored>,
     /// New groups past this many are an error ([`AggregateError::TooManyGroups`]).
     max_groups: usize,
+    /// The group id of the result being added, built here so that a result of a group
+    /// already open allocates nothing (two allocations a result showed in profiles of a
+    /// 226,000-item aggregation).
+    id: Vec<u8>,
 }
 
 /// Why a result could not be added to the aggregates.
@@ -347,6 +351,7 @@ impl Aggregates {
             groups: HashMap::new(),
             ignored,
             max_groups: usize::MAX,
+            id: Vec::new(),
         }
     }
 
@@ -374,20 +379,29 @@ impl Aggregates {
         keys: &[&[u8]],
         values: &[Option<&[u8]>],
     ) -> Result<(), AggregateError> {
-        let mut id = Vec::with_capacity(keys.iter().map(|k| k.len() + 1).sum());
+        let mut id = std::mem::take(&mut self.id);
+        id.clear();
         for k in keys {
-            push_key_id(&mut id, k)?;
+            if let Err(e) = push_key_id(&mut id, k) {
+                self.id = id;
+                return Err(e.into());
+            }
         }
-        if self.groups.len() >= self.max_groups && !self.groups.contains_key(&id[..]) {
-            return Err(AggregateError::TooManyGroups {
-                limit: self.max_groups,
-            });
+        if !self.groups.contains_key(&id[..]) {
+            if self.groups.len() >= self.max_groups {
+                self.id = id;
+                return Err(AggregateError::TooManyGroups {
+                    limit: self.max_groups,
+                });
+            }
+            let states = self.kinds.iter().map(|&k| State::new(k)).collect();
+            self.groups.insert(id[..].into(), states);
         }
-        let kinds = &self.kinds;
         let states = self
             .groups
-            .entry(id.into_boxed_slice())
-            .or_insert_with(|| kinds.iter().map(|&k| State::new(k)).collect());
+            .get_mut(&id[..])
+            .expect("the group was just opened");
+        self.id = id;
         for (i, state) in states.iter_mut().enumerate() {
             let value = values.get(i).copied().flatten();
             let is_null = value.is_none_or(|v| v == b"null");
