@@ -13,6 +13,7 @@
 //! or a quoted field open at the end.
 
 use crate::split::{FieldRange, Parsed, RecordSink};
+use spate_json::prefix_xor;
 
 /// Outcome of [`parse_records_fast`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,18 +88,6 @@ pub(crate) fn count_quotes(buf: &[u8]) -> u64 {
         n += u64::from(masks(c, b'"').quote.count_ones());
     }
     n + chunks.remainder().iter().filter(|&&b| b == b'"').count() as u64
-}
-
-/// Bit i of the result is the XOR of bits 0..=i of x.
-#[inline(always)]
-fn prefix_xor(mut x: u64) -> u64 {
-    x ^= x << 1;
-    x ^= x << 2;
-    x ^= x << 4;
-    x ^= x << 8;
-    x ^= x << 16;
-    x ^= x << 32;
-    x
 }
 
 /// Checks a quoted field `"..."` (the raw range includes the quotes): only doubled quotes

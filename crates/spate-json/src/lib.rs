@@ -41,3 +41,4 @@ pub use scanner::{
     Flow, Handler, Member, ScanOptions, ScanState, Scanned, Scanner, Watch, DEFAULT_MAX_DEPTH,
 };
 pub use selector::{Selector, SelectorState, Span, MAX_PATHS};
+pub use strings::prefix_xor;

@@ -125,19 +125,24 @@ unsafe fn find_special_sse2<const HIGH: bool>(s: &[u8]) -> usize {
     let quote = _mm_set1_epi8(b'"' as i8);
     let backslash = _mm_set1_epi8(b'\\' as i8);
     let below_space = _mm_set1_epi8(0x1f);
+    // The bytes of `v` that stop the string, as 0xff (or, with `HIGH`, a set top bit).
+    let special = |v: __m128i| {
+        // v <= 0x1f (unsigned) exactly when max(v, 0x1f) == 0x1f.
+        let ctrl = _mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space);
+        // (the movemask reads each byte's top bit: or-ing `v` in flags bytes >= 0x80)
+        let ctrl = if HIGH { _mm_or_si128(ctrl, v) } else { ctrl };
+        _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+            ctrl,
+        )
+    };
     // Most strings are short (member names, dates, identifiers): the first 16 bytes alone
     // first, so that they cost one compare and no prefetch (validating 52 MB of flat records,
     // a short string every 8 bytes: 79 -> 68 ms of CPU).
     if len >= 16 {
         // SAFETY: 16 <= len.
         let v = unsafe { _mm_loadu_si128(ptr as *const __m128i) };
-        let ctrl = _mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space);
-        let ctrl = if HIGH { _mm_or_si128(ctrl, v) } else { ctrl };
-        let m = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-            ctrl,
-        );
-        let mask = _mm_movemask_epi8(m);
+        let mask = _mm_movemask_epi8(special(v));
         if mask != 0 {
             return mask.trailing_zeros() as usize;
         }
@@ -172,16 +177,6 @@ unsafe fn find_special_sse2<const HIGH: bool>(s: &[u8]) -> usize {
                 _mm_loadu_si128(ptr.add(i + 48) as *const __m128i),
             )
         };
-        let special = |v: __m128i| {
-            // v <= 0x1f (unsigned) exactly when max(v, 0x1f) == 0x1f.
-            let ctrl = _mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space);
-            // (the movemask reads each byte's top bit: or-ing `v` in flags bytes >= 0x80)
-            let ctrl = if HIGH { _mm_or_si128(ctrl, v) } else { ctrl };
-            _mm_or_si128(
-                _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                ctrl,
-            )
-        };
         let (ma, mb, mc, md) = (special(a), special(b), special(c), special(d));
         let any = _mm_or_si128(_mm_or_si128(ma, mb), _mm_or_si128(mc, md));
         if _mm_movemask_epi8(any) != 0 {
@@ -196,13 +191,7 @@ unsafe fn find_special_sse2<const HIGH: bool>(s: &[u8]) -> usize {
     while i + 16 <= len {
         // SAFETY: i + 16 <= len.
         let v = unsafe { _mm_loadu_si128(ptr.add(i) as *const __m128i) };
-        let ctrl = _mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space);
-        let ctrl = if HIGH { _mm_or_si128(ctrl, v) } else { ctrl };
-        let m = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-            ctrl,
-        );
-        let mask = _mm_movemask_epi8(m);
+        let mask = _mm_movemask_epi8(special(v));
         if mask != 0 {
             return i + mask.trailing_zeros() as usize;
         }
@@ -259,6 +248,21 @@ unsafe fn rounds_avx2<const HIGH: bool>(s: &[u8], mut i: usize) -> usize {
         i += 64;
     }
     i
+}
+
+/// Bit `i` of the result is the XOR of bits `0..=i` of `x`. From a 64-byte block's mask of
+/// unescaped quotes, the bytes inside quotes (the opening quote included, the closing one
+/// not): how the CSV reader and the jq byte route find what lies inside strings a block at
+/// a time.
+#[inline(always)]
+pub fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
 }
 
 /// Portable fallback: eight bytes at a time with the "has zero byte" trick.
@@ -352,8 +356,9 @@ mod tests {
         }
     }
 
-    /// The AVX2 rounds on their own (when this CPU has AVX2): every byte value at every position of two rounds and a short tail,
-    /// from several starts, with and without bytes at or above 0x80 stopping.
+    /// The AVX2 rounds on their own (when this CPU has AVX2): every byte value at every
+    /// position of two rounds and a short tail, from several starts, with and without bytes
+    /// at or above 0x80 stopping.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn wide_rounds_agree_with_naive_scan() {
@@ -393,6 +398,14 @@ mod tests {
                 }
             });
         }
+    }
+
+    #[test]
+    fn prefix_xor_marks_the_bytes_inside_quotes() {
+        // quotes at 2 and 5: bytes 2, 3, 4 inside
+        assert_eq!(prefix_xor(0b100100), 0b011100);
+        // an opening quote last: only it
+        assert_eq!(prefix_xor(1 << 63), 1 << 63);
     }
 
     #[test]

@@ -379,29 +379,21 @@ impl Aggregates {
         keys: &[&[u8]],
         values: &[Option<&[u8]>],
     ) -> Result<(), AggregateError> {
-        let mut id = std::mem::take(&mut self.id);
-        id.clear();
+        self.id.clear();
         for k in keys {
-            if let Err(e) = push_key_id(&mut id, k) {
-                self.id = id;
-                return Err(e.into());
-            }
+            push_key_id(&mut self.id, k)?;
         }
-        if !self.groups.contains_key(&id[..]) {
+        let id = &self.id[..];
+        if !self.groups.contains_key(id) {
             if self.groups.len() >= self.max_groups {
-                self.id = id;
                 return Err(AggregateError::TooManyGroups {
                     limit: self.max_groups,
                 });
             }
             let states = self.kinds.iter().map(|&k| State::new(k)).collect();
-            self.groups.insert(id[..].into(), states);
+            self.groups.insert(id.into(), states);
         }
-        let states = self
-            .groups
-            .get_mut(&id[..])
-            .expect("the group was just opened");
-        self.id = id;
+        let states = self.groups.get_mut(id).expect("the group was just opened");
         for (i, state) in states.iter_mut().enumerate() {
             let value = values.get(i).copied().flatten();
             let is_null = value.is_none_or(|v| v == b"null");

@@ -17,6 +17,8 @@
 //! strings with no separator in them (a number token holds one `+` at most, and no other
 //! separator); at any such block this gives up, and the byte-by-byte walk answers.
 
+use spate_json::prefix_xor;
+
 use super::walk::{Sure, Unsure, MAX_DEPTH};
 
 /// The end of the array or object whose bracket is at `at` in `t`, nested `depth` levels
@@ -62,7 +64,6 @@ fn skip(t: &[u8], at: usize, depth: usize) -> Option<Sure<usize>> {
                 Some(end) => pos = end,
                 None => return Some(Err(Unsure)),
             }
-            in_string = false;
             escape_carry = 0;
         }
         let left = t.len() - pos;
@@ -80,10 +81,9 @@ fn skip(t: &[u8], at: usize, depth: usize) -> Option<Sure<usize>> {
         let c = unsafe { classify_sse2(block) };
         let escaped = escaped(c.backslash & valid, &mut escape_carry);
         let quotes = c.quote & !escaped & valid;
-        let mut inside = prefix_xor(quotes);
-        if in_string {
-            inside = !inside;
-        }
+        // (every block starts outside a string: a string left open is searched to its end
+        // above, before the next block)
+        let inside = prefix_xor(quotes);
         if inside == 0 && c.separator & valid == 0 && valid == u64::MAX {
             // 64 number characters in a row: let the byte-by-byte walk judge the number
             return None;
@@ -113,7 +113,7 @@ fn skip(t: &[u8], at: usize, depth: usize) -> Option<Sure<usize>> {
                 }
             }
         }
-        pos += block.len().min(left);
+        pos += left.min(64);
     }
 }
 
@@ -153,19 +153,6 @@ fn escaped(backslash: u64, carry: &mut u64) -> u64 {
         starts &= !(0b11u64 << p);
     }
     escaped
-}
-
-/// Each bit set to the XOR of itself and every bit below it: from the quotes' bits, the
-/// bytes inside a string (its opening quote included, its closing quote not).
-#[inline]
-fn prefix_xor(mut x: u64) -> u64 {
-    x ^= x << 1;
-    x ^= x << 2;
-    x ^= x << 4;
-    x ^= x << 8;
-    x ^= x << 16;
-    x ^= x << 32;
-    x
 }
 
 /// Classifies 64 bytes, 16 at a time with SSE2.
@@ -231,11 +218,5 @@ mod tests {
         // ...which, a backslash itself, starts nothing
         assert_eq!(escaped(0b11, &mut carry), 0b101);
         assert_eq!(carry, 0);
-    }
-
-    #[test]
-    fn prefix_xor_marks_string_bytes() {
-        // quotes at 2 and 5: bytes 2, 3, 4 inside
-        assert_eq!(prefix_xor(0b100100), 0b011100);
     }
 }
