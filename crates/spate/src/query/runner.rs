@@ -84,6 +84,13 @@ pub struct QueryRunner {
     roles: Vec<Role>,
     with_values: Vec<Option<Vec<u8>>>,
     field_values: Vec<Option<Vec<u8>>>,
+    /// Buffers of field values already used, for the next fields: a field's text is
+    /// compacted into one of these instead of a new allocation per field of every item.
+    spare: Vec<Vec<u8>>,
+    /// Where the item's members named in [`Plan::members`] are in its text (reused).
+    members: Vec<Option<std::ops::Range<usize>>>,
+    /// For decoding member names with escapes.
+    scratch: Vec<u8>,
     held: VecDeque<Held>,
     held_bytes: usize,
     aggregates: Option<Aggregates>,
@@ -193,6 +200,9 @@ impl QueryRunner {
             item_need,
             with_values: vec![None; plan.with.len()],
             field_values: vec![None; plan.fields.len()],
+            spare: Vec::new(),
+            members: Vec::new(),
+            scratch: Vec::new(),
             query,
             plan,
             roles,
@@ -241,9 +251,12 @@ impl QueryRunner {
                 self.release(out, emit)?;
             }
             Role::Field(f) => {
-                let mut v = Vec::with_capacity(span.raw().len());
+                let mut v = self.spare.pop().unwrap_or_default();
+                v.clear();
                 span.compact_into(&mut v);
-                self.field_values[f] = Some(v);
+                if let Some(old) = self.field_values[f].replace(v) {
+                    self.recycle(old);
+                }
             }
             Role::Marker => {
                 // An enclosing value ended: the fields it holds are final (missing ones are
@@ -261,8 +274,6 @@ impl QueryRunner {
             }
             Role::Item => {
                 self.items += 1;
-                let fields =
-                    std::mem::replace(&mut self.field_values, vec![None; self.plan.fields.len()]);
                 // A field inside the item that ended before it is known: missing means null.
                 let known = self
                     .plan
@@ -272,14 +283,24 @@ impl QueryRunner {
                     .all(|((_, marker), v)| v.is_some() || marker.is_none());
                 let index = self.items - 1;
                 if self.held.is_empty() && known {
-                    // (the values are lent to the item, not copied: `None` reads as null)
+                    // (the values are lent to the item, not copied: `None` reads as null;
+                    // the fields' buffers go back to `spare` afterwards)
+                    let mut fields = std::mem::take(&mut self.field_values);
                     let with = std::mem::take(&mut self.with_values);
                     let at = (index, span.offset());
                     let item = (span.raw(), span.shape());
                     let recorded = self.record(item, &fields, &with, at, out, emit);
                     self.with_values = with;
+                    for v in fields.iter_mut().filter_map(Option::take) {
+                        self.recycle(v);
+                    }
+                    self.field_values = fields;
                     recorded?;
                 } else {
+                    let fields = std::mem::replace(
+                        &mut self.field_values,
+                        vec![None; self.plan.fields.len()],
+                    );
                     let with: Vec<Option<Vec<u8>>> = self
                         .plan
                         .with
@@ -323,6 +344,15 @@ impl QueryRunner {
             }
         }
         Ok(self.results - before - self.emitted)
+    }
+
+    /// Keeps a field's buffer for the next field, unless it grew large (one big field must
+    /// not hold its memory for the rest of the run).
+    fn recycle(&mut self, v: Vec<u8>) {
+        const KEEP: usize = 64 * 1024;
+        if v.capacity() <= KEEP {
+            self.spare.push(v);
+        }
     }
 
     /// Releases held items, in order, as long as the first one has all its `with` fields.
@@ -460,7 +490,9 @@ impl QueryRunner {
                 })?;
                 Ok(())
             }
-            None => self.result_raw(json, fields, with, out).map_err(fail),
+            None => self
+                .result_raw((json, raw, shape), fields, with, out)
+                .map_err(fail),
         }
     }
 
@@ -493,7 +525,7 @@ impl QueryRunner {
         };
         // everything is worked out before anything is written or counted
         let made = if self.aggregates.is_some() {
-            let mut texts = Vec::with_capacity(self.exprs.len());
+            let mut texts: Vec<Vec<u8>> = Vec::with_capacity(self.exprs.len());
             for expr in &self.exprs {
                 let r = expr.jq.byte_filter()?.run_on(&v, &mut walker).ok()?;
                 let mut text = Vec::new();
@@ -502,7 +534,7 @@ impl QueryRunner {
                     // (an expression without output counts as `null`, as `first` says)
                     None => text.extend_from_slice(b"null"),
                 }
-                texts.push(Some(text));
+                texts.push(text);
             }
             Err(texts)
         } else {
@@ -519,7 +551,8 @@ impl QueryRunner {
         match made {
             Ok(()) => out.push(b'\n'),
             Err(texts) => {
-                if let Err(e) = self.add_to_aggregates(texts) {
+                let texts: Vec<Option<&[u8]>> = texts.iter().map(|t| Some(&t[..])).collect();
+                if let Err(e) = self.add_to_aggregates(&texts) {
                     return Some(Err(e));
                 }
             }
@@ -531,9 +564,11 @@ impl QueryRunner {
     }
 
     /// A result that is the item itself (no jq program).
+    /// `json` is the item as the filter sees it (with its `with` fields joined), `raw` the
+    /// item's own text and `shape` what the scan found out about it.
     fn result_raw(
         &mut self,
-        json: &[u8],
+        (json, raw, shape): (&[u8], &[u8], Shape<'_>),
         fields: &[Option<Vec<u8>>],
         with: &[Option<Vec<u8>>],
         out: &mut Vec<u8>,
@@ -546,34 +581,67 @@ impl QueryRunner {
             out.push(b'\n');
             return Ok(());
         }
-        let mut texts: Vec<Option<Vec<u8>>> = Vec::with_capacity(self.plan.fields.len());
+        // The fields the selector read are lent, not copied, and so are the item's members
+        // (a container compacted first); only what is computed here (the item itself, a jq
+        // expression's result) is owned.
+        let mut members = std::mem::take(&mut self.members);
+        find_members(
+            (raw, shape),
+            &self.plan.members,
+            &mut members,
+            &mut self.scratch,
+        );
+        let mut made: Vec<Option<Vec<u8>>> = Vec::new();
         let mut parsed: Option<Val> = None;
         for (i, expr) in self.exprs.iter().enumerate() {
-            let text = match self.plan.fields[i] {
-                FieldSource::Path(_) => fields.get(i).cloned().flatten(),
-                FieldSource::With(w) => Some(
-                    with.get(w)
-                        .cloned()
-                        .flatten()
-                        .unwrap_or_else(|| b"null".to_vec()),
-                ),
-                FieldSource::Item => {
-                    let mut v = Vec::new();
-                    spate_json::compact::compact_into(json, &mut v);
-                    Some(v)
-                }
-                FieldSource::Jq => {
-                    if parsed.is_none() {
-                        parsed = Some(parse_with_need(json, &self.item_need).map_err(|e| e.0)?);
-                    }
-                    let input = parsed.clone().expect("parsed above");
-                    let v = expr.jq.first(input).map_err(|e| e.0)?;
-                    Some(v.to_string().into_bytes())
-                }
+            let member_container = match self.plan.fields[i] {
+                FieldSource::Member(m) => members[m]
+                    .as_ref()
+                    .is_some_and(|r| matches!(raw[r.start], b'{' | b'[')),
+                _ => false,
             };
-            texts.push(text);
+            if !member_container
+                && !matches!(self.plan.fields[i], FieldSource::Item | FieldSource::Jq)
+            {
+                continue;
+            }
+            if made.is_empty() {
+                made.resize(self.exprs.len(), None);
+            }
+            made[i] = Some(if let FieldSource::Member(m) = self.plan.fields[i] {
+                let r = members[m].clone().expect("a member found");
+                let mut v = Vec::new();
+                spate_json::compact::compact_into(&raw[r], &mut v);
+                v
+            } else if matches!(self.plan.fields[i], FieldSource::Item) {
+                let mut v = Vec::new();
+                spate_json::compact::compact_into(json, &mut v);
+                v
+            } else {
+                if parsed.is_none() {
+                    parsed = Some(parse_with_need(json, &self.item_need).map_err(|e| e.0)?);
+                }
+                let input = parsed.clone().expect("parsed above");
+                let v = expr.jq.first(input).map_err(|e| e.0)?;
+                v.to_string().into_bytes()
+            });
         }
-        self.add_to_aggregates(texts)
+        let texts: Vec<Option<&[u8]>> = (0..self.exprs.len())
+            .map(|i| match self.plan.fields[i] {
+                FieldSource::Path(_) => fields.get(i).and_then(|v| v.as_deref()),
+                FieldSource::With(w) => {
+                    Some(with.get(w).and_then(|v| v.as_deref()).unwrap_or(b"null"))
+                }
+                FieldSource::Member(m) => made
+                    .get(i)
+                    .and_then(|v| v.as_deref())
+                    .or_else(|| members[m].clone().map(|r| &raw[r])),
+                FieldSource::Item | FieldSource::Jq => made[i].as_deref(),
+            })
+            .collect();
+        let added = self.add_to_aggregates(&texts);
+        self.members = members;
+        added
     }
 
     /// A result produced by the jq program.
@@ -594,30 +662,37 @@ impl QueryRunner {
         let mut texts = Vec::with_capacity(self.exprs.len());
         for expr in &self.exprs {
             let r = expr.jq.first(v.clone()).map_err(|e| e.0)?;
-            texts.push(Some(r.to_string().into_bytes()));
+            texts.push(r.to_string().into_bytes());
         }
-        self.add_to_aggregates(texts)
+        let texts: Vec<Option<&[u8]>> = texts.iter().map(|t| Some(&t[..])).collect();
+        self.add_to_aggregates(&texts)
     }
 
-    fn add_to_aggregates(&mut self, texts: Vec<Option<Vec<u8>>>) -> Result<(), String> {
+    /// One result's group keys, then its aggregates' values (the expressions in `exprs`'
+    /// order; `None` is null), added to the aggregates.
+    fn add_to_aggregates(&mut self, texts: &[Option<&[u8]>]) -> Result<(), String> {
         let groups = self.query.group_by.len();
-        let keys: Vec<&[u8]> = texts[..groups]
-            .iter()
-            .map(|t| t.as_deref().unwrap_or(b"null"))
-            .collect();
-        // `count` has no expression: line the values up with the aggregates.
-        let mut values = Vec::with_capacity(self.query.aggregates.len());
+        let keys = texts[..groups].iter().map(|t| t.unwrap_or(b"null"));
+        // `count` has no expression: line the values up with the aggregates (on the stack
+        // for the usual few).
+        let n = self.query.aggregates.len();
+        let mut small = [None; 8];
+        let mut large = Vec::new();
+        let values: &mut [Option<&[u8]>] = if n <= small.len() {
+            &mut small[..n]
+        } else {
+            large.resize(n, None);
+            &mut large
+        };
         let mut next = groups;
-        for (_, expr) in &self.query.aggregates {
+        for (slot, (_, expr)) in values.iter_mut().zip(&self.query.aggregates) {
             if expr.is_some() {
-                values.push(texts[next].as_deref());
+                *slot = texts[next];
                 next += 1;
-            } else {
-                values.push(None);
             }
         }
         let aggregates = self.aggregates.as_mut().expect("aggregating");
-        let e = match aggregates.try_add(&keys, &values) {
+        let e = match aggregates.try_add_keyed(keys, values) {
             Ok(()) => return Ok(()),
             Err(AggregateError::TooManyGroups { limit }) => {
                 self.too_many_groups = Some(limit);
@@ -707,5 +782,77 @@ impl QueryRunner {
     /// The aggregates so far.
     pub fn aggregates(&self) -> Option<&Aggregates> {
         self.aggregates.as_ref()
+    }
+}
+
+/// Finds the members of the object `item` (validated JSON text) named in `names`: sets
+/// `found[i]` to where the value of `names[i]` is in `item`, or `None` when the item has no
+/// such member or is not an object. A name given twice takes its last value, as jq does.
+/// The members are read off the children the scan recorded (see [`Shape`]); an item
+/// without them (too many children, an item held for a later `with` field) is walked.
+fn find_members(
+    (item, shape): (&[u8], Shape<'_>),
+    names: &[Vec<u8>],
+    found: &mut Vec<Option<std::ops::Range<usize>>>,
+    scratch: &mut Vec<u8>,
+) {
+    use spate_json::walk::{unescape_into, Event, Walker};
+    use std::cmp::Ordering;
+    found.clear();
+    found.resize(names.len(), None);
+    // (an array's elements are recorded with empty names, like a member named "")
+    let object = item
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'{');
+    if names.is_empty() || !object {
+        return;
+    }
+    let at = |value: &[u8]| {
+        let start = value.as_ptr() as usize - item.as_ptr() as usize;
+        start..start + value.len()
+    };
+    if let Some(children) = shape.children {
+        let read = children.read(item, shape.base, |key, value| {
+            // A name as written is as long as its text only without escapes, longer with
+            // them: most names are told apart by their length, the rest byte for byte.
+            let hit = names
+                .iter()
+                .position(|name| match key.len().cmp(&name.len()) {
+                    Ordering::Less => false,
+                    Ordering::Equal => key == &name[..] && !name.contains(&b'\\'),
+                    // (the bytes before the first escape are the name's first bytes)
+                    Ordering::Greater => {
+                        (name.first() == key.first() || key[0] == b'\\')
+                            && key.contains(&b'\\')
+                            && {
+                                scratch.clear();
+                                unescape_into(key, scratch);
+                                scratch == name
+                            }
+                    }
+                });
+            if let Some(i) = hit {
+                found[i] = Some(at(value));
+            }
+        });
+        if read {
+            return;
+        }
+        found.fill(None);
+    }
+    let mut walker = Walker::new(item);
+    if walker.next() != Some(Event::BeginObject) {
+        return;
+    }
+    while let Some(Event::Key(key)) = walker.next() {
+        let name = key.decode(scratch);
+        let hit = names.iter().position(|n| n[..] == *name);
+        let Some(value) = walker.skip_value() else {
+            return;
+        };
+        if let Some(i) = hit {
+            found[i] = Some(at(value));
+        }
     }
 }
