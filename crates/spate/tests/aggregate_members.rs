@@ -25,9 +25,14 @@ fn plain(items: &[String]) -> String {
     format!("[{}]", rewritten.join(","))
 }
 
-fn report(doc: &str) -> String {
-    Query::new("$[*]")
-        .unwrap()
+/// `--group-by .a --count --sum .b` over the items at `path` of `doc`, each joined with
+/// the `with` field given (if any).
+fn report_of(path: &str, with: Option<(&str, &str)>, doc: &str) -> String {
+    let mut query = Query::new(path).unwrap();
+    if let Some((name, field)) = with {
+        query = query.with(name, field).unwrap();
+    }
+    query
         .group_by(".a")
         .unwrap()
         .count()
@@ -36,6 +41,10 @@ fn report(doc: &str) -> String {
         .aggregate(doc.as_bytes())
         .expect("aggregates")
         .to_json_lines()
+}
+
+fn report(doc: &str) -> String {
+    report_of("$[*]", None, doc)
 }
 
 /// A member name as written: `a` and `b` plainly or through escapes, and near misses.
@@ -95,18 +104,7 @@ proptest! {
 fn items_held_for_a_later_with_field_are_walked() {
     let doc = r#"{"items": [{"a": "x", "b": 1, "a": "y"}, {"\u0061": "y", "b": 2}, [1], "s"],
                   "meta": {"run": 7}}"#;
-    let held = Query::new("items.item")
-        .unwrap()
-        .with("run", "meta.run")
-        .unwrap()
-        .group_by(".a")
-        .unwrap()
-        .count()
-        .sum(".b")
-        .unwrap()
-        .aggregate(doc.as_bytes())
-        .unwrap()
-        .to_json_lines();
+    let held = report_of("items.item", Some(("run", "meta.run")), doc);
     assert_eq!(
         held,
         "{\".a\":null,\"count\":2,\"sum(.b)\":0}\n{\".a\":\"y\",\"count\":2,\"sum(.b)\":3}\n"

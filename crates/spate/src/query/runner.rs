@@ -591,40 +591,33 @@ impl QueryRunner {
             &mut members,
             &mut self.scratch,
         );
+        // (allocated only when a field is computed: most aggregates need none)
         let mut made: Vec<Option<Vec<u8>>> = Vec::new();
         let mut parsed: Option<Val> = None;
         for (i, expr) in self.exprs.iter().enumerate() {
-            let member_container = match self.plan.fields[i] {
-                FieldSource::Member(m) => members[m]
-                    .as_ref()
-                    .is_some_and(|r| matches!(raw[r.start], b'{' | b'[')),
-                _ => false,
+            let compact = |text: &[u8]| {
+                let mut v = Vec::new();
+                spate_json::compact::compact_into(text, &mut v);
+                v
             };
-            if !member_container
-                && !matches!(self.plan.fields[i], FieldSource::Item | FieldSource::Jq)
-            {
-                continue;
-            }
-            if made.is_empty() {
-                made.resize(self.exprs.len(), None);
-            }
-            made[i] = Some(if let FieldSource::Member(m) = self.plan.fields[i] {
-                let r = members[m].clone().expect("a member found");
-                let mut v = Vec::new();
-                spate_json::compact::compact_into(&raw[r], &mut v);
-                v
-            } else if matches!(self.plan.fields[i], FieldSource::Item) {
-                let mut v = Vec::new();
-                spate_json::compact::compact_into(json, &mut v);
-                v
-            } else {
-                if parsed.is_none() {
-                    parsed = Some(parse_with_need(json, &self.item_need).map_err(|e| e.0)?);
+            let text = match self.plan.fields[i] {
+                FieldSource::Member(m) => match &members[m] {
+                    Some(r) if matches!(raw[r.start], b'{' | b'[') => compact(&raw[r.clone()]),
+                    _ => continue,
+                },
+                FieldSource::Item => compact(json),
+                FieldSource::Jq => {
+                    if parsed.is_none() {
+                        parsed = Some(parse_with_need(json, &self.item_need).map_err(|e| e.0)?);
+                    }
+                    let input = parsed.clone().expect("parsed above");
+                    let v = expr.jq.first(input).map_err(|e| e.0)?;
+                    v.to_string().into_bytes()
                 }
-                let input = parsed.clone().expect("parsed above");
-                let v = expr.jq.first(input).map_err(|e| e.0)?;
-                v.to_string().into_bytes()
-            });
+                FieldSource::Path(_) | FieldSource::With(_) => continue,
+            };
+            made.resize(self.exprs.len(), None);
+            made[i] = Some(text);
         }
         let texts: Vec<Option<&[u8]>> = (0..self.exprs.len())
             .map(|i| match self.plan.fields[i] {
@@ -636,7 +629,7 @@ impl QueryRunner {
                     .get(i)
                     .and_then(|v| v.as_deref())
                     .or_else(|| members[m].clone().map(|r| &raw[r])),
-                FieldSource::Item | FieldSource::Jq => made[i].as_deref(),
+                FieldSource::Item | FieldSource::Jq => made.get(i).and_then(|v| v.as_deref()),
             })
             .collect();
         let added = self.add_to_aggregates(&texts);
